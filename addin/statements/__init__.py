@@ -1,0 +1,72 @@
+"""Statement readers: one module per export format, all producing :class:`model.Statement`.
+
+Each reader module defines ``FORMAT`` (a short name used by ``--format``), ``DESCRIPTION``,
+``sniff(path, head) -> bool`` (is this file mine? ``head`` is the first 64 KiB, raw bytes) and
+``read(path) -> Statement``. A reader raises :class:`model.StatementError` for a file it cannot read
+as a whole, and puts each bad row into ``Statement.rejected`` with its reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from .model import Statement, StatementError
+
+# Order matters only for sniffing: the most specific formats first, the generic CSV last.
+READER_MODULES = (
+    "mt4_html",
+    "mt5_report",
+    "ibkr_flex",
+    "ibkr_activity",
+    "tradingview",
+    "tradovate",
+    "generic_csv",
+)
+
+
+def readers() -> list[ModuleType]:
+    return [importlib.import_module(f"{__name__}.{name}") for name in READER_MODULES]
+
+
+def formats() -> list[str]:
+    return [r.FORMAT for r in readers()]
+
+
+def detect(path: Path) -> ModuleType:
+    """The reader whose ``sniff`` recognises the file; StatementError listing the formats otherwise."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError as exc:
+        raise StatementError(str(path), f"cannot open: {exc.strerror or exc}") from None
+    if not head.strip():
+        raise StatementError(str(path), "the file is empty")
+    for reader in readers():
+        if reader.FORMAT != "csv" and reader.sniff(path, head):
+            return reader
+    raise StatementError(
+        str(path),
+        "not a recognised statement; expected one of: "
+        + "; ".join(f"{r.FORMAT} ({r.DESCRIPTION})" for r in readers() if r.FORMAT != "csv")
+        + ". For any other CSV pass --format csv --mapping MAPPING.json",
+    )
+
+
+def read_statement(path: Path, fmt: str | None = None, mapping: Path | None = None) -> Statement:
+    """Read one statement file, detecting its format unless ``fmt`` names it."""
+    path = Path(path)
+    if mapping is not None and fmt in (None, "csv"):
+        from . import generic_csv
+
+        return generic_csv.read(path, mapping=mapping)
+    if fmt is None:
+        reader = detect(path)
+    else:
+        by_name = {r.FORMAT: r for r in readers()}
+        if fmt not in by_name:
+            raise StatementError(str(path), f"unknown format {fmt!r}; known: {', '.join(by_name)}")
+        reader = by_name[fmt]
+    return reader.read(path)

@@ -1,0 +1,188 @@
+"""The one trade model every statement reader produces.
+
+A reader turns one exported file into a :class:`Statement`: the closed and open trades it found
+(:class:`Trade`), the rows that are not trades but were recognised (:class:`NonTradeRow`: deposits,
+cancelled orders, summaries...), the rows it could not read (:class:`RejectedRow`, with the reason),
+the cash movements that let equity be rebuilt (:class:`BalanceEvent`) and the statement's own totals
+(:class:`StatementTotals`) that tests reconcile against. Every source row ends up in exactly one of
+``trades``, ``non_trades`` or ``rejected``: nothing is silently dropped.
+
+Money fields are in the account currency as the statement states them; prices are in the
+instrument's quote currency. Costs keep the statement's sign: a commission of -7.0 is a cost.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Side = Literal["long", "short"]
+
+
+class SourceRef(BaseModel):
+    """Where a row came from: the file, the 1-based row (line or table row) and the section."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    row: int | None = None
+    section: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.section:
+            where += f", section {self.section!r}"
+        if self.row is not None:
+            where += f", row {self.row}"
+        return where
+
+
+class Trade(BaseModel):
+    """One position as a statement reports it: opened, and closed unless ``close_time`` is None.
+
+    ``quantity`` is always positive, in the unit ``contract_size`` multiplies (lots, contracts,
+    shares, coins); the direction is ``side``. ``profit`` is the realised P/L in account currency
+    without commission, swap and taxes (``net_profit`` adds them). ``fx_to_account`` converts the
+    quote currency into the account currency when the statement gives it; ``contract_size``,
+    ``equity`` and ``leverage`` likewise only when the statement states them (the journal fills the
+    gaps from its Instruments table and settings, and says so).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    broker: str
+    account: str = ""
+    trade_id: str
+    symbol: str
+    side: Side
+    quantity: float = Field(gt=0)
+    entry: float = Field(gt=0)
+    open_time: datetime | None = None
+    close_time: datetime | None = None
+    exit: float | None = Field(default=None, gt=0)
+    stop: float | None = Field(default=None, gt=0)
+    target: float | None = Field(default=None, gt=0)
+    commission: float = 0.0
+    swap: float = 0.0
+    taxes: float = 0.0
+    profit: float | None = None
+    account_currency: str | None = None
+    quote_currency: str | None = None
+    fx_to_account: float | None = Field(default=None, gt=0)
+    contract_size: float | None = Field(default=None, gt=0)
+    asset_class: str | None = None
+    equity: float | None = None
+    leverage: float | None = Field(default=None, gt=0)
+    comment: str = ""
+    source: SourceRef
+
+    @field_validator("entry", "exit", "stop", "target", "commission", "swap", "taxes", "profit",
+                     "fx_to_account", "contract_size", "equity", "leverage", "quantity")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @field_validator("trade_id", "symbol")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _closed_has_exit(self) -> "Trade":
+        if self.close_time is not None and self.exit is None:
+            raise ValueError("a closed trade needs an exit price")
+        return self
+
+    @property
+    def is_closed(self) -> bool:
+        return self.exit is not None
+
+    @property
+    def net_profit(self) -> float | None:
+        """profit + commission + swap + taxes, in account currency (None while open)."""
+        if self.profit is None:
+            return None
+        return self.profit + self.commission + self.swap + self.taxes
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Identity used to merge overlapping statements: (broker, account, trade id)."""
+        return (self.broker, self.account, self.trade_id)
+
+
+class NonTradeRow(BaseModel):
+    """A row recognised as not being a trade, by kind: "deposit", "withdrawal", "cancelled order",
+    "summary", "working order", "funding", ... ``text`` is a short human description."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    source: SourceRef
+    text: str = ""
+
+
+class RejectedRow(BaseModel):
+    """A row that looked like data but could not be imported; kept with the reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceRef
+    reason: str
+    raw: str = ""
+
+
+class BalanceEvent(BaseModel):
+    """Cash in or out of the account (deposit, withdrawal, credit, adjustment), account currency."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: datetime | None
+    amount: float
+    kind: str
+    source: SourceRef
+
+
+class StatementTotals(BaseModel):
+    """The statement's own figures, where it prints them, for reconciliation.
+
+    ``closed_pnl`` is the closed-trade P/L including commission, swap and taxes as the statement
+    counts it (MetaTrader's "Closed Trade P/L", TradingView's cumulative P&L, Tradovate's pnl sum).
+    """
+
+    closed_trades: int | None = None
+    closed_pnl: float | None = None
+    balance: float | None = None
+    equity: float | None = None
+
+
+class Statement(BaseModel):
+    """Everything one reader got out of one file."""
+
+    file: str
+    format: str
+    broker: str
+    account: str = ""
+    account_currency: str | None = None
+    leverage: float | None = None
+    trades: list[Trade] = []
+    balance_events: list[BalanceEvent] = []
+    non_trades: list[NonTradeRow] = []
+    rejected: list[RejectedRow] = []
+    totals: StatementTotals = StatementTotals()
+
+
+class StatementError(Exception):
+    """The whole file cannot be read as the expected format. The message names the file and
+    what was expected; nothing is written anywhere."""
+
+    def __init__(self, file: str, message: str):
+        self.file = file
+        super().__init__(f"{file}: {message}")

@@ -1,0 +1,28 @@
+"""Shared test fixtures: where the real broker exports live, and skipping (loudly) without them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# CI clones the project with ../shared/ beside it; LEVERAGE_SHARED overrides for other layouts.
+SHARED = Path(os.environ.get("LEVERAGE_SHARED", ROOT.parent / "shared"))
+STATEMENTS = SHARED / "statements"
+
+
+def shared_statement(relative: str) -> Path:
+    """Path of a real export under ../shared/statements/, or skip the test saying which is missing."""
+    path = STATEMENTS / relative
+    if not path.exists():
+        pytest.skip(f"real broker export not available: {path} (../shared/statements/ is not beside the checkout)")
+    return path
+
+
+@pytest.fixture
+def statements_dir() -> Path:
+    if not STATEMENTS.is_dir():
+        pytest.skip(f"real broker exports not available: {STATEMENTS} does not exist")
+    return STATEMENTS
