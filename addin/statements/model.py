@@ -48,7 +48,8 @@ class Trade(BaseModel):
     without commission, swap and taxes (``net_profit`` adds them). ``fx_to_account`` converts the
     quote currency into the account currency when the statement gives it; ``contract_size``,
     ``equity`` and ``leverage`` likewise only when the statement states them (the journal fills the
-    gaps from its Instruments table and settings, and says so).
+    gaps from its Instruments table and settings, and says so in ``flags``: one short note per
+    assumption, e.g. "symbol not in Instruments: contract size 1 assumed").
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -77,6 +78,7 @@ class Trade(BaseModel):
     equity: float | None = None
     leverage: float | None = Field(default=None, gt=0)
     comment: str = ""
+    flags: tuple[str, ...] = ()
     source: SourceRef
 
     @field_validator("entry", "exit", "stop", "target", "commission", "swap", "taxes", "profit",

@@ -1,0 +1,82 @@
+"""``python -m addin`` (also the ``leverage-addin`` script): the add-in's command line.
+
+Sub-commands live beside the code they drive; this module only parses arguments and reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_JOURNAL = Path("workbooks") / "TradeJournal.xlsx"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m addin", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    fill = sub.add_parser("fill", help="read broker statements into a trade journal, every risk figure computed")
+    fill.add_argument("statements", nargs="*", type=Path, metavar="STATEMENT",
+                      help="exported statement files (MetaTrader 4/5, Interactive Brokers, TradingView, Tradovate, CSV)")
+    fill.add_argument("--journal", type=Path, required=True, help="the journal .xlsx: created from the template if missing, merged into if present")
+    fill.add_argument("--sample", action="store_true", help="fill from the bundled sample statement")
+    fill.add_argument("--format", dest="fmt", help="statement format (default: detected); 'csv' needs --mapping")
+    fill.add_argument("--mapping", type=Path, help="JSON column mapping for a generic CSV (see docs)")
+    fill.add_argument("--leverage", help='account leverage when the statement lacks it, e.g. 30 or "1:30"')
+    fill.add_argument("--regulator", help="regime for leverage caps: ESMA, FCA, ASIC, NFA, JFSA, REGT")
+    fill.add_argument("--equity", type=float, help="starting equity when the statement has no deposits")
+    fill.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    tpl = sub.add_parser("template", help="build the empty template journal")
+    tpl.add_argument("--out", type=Path, default=DEFAULT_JOURNAL)
+
+    card = sub.add_parser("card", help="print the risk card of one trade")
+    card.add_argument("--equity", type=float, default=10_000.0)
+    card.add_argument("--risk", type=float, default=0.01, help="risk per trade as a fraction (1%% is 0.01)")
+    card.add_argument("--symbol", default="EURUSD")
+    card.add_argument("--side", default="long")
+    card.add_argument("--entry", type=float, default=1.1000)
+    card.add_argument("--stop", type=float, default=1.0950)
+    card.add_argument("--target", type=float, default=1.1150)
+    card.add_argument("--leverage", default="1:30")
+
+    sub.add_parser("functions", help="print the Excel function reference (Markdown) from the functions' metadata")
+
+    lite = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
+    lite.add_argument("--out", type=Path, default=Path("lite"))
+
+    setup = sub.add_parser("setup", help="configure xlwings for this machine (used by install/ scripts)")
+    setup.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "fill":
+            from .fill import run_fill
+            return run_fill(args)
+        if args.command == "template":
+            from .journal.template import write_template
+            write_template(args.out)
+            print(f"wrote {args.out}")
+            return 0
+        if args.command == "card":
+            from .card import print_card
+            return print_card(args)
+        if args.command == "functions":
+            from .reference import function_reference
+            sys.stdout.write(function_reference())
+            return 0
+        if args.command == "lite":
+            from .lite import write_lite
+            for path in write_lite(args.out):
+                print(f"wrote {path}")
+            return 0
+        if args.command == "setup":
+            from .setup import main as setup_main
+            return setup_main(args.rest)
+    except KeyboardInterrupt:
+        return 130
+    return 2

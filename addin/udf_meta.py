@@ -1,0 +1,92 @@
+"""The add-in functions' own metadata: name, category, description and argument docs.
+
+:func:`func` and :func:`arg` apply xlwings' decorators (so Excel's function wizard shows the
+descriptions, in classic xlwings and in xlwings Lite) and also record the same text here, because
+on Linux and macOS xlwings' decorators keep nothing. The README's function reference and the
+tests read :data:`REGISTRY`, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import xlwings as xw
+
+CATEGORY = "Leverage & Margin"
+EXCEL_TEXT_LIMIT = 255  # Application.MacroOptions cuts descriptions here
+
+
+@dataclass
+class ArgInfo:
+    name: str
+    doc: str
+    default: object = inspect.Parameter.empty
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not inspect.Parameter.empty
+
+
+@dataclass
+class FuncInfo:
+    name: str
+    description: str
+    topic: str
+    category: str
+    args: list[ArgInfo] = field(default_factory=list)
+    function: Callable | None = None
+
+    @property
+    def signature(self) -> str:
+        parts = [f"[{a.name}={_show_default(a.default)}]" if a.optional else a.name for a in self.args]
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _show_default(v: object) -> str:
+    if isinstance(v, bool):
+        return "FALSE" if not v else "TRUE"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if v is None:
+        return "none"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+REGISTRY: dict[str, FuncInfo] = {}
+_pending_docs: dict[str, dict[str, str]] = {}
+
+
+def arg(name: str, doc: str) -> Callable:
+    """Describe one argument (kept for Excel's function wizard). Ranges arrive as lists of rows."""
+
+    def deco(f: Callable) -> Callable:
+        _pending_docs.setdefault(f.__name__, {})[name] = doc
+        return xw.arg(name, ndim=2, doc=doc)(f)
+
+    return deco
+
+
+def func(topic: str) -> Callable:
+    """Register an add-in function under ``topic`` (the README groups by it) in one Excel category."""
+
+    def deco(f: Callable) -> Callable:
+        docs = _pending_docs.pop(f.__name__, {})
+        sig = inspect.signature(f)
+        missing = [p for p in sig.parameters if p not in docs]
+        if missing:
+            raise TypeError(f"{f.__name__}: arguments without a doc: {', '.join(missing)}")
+        info = FuncInfo(
+            name=f.__name__,
+            description=inspect.cleandoc(f.__doc__ or "").split("\n\n")[0].replace("\n", " "),
+            topic=topic,
+            category=CATEGORY,
+            args=[ArgInfo(p.name, docs[p.name], p.default) for p in sig.parameters.values()],
+        )
+        wrapped = xw.func(category=CATEGORY)(f)
+        info.function = wrapped
+        REGISTRY[f.__name__] = info
+        return wrapped
+
+    return deco

@@ -1,0 +1,417 @@
+"""The add-in's Excel functions: a thin layer over :mod:`addin.risk`.
+
+Each function reads its cells (:mod:`addin.cells`), calls one function of :mod:`addin.risk` per
+row and spills the results; no arithmetic happens here. Names, argument order and formulas follow
+the contract in the README's function reference. ``UDF MODULES = addin.udfs`` loads them all.
+
+Conventions: rates are fractions (2% is 0.02); ``leverage`` is a number or "1:30"; ``side`` is
+long/buy, short/sell, 1 or -1; any argument may be a range, single cells broadcast against it, and
+the result spills as a column. A bad row shows a message naming the argument, never a traceback.
+Hints are deliberately absent: Optional/Union/Literal hints break classic xlwings UDFs.
+"""
+
+from __future__ import annotations
+
+from . import risk
+from .cells import day, flag, leverage_arg, number, numbers, side_arg, spill, table, text
+from .risk import NoPrice, RiskInputError
+from .udf_meta import arg, func
+
+LEVERAGE_MARGIN = "Leverage and margin"
+MOVES = "Adverse moves, margin call, stop-out, liquidation"
+SIZING = "Sizing a trade to its risk"
+DRAWDOWN = "Drawdown and ruin"
+COSTS = "Costs of carrying the position"
+LIMITS = "Limits and volatility"
+
+# Argument docs shared by several functions (Excel shows them in the function wizard).
+QUANTITY = "Position size in the unit contract_size multiplies: lots (with contract_size 100000) or units/shares/coins (1). Sign ignored."
+PRICE = "Price in the instrument's quote currency."
+LEV = 'Leverage as a number (30) or text "1:30", "30:1", "30x".'
+CONTRACT = "Units per 1.0 of quantity: 100000 for an FX lot, 100 for gold, 1 for units. Default 1."
+FX = "Quote-to-account currency rate: 1 when they are the same; 1/USDJPY for USDJPY in a USD account. Default 1."
+SIDE = 'Direction: "long"/"buy" or "short"/"sell" (any case), or 1 / -1.'
+ENTRY = "Entry price, quote currency."
+STOP = "Stop-loss price, quote currency."
+EQUITY = "Account equity (balance plus open P/L), account currency."
+LOT_STEP = "Smallest size increment to round down to, e.g. 0.01 lots. 0 = no rounding (default)."
+POINT_VALUE = "Account-currency profit of a 1.0 price move for 1.0 of quantity (contract_size x fx_rate; EURUSD lots in USD: 100000). Default 1."
+COMMISSION = "Round-trip commission per 1.0 of quantity, account currency. Default 0."
+OTHER_MARGIN = "Margin held by the account's other open positions, account currency. Default 0."
+
+
+# Leverage and margin ------------------------------------------------------------------------------
+
+@func(LEVERAGE_MARGIN)
+@arg("margin_rate", "Margin rate as a fraction of notional: 2% is 0.02.")
+def LEVERAGE(margin_rate):
+    """Leverage from a margin rate: 1 / margin_rate. A 2% margin rate is 50 (50:1)."""
+    return spill(risk.leverage, number("margin_rate", margin_rate))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("leverage", LEV)
+def MARGIN_RATE(leverage):
+    """Margin rate from leverage: 1 / leverage. 50:1 is 0.02 (2%)."""
+    return spill(risk.margin_rate, leverage_arg("leverage", leverage))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("quantity", QUANTITY)
+@arg("price", PRICE)
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+def NOTIONAL(quantity, price, contract_size=1, fx_rate=1):
+    """Position value in account currency: abs(quantity) x contract_size x price x fx_rate."""
+    return spill(risk.notional, number("quantity", quantity), number("price", price),
+                 number("contract_size", contract_size, 1), number("fx_rate", fx_rate, 1))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("quantity", QUANTITY)
+@arg("price", PRICE)
+@arg("leverage", LEV)
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+def MARGIN_REQUIRED(quantity, price, leverage, contract_size=1, fx_rate=1):
+    """Margin (collateral) the position needs: notional / leverage, account currency."""
+    return spill(risk.margin_required, number("quantity", quantity), number("price", price),
+                 leverage_arg("leverage", leverage), number("contract_size", contract_size, 1),
+                 number("fx_rate", fx_rate, 1))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("notional", "Position value, account currency (see NOTIONAL).")
+@arg("equity", EQUITY)
+def EFFECTIVE_LEVERAGE(notional, equity):
+    """Exposure per unit of own capital: notional / equity. $5,000 on $1,000 is 5x."""
+    return spill(risk.effective_leverage, number("notional", notional), number("equity", equity))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("equity", EQUITY)
+@arg("used_margin", "Margin held by open positions, account currency.")
+def MARGIN_LEVEL(equity, used_margin):
+    """Margin level: equity / used_margin as a fraction (2.727 shows as 272.7%)."""
+    return spill(risk.margin_level, number("equity", equity), number("used_margin", used_margin))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("equity", EQUITY)
+@arg("used_margin", "Margin held by open positions, account currency.")
+def FREE_MARGIN(equity, used_margin):
+    """Margin still free for new positions: equity - used_margin."""
+    return spill(risk.free_margin, number("equity", equity), number("used_margin", used_margin))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("pnl", "Profit or loss of the trade, account currency.")
+@arg("margin", "Margin that carried the trade, account currency.")
+def RETURN_ON_MARGIN(pnl, margin):
+    """Profit as a fraction of the margin behind it: pnl / margin. $100 on $220 is 45.5%."""
+    return spill(risk.return_on_margin, number("pnl", pnl), number("margin", margin))
+
+
+@func(LEVERAGE_MARGIN)
+@arg("free_margin", "Free margin available, account currency.")
+@arg("price", PRICE)
+@arg("leverage", LEV)
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+@arg("lot_step", LOT_STEP)
+def MAX_POSITION_SIZE(free_margin, price, leverage, contract_size=1, fx_rate=1, lot_step=0):
+    """Largest quantity whose margin fits in free_margin, rounded down to lot_step."""
+    return spill(risk.max_position_size, number("free_margin", free_margin), number("price", price),
+                 leverage_arg("leverage", leverage), number("contract_size", contract_size, 1),
+                 number("fx_rate", fx_rate, 1), number("lot_step", lot_step, 0))
+
+
+# Adverse moves, margin call, stop-out, liquidation ------------------------------------------------
+
+@func(MOVES)
+@arg("quantity", QUANTITY)
+@arg("pip_size", "Price change of one pip: 0.0001 for most FX pairs, 0.01 for JPY pairs. Default 0.0001.")
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+def PIP_VALUE(quantity, pip_size=0.0001, contract_size=1, fx_rate=1):
+    """Account-currency value of one pip: abs(quantity) x contract_size x pip_size x fx_rate."""
+    return spill(risk.pip_value, number("quantity", quantity), number("pip_size", pip_size, 0.0001),
+                 number("contract_size", contract_size, 1), number("fx_rate", fx_rate, 1))
+
+
+@func(MOVES)
+@arg("margin", "Margin behind the position, account currency.")
+@arg("quantity", QUANTITY)
+@arg("pip_size", "Price change of one pip: 0.0001 for most FX pairs, 0.01 for JPY pairs. Default 0.0001.")
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+def WIPEOUT_PIPS(margin, quantity, pip_size=0.0001, contract_size=1, fx_rate=1):
+    """Pips of adverse move that lose the whole margin: margin / pip value."""
+    return spill(risk.wipeout_pips, number("margin", margin), number("quantity", quantity),
+                 number("pip_size", pip_size, 0.0001), number("contract_size", contract_size, 1),
+                 number("fx_rate", fx_rate, 1))
+
+
+@func(MOVES)
+@arg("leverage", LEV)
+@arg("stop_out_level", "Margin level at which the broker closes positions, as a fraction (50% is 0.5). Default 0.")
+def WIPEOUT_MOVE(leverage, stop_out_level=0):
+    """Adverse move, as a fraction of entry, that takes an all-in position to the stop-out level:
+    (1 - stop_out_level) / leverage. At 50:1 a 2% move wipes out the margin."""
+    return spill(risk.wipeout_move, leverage_arg("leverage", leverage), number("stop_out_level", stop_out_level, 0))
+
+
+@func(MOVES)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("quantity", QUANTITY)
+@arg("equity", "Account equity with the position just opened, account currency.")
+@arg("leverage", LEV)
+@arg("level", "Margin level that triggers the call, as a fraction (100% is 1). Default 1.")
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+@arg("other_margin", OTHER_MARGIN)
+def MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level=1, contract_size=1, fx_rate=1,
+                      other_margin=0):
+    """Price at which equity / used margin falls to level (margin revalued at the current price,
+    as MetaTrader does)."""
+    return spill(risk.margin_call_price, side_arg("side", side), number("entry", entry),
+                 number("quantity", quantity), number("equity", equity), leverage_arg("leverage", leverage),
+                 number("level", level, 1), number("contract_size", contract_size, 1),
+                 number("fx_rate", fx_rate, 1), number("other_margin", other_margin, 0))
+
+
+@func(MOVES)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("quantity", QUANTITY)
+@arg("equity", "Account equity with the position just opened, account currency.")
+@arg("leverage", LEV)
+@arg("level", "Stop-out margin level as a fraction (50% is 0.5, the ESMA/FCA/ASIC retail close-out). Default 0.5.")
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+@arg("other_margin", OTHER_MARGIN)
+def STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level=0.5, contract_size=1, fx_rate=1,
+                   other_margin=0):
+    """Price at which the broker stops the position out: MARGIN_CALL_PRICE at the stop-out level."""
+    return spill(risk.stop_out_price, side_arg("side", side), number("entry", entry),
+                 number("quantity", quantity), number("equity", equity), leverage_arg("leverage", leverage),
+                 number("level", level, 0.5), number("contract_size", contract_size, 1),
+                 number("fx_rate", fx_rate, 1), number("other_margin", other_margin, 0))
+
+
+@func(MOVES)
+@arg("entry", "Purchase (or short sale) price per share.")
+@arg("initial_margin", "Initial margin as a fraction: Regulation T is 0.5.")
+@arg("maintenance_margin", "Maintenance margin as a fraction: FINRA minimum 0.25, houses often 0.3-0.4.")
+@arg("side", 'Direction: "long" (default) or "short".')
+def STOCK_MARGIN_CALL_PRICE(entry, initial_margin, maintenance_margin, side="long"):
+    """Price at which a stock bought (or shorted) on margin meets the maintenance requirement.
+    Long: entry x (1 - initial) / (1 - maintenance)."""
+    return spill(risk.stock_margin_call_price, number("entry", entry), number("initial_margin", initial_margin),
+                 number("maintenance_margin", maintenance_margin), side_arg("side", side, 1))
+
+
+@func(MOVES)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("equity", "Account equity, account currency.")
+@arg("maintenance_margin", "Maintenance margin per contract, account currency.")
+@arg("multiplier", "Account-currency value of a 1.0 price move for one contract (E-mini S&P: 50).")
+@arg("contracts", "Number of contracts. Default 1.")
+def FUTURES_MARGIN_CALL_PRICE(side, entry, equity, maintenance_margin, multiplier, contracts=1):
+    """Price at which account equity falls below maintenance_margin x contracts."""
+    return spill(risk.futures_margin_call_price, side_arg("side", side), number("entry", entry),
+                 number("equity", equity), number("maintenance_margin", maintenance_margin),
+                 number("multiplier", multiplier), number("contracts", contracts, 1))
+
+
+@func(MOVES)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("leverage", LEV)
+@arg("maintenance_rate", "Maintenance margin rate as a fraction. Default 0.005 (0.5%).")
+@arg("inverse", "TRUE for coin-margined (inverse) contracts, FALSE for USDT-margined (linear, default).")
+def LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate=0.005, inverse=False):
+    """Isolated-margin liquidation price with no added margin. Linear long:
+    entry x (1 - 1/leverage + mmr); short: entry x (1 + 1/leverage - mmr)."""
+    return spill(risk.liquidation_price, side_arg("side", side), number("entry", entry),
+                 leverage_arg("leverage", leverage), number("maintenance_rate", maintenance_rate, 0.005),
+                 flag("inverse", inverse, False))
+
+
+@func(MOVES)
+@arg("side", SIDE)
+@arg("quantity", "Position size in coins (contracts of 1).")
+@arg("entry", ENTRY)
+@arg("wallet_balance", "Wallet balance backing the position, quote currency (USDT).")
+@arg("tiers", "Tier table range: notional floor, notional cap, maintenance rate[, maintenance amount].")
+@arg("other_maintenance", "Maintenance margin of the account's other positions (cross margin). Default 0.")
+@arg("other_upnl", "Unrealised P/L of the account's other positions (cross margin). Default 0.")
+def LIQUIDATION_PRICE_TIERED(side, quantity, entry, wallet_balance, tiers, other_maintenance=0, other_upnl=0):
+    """Liquidation price of a one-way USDT-margined futures position under an exchange tier table,
+    the tier re-chosen at the liquidation notional."""
+    try:
+        rows = table("tiers", tiers)
+    except RiskInputError as exc:
+        return str(exc)
+    return spill(lambda s, q, ep, wb, om, ou: risk.liquidation_price_tiered(s, q, ep, wb, rows, om, ou)[0],
+                 side_arg("side", side), number("quantity", quantity), number("entry", entry),
+                 number("wallet_balance", wallet_balance), number("other_maintenance", other_maintenance, 0),
+                 number("other_upnl", other_upnl, 0))
+
+
+# Sizing a trade to its risk -----------------------------------------------------------------------
+
+@func(SIZING)
+@arg("equity", EQUITY)
+@arg("risk_pct", "Fraction of equity to risk on the trade: 1% is 0.01.")
+def RISK_AMOUNT(equity, risk_pct):
+    """Money at risk on one trade: equity x risk_pct."""
+    return spill(risk.risk_amount, number("equity", equity), number("risk_pct", risk_pct))
+
+
+@func(SIZING)
+@arg("risk_amount", "Money you accept to lose if the stop is hit, account currency.")
+@arg("entry", ENTRY)
+@arg("stop", STOP)
+@arg("point_value", POINT_VALUE)
+@arg("lot_step", LOT_STEP)
+@arg("commission", COMMISSION)
+@arg("min_size", "Smallest size the broker accepts; below it the answer is 0. Default 0.")
+@arg("max_size", "Largest size to allow; 0 = no cap (default).")
+def POSITION_SIZE(risk_amount, entry, stop, point_value=1, lot_step=0, commission=0, min_size=0, max_size=0):
+    """Largest quantity whose loss at the stop, commission included, stays within risk_amount,
+    rounded down to lot_step."""
+    return spill(risk.position_size, number("risk_amount", risk_amount), number("entry", entry),
+                 number("stop", stop), number("point_value", point_value, 1),
+                 number("lot_step", lot_step, 0), number("commission", commission, 0),
+                 number("min_size", min_size, 0), number("max_size", max_size, 0))
+
+
+@func(SIZING)
+@arg("quantity", QUANTITY)
+@arg("entry", ENTRY)
+@arg("stop", STOP)
+@arg("point_value", POINT_VALUE)
+@arg("commission", COMMISSION)
+def RISK_AT_STOP(quantity, entry, stop, point_value=1, commission=0):
+    """Money lost if the stop is hit: abs(entry - stop) x abs(quantity) x point_value + commission x abs(quantity)."""
+    return spill(risk.risk_at_stop, number("quantity", quantity), number("entry", entry),
+                 number("stop", stop), number("point_value", point_value, 1),
+                 number("commission", commission, 0))
+
+
+@func(SIZING)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("stop", STOP)
+@arg("exit", "Exit price, quote currency.")
+def R_MULTIPLE(side, entry, stop, exit):
+    """Result in units of initial risk: side x (exit - entry) / abs(entry - stop)."""
+    return spill(risk.r_multiple, side_arg("side", side), number("entry", entry), number("stop", stop),
+                 number("exit", exit))
+
+
+@func(SIZING)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("stop", STOP)
+@arg("target", "Take-profit price, quote currency.")
+def REWARD_RISK(side, entry, stop, target):
+    """Planned reward per unit of risk: side x (target - entry) / abs(entry - stop)."""
+    return spill(risk.reward_risk, side_arg("side", side), number("entry", entry), number("stop", stop),
+                 number("target", target))
+
+
+# Drawdown and ruin --------------------------------------------------------------------------------
+
+@func(DRAWDOWN)
+@arg("drawdown", "Fall from the peak as a fraction: 20% is 0.2.")
+def RECOVERY_GAIN(drawdown):
+    """Gain needed to get back to the peak: drawdown / (1 - drawdown). 50% down needs +100%."""
+    return spill(risk.recovery_gain, number("drawdown", drawdown))
+
+
+@func(DRAWDOWN)
+@arg("risk_per_trade", "Fraction of current equity lost on each losing trade: 1% is 0.01.")
+@arg("drawdown", "Drawdown to reach, as a fraction: 50% is 0.5.")
+def LOSSES_TO_DRAWDOWN(risk_per_trade, drawdown):
+    """Consecutive losses that reach the drawdown: ceil(ln(1 - drawdown) / ln(1 - risk_per_trade))."""
+    return spill(risk.losses_to_drawdown, number("risk_per_trade", risk_per_trade), number("drawdown", drawdown))
+
+
+@func(DRAWDOWN)
+@arg("equity", EQUITY)
+@arg("risk_per_trade", "Fraction of current equity lost on each losing trade: 1% is 0.01.")
+@arg("losses", "Number of consecutive losing trades.")
+def EQUITY_AFTER_LOSSES(equity, risk_per_trade, losses):
+    """Equity after a run of losses: equity x (1 - risk_per_trade) ^ losses."""
+    return spill(risk.equity_after_losses, number("equity", equity), number("risk_per_trade", risk_per_trade),
+                 number("losses", losses))
+
+
+@func(DRAWDOWN)
+@arg("equity_curve", "A column (or row) of equity values in time order; empty cells are skipped.")
+def MAX_DRAWDOWN(equity_curve):
+    """Largest peak-to-trough fall of an equity curve, as a fraction of the peak."""
+    try:
+        return risk.max_drawdown(numbers("equity_curve", equity_curve))
+    except (RiskInputError, NoPrice) as exc:
+        return str(exc)
+
+
+@func(DRAWDOWN)
+@arg("win_rate", "Fraction of trades won: 55% is 0.55.")
+@arg("capital_units", "Capital in units of the amount risked per trade.")
+def RISK_OF_RUIN(win_rate, capital_units):
+    """Even-payoff gambler's-ruin probability ((1 - p) / p) ^ units; 1 when p <= 0.5."""
+    return spill(risk.risk_of_ruin, number("win_rate", win_rate), number("capital_units", capital_units))
+
+
+# Costs of carrying the position -------------------------------------------------------------------
+
+@func(COSTS)
+@arg("side", SIDE)
+@arg("quantity", "Position size in coins or contracts.")
+@arg("mark_price", "Mark price at the funding time.")
+@arg("funding_rate", "Funding rate per period as a fraction: 0.01% is 0.0001; may be negative.")
+@arg("periods", "Number of funding periods. Default 1.")
+def FUNDING_COST(side, quantity, mark_price, funding_rate, periods=1):
+    """Perpetual funding paid (positive) or received (negative): side x abs(quantity) x mark_price x
+    funding_rate x periods."""
+    return spill(risk.funding_cost, side_arg("side", side), number("quantity", quantity),
+                 number("mark_price", mark_price), number("funding_rate", funding_rate),
+                 number("periods", periods, 1))
+
+
+@func(COSTS)
+@arg("borrowed", "Amount borrowed on margin, account currency.")
+@arg("annual_rate", "Annual interest rate as a fraction: 8% is 0.08.")
+@arg("days", "Days the loan is held.")
+@arg("day_count", "Day-count basis: 360 (default) or 365.")
+def MARGIN_INTEREST(borrowed, annual_rate, days, day_count=360):
+    """Interest on a margin loan: borrowed x annual_rate x days / day_count."""
+    return spill(risk.margin_interest, number("borrowed", borrowed), number("annual_rate", annual_rate),
+                 number("days", days), number("day_count", day_count, 360))
+
+
+# Limits and volatility ----------------------------------------------------------------------------
+
+@func(LIMITS)
+@arg("regime", "Regulator: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan) or REGT (US securities).")
+@arg("instrument", 'Class (FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR, COMMODITY, EQUITY, CRYPTO) or an FX symbol "EURUSD".')
+@arg("as_of", "Date whose rules apply. Default: today.")
+def MAX_LEVERAGE(regime, instrument, as_of=None):
+    """The retail leverage cap of a regulator for an instrument, from dated rules with sources."""
+    return spill(risk.max_leverage, text("regime", regime), text("instrument", instrument),
+                 day("as_of", as_of))
+
+
+@func(LIMITS)
+@arg("atr_pct", "Average true range as a fraction of price: 0.6% is 0.006.")
+@arg("atr_multiple", "How many ATRs of adverse move the margin must survive. Default 3.")
+def SAFE_LEVERAGE(atr_pct, atr_multiple=3):
+    """Highest leverage at which an adverse move of atr_multiple ATRs does not wipe out the margin:
+    1 / (atr_multiple x atr_pct)."""
+    return spill(risk.safe_leverage, number("atr_pct", atr_pct), number("atr_multiple", atr_multiple, 3))
