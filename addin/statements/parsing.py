@@ -6,6 +6,8 @@ import re
 from datetime import datetime
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
+# Commas count as thousands separators only in groups of three: "1,234.5" but not "18000,5".
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def parse_number(text: object) -> float:
@@ -13,8 +15,8 @@ def parse_number(text: object) -> float:
 
     Accepts ``1 434.86`` (space or no-break-space thousands), ``1,434.86``, ``$(58.50)`` and
     ``(58.50)`` (accounting negative), ``-58.50``, ``+3``, ``12%`` (as 12.0). Raises ValueError
-    with the offending text otherwise. Decimal commas are not guessed: a statement that uses
-    them is read by its own reader.
+    with the offending text otherwise. Decimal commas are not guessed: "18000,5" is an error,
+    not 180005; a statement that uses them is read by its own reader.
 
     >>> parse_number("1 434.86"), parse_number("$(58.50)"), parse_number("1,234.5")
     (1434.86, -58.5, 1234.5)
@@ -32,7 +34,10 @@ def parse_number(text: object) -> float:
     s = s.lstrip("$€£¥").rstrip("%")
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]
-    s = s.replace(",", "")
+    if "," in s:
+        if not _THOUSANDS.match(s):
+            raise ValueError(f"not a number (a comma that is not a thousands separator): {text!r}")
+        s = s.replace(",", "")
     if not s:
         raise ValueError(f"not a number: {text!r}")
     try:

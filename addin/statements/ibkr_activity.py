@@ -1,0 +1,463 @@
+"""Interactive Brokers Activity Statement (CSV export).
+
+Every line is ``Section,RowType,fields...``: ``Trades,Header,DataDiscriminator,Asset Category,...``
+names the columns for the ``Trades,Data,...`` rows after it (the header repeats per asset category,
+and the latest one applies), ``Trades,SubTotal``/``Trades,Total`` rows sum them. Every non-blank CSV
+record ends up in exactly one of ``trades``, ``non_trades`` or ``rejected``.
+
+Trades section
+--------------
+* ``DataDiscriminator`` **Trade** rows are executions and become :class:`Trade`. An **Order** row is
+  the sum of the Trade rows printed right after it (same symbol and time): it is a NonTradeRow
+  "order summary" when such rows follow, and a Trade itself when the statement was exported at order
+  level (no Trade rows follow). A header without DataDiscriminator means every row is a trade.
+* **ClosedLot** rows (the lots a closing execution closed) are NonTradeRow "closed lot";
+  **SubTotal**/**Total** rows are NonTradeRow "subtotal"; header rows are NonTradeRow "header".
+
+Each execution is one Trade, as in :mod:`ibkr_flex`: an opening execution (Code O, no realised P/L)
+has ``entry`` = T. Price and no exit; a closing execution (Code contains C, or a nonzero Realized P/L)
+is a Trade closed when executed, ``entry`` = ``exit`` = T. Price, ``open_time`` = ``close_time``, and
+``side`` = the side of the position it closes (selling to close is a long closed). Quantity negative =
+a sell. IB's Realized P/L is already net of the opening commission (in the basis) and the closing
+one, so ``profit`` = Realized P/L - Comm/Fee and ``net_profit`` equals IB's Realized P/L: summing
+``net_profit`` reconciles with the Trades SubTotal/Total rows. Proceeds only serve to derive
+``contract_size`` (|Proceeds| / (|Quantity| x T. Price): 100 for US equity options, 1 for stocks).
+
+Currencies: the CSV states Realized P/L and Comm/Fee in the instrument's currency and gives no
+exchange rate. So ``Trade.account_currency`` is the currency the money fields are actually in (the
+row's Currency; the currency named by a "Comm in USD" column is used for that commission), and
+``fx_to_account`` is 1 only where that is the statement's base currency (``Account Information``
+"Base Currency"), None otherwise. ``Statement.account_currency`` is the stated base currency, None
+when the file does not state it.
+
+Executions at T. Price 0 (options expiring worthless, or closed by assignment/exercise) cannot be a
+Trade (the model needs a positive price): they are rejected with the reason and their realised P/L.
+
+Other sections
+--------------
+Rows of other sections (Statement, Account Information, Open Positions, Dividends, Fees, ...) are
+NonTradeRow with kind = the section name lower-cased. Data rows of Deposits & Withdrawals,
+Dividends, Withholding Tax, Fees and Interest also become :class:`BalanceEvent` when their currency
+is the base currency (or the base currency is not stated).
+
+``SourceRef.row`` is the 1-based line number where the record starts; ``section`` the section name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+
+from .model import (
+    BalanceEvent,
+    NonTradeRow,
+    RejectedRow,
+    SourceRef,
+    Statement,
+    StatementError,
+    StatementTotals,
+    Trade,
+)
+from .parsing import parse_datetime, parse_number, parse_optional_number
+
+FORMAT = "ibkr_activity"
+DESCRIPTION = "Interactive Brokers Activity Statement CSV (Trades,Header,DataDiscriminator,...)"
+BROKER = "Interactive Brokers"
+
+ASSET_CLASSES = {
+    "stocks": "EQUITY",
+    "equity and index options": "OPTION",
+    "options on futures": "OPTION",
+    "futures options": "OPTION",
+    "forex": "FX",
+    "cfds": "CFD",
+    "futures": "FUTURE",
+    "warrants": "WARRANT",
+    "bonds": "BOND",
+}
+
+DATETIME_FORMATS = (
+    "%Y-%m-%d, %H:%M:%S", "%Y-%m-%d,%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d;%H:%M:%S",
+    "%Y-%m-%d, %H:%M", "%Y-%m-%d %H:%M", "%Y%m%d;%H%M%S", "%Y-%m-%d", "%Y%m%d",
+    "%m/%d/%Y, %H:%M:%S", "%m/%d/%Y",
+)
+BALANCE_SECTIONS = {
+    "deposits & withdrawals": None,  # deposit / withdrawal by sign
+    "dividends": "dividend",
+    "withholding tax": "withholding tax",
+    "fees": "fee",
+    "interest": "interest",
+}
+ROW_TYPES = ("Header", "Data", "SubTotal", "Total", "Notes")
+EXPECTED = ("expected an Interactive Brokers Activity Statement CSV (lines such as "
+            "'Trades,Header,DataDiscriminator,Asset Category,...' or 'Statement,Header,Field Name,Field Value')")
+
+_LINE = re.compile(rb"^\s*(?:\xef\xbb\xbf)?\"?[A-Za-z][A-Za-z &/\-()]*\"?,(Header|Data|SubTotal|Total|Notes),")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """An Activity Statement: section-prefixed lines, with a Trades header or the Activity title."""
+    head = head.lstrip(b"\xef\xbb\xbf")
+    first = next((line for line in head.splitlines() if line.strip()), b"")
+    if not _LINE.match(first):
+        return False
+    return (b"Trades,Header,DataDiscriminator" in head
+            or b"Statement,Data,Title,Activity Statement" in head)
+
+
+class _Record:
+    __slots__ = ("line", "fields", "complete")
+
+    def __init__(self, line: int, fields: list[str], complete: bool):
+        self.line, self.fields, self.complete = line, fields, complete
+
+
+def _records(file: str, text: str) -> list[_Record]:
+    records: list[_Record] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    last = 0
+    while True:
+        start = last + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise StatementError(
+                file, f"line {start}: broken CSV ({exc}); the file looks truncated or damaged; {EXPECTED}") from None
+        last = reader.line_num
+        if not any(f.strip() for f in fields):
+            continue
+        records.append(_Record(start, fields, True))
+    if records and not text.endswith(("\n", "\r")):
+        records[-1].complete = False  # the last line has no line end: maybe cut short
+    return records
+
+
+def _decode(file: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3:
+            raise StatementError(file, f"the file ends in the middle of a character (truncated?); {EXPECTED}") from None
+        return data.decode("cp1252", errors="replace")
+
+
+def _codes(value: str) -> set[str]:
+    return {c.strip() for c in value.split(";") if c.strip()}
+
+
+def _contract_size(quantity: float, price: float, proceeds: float | None) -> float | None:
+    if not proceeds or not price or not quantity:
+        return None
+    m = abs(proceeds) / (abs(quantity) * price)
+    nice = round(m) if m >= 0.5 else None
+    if nice is None:
+        for k in range(1, 7):
+            if abs(m - 10 ** -k) / 10 ** -k < 0.01:
+                return 10 ** -k
+        return None
+    return float(nice) if nice and abs(m - nice) / nice < 0.01 else None
+
+
+class _Reader:
+    def __init__(self, file: str, records: list[_Record]):
+        self.file = file
+        self.records = records
+        self.trades: list[Trade] = []
+        self.non_trades: list[NonTradeRow] = []
+        self.rejected: list[RejectedRow] = []
+        self.events: list[BalanceEvent] = []
+        self.used_ids: set[str] = set()
+        self.base: str | None = None
+        self.account = ""
+        self.accounts: list[str] = []
+        self.totals: list[tuple[str, str, float]] = []  # (row type, currency, realised P/L)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def ref(self, rec: _Record) -> SourceRef:
+        return SourceRef(file=self.file, row=rec.line, section=rec.fields[0].strip())
+
+    def note(self, rec: _Record, kind: str, text: str = "") -> None:
+        self.non_trades.append(NonTradeRow(kind=kind, source=self.ref(rec), text=text))
+
+    def reject(self, rec: _Record, reason: str) -> None:
+        raw = ",".join(rec.fields)
+        self.rejected.append(RejectedRow(source=self.ref(rec), reason=reason, raw=raw[:500]))
+
+    def truncated(self, rec: _Record, have: int, want: int) -> StatementError:
+        return StatementError(
+            self.file, f"line {rec.line}, the last line, has {have} of the {want} fields its header names: "
+                       f"the file looks truncated; {EXPECTED}")
+
+    # -- passes ------------------------------------------------------------------------------------
+    def check_layout(self) -> None:
+        if not self.records:
+            raise StatementError(self.file, f"no rows; {EXPECTED}")
+        first = self.records[0].fields
+        if len(first) < 3 or first[1].strip() not in ROW_TYPES:
+            raise StatementError(self.file, f"line {self.records[0].line} is not 'Section,Header|Data,...'; {EXPECTED}")
+        sections = {r.fields[0].strip() for r in self.records}
+        title = any(
+            len(r.fields) >= 4 and r.fields[0] == "Statement" and r.fields[2] == "Title"
+            and "Activity" in r.fields[3] for r in self.records)
+        if "Trades" not in sections and not title:
+            raise StatementError(self.file, f"neither a Trades section nor an Activity Statement title; {EXPECTED}")
+
+    def read_account_information(self) -> None:
+        for rec in self.records:
+            f = rec.fields
+            if len(f) >= 4 and f[0] == "Account Information" and f[1] == "Data":
+                if f[2].strip() == "Base Currency":
+                    self.base = f[3].strip() or None
+                elif f[2].strip() == "Account":
+                    self.account = f[3].strip()
+
+    def run(self) -> None:
+        self.check_layout()
+        self.read_account_information()
+        headers: dict[str, list[str]] = {}
+        # classify Order rows first: a summary when Trade rows of the same order follow it
+        order_has_trades = self._orders_with_executions()
+        for idx, rec in enumerate(self.records):
+            f = rec.fields
+            section, row_type = f[0].strip(), (f[1].strip() if len(f) > 1 else "")
+            if row_type not in ROW_TYPES:
+                if not rec.complete:
+                    raise self.truncated(rec, len(f), 3)
+                self.reject(rec, f"not a 'Section,Header|Data|SubTotal|Total,...' row (second field {row_type!r})")
+                continue
+            if row_type == "Header":
+                if not rec.complete:  # an export never ends on a header without a line end
+                    raise StatementError(
+                        self.file, f"line {rec.line}, the last line, is a header cut short: the file looks "
+                                   f"truncated; {EXPECTED}")
+                headers[section] = [h.strip() for h in f[2:]]
+                self.note(rec, "header" if section == "Trades" else section.lower(), "column names")
+                continue
+            header = headers.get(section)
+            if header is None:
+                if not rec.complete:
+                    raise self.truncated(rec, len(f), 3)
+                self.reject(rec, f"a {row_type} row of section {section!r} before any header row")
+                continue
+            values = f[2:]
+            if len(values) != len(header):
+                if not rec.complete and len(values) < len(header):
+                    raise self.truncated(rec, len(values), len(header))
+                if len(values) > len(header) and not any(v.strip() for v in values[len(header):]):
+                    values = values[: len(header)]
+                elif len(values) < len(header) and section != "Trades":
+                    values = values + [""] * (len(header) - len(values))
+                else:
+                    self.reject(rec, f"{len(values)} fields where the header names {len(header)}")
+                    continue
+            row = dict(zip(header, values))
+            if section == "Trades":
+                self.trades_row(rec, row_type, row, order_has_trades.get(idx, False))
+            else:
+                self.other_row(rec, section, row_type, row)
+
+    def _orders_with_executions(self) -> dict[int, bool]:
+        result: dict[int, bool] = {}
+        current: int | None = None
+        for idx, rec in enumerate(self.records):
+            f = rec.fields
+            if len(f) < 3 or f[0] != "Trades":
+                current = None
+                continue
+            if f[1] != "Data":
+                current = None
+                continue
+            disc = f[2].strip()
+            if disc == "Order":
+                current = idx
+                result[idx] = False
+            elif disc == "Trade" and current is not None:
+                result[current] = True
+            elif disc not in ("ClosedLot", "Trade"):
+                current = None
+        return result
+
+    # -- Trades -----------------------------------------------------------------------------------
+    def trades_row(self, rec: _Record, row_type: str, row: dict[str, str], order_summary: bool) -> None:
+        symbol = row.get("Symbol", "").strip()
+        if row_type in ("SubTotal", "Total"):
+            currency = row.get("Currency", "").strip()
+            text = f"{row_type} {row.get('Asset Category', '')} {currency} {symbol}".strip()
+            pnl = parse_optional_number(row.get("Realized P/L")) if _is_number(row.get("Realized P/L")) else None
+            if pnl is not None:
+                self.totals.append((row_type, currency, pnl))
+                text += f": Realized P/L {pnl:g}"
+            self.note(rec, "subtotal", text)
+            return
+        if row_type == "Notes":
+            self.note(rec, "note", ",".join(rec.fields[2:]))
+            return
+        disc = row.get("DataDiscriminator", "Trade").strip() or "Trade"
+        if disc == "ClosedLot":
+            self.note(rec, "closed lot", f"{symbol} lot opened {row.get('Date/Time', '')}, "
+                                         f"quantity {row.get('Quantity', '')} @ {row.get('T. Price', '')}")
+            return
+        if disc == "Order" and order_summary:
+            self.note(rec, "order summary",
+                      f"{symbol} {row.get('Quantity', '')} @ {row.get('T. Price', '')} "
+                      f"{row.get('Date/Time', '')} (its executions follow)")
+            return
+        if disc not in ("Order", "Trade"):
+            self.note(rec, disc.lower() or "trades", f"{disc} row")
+            return
+        try:
+            self.trades.append(self.execution(rec, row))
+        except ValueError as exc:
+            reason = str(exc)
+            if hasattr(exc, "errors"):
+                reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            self.reject(rec, reason)
+
+    def execution(self, rec: _Record, row: dict[str, str]) -> Trade:
+        symbol = row.get("Symbol", "").strip()
+        if not symbol:
+            raise ValueError("no symbol")
+        currency = row.get("Currency", "").strip() or None
+        qty_signed = parse_number(row.get("Quantity", ""))
+        if qty_signed == 0:
+            raise ValueError("quantity 0")
+        direction = "BUY" if qty_signed > 0 else "SELL"
+        quantity = abs(qty_signed)
+        price = parse_number(row.get("T. Price", ""))
+        when = parse_datetime(row.get("Date/Time", ""), DATETIME_FORMATS)
+        realised = parse_optional_number(row.get("Realized P/L")) or 0.0
+        codes = _codes(row.get("Code", ""))
+        closing = "C" in codes or realised != 0.0
+
+        comm_col = next((k for k in row if k == "Comm/Fee" or k.startswith("Comm in ")
+                         or k.startswith("Comm/Fee")), None)
+        commission = parse_optional_number(row.get(comm_col)) if comm_col else None
+        commission = commission or 0.0
+        money_ccy = currency
+        if comm_col and comm_col.startswith("Comm in "):
+            money_ccy = comm_col[len("Comm in "):].strip() or currency
+            if closing and money_ccy != currency and realised:
+                raise ValueError(f"realised P/L in {currency} and commission in {money_ccy}: cannot add them")
+
+        if price <= 0:
+            what = "an expiry/assignment/exercise" if closing else "a trade"
+            raise ValueError(
+                f"{direction} {quantity:g} {symbol} at price {price:g} ({what}): the trade model needs a "
+                f"positive price; realised P/L {realised:.10g} {currency or ''} not imported".rstrip())
+
+        proceeds = parse_optional_number(row.get("Proceeds")) if _is_number(row.get("Proceeds")) else None
+        category = row.get("Asset Category", "").strip()
+        account = row.get("Account", "").strip() or self.account
+        if account and account not in self.accounts:
+            self.accounts.append(account)
+
+        if closing:
+            side = "long" if direction == "SELL" else "short"
+            comment = f"{direction} to close" + (" and reopen" if "O" in codes else "")
+        else:
+            side = "long" if direction == "BUY" else "short"
+            comment = f"{direction} to open" if "O" in codes else direction
+        if row.get("Code", "").strip():
+            comment += f"; code {row['Code'].strip()}"
+        if row.get("Exchange", "").strip() not in ("", "-", "--"):
+            comment += f"; {row['Exchange'].strip()}"
+
+        base_id = f"{account + ':' if account else ''}{symbol}:{when:%Y%m%d%H%M%S}:{qty_signed:+g}@{price:g}"
+        if row.get("Exchange", "").strip() not in ("", "-", "--"):
+            base_id += f":{row['Exchange'].strip()}"
+        trade_id, n = base_id, 1
+        while trade_id in self.used_ids:
+            n += 1
+            trade_id = f"{base_id}#{n}"
+        self.used_ids.add(trade_id)
+
+        return Trade(
+            broker=BROKER,
+            account=account,
+            trade_id=trade_id,
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            entry=price,
+            open_time=when,
+            close_time=when if closing else None,
+            exit=price if closing else None,
+            commission=commission,
+            profit=(realised - commission) if closing else None,
+            account_currency=money_ccy,
+            quote_currency=currency,
+            fx_to_account=1.0 if (self.base and currency == self.base == money_ccy) else None,
+            contract_size=_contract_size(quantity, price, proceeds),
+            asset_class=ASSET_CLASSES.get(category.lower(), category or None),
+            comment=comment,
+            source=self.ref(rec),
+        )
+
+    # -- other sections ---------------------------------------------------------------------------
+    def other_row(self, rec: _Record, section: str, row_type: str, row: dict[str, str]) -> None:
+        kind = section.lower()
+        text = ", ".join(f"{k}={v}" for k, v in row.items() if k and v.strip())[:200]
+        self.non_trades.append(NonTradeRow(kind=kind, source=self.ref(rec), text=text))
+        if row_type != "Data" or kind not in BALANCE_SECTIONS:
+            return
+        currency = row.get("Currency", "").strip()
+        if not currency or currency.lower().startswith("total"):
+            return
+        if self.base and currency != self.base:
+            return  # no rate in the file to convert it
+        try:
+            amount = parse_number(row.get("Amount", ""))
+            date = row.get("Settle Date") or row.get("Date") or ""
+            when = parse_datetime(date, DATETIME_FORMATS) if date.strip() else None
+        except ValueError:
+            return
+        event_kind = BALANCE_SECTIONS[kind] or ("deposit" if amount >= 0 else "withdrawal")
+        self.events.append(BalanceEvent(time=when, amount=amount, kind=event_kind, source=self.ref(rec)))
+
+    def statement_totals(self) -> StatementTotals:
+        # only the Total rows: SubTotal rows need not cover every symbol (an excerpt may lack some)
+        rows = [t for t in self.totals if t[0] == "Total" and re.fullmatch(r"[A-Z]{3}", t[1])]
+        currencies = {c for _, c, _ in rows}
+        if not rows or len(currencies) != 1:
+            return StatementTotals()
+        return StatementTotals(closed_pnl=sum(p for _, _, p in rows))
+
+
+def _is_number(text: str | None) -> bool:
+    try:
+        return parse_optional_number(text) is not None
+    except ValueError:
+        return False
+
+
+def read(path: Path) -> Statement:
+    path = Path(path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise StatementError(file, f"the file is empty; {EXPECTED}")
+    if b"\x00" in data[:4096]:
+        raise StatementError(file, f"binary data, not a CSV; {EXPECTED}")
+    reader = _Reader(file, _records(file, _decode(file, data)))
+    reader.run()
+    accounts = reader.accounts or ([reader.account] if reader.account else [])
+    return Statement(
+        file=file,
+        format=FORMAT,
+        broker=BROKER,
+        account=accounts[0] if len(accounts) == 1 else "",
+        account_currency=reader.base,
+        trades=reader.trades,
+        balance_events=reader.events,
+        non_trades=reader.non_trades,
+        rejected=reader.rejected,
+        totals=reader.statement_totals(),
+    )

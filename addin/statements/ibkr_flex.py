@@ -1,0 +1,477 @@
+"""Interactive Brokers Flex Query XML (``FlexQueryResponse > FlexStatements > FlexStatement > Trades``).
+
+What becomes a trade
+--------------------
+IB reports *executions*, not round trips. Only rows at ``levelOfDetail="EXECUTION"`` become
+:class:`Trade` (a row with no ``levelOfDetail`` attribute counts as an execution); the ORDER,
+SYMBOL_SUMMARY, ASSET_SUMMARY, CLOSED_LOT, WASH_SALE... rows aggregate or break down the same
+executions, so they become :class:`NonTradeRow` ("order summary", "symbol summary", "asset summary",
+"closed lot", ...) and nothing is counted twice.
+
+Each execution is one Trade:
+
+* **Opening execution** (``openCloseIndicator`` O, or empty with no realised P/L, as IB writes for
+  forex conversions): ``entry`` = ``tradePrice``, ``open_time`` = execution time, no exit, no profit
+  (``profit`` None: still open as far as this row says). ``side`` is the execution's direction:
+  BUY -> long, SELL -> short.
+* **Closing execution** (``openCloseIndicator`` contains C, or a nonzero ``fifoPnlRealized``): a Trade
+  closed at the moment it was executed: ``entry`` = ``exit`` = ``tradePrice``,
+  ``open_time`` = ``close_time`` = execution time, and ``profit`` carries IB's realised P/L. ``side`` is
+  the side of the *position being closed* (a SELL that closes is a long closed, a BUY that closes is
+  a short covered), so long/short statistics are not inverted; ``comment`` says "SELL to close".
+
+Money is converted to the base (account) currency with ``fxRateToBase``. IB's ``fifoPnlRealized`` is
+already net of the commissions of both the opening execution (inside the cost basis) and the closing
+one, so ``profit`` = realised * fx - commission - taxes of the closing row, which makes
+``net_profit`` of a closing execution exactly IB's realised P/L in base currency. Summing
+``net_profit`` over closed trades therefore reconciles with the sum of ``fifoPnlRealized * fxRateToBase``.
+The opening execution's commission also stays on its own (open) Trade for the record; do not add it
+to closed P/L again.
+
+``commission`` = ``ibCommission`` (sign kept, negative = cost) times ``fxRateToBase`` when
+``ibCommissionCurrency`` is the trade currency (or empty); as is when it is the base currency.
+``contract_size`` = ``multiplier``; ``quote_currency`` = ``currency``; ``fx_to_account`` =
+``fxRateToBase``; ``asset_class`` from ``assetCategory`` (STK EQUITY, OPT/FOP OPTION, CASH FX, CFD,
+FUT FUTURE, WAR WARRANT, others as written).
+
+``trade_id`` is ``tradeID``, else ``transactionID``, else ``ibExecID`` (whichever is set and not
+"N/A"), else a deterministic id built from conid/symbol, time, side, quantity and price so that the
+same execution in two overlapping statements gets the same key. A repeated ``tradeID`` within a
+file (IB reuses it for a re-execution after a cancel) falls back to ``transactionID``.
+
+Rows that cannot be a Trade
+---------------------------
+* ``TradeCancel`` rows (``buySell`` "SELL (Ca.)", notes "Ca") and the execution they cancel (matched
+  by ``origTransactionID``, else ``origTradeID``) are NonTradeRow "trade cancel" / "cancelled trade":
+  together they net to nothing.
+* An execution at price 0 (an option expiring worthless, or closed by assignment/exercise, written
+  as a BookTrade at 0) cannot be expressed: the model requires a positive price. It is rejected with
+  the reason and its realised P/L in the reason text.
+
+``SourceRef.row`` is the 1-based index of the element among the ``Trades`` children (comments not
+counted); ``section`` is "Trades" (with the account id appended when the file holds several
+FlexStatements). ``account_currency`` comes from ``AccountInformation/@currency``; without it, it is
+the one currency whose rows have ``fxRateToBase`` 1, else None. CashTransactions become
+:class:`BalanceEvent` (amount * fxRateToBase; kind "deposit"/"withdrawal" for Deposits/Withdrawals,
+else the IB type lower-cased). The last ``EquitySummaryByReportDateInBase`` gives totals.balance (cash)
+and totals.equity (total).
+
+Parsing uses lxml with no network access and no DTD loading; a document that declares a DTD or
+entities (a Flex export never does) is refused before parsing, so nothing is expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+
+from .model import (
+    BalanceEvent,
+    NonTradeRow,
+    RejectedRow,
+    SourceRef,
+    Statement,
+    StatementError,
+    StatementTotals,
+    Trade,
+)
+from .parsing import parse_datetime, parse_number, parse_optional_number
+
+FORMAT = "ibkr_flex"
+DESCRIPTION = "Interactive Brokers Flex Query XML (FlexQueryResponse with a Trades section)"
+BROKER = "Interactive Brokers"
+
+ASSET_CLASSES = {
+    "STK": "EQUITY",
+    "OPT": "OPTION",
+    "FOP": "OPTION",
+    "CASH": "FX",
+    "CFD": "CFD",
+    "FUT": "FUTURE",
+    "WAR": "WARRANT",
+    "BOND": "BOND",
+}
+
+NON_EXECUTION_KINDS = {
+    "ORDER": "order summary",
+    "SYMBOL_SUMMARY": "symbol summary",
+    "ASSET_SUMMARY": "asset summary",
+    "CLOSED_LOT": "closed lot",
+    "WASH_SALE": "wash sale",
+}
+
+_DATES = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d-%b-%y", "%d-%b-%Y")
+_TIMES = ("%H%M%S", "%H:%M:%S", "%H%M", "%H:%M")
+_SEPARATORS = (";", " ", ", ", ",", "T")
+DATETIME_FORMATS = tuple(
+    d + sep + t for d in _DATES for sep in _SEPARATORS for t in _TIMES
+) + _DATES
+
+_EMPTY = ("", "--", "N/A", "n/a")
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_comments=True, remove_pis=True,
+    )
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A Flex Query response: the XML's first element is ``<FlexQueryResponse``."""
+    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"<"):
+        return False
+    # skip an XML declaration and comments before the root element
+    m = re.search(rb"<(?![?!])([A-Za-z_][\w.-]*)", text)
+    return bool(m and m.group(1) == b"FlexQueryResponse")
+
+
+def _attr(el, name: str) -> str:
+    value = el.get(name)
+    return "" if value is None else value.strip()
+
+
+def _has(el, name: str) -> bool:
+    return _attr(el, name) not in _EMPTY
+
+
+def _row_time(el) -> datetime:
+    """Execution time from dateTime, else tradeDate [+ tradeTime]."""
+    if _has(el, "dateTime"):
+        return parse_datetime(_attr(el, "dateTime"), DATETIME_FORMATS)
+    if _has(el, "tradeDate"):
+        date = _attr(el, "tradeDate")
+        if _has(el, "tradeTime"):
+            return parse_datetime(f"{date};{_attr(el, 'tradeTime')}", DATETIME_FORMATS)
+        return parse_datetime(date, DATETIME_FORMATS)
+    raise ValueError("no dateTime and no tradeDate")
+
+
+def _is_cancel(el) -> bool:
+    notes = {n.strip() for n in _attr(el, "notes").split(";")}
+    return (
+        _attr(el, "transactionType") == "TradeCancel"
+        or "(Ca.)" in _attr(el, "buySell")
+        or "Ca" in notes
+    )
+
+
+def _codes(value: str) -> set[str]:
+    return {c.strip().upper() for c in value.split(";") if c.strip()}
+
+
+def _raw(el) -> str:
+    keys = ("symbol", "assetCategory", "currency", "buySell", "quantity", "tradePrice",
+            "dateTime", "tradeDate", "tradeTime", "openCloseIndicator", "fifoPnlRealized",
+            "transactionType", "levelOfDetail", "tradeID", "transactionID")
+    return " ".join(f'{k}="{el.get(k)}"' for k in keys if el.get(k) not in (None, ""))
+
+
+class _FlexStatementReader:
+    def __init__(self, file: str, fs, section: str, base: str | None):
+        self.file = file
+        self.fs = fs
+        self.section = section
+        self.base = base
+        self.account = _attr(fs, "accountId")
+        self.trades: list[Trade] = []
+        self.non_trades: list[NonTradeRow] = []
+        self.rejected: list[RejectedRow] = []
+        self.used_ids: set[str] = set()
+
+    def ref(self, row: int) -> SourceRef:
+        return SourceRef(file=self.file, row=row, section=self.section)
+
+    def read_trades(self, trades_el) -> None:
+        rows = [el for el in trades_el if isinstance(el.tag, str)]
+        executions: dict[int, object] = {}
+        for i, el in enumerate(rows, start=1):
+            level = _attr(el, "levelOfDetail").upper()
+            if level and level != "EXECUTION":
+                kind = NON_EXECUTION_KINDS.get(level, level.lower().replace("_", " "))
+                self.non_trades.append(NonTradeRow(
+                    kind=kind, source=self.ref(i),
+                    text=f"{_attr(el, 'symbol')} {level} row (the executions are read instead)".strip(),
+                ))
+            elif el.tag != "Trade" and not level:
+                self.non_trades.append(NonTradeRow(
+                    kind=el.tag.lower(), source=self.ref(i), text=f"<{el.tag}> element in Trades"))
+            else:
+                executions[i] = el
+
+        # cancellations and the executions they cancel net to nothing
+        cancelled: dict[int, int] = {}  # original row -> cancel row
+        for i, el in executions.items():
+            if not _is_cancel(el):
+                continue
+            target = None
+            orig_tx = _attr(el, "origTransactionID")
+            orig_trade = _attr(el, "origTradeID")
+            for j, other in executions.items():
+                if j == i or _is_cancel(other) or j in cancelled:
+                    continue
+                if orig_tx not in _EMPTY + ("0",) and _attr(other, "transactionID") == orig_tx:
+                    target = j
+                    break
+            if target is None and orig_trade not in _EMPTY + ("0",):
+                for j, other in executions.items():
+                    if (j != i and not _is_cancel(other) and j not in cancelled
+                            and _attr(other, "tradeID") == orig_trade):
+                        target = j
+                        break
+            if target is not None:
+                cancelled[target] = i
+
+        cancel_rows = {c: o for o, c in cancelled.items()}
+        for i, el in executions.items():
+            if i in cancelled:
+                self.non_trades.append(NonTradeRow(
+                    kind="cancelled trade", source=self.ref(i),
+                    text=f"{_attr(el, 'buySell')} {_attr(el, 'quantity')} {_attr(el, 'symbol')} "
+                         f"@ {_attr(el, 'tradePrice')}, cancelled by row {cancelled[i]}"))
+            elif _is_cancel(el):
+                where = (f"cancels row {cancel_rows[i]}" if i in cancel_rows
+                         else "the cancelled execution is not in this file")
+                self.non_trades.append(NonTradeRow(
+                    kind="trade cancel", source=self.ref(i),
+                    text=f"{_attr(el, 'buySell')} {_attr(el, 'quantity')} {_attr(el, 'symbol')} "
+                         f"@ {_attr(el, 'tradePrice')}: {where}"))
+            else:
+                try:
+                    self.trades.append(self.execution(i, el))
+                except (ValueError, TypeError) as exc:
+                    reason = str(exc)
+                    if hasattr(exc, "errors"):  # pydantic ValidationError: keep it short
+                        reason = "; ".join(
+                            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                    self.rejected.append(RejectedRow(source=self.ref(i), reason=reason, raw=_raw(el)))
+
+    def _trade_id(self, el, when: datetime, side: str, qty: float, price: float) -> str:
+        candidates = [_attr(el, k) for k in ("tradeID", "transactionID", "ibExecID")]
+        candidates = [c for c in candidates if c not in _EMPTY]
+        for c in candidates:
+            if c not in self.used_ids:
+                return c
+        base = (f"{_attr(el, 'conid') or _attr(el, 'symbol')}:{when:%Y%m%d%H%M%S}:"
+                f"{side}:{qty:g}@{price:g}")
+        tid, n = base, 1
+        while tid in self.used_ids:
+            n += 1
+            tid = f"{base}#{n}"
+        return tid
+
+    def execution(self, row: int, el) -> Trade:
+        symbol = _attr(el, "symbol")
+        if not symbol:
+            raise ValueError("no symbol")
+        buy_sell = _attr(el, "buySell").upper()
+        qty_signed = parse_number(_attr(el, "quantity") or "")
+        if buy_sell.startswith("BUY"):
+            direction = "BUY"
+        elif buy_sell.startswith("SELL"):
+            direction = "SELL"
+        elif qty_signed:
+            direction = "BUY" if qty_signed > 0 else "SELL"
+        else:
+            raise ValueError(f"neither BUY nor SELL: buySell={buy_sell!r}")
+        quantity = abs(qty_signed)
+        if quantity == 0:
+            raise ValueError("quantity 0")
+        price = parse_number(_attr(el, "tradePrice") or "")
+        when = _row_time(el)
+        currency = _attr(el, "currency") or None
+        fx = parse_optional_number(_attr(el, "fxRateToBase"))
+        if fx is None:
+            if currency and self.base and currency == self.base:
+                fx = 1.0
+            else:
+                raise ValueError("no fxRateToBase to convert to the base currency")
+        if fx <= 0:
+            raise ValueError(f"fxRateToBase {fx:g} is not positive")
+        realised = parse_optional_number(_attr(el, "fifoPnlRealized")) or 0.0
+        indicator = _codes(_attr(el, "openCloseIndicator"))
+        closing = "C" in indicator or realised != 0.0
+
+        if price <= 0:
+            what = "an expiry/assignment/exercise" if closing or _attr(el, "transactionType") == "BookTrade" else "a trade"
+            raise ValueError(
+                f"{direction} {quantity:g} {symbol} at price {price:g} ({what}): the trade model needs a "
+                f"positive price; realised P/L {realised:.10g} {currency or ''} not imported".rstrip())
+
+        commission_raw = parse_optional_number(_attr(el, "ibCommission")) or 0.0
+        comm_ccy = _attr(el, "ibCommissionCurrency")
+        if not comm_ccy or comm_ccy == currency:
+            commission = commission_raw * fx
+        elif self.base and comm_ccy == self.base:
+            commission = commission_raw
+        elif commission_raw == 0:
+            commission = 0.0
+        else:
+            raise ValueError(
+                f"commission in {comm_ccy}, neither the trade currency {currency} nor the base "
+                f"currency {self.base or '(unknown)'}: cannot convert it")
+        taxes = (parse_optional_number(_attr(el, "taxes")) or 0.0) * fx
+        multiplier = parse_optional_number(_attr(el, "multiplier"))
+        category = _attr(el, "assetCategory")
+
+        if closing:
+            side = "long" if direction == "SELL" else "short"
+            comment = f"{direction} to close"
+            if "O" in indicator:
+                comment += " and reopen"
+        else:
+            side = "long" if direction == "BUY" else "short"
+            comment = f"{direction} to open" if "O" in indicator else direction
+        if _attr(el, "transactionType") not in ("", "ExchTrade"):
+            comment += f" ({_attr(el, 'transactionType')})"
+        if _attr(el, "description") and _attr(el, "description") != symbol:
+            comment += f"; {_attr(el, 'description')}"
+
+        trade = Trade(
+            broker=BROKER,
+            account=_attr(el, "accountId") or self.account,
+            trade_id=self._trade_id(el, when, direction, quantity, price),
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            entry=price,
+            open_time=when,
+            close_time=when if closing else None,
+            exit=price if closing else None,
+            commission=commission,
+            taxes=taxes,
+            profit=(realised * fx - commission - taxes) if closing else None,
+            account_currency=self.base,
+            quote_currency=currency,
+            fx_to_account=fx,
+            contract_size=multiplier if multiplier and multiplier > 0 else None,
+            asset_class=ASSET_CLASSES.get(category, category or None),
+            comment=comment,
+            source=self.ref(row),
+        )
+        self.used_ids.add(trade.trade_id)
+        return trade
+
+    def balance_events(self) -> list[BalanceEvent]:
+        events = []
+        for ct_section in self.fs.iter("CashTransactions"):
+            for i, el in enumerate((e for e in ct_section if isinstance(e.tag, str)), start=1):
+                level = _attr(el, "levelOfDetail").upper()
+                if level and level not in ("DETAIL", "EXECUTION"):
+                    continue
+                try:
+                    amount = parse_number(_attr(el, "amount"))
+                    fx = parse_optional_number(_attr(el, "fxRateToBase"))
+                    if fx is None:
+                        fx = 1.0 if _attr(el, "currency") == self.base else None
+                    if fx is None:
+                        continue
+                    when = None
+                    for key in ("dateTime", "settleDate", "reportDate"):
+                        if _has(el, key):
+                            when = parse_datetime(_attr(el, key), DATETIME_FORMATS)
+                            break
+                except ValueError:
+                    continue
+                ib_type = _attr(el, "type")
+                if ib_type.lower().startswith("deposit"):
+                    kind = "deposit" if amount >= 0 else "withdrawal"
+                else:
+                    kind = ib_type.lower() or "cash transaction"
+                events.append(BalanceEvent(
+                    time=when, amount=amount * fx, kind=kind,
+                    source=SourceRef(file=self.file, row=i, section="CashTransactions")))
+        return events
+
+
+def _base_currency(fs) -> str | None:
+    info = fs.find("AccountInformation")
+    if info is not None and _attr(info, "currency"):
+        return _attr(info, "currency")
+    at_par = {
+        _attr(el, "currency")
+        for el in fs.iter("Trade", "CashTransaction")
+        if _attr(el, "currency") and _attr(el, "fxRateToBase") in ("1", "1.0", "1.00")
+    }
+    return at_par.pop() if len(at_par) == 1 else None
+
+
+def _totals(fs) -> StatementTotals:
+    rows = [el for el in fs.iter("EquitySummaryByReportDateInBase") if _has(el, "total")]
+    if not rows:
+        return StatementTotals()
+    last = max(rows, key=lambda el: _attr(el, "reportDate"))
+    try:
+        return StatementTotals(
+            balance=parse_optional_number(_attr(last, "cash")),
+            equity=parse_optional_number(_attr(last, "total")),
+        )
+    except ValueError:
+        return StatementTotals()
+
+
+def read(path: Path) -> Statement:
+    path = Path(path)
+    file = str(path)
+    expected = "expected an Interactive Brokers Flex Query XML (<FlexQueryResponse> with FlexStatement elements)"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise StatementError(file, f"the file is empty; {expected}")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        # Flex exports have no DTD; refusing one rules out entity expansion and external entities
+        raise StatementError(file, f"the XML declares a DTD or entities, which a Flex export never does; {expected}")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise StatementError(
+            file, f"not well-formed XML (truncated or not a Flex export?): {exc.msg}; {expected}") from None
+    if root is None or root.tag != "FlexQueryResponse":
+        tag = getattr(root, "tag", None)
+        raise StatementError(file, f"the XML's root element is <{tag}>; {expected}")
+    statements = root.findall("FlexStatements/FlexStatement")
+    if not statements:
+        if root.find("FlexStatements") is None:
+            raise StatementError(file, f"no <FlexStatements> element; {expected}")
+
+    several = len(statements) > 1
+    trades, non_trades, rejected, events = [], [], [], []
+    bases, accounts = [], []
+    totals = StatementTotals()
+    for fs in statements:
+        base = _base_currency(fs)
+        account = _attr(fs, "accountId")
+        bases.append(base)
+        accounts.append(account)
+        section = f"Trades {account}" if several else "Trades"
+        reader = _FlexStatementReader(file, fs, section, base)
+        for trades_el in fs.findall("Trades"):
+            reader.read_trades(trades_el)
+        trades += reader.trades
+        non_trades += reader.non_trades
+        rejected += reader.rejected
+        events += reader.balance_events()
+        if not several:
+            totals = _totals(fs)
+
+    distinct_bases = set(bases)
+    distinct_accounts = [a for a, _ in Counter(accounts).items() if a]
+    return Statement(
+        file=file,
+        format=FORMAT,
+        broker=BROKER,
+        account=distinct_accounts[0] if len(distinct_accounts) == 1 else "",
+        account_currency=bases[0] if len(distinct_bases) == 1 and bases else None,
+        trades=trades,
+        balance_events=events,
+        non_trades=non_trades,
+        rejected=rejected,
+        totals=totals,
+    )
