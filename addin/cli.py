@@ -31,16 +31,6 @@ def _parser() -> argparse.ArgumentParser:
     tpl = sub.add_parser("template", help="build the empty template journal")
     tpl.add_argument("--out", type=Path, default=DEFAULT_JOURNAL)
 
-    card = sub.add_parser("card", help="print the risk card of one trade")
-    card.add_argument("--equity", type=float, default=10_000.0)
-    card.add_argument("--risk", type=float, default=0.01, help="risk per trade as a fraction (1%% is 0.01)")
-    card.add_argument("--symbol", default="EURUSD")
-    card.add_argument("--side", default="long")
-    card.add_argument("--entry", type=float, default=1.1000)
-    card.add_argument("--stop", type=float, default=1.0950)
-    card.add_argument("--target", type=float, default=1.1150)
-    card.add_argument("--leverage", default="1:30")
-
     sub.add_parser("functions", help="print the Excel function reference (Markdown) from the functions' metadata")
 
     lite = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
@@ -62,9 +52,6 @@ def main(argv: list[str] | None = None) -> int:
             write_template(args.out)
             print(f"wrote {args.out}")
             return 0
-        if args.command == "card":
-            from .card import print_card
-            return print_card(args)
         if args.command == "functions":
             from .reference import function_reference
             sys.stdout.write(function_reference())

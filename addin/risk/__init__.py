@@ -6,6 +6,7 @@ A function raises :class:`RiskInputError` naming the argument and the rule it br
 :class:`NoPrice` when the price level asked for does not exist.
 """
 
+from .conversion import implied_fx_rate, pair_fx_rate
 from .costs import funding_cost, margin_interest
 from .drawdown import equity_after_losses, losses_to_drawdown, max_drawdown, recovery_gain, risk_of_ruin
 from .errors import NoPrice, RiskInputError
