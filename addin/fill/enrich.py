@@ -1,0 +1,134 @@
+"""Complete each imported trade with what the journal's risk figures need and the statement left out.
+
+For every trade: contract size, asset class and quote currency from the Instruments table; the
+quote-to-account FX rate (stated, 1 for the account currency, 1/price for a pair based on it, or
+implied by the trade's own realised profit); equity at entry rebuilt from the starting equity,
+deposits/withdrawals and realised P/L before the trade opened; account leverage from the statement
+or the user's settings. Every assumption is written into ``Trade.flags`` so the journal shows it.
+All arithmetic is :mod:`addin.risk`'s; this module only decides which rule applies.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..risk import NoPrice, RiskInputError, implied_fx_rate, pair_fx_rate
+from ..statements.model import BalanceEvent, Trade
+
+SIDE = {"long": 1, "short": -1}
+
+
+@dataclass(frozen=True)
+class AccountDefaults:
+    """What the user (or the journal's Settings) says when a statement does not."""
+
+    currency: str
+    starting_equity: float
+    leverage: float
+    equity_given: bool = False  # True when --equity set it, so it is not an assumption
+
+
+def equity_timeline(balance_events: Iterable[BalanceEvent], trades: Iterable[Trade],
+                    starting_equity: float) -> Callable[[datetime | None], float]:
+    """A function giving the account balance just before a moment: the starting equity plus every
+    deposit, withdrawal and realised net P/L dated earlier. Built once, O(log n) a query."""
+    moves: list[tuple[datetime, float]] = [(e.time, e.amount) for e in balance_events if e.time is not None]
+    moves += [(t.close_time, t.net_profit) for t in trades
+              if t.close_time is not None and t.net_profit is not None]
+    moves.sort(key=lambda m: m[0])
+    times = [m[0] for m in moves]
+    running = []
+    total = starting_equity
+    for _, amount in moves:
+        total += amount
+        running.append(total)
+
+    def before(moment: datetime | None) -> float:
+        if moment is None:
+            return total
+        i = bisect_left(times, moment)
+        return running[i - 1] if i else starting_equity
+
+    return before
+
+
+def _fx_rate(trade: Trade, account: str, contract_size: float, quote: str | None,
+             base: str | None) -> tuple[float, str | None]:
+    if trade.fx_to_account is not None:
+        return trade.fx_to_account, None
+    if quote is not None and quote == account:
+        return 1.0, None
+    side = SIDE[trade.side]
+    if trade.profit is not None and trade.exit is not None:
+        try:
+            return implied_fx_rate(trade.profit, side, trade.entry, trade.exit, trade.quantity, contract_size), None
+        except (NoPrice, RiskInputError):
+            pass
+    if quote is not None and base is not None:
+        try:
+            return pair_fx_rate(base, quote, account, trade.exit or trade.entry), None
+        except NoPrice:
+            pass
+    if quote is None:
+        return 1.0, "quote currency unknown: FX rate 1 assumed"
+    return 1.0, f"no {quote}->{account} rate in the statement: FX rate 1 assumed"
+
+
+def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: AccountDefaults,
+           lookup: Callable[[str], object | None], statement_leverage: float | None = None,
+           statement_currency: str | None = None, on_progress: Callable[[int], None] | None = None) -> list[Trade]:
+    """Return the trades completed for the journal (new Trade objects; the inputs are not changed).
+
+    ``lookup(symbol)`` returns the Instruments row for a symbol (with ``asset_class``,
+    ``contract_size``, ``quote_currency`` and optionally ``base_currency``) or None.
+    """
+    account = statement_currency or defaults.currency
+    has_deposits = any(e.amount > 0 for e in balance_events)
+    timeline = equity_timeline(balance_events, trades, 0.0 if has_deposits and not defaults.equity_given
+                               else defaults.starting_equity)
+    out = []
+    for i, t in enumerate(trades):
+        flags = list(t.flags)
+        inst = lookup(t.symbol)
+        contract_size = t.contract_size
+        asset_class = t.asset_class
+        quote = t.quote_currency
+        base = None
+        if inst is not None:
+            contract_size = contract_size or inst.contract_size
+            asset_class = getattr(inst, "asset_class", None) or asset_class
+            quote = quote or getattr(inst, "quote_currency", None)
+            base = getattr(inst, "base_currency", None)
+        elif t.contract_size is None:
+            contract_size = 1.0
+            flags.append("symbol not in Instruments: contract size 1 assumed")
+        if asset_class is None:
+            flags.append("asset class unknown: add the symbol to Instruments")
+        fx, fx_flag = _fx_rate(t, t.account_currency or account, contract_size, quote, base)
+        if fx_flag:
+            flags.append(fx_flag)
+        equity = t.equity
+        if equity is None:
+            equity = timeline(t.open_time)
+            if equity <= 0:
+                flags.append("equity at entry unknown (no deposits before it): starting equity used")
+                equity = defaults.starting_equity
+            elif not has_deposits and not defaults.equity_given:
+                flags.append("equity rebuilt from the assumed starting equity in Settings")
+        leverage = t.leverage or statement_leverage
+        if leverage is None:
+            leverage = defaults.leverage
+            flags.append("account leverage not in the statement: Settings leverage used")
+        out.append(t.model_copy(update={
+            "contract_size": contract_size, "asset_class": asset_class, "quote_currency": quote,
+            "fx_to_account": fx, "equity": equity, "leverage": leverage,
+            "account_currency": t.account_currency or account, "flags": tuple(dict.fromkeys(flags)),
+        }))
+        if on_progress is not None and i % 1000 == 999:
+            on_progress(1000)
+    if on_progress is not None:
+        on_progress(len(trades) % 1000)
+    return out

@@ -1,0 +1,144 @@
+"""The batch fill's pieces, checked the way a trader would check a journal row by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+
+import pytest
+
+from addin.fill.enrich import AccountDefaults, enrich, equity_timeline
+from addin.fill.merge import merge_rejected, merge_trades
+from addin.fill.safe_write import JournalBusy, replace_atomically
+from addin.statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
+
+SRC = SourceRef(file="statement.htm", row=1)
+INSTRUMENTS = {
+    "EURUSD": SimpleNamespace(asset_class="FX_MAJOR", contract_size=100_000, quote_currency="USD", base_currency="EUR"),
+    "USDJPY": SimpleNamespace(asset_class="FX_MAJOR", contract_size=100_000, quote_currency="JPY", base_currency="USD"),
+    "EURGBP": SimpleNamespace(asset_class="FX_MAJOR", contract_size=100_000, quote_currency="GBP", base_currency="EUR"),
+}
+DEFAULTS = AccountDefaults(currency="USD", starting_equity=10_000, leverage=30)
+
+
+def trade(tid="1", symbol="EURUSD", side="long", qty=1.0, entry=1.1, exit=None, profit=None,
+          opened=datetime(2024, 1, 2, 9), closed=None, **kw) -> Trade:
+    return Trade(broker="MT4", account="42", trade_id=tid, symbol=symbol, side=side, quantity=qty,
+                 entry=entry, exit=exit, profit=profit, open_time=opened, close_time=closed, source=SRC, **kw)
+
+
+def test_eurusd_in_a_usd_account_converts_at_1_and_takes_100000_units_a_lot():
+    [t] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)
+    assert (t.contract_size, t.fx_to_account, t.asset_class) == (100_000, 1.0, "FX_MAJOR")
+
+
+def test_usdjpy_rate_is_implied_by_the_trades_own_profit():
+    # 1 lot long 150.00 -> 151.00 made 100,000 JPY = $662.25 at 151.00
+    closed = trade(symbol="USDJPY", entry=150.0, exit=151.0, profit=662.25, closed=datetime(2024, 1, 3))
+    [t] = enrich([closed], [], DEFAULTS, INSTRUMENTS.get)
+    assert 1 / t.fx_to_account == pytest.approx(151.0, rel=1e-4)
+    assert not any("FX" in f for f in t.flags)
+
+
+def test_open_usdjpy_trade_converts_at_one_over_its_price():
+    [t] = enrich([trade(symbol="USDJPY", entry=150.0)], [], DEFAULTS, INSTRUMENTS.get)
+    assert t.fx_to_account == pytest.approx(1 / 150.0)
+
+
+def test_an_open_cross_without_a_rate_is_flagged_not_guessed_silently():
+    [t] = enrich([trade(symbol="EURGBP", entry=0.85)], [], DEFAULTS, INSTRUMENTS.get)
+    assert t.fx_to_account == 1.0
+    assert any("GBP->USD" in f for f in t.flags)
+
+
+def test_unknown_symbol_is_flagged_with_what_was_assumed():
+    [t] = enrich([trade(symbol="WIDGET", entry=12.0)], [], DEFAULTS, INSTRUMENTS.get)
+    assert t.contract_size == 1.0
+    assert any("not in Instruments" in f for f in t.flags)
+
+
+def test_equity_at_entry_is_rebuilt_from_deposits_and_realised_profit():
+    deposit = BalanceEvent(time=datetime(2024, 1, 1), amount=5_000, kind="deposit", source=SRC)
+    first = trade("1", exit=1.11, profit=1_000.0, closed=datetime(2024, 1, 2, 12), commission=-7.0)
+    second = trade("2", opened=datetime(2024, 1, 3))
+    a, b = enrich([first, second], [deposit], DEFAULTS, INSTRUMENTS.get)
+    assert a.equity == 5_000
+    assert b.equity == 5_000 + 1_000 - 7
+
+
+def test_without_deposits_equity_starts_from_settings_and_says_so():
+    [t] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)
+    assert t.equity == 10_000
+    assert any("starting equity" in f for f in t.flags)
+
+
+def test_statement_leverage_wins_over_settings_and_missing_leverage_is_flagged():
+    [stated] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get, statement_leverage=200)
+    [assumed] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)
+    assert stated.leverage == 200 and not any("leverage" in f for f in stated.flags)
+    assert assumed.leverage == 30 and any("leverage" in f for f in assumed.flags)
+
+
+def test_equity_timeline_counts_only_what_happened_before():
+    deposit = BalanceEvent(time=datetime(2024, 1, 1), amount=1_000, kind="deposit", source=SRC)
+    before = equity_timeline([deposit], [], 0.0)
+    assert before(datetime(2023, 12, 31)) == 0.0
+    assert before(datetime(2024, 1, 2)) == 1_000
+
+
+def test_reimporting_the_same_trades_adds_nothing():
+    trades = [trade("1"), trade("2")]
+    first = merge_trades([], trades)
+    again = merge_trades(first.trades, trades)
+    assert (first.added, again.added, again.already_present) == (2, 0, 2)
+    assert len(again.trades) == 2
+
+
+def test_a_trade_open_last_time_and_closed_now_is_updated_in_place():
+    opened = trade("7")
+    closed = trade("7", exit=1.12, profit=200.0, closed=datetime(2024, 1, 5))
+    result = merge_trades([opened], [closed])
+    assert result.updated == 1 and result.added == 0
+    assert result.trades[0].exit == 1.12
+
+
+def test_overlapping_statements_merge_on_broker_account_and_id():
+    a = [trade("1"), trade("2")]
+    b = [trade("2"), trade("3")]
+    result = merge_trades(merge_trades([], a).trades, b)
+    assert [t.trade_id for t in result.trades] == ["1", "2", "3"]
+
+
+def test_rejected_rows_are_kept_once():
+    row = RejectedRow(source=SRC, reason="bad price", raw="x")
+    assert len(merge_rejected([row], [row])) == 1
+
+
+def test_a_failed_write_leaves_the_journal_untouched(tmp_path):
+    journal = tmp_path / "Journal.xlsx"
+    journal.write_bytes(b"previous version")
+
+    def broken(path):
+        path.write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        replace_atomically(journal, broken)
+    assert journal.read_bytes() == b"previous version"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Journal.xlsx"]
+
+
+def test_a_successful_write_keeps_the_previous_version_as_backup(tmp_path):
+    journal = tmp_path / "Journal.xlsx"
+    journal.write_bytes(b"v1")
+    backup = replace_atomically(journal, lambda p: p.write_bytes(b"v2"))
+    assert journal.read_bytes() == b"v2" and backup.read_bytes() == b"v1"
+
+
+def test_a_journal_open_in_excel_is_refused(tmp_path):
+    journal = tmp_path / "Journal.xlsx"
+    journal.write_bytes(b"v1")
+    (tmp_path / "~$Journal.xlsx").write_bytes(b"owner")
+    with pytest.raises(JournalBusy, match="open in Excel"):
+        replace_atomically(journal, lambda p: p.write_bytes(b"v2"))
+    assert journal.read_bytes() == b"v1"
