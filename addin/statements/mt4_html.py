@@ -1,0 +1,402 @@
+"""MetaTrader 4 "Statement" / "Detailed Statement" (HTML written by the MT4 terminal).
+
+One ``<table>``: a header row (Account, Name, Currency, ``Leverage: 1:N``, date), then titled
+sections "Closed Transactions:", "Open Trades:", "Working Orders:", "Summary:" and, in the detailed
+statement, "Details:". Every ``<tr>`` from the "Closed Transactions:" title up to the "Summary:" title
+ends up in exactly one of ``trades`` / ``non_trades`` / ``rejected``; the Summary and Details rows
+give :class:`StatementTotals` and are not rows of the trade tables.
+
+``SourceRef.row`` is the 1-based index of the ``<tr>`` in the whole document.
+
+Parsing uses lxml's (libxml2's) forgiving HTML parser, the one behind ``lxml.html``, with plain
+elements: the terminal's unclosed tags and bare attributes are fine. Files may be UTF-8, cp1252 or
+UTF-16 with or without a BOM (:func:`decode_html`). The small helpers here (:func:`decode_html`,
+:func:`parse_html_rows`, :func:`fast_number`, :func:`fast_datetime`, :func:`short_reason`,
+:func:`collector_paused`) are shared with :mod:`addin.statements.mt5_report`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gc
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+
+import lxml.etree
+from pydantic import ValidationError
+
+from .model import (
+    BalanceEvent,
+    NonTradeRow,
+    RejectedRow,
+    SourceRef,
+    Statement,
+    StatementError,
+    StatementTotals,
+    Trade,
+)
+from .parsing import parse_datetime, parse_number
+
+FORMAT = "mt4_html"
+DESCRIPTION = "MetaTrader 4 Statement / Detailed Statement, HTML saved from the MT4 terminal"
+
+DATE_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M")
+
+CLOSED, OPEN, WORKING, SUMMARY, DETAILS = (
+    "Closed Transactions", "Open Trades", "Working Orders", "Summary", "Details")
+_TITLES = {t.lower(): t for t in (CLOSED, OPEN, WORKING, SUMMARY, DETAILS)}
+_TRADE_SECTIONS = (CLOSED, OPEN, WORKING)
+_SIDES = {"buy": "long", "sell": "short"}
+_PENDING = re.compile(r"^(buy|sell)[ _-]?(limit|stop|stop[ _-]?limit)$")
+_BALANCE_TYPES = {"balance", "credit"}
+_TICKET = re.compile(r"^\d+$")
+_LEVERAGE = re.compile(r"1\s*:\s*(\d+(?:\.\d+)?)")
+
+
+# --------------------------------------------------------------------------- shared HTML helpers
+
+
+def decode_html(data: bytes) -> str:
+    """Bytes of a terminal-written HTML file to text: BOM first (UTF-8, UTF-16 LE/BE), then UTF-16
+    without BOM (recognised by its NUL bytes), then UTF-8, then cp1252 (never fails)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return data.decode("utf-16", errors="replace")
+    sample = data[:4000]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        even_nuls = sample[0::2].count(b"\x00")
+        odd_nuls = sample[1::2].count(b"\x00")
+        return data.decode("utf-16-le" if odd_nuls >= even_nuls else "utf-16-be", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+class HtmlRow:
+    """One ``<tr>``: the cleaned texts of its ``<td>``/``<th>`` cells, the first cell's ``title``
+    and ``colspan``, and (when asked for) the indexes of cells of class "hidden". The elements
+    themselves are not kept: 1.5 million lxml proxies cost more than the parse."""
+
+    __slots__ = ("texts", "title", "span", "hidden")
+
+    def __init__(self, texts: list[str], title: str, span: int, hidden: tuple[int, ...] = ()):
+        self.texts = texts
+        self.title = title
+        self.span = span
+        self.hidden = hidden
+
+    def raw(self) -> str:
+        return " | ".join(self.texts)
+
+
+def parse_html_rows(path: Path, what: str, classes: bool = False) -> tuple[list[HtmlRow], str]:
+    """All ``<tr>`` rows of the file, in document order, and the text of the first ``div/b`` (the
+    MT4 broker title); StatementError when it is not HTML or ends before its table is closed (a
+    truncated download or copy). ``classes``: record the cells of class "hidden"."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StatementError(str(path), f"cannot open: {exc.strerror or exc}") from None
+    text = decode_html(data)
+    if "<" not in text:
+        raise StatementError(str(path), f"not HTML; expected {what}")
+    if "<tr" in text.lower() and "</table>" not in text[-4096:].lower():
+        raise StatementError(str(path), f"the file ends before its table is closed (truncated?); expected {what}")
+    try:
+        # plain etree elements: lxml.html's element-class lookup triples the time on big files
+        root = lxml.etree.fromstring(text, lxml.etree.HTMLParser())
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
+        raise StatementError(str(path), f"cannot parse as HTML ({exc}); expected {what}") from None
+    if root is None:
+        raise StatementError(str(path), f"not HTML; expected {what}")
+    rows = []
+    for tr in root.iter("tr"):
+        cells = [c for c in tr if c.tag == "td" or c.tag == "th"]
+        texts = [clean_text(c.text or "") if len(c) == 0 else cell_text(c) for c in cells]
+        if cells:
+            first = cells[0]
+            title, span = first.get("title") or "", colspan(first)
+        else:
+            title, span = "", 1
+        hidden = tuple(k for k, c in enumerate(cells)
+                       if "hidden" in (c.get("class") or "").split()) if classes else ()
+        rows.append(HtmlRow(texts, title, span, hidden))
+    title = ""
+    for b in root.xpath("//body//div/b"):
+        title = cell_text(b)
+        if title:
+            break
+    return rows, title
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while reading: a big statement allocates millions
+    of objects without cycles, and the collector's repeated full passes over them would double
+    the reading time. Restores the previous state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def clean_text(text: str) -> str:
+    """No-break spaces as spaces, whitespace collapsed."""
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def cell_text(cell) -> str:
+    """Visible text of a cell (comments skipped), whitespace collapsed."""
+    return clean_text("".join(cell.itertext()))
+
+
+def colspan(cell) -> int:
+    try:
+        return max(1, int(cell.get("colspan", "1")))
+    except ValueError:
+        return 1
+
+
+def fast_number(text: str) -> float:
+    """:func:`parse_number` with a fast path for plain ``-123.45``."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return parse_number(text)
+    if not math.isfinite(value) or not text or text[-1] not in "0123456789.":
+        return parse_number(text)
+    return value
+
+
+def fast_datetime(text: str, formats: tuple[str, ...]) -> datetime:
+    """:func:`parse_datetime` with a fast path for ``yyyy.MM.dd HH:mm:ss``."""
+    if len(text) == 19 and text[4] == "." and text[7] == "." and text[10] == " " \
+            and text[13] == ":" and text[16] == ":":
+        try:
+            return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]),
+                            int(text[11:13]), int(text[14:16]), int(text[17:19]))
+        except ValueError:
+            pass
+    return parse_datetime(text, formats)
+
+
+def short_reason(exc: Exception) -> str:
+    """A one-line reason from a ValueError / pydantic ValidationError."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors())
+    return str(exc)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        parse_number(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- sniff
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    text = decode_html(head).lower()
+    return (("<html" in text or "<table" in text)
+            and "closed transactions:" in text
+            and "account:" in text)
+
+
+# --------------------------------------------------------------------------- read
+
+
+def read(path: Path) -> Statement:
+    with collector_paused():
+        return _read(Path(path))
+
+
+def _read(path: Path) -> Statement:
+    file = str(path)
+    expected = "a MetaTrader 4 Statement (HTML with 'Closed Transactions:' and 'Summary:' sections)"
+    rows, broker_title = parse_html_rows(path, expected)
+
+    # ---- sections: title rows are single cells spanning the table, "<b>Title:</b>"
+    titles: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        if len(row.texts) == 1 and row.span >= 10:
+            t = row.texts[0].rstrip(":").strip().lower()
+            if t in _TITLES:
+                titles[i] = _TITLES[t]
+    found = set(titles.values())
+    if CLOSED not in found:
+        raise StatementError(file, f"no 'Closed Transactions:' table found; expected {expected}")
+    if SUMMARY not in found:
+        raise StatementError(
+            file, "the file ends before the 'Summary:' section (truncated?); "
+                  f"expected {expected}")
+
+    # ---- header: Account / Currency / Leverage, broker from the big title above the table
+    account, currency, leverage = "", None, None
+    first_title = min(i for i, s in titles.items() if s == CLOSED)
+    for row in rows[:first_title]:
+        for t in row.texts:
+            if m := re.match(r"Account:\s*(\S+)", t, re.I):
+                account = m.group(1)
+            elif m := re.match(r"Currency:\s*([A-Za-z]{3})", t, re.I):
+                currency = m.group(1).upper()
+            elif t.lower().startswith("leverage:"):
+                if m := _LEVERAGE.search(t):
+                    value = float(m.group(1))
+                    leverage = value if value > 0 else None
+    broker = broker_title or "MetaTrader 4"
+
+    st = _Builder(file, broker, account, currency, leverage)
+    section = None
+    closed_listed = 0
+    summary_cells: list[list[str]] = []
+    for i, row in enumerate(rows):
+        if i in titles:
+            section = titles[i]
+            if section in _TRADE_SECTIONS:
+                st.non_trade("header", i, section, f"{section}:")
+            continue
+        if section is None:
+            continue  # the account header above the first table
+        if section in (SUMMARY, DETAILS):
+            summary_cells.append(row.texts)
+            continue
+        closed_listed += st.trade_table_row(i, section, row)
+
+    # ---- Summary: "Label:" cells followed by their value
+    labels: dict[str, str] = {}
+    for texts in summary_cells:
+        for k, t in enumerate(texts):
+            if t.endswith(":"):
+                value = next((v for v in texts[k + 1:] if v), "")
+                labels.setdefault(t.rstrip(":").strip().lower(), value)
+
+    def figure(label: str) -> float | None:
+        text = labels.get(label, "")
+        m = re.match(r"^-?[\d\s.,]+", text)
+        try:
+            return parse_number(m.group(0)) if m else None
+        except ValueError:
+            return None
+
+    missing = [k for k in ("closed trade p/l", "balance", "equity") if figure(k) is None]
+    if missing:
+        raise StatementError(file, f"the Summary section lacks {', '.join(missing)} (truncated?); "
+                                   f"expected {expected}")
+    total_trades = figure("total trades")
+    totals = StatementTotals(
+        closed_trades=int(total_trades) if total_trades is not None else closed_listed,
+        closed_pnl=figure("closed trade p/l"),
+        balance=figure("balance"),
+        equity=figure("equity"),
+    )
+    return Statement(
+        file=file, format=FORMAT, broker=broker, account=account, account_currency=currency,
+        leverage=leverage, trades=st.trades, balance_events=st.balance_events,
+        non_trades=st.non_trades, rejected=st.rejected, totals=totals)
+
+
+class _Builder:
+    def __init__(self, file: str, broker: str, account: str, currency: str | None,
+                 leverage: float | None):
+        self.file, self.broker, self.account = file, broker, account
+        self.currency, self.leverage = currency, leverage
+        self.trades: list[Trade] = []
+        self.balance_events: list[BalanceEvent] = []
+        self.non_trades: list[NonTradeRow] = []
+        self.rejected: list[RejectedRow] = []
+
+    def ref(self, i: int, section: str) -> SourceRef:
+        return SourceRef(file=self.file, row=i + 1, section=section)
+
+    def non_trade(self, kind: str, i: int, section: str, text: str = "") -> None:
+        self.non_trades.append(NonTradeRow(kind=kind, source=self.ref(i, section), text=text))
+
+    def reject(self, i: int, section: str, reason: str, raw: str) -> None:
+        self.rejected.append(RejectedRow(source=self.ref(i, section), reason=reason, raw=raw))
+
+    def trade_table_row(self, i: int, section: str, row: HtmlRow) -> int:
+        """Classify one row of Closed Transactions / Open Trades / Working Orders; returns 1 when
+        it is a closed trade the statement lists (parsed or rejected), else 0."""
+        texts = row.texts
+        nonempty = [t for t in texts if t]
+        if not nonempty:
+            self.non_trade("blank", i, section)
+            return 0
+        if not _TICKET.match(texts[0]):
+            if len(nonempty) == 1 and not _is_number(nonempty[0]) and not nonempty[0].endswith(":"):
+                self.non_trade("blank", i, section, nonempty[0])  # "No transactions"
+            elif any(_is_number(t) for t in nonempty):
+                self.non_trade("subtotal", i, section, " ".join(nonempty))  # totals, Closed P/L
+            else:
+                self.non_trade("header", i, section, " ".join(nonempty))  # column headings
+            return 0
+
+        raw = row.raw()
+        kind = texts[2].lower() if len(texts) > 2 else ""
+        note = clean_text(row.title)
+        if section == WORKING:
+            self.non_trade("working order", i, section, raw)
+            return 0
+        if kind in _BALANCE_TYPES and section == CLOSED:
+            self._balance(i, section, texts, note, raw)
+            return 0
+        if _PENDING.match(kind) and section == CLOSED:
+            self.non_trade("cancelled order", i, section, raw)
+            return 0
+        if kind not in _SIDES:
+            self.reject(i, section, f"unknown transaction type {texts[2] if len(texts) > 2 else ''!r}"
+                        " (expected buy, sell, balance, credit or a pending order type)", raw)
+            return 1 if section == CLOSED else 0
+        if len(texts) != 14:
+            self.reject(i, section, f"expected 14 cells (Ticket ... Profit), found {len(texts)}", raw)
+            return 1 if section == CLOSED else 0
+        try:
+            closed = section == CLOSED
+            stop = fast_number(texts[6]) if texts[6] else None
+            target = fast_number(texts[7]) if texts[7] else None
+            trade = Trade(
+                broker=self.broker, account=self.account, trade_id=texts[0], symbol=texts[4],
+                side=_SIDES[kind], quantity=fast_number(texts[3]), entry=fast_number(texts[5]),
+                open_time=fast_datetime(texts[1], DATE_FORMATS),
+                close_time=fast_datetime(texts[8], DATE_FORMATS) if closed else None,
+                exit=fast_number(texts[9]) if closed else None,
+                stop=stop or None, target=target or None,
+                commission=fast_number(texts[10]), taxes=fast_number(texts[11]),
+                swap=fast_number(texts[12]),
+                profit=fast_number(texts[13]) if closed else None,
+                account_currency=self.currency, leverage=self.leverage, comment=note,
+                source=self.ref(i, section))
+        except ValueError as exc:  # includes pydantic's ValidationError
+            self.reject(i, section, short_reason(exc), raw)
+        else:
+            self.trades.append(trade)
+        return 1 if section == CLOSED else 0
+
+    def _balance(self, i: int, section: str, texts: list[str], note: str, raw: str) -> None:
+        try:
+            amount = parse_number(texts[-1])
+            when = parse_datetime(texts[1], DATE_FORMATS)
+        except (ValueError, IndexError) as exc:
+            self.reject(i, section, f"balance row: {exc}", raw)
+            return
+        kind = "credit" if texts[2].lower() == "credit" else (
+            "deposit" if amount >= 0 else "withdrawal")
+        comment = texts[3] if len(texts) > 3 and texts[3] else note
+        self.balance_events.append(
+            BalanceEvent(time=when, amount=amount, kind=kind, source=self.ref(i, section)))
+        self.non_trade(kind, i, section, f"{comment} {amount:+.2f}".strip())
+
+
+__all__ = ["FORMAT", "DESCRIPTION", "sniff", "read", "decode_html"]

@@ -1,0 +1,496 @@
+"""MetaTrader 5 "Trade History Report" (HTML or native XLSX, written by the MT5 terminal).
+
+The terminal translates section titles, column headings and summary labels into its own language
+and writes HTML as UTF-16LE with a BOM. So this reader finds everything by STRUCTURE, never by
+English words:
+
+* the header rows (label, value) before the first section; the account is the value shaped
+  ``login (CCY, Server, demo|real, Hedge|Netting)`` and the company is the row after it;
+* a section title is a row with a single text cell followed by a column-heading row of 8 or more
+  cells; the sections come in a fixed order: Positions, Orders, Deals, Open Positions (and, in some
+  builds, Working Orders);
+* columns are taken by position, counted from the start (Time, Ticket, Symbol, Type, ...) and from
+  the end (..., Commission, Swap, Profit), which survives the optional hidden columns (the
+  position's comment in Positions, "Cost" in the newer Deals layout);
+* data rows start with a ``yyyy.MM.dd HH:mm[:ss]`` date; total rows have an empty first cell;
+* the trade tables end at the first row of another shape: the account summary (balance is the
+  first figure, equity the last one-figure row), then the Results block (the row whose first three
+  figures satisfy net = gross profit + gross loss gives "Total Net Profit"; the row ``N, a (x%),
+  b (y%)`` with a + b = N gives "Total Trades").
+
+Positions become closed trades (with S/L, T/P), Open Positions open trades; Orders rows are
+NonTradeRow "order" (never trades), Deals rows NonTradeRow "deal" except balance-type deals
+(BalanceEvent plus NonTradeRow "deposit"/"withdrawal"/"credit"/...). The ``[sl ...]``, ``[tp ...]``
+and ``[so ...]`` (stop-out) comments of closing deals are appended to the comment of the position
+they closed (matched by symbol, price and time); an unmatched stop-out stays a NonTradeRow
+"stop out".
+
+``SourceRef.row`` is the 1-based ``<tr>`` index in the HTML document, or the worksheet row.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .model import (
+    BalanceEvent,
+    NonTradeRow,
+    RejectedRow,
+    SourceRef,
+    Statement,
+    StatementError,
+    StatementTotals,
+    Trade,
+)
+from .mt4_html import collector_paused, decode_html, parse_html_rows, short_reason
+from .parsing import parse_datetime, parse_number, parse_optional_number
+
+FORMAT = "mt5_report"
+DESCRIPTION = "MetaTrader 5 Trade History Report, HTML or XLSX saved from the MT5 terminal (any language)"
+
+DATE_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M")
+POSITIONS, ORDERS, DEALS, OPEN_POSITIONS, WORKING_ORDERS = (
+    "Positions", "Orders", "Deals", "Open Positions", "Working Orders")
+# The fixed order of the report's tables, and the fewest columns each must have.
+_SECTION_ORDER = (POSITIONS, ORDERS, DEALS, OPEN_POSITIONS, WORKING_ORDERS)
+_MIN_COLUMNS = {POSITIONS: 13, ORDERS: 10, DEALS: 13, OPEN_POSITIONS: 11, WORKING_ORDERS: 8}
+
+_ACCOUNT = re.compile(
+    r"(\d+)\s*\(\s*([A-Za-z]{3})\s*,\s*([^,()]*?)\s*,\s*([^,()]*?)\s*(?:,\s*([^,()]*?)\s*)?\)")
+_DATE = re.compile(r"^\d{4}\.\d{2}\.\d{2} \d{2}:\d{2}(:\d{2})?$")
+_TICKET = re.compile(r"^\d+$")
+_COUNT_PCT = re.compile(r"^(\d+)\s*\(\s*-?[\d.,]+\s*%\s*\)$")
+_SIDES = {"buy": "long", "sell": "short"}
+_CLOSING = {"out", "in/out", "out by", "inout", "in out"}
+
+EXPECTED = ("a MetaTrader 5 Trade History Report (HTML or XLSX: header with the account "
+            "'login (CCY, server, ...)', then the Positions, Orders and Deals tables and the "
+            "account summary)")
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass
+class _Row:
+    """One row of the report, as the cells it shows (HTML) or the worksheet values (XLSX)."""
+
+    number: int  # 1-based <tr> index / worksheet row
+    cells: list  # visible cells, text (HTML) or value (XLSX); XLSX: one per column
+    hidden: list[str] = field(default_factory=list)  # HTML cells of class "hidden"
+    xlsx: bool = False
+
+    @property
+    def texts(self) -> list[str]:
+        return [_text(v) for v in self.cells]
+
+    @property
+    def nonempty(self) -> list:
+        return [v for v in self.cells if _text(v)]
+
+    def raw(self) -> str:
+        return " | ".join(t for t in self.texts if t) if self.xlsx else " | ".join(self.texts)
+
+    def is_title(self) -> bool:
+        """A single text cell (section or block title)."""
+        ne = self.nonempty
+        if len(ne) != 1 or not isinstance(ne[0], str) or _is_number(ne[0]) or _DATE.match(_text(ne[0])):
+            return False
+        if self.xlsx:
+            return _text(self.cells[0]) != ""
+        return len(self.cells) == 1
+
+    def is_heading(self) -> bool:
+        """A column-heading row: 8 or more text cells, no date, no figures."""
+        ne = self.nonempty
+        return (len(ne) >= 8 and all(isinstance(v, str) for v in ne)
+                and not any(_DATE.match(_text(v)) for v in ne))
+
+    def starts_with_date(self) -> bool:
+        return bool(self.cells) and (isinstance(self.cells[0], datetime)
+                                     or bool(_DATE.match(_text(self.cells[0]))))
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, datetime):
+        return v.strftime("%Y.%m.%d %H:%M:%S")
+    return " ".join(str(v).replace("\u00a0", " ").split())
+
+
+def _is_number(v) -> bool:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    if not isinstance(v, str) or not v.strip() or v.strip().startswith("="):
+        return False
+    try:
+        parse_number(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _html_rows(path: Path) -> list[_Row]:
+    html_rows, _ = parse_html_rows(path, EXPECTED, classes=True)
+    rows = []
+    for i, hr in enumerate(html_rows, 1):
+        if hr.hidden:
+            visible = [t for k, t in enumerate(hr.texts) if k not in hr.hidden]
+            hidden = [hr.texts[k] for k in hr.hidden]
+        else:
+            visible, hidden = hr.texts, []
+        rows.append(_Row(i, visible, hidden))
+    return rows
+
+
+def _xlsx_rows(path: Path) -> list[_Row]:
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError) as exc:
+        raise StatementError(str(path), f"cannot open as an Excel workbook ({exc}); expected {EXPECTED}") from None
+    except Exception as exc:  # openpyxl raises a variety of errors on damaged files
+        raise StatementError(str(path), f"cannot open as an Excel workbook ({type(exc).__name__}: {exc}); "
+                                        f"expected {EXPECTED}") from None
+    ws = wb.worksheets[0]
+    rows = []
+    for n, row in enumerate(ws.iter_rows(values_only=True), 1):
+        values = list(row)
+        while values and values[-1] is None:
+            values.pop()
+        rows.append(_Row(n, values, xlsx=True))
+    return rows
+
+
+# --------------------------------------------------------------------------- sniff
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            return _sniff_xlsx(Path(path))
+        except Exception:
+            return False
+    text = decode_html(head)
+    low = text.lower()
+    if not ("<html" in low or "<table" in low) or "closed transactions:" in low:
+        return False
+    return bool(_ACCOUNT.search(" ".join(re.sub(r"<[^>]+>", " ", text.replace("&nbsp;", " ")).split())))
+
+
+def _sniff_xlsx(path: Path) -> bool:
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        for row in ws.iter_rows(min_row=1, max_row=12, values_only=True):
+            for v in row:
+                if isinstance(v, str) and _ACCOUNT.fullmatch(_text(v)):
+                    return True
+        return False
+    finally:
+        wb.close()
+
+
+# --------------------------------------------------------------------------- read
+
+
+def read(path: Path) -> Statement:
+    path = Path(path)
+    file = str(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
+    with collector_paused():
+        rows = _xlsx_rows(path) if head.startswith(b"PK") else _html_rows(path)
+        return _Reader(file, rows).read()
+
+
+class _Reader:
+    def __init__(self, file: str, rows: list[_Row]):
+        self.file = file
+        self.rows = rows
+        self.trades: list[Trade] = []
+        self.balance_events: list[BalanceEvent] = []
+        self.non_trades: list[NonTradeRow] = []
+        self.rejected: list[RejectedRow] = []
+        self.closing_deals: list[tuple[_Row, str, str, float, datetime, str]] = []
+        self.last_balance: float | None = None
+        self.broker = "MetaTrader 5"
+        self.account = ""
+        self.currency: str | None = None
+
+    # ---- helpers
+    def ref(self, row: _Row, section: str) -> SourceRef:
+        return SourceRef(file=self.file, row=row.number, section=section)
+
+    def non_trade(self, kind: str, row: _Row, section: str, text: str = "") -> None:
+        self.non_trades.append(NonTradeRow(kind=kind, source=self.ref(row, section), text=text))
+
+    def reject(self, row: _Row, section: str, reason: str) -> None:
+        self.rejected.append(RejectedRow(source=self.ref(row, section), reason=reason, raw=row.raw()))
+
+    def fail(self, message: str) -> StatementError:
+        return StatementError(self.file, f"{message}; expected {EXPECTED}")
+
+    # ---- structure
+    def read(self) -> Statement:
+        rows = self.rows
+        starts = [k for k in range(len(rows) - 1) if rows[k].is_title() and rows[k + 1].is_heading()]
+        start_set = set(starts)
+        if not starts:
+            raise self.fail("no report tables found (a title row followed by column headings)")
+        self._header(rows[:starts[0]])
+        if not self.account:
+            raise self.fail("no account line 'login (CCY, server, ...)' above the first table")
+
+        k = starts[0]
+        sections_seen: list[str] = []
+        end = None
+        while k < len(rows):
+            row = rows[k]
+            if k in start_set:
+                if len(sections_seen) == len(_SECTION_ORDER):
+                    raise self.fail(f"more tables than expected (row {row.number})")
+                section = _SECTION_ORDER[len(sections_seen)]
+                sections_seen.append(section)
+                heading = rows[k + 1]
+                self.non_trade("header", row, section, row.raw())
+                self.non_trade("header", heading, section, heading.raw())
+                columns = self._columns(section, heading)
+                k += 2
+                continue
+            if not row.nonempty:
+                self.non_trade("blank", row, sections_seen[-1])
+            elif row.starts_with_date():
+                self._data_row(sections_seen[-1], row, columns)
+            elif _text(row.cells[0]) == "" and any(_is_number(v) or _text(v).startswith("=")
+                                                   for v in row.cells):
+                self.non_trade("subtotal", row, sections_seen[-1], row.raw())
+            elif self._looks_like_data(row, columns):
+                self.reject(row, sections_seen[-1],
+                            f"the first cell {row.texts[0]!r} is not a date/time (yyyy.MM.dd HH:mm:ss)")
+            else:
+                end = k
+                break
+            k += 1
+        missing = [s for s in (POSITIONS, ORDERS, DEALS) if s not in sections_seen]
+        if missing:
+            raise self.fail(f"the file ends before the {', '.join(missing)} table(s) (truncated?)")
+        if end is None:
+            raise self.fail(f"the file ends inside the {sections_seen[-1]} table, before the account "
+                            "summary (truncated?)")
+        self._attach_deal_notes()
+        totals = self._totals(rows[end:])
+        return Statement(
+            file=self.file, format=FORMAT, broker=self.broker, account=self.account,
+            account_currency=self.currency, leverage=None, trades=self.trades,
+            balance_events=self.balance_events, non_trades=self.non_trades,
+            rejected=self.rejected, totals=totals)
+
+    def _header(self, rows: list[_Row]) -> None:
+        pairs = [[_text(v) for v in r.nonempty] for r in rows]
+        pairs = [p for p in pairs if len(p) == 2]
+        for n, (_, value) in enumerate(pairs):
+            m = _ACCOUNT.fullmatch(value)
+            if m:
+                self.account, self.currency = m.group(1), m.group(2).upper()
+                if n + 1 < len(pairs) and not _DATE.match(pairs[n + 1][1]):
+                    self.broker = pairs[n + 1][1]
+                return
+
+    def _columns(self, section: str, heading: _Row) -> list[int]:
+        """The section's columns: visible-cell positions (HTML) or worksheet column indexes of the
+        non-empty headings (XLSX, where a heading may span merged columns)."""
+        if heading.xlsx:
+            columns = [i for i, v in enumerate(heading.cells) if _text(v)]
+        else:
+            columns = list(range(len(heading.cells)))
+        if len(columns) < _MIN_COLUMNS[section]:
+            raise self.fail(f"table {_SECTION_ORDER.index(section) + 1} ({section}) has "
+                            f"{len(columns)} columns, expected at least {_MIN_COLUMNS[section]} "
+                            f"(row {heading.number})")
+        return columns
+
+    def _values(self, row: _Row, columns: list[int]) -> list:
+        if row.xlsx:
+            return [row.cells[i] if i < len(row.cells) else None for i in columns]
+        return row.cells
+
+    def _looks_like_data(self, row: _Row, columns: list[int]) -> bool:
+        v = self._values(row, columns)
+        return len(v) == len(columns) and len(v) > 1 and bool(_TICKET.match(_text(v[1])))
+
+    # ---- rows
+    def _data_row(self, section: str, row: _Row, columns: list[int]) -> None:
+        v = self._values(row, columns)
+        if len(v) != len(columns):
+            self.reject(row, section, f"expected {len(columns)} cells like the column headings, found {len(v)}")
+            return
+        try:
+            if section == POSITIONS:
+                self.trades.append(self._position(row, v, closed=True))
+            elif section == OPEN_POSITIONS:
+                self.trades.append(self._position(row, v, closed=False))
+            elif section == ORDERS:
+                state, comment = _text(v[-2]), _text(v[-1])
+                self.non_trade("order", row, section, " ".join(
+                    t for t in (_text(v[3]), _text(v[4]), _text(v[2]), "@", _text(v[5]), state, comment) if t))
+            elif section == DEALS:
+                self._deal(row, v)
+            else:
+                self.non_trade("working order", row, section, row.raw())
+        except ValueError as exc:  # includes pydantic's ValidationError
+            self.reject(row, section, short_reason(exc))
+
+    def _position(self, row: _Row, v: list, closed: bool) -> Trade:
+        kind = _text(v[3]).lower()
+        if kind not in _SIDES:
+            raise ValueError(f"type {_text(v[3])!r} is not buy or sell")
+        if closed:
+            close_time = parse_datetime(_text(v[-5]), DATE_FORMATS)
+            exit_, commission = parse_number(v[-4]), parse_number(v[-3])
+            swap, profit = parse_number(v[-2]), parse_number(v[-1])
+            comment = " ".join(h for h in row.hidden if h)
+            section = POSITIONS
+        else:
+            close_time = exit_ = profit = None
+            commission = 0.0
+            swap = parse_optional_number(v[-3]) or 0.0
+            comment = _text(v[-1])
+            section = OPEN_POSITIONS
+        stop, target = parse_optional_number(v[6]), parse_optional_number(v[7])
+        return Trade(
+            broker=self.broker, account=self.account, trade_id=_text(v[1]), symbol=_text(v[2]),
+            side=_SIDES[kind], quantity=_volume(v[4]), entry=parse_number(v[5]),
+            open_time=parse_datetime(_text(v[0]), DATE_FORMATS), close_time=close_time,
+            exit=exit_, stop=stop or None, target=target or None, commission=commission,
+            swap=swap, profit=profit, account_currency=self.currency, comment=comment,
+            source=self.ref(row, section))
+
+    def _deal(self, row: _Row, v: list) -> None:
+        when = parse_datetime(_text(v[0]), DATE_FORMATS)
+        kind, direction, comment = _text(v[3]).lower(), _text(v[4]).lower(), _text(v[-1])
+        balance = parse_optional_number(v[-2])
+        if balance is not None:
+            self.last_balance = balance
+        if kind in _SIDES:
+            price = parse_number(v[6])
+            if direction in _CLOSING and comment.startswith("["):
+                self.closing_deals.append((row, _text(v[2]), kind, price, when, comment))
+            self.non_trade("deal", row, DEALS, " ".join(
+                t for t in (kind, direction, _text(v[5]), _text(v[2]), "@", _text(v[6]), comment) if t))
+            return
+        amount = parse_number(v[-3])
+        if kind == "balance":
+            event = "deposit" if amount >= 0 else "withdrawal"
+        else:
+            event = kind or "adjustment"
+        self.balance_events.append(BalanceEvent(time=when, amount=amount, kind=event, source=self.ref(row, DEALS)))
+        self.non_trade(event, row, DEALS, f"{comment} {amount:+.2f}".strip())
+
+    def _attach_deal_notes(self) -> None:
+        """Append closing-deal comments ([sl ...], [tp ...], [so ...]) to the position they closed."""
+        index: dict[tuple[str, float], list[int]] = {}
+        for n, t in enumerate(self.trades):
+            if t.exit is not None:
+                index.setdefault((t.symbol, round(t.exit, 8)), []).append(n)
+        for row, symbol, kind, price, when, comment in self.closing_deals:
+            closes = "short" if kind == "buy" else "long"
+            best, best_gap = None, None
+            for n in index.get((symbol, round(price, 8)), []):
+                t = self.trades[n]
+                gap = abs((t.close_time - when).total_seconds())
+                if t.side == closes and gap <= 60 and comment not in t.comment and (best_gap is None or gap < best_gap):
+                    best, best_gap = n, gap
+            if best is not None:
+                t = self.trades[best]
+                self.trades[best] = t.model_copy(update={"comment": f"{t.comment} {comment}".strip()})
+            elif comment.startswith("[so"):
+                # not matched to a position: keep the stop-out visible as its own row
+                for k, nt in enumerate(self.non_trades):
+                    if nt.source.row == row.number and nt.source.section == DEALS:
+                        self.non_trades[k] = nt.model_copy(update={"kind": "stop out"})
+                        break
+
+    # ---- totals
+    def _totals(self, rows: list[_Row]) -> StatementTotals:
+        summary: list[list] = []
+        results: list[list] = []
+        target = summary
+        for row in rows:
+            if row.is_title() and summary:
+                target = results
+                continue
+            figures = [v for v in row.cells if _figure(v)]
+            if figures:
+                target.append(figures)
+        if not summary:
+            raise self.fail("no account summary (Balance, Equity ...) after the tables (truncated?)")
+        balance = _num(summary[0][0])
+        equity = next((_num(f[0]) for f in reversed(summary) if len(f) == 1), None)
+        if balance is None and self.last_balance is not None:
+            balance = self.last_balance
+        net, count = None, None
+        for figs in results:
+            nums = [_num(f) for f in figs]
+            if net is None and len(nums) >= 3 and None not in nums[:3] \
+                    and abs(nums[0] - (nums[1] + nums[2])) < 0.015:
+                net = nums[0]
+            texts = [_text(f) for f in figs]
+            if count is None and len(texts) >= 3 and _TICKET.match(texts[0]):
+                a, b = _COUNT_PCT.match(texts[1]), _COUNT_PCT.match(texts[2])
+                if a and b and int(a.group(1)) + int(b.group(1)) == int(texts[0]):
+                    count = int(texts[0])
+        if net is None and results:
+            # an XLSX whose "Total Net Profit" is a formula without a cached value: the first
+            # Results row then shows only Gross Profit and Gross Loss, and net is their sum
+            first = [_num(f) for f in results[0]]
+            if len(first) == 2 and None not in first:
+                net = round(first[0] + first[1], 2)
+            elif first:
+                net = first[0]
+        if count is None:
+            count = sum(1 for t in self.trades if t.source.section == POSITIONS) + sum(
+                1 for r in self.rejected if r.source.section == POSITIONS)
+        return StatementTotals(closed_trades=count, closed_pnl=net, balance=balance, equity=equity)
+
+
+def _figure(v) -> bool:
+    """A figure of the summary/results blocks: a number, or 'N (x%)'-like text."""
+    if _is_number(v):
+        return True
+    t = _text(v)
+    return bool(t) and bool(re.match(r"^-?[\d\s.,]+(\s*\(.*\))?%?$", t)) and any(ch.isdigit() for ch in t)
+
+
+def _num(v) -> float | None:
+    try:
+        return parse_number(v)
+    except ValueError:
+        return None
+
+
+def _volume(v) -> float:
+    """'0.02', 0.1, or '0.02 / 0.02' (filled / requested) -> the first figure."""
+    t = _text(v)
+    return parse_number(t.split("/")[0]) if isinstance(v, str) else parse_number(v)
+
+
+__all__ = ["FORMAT", "DESCRIPTION", "sniff", "read"]
