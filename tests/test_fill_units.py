@@ -14,9 +14,8 @@ from addin.statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
 
 SRC = SourceRef(file="statement.htm", row=1)
 INSTRUMENTS = {
-    "EURUSD": SimpleNamespace(asset_class="FX_MAJOR", contract_size=100_000, quote_currency="USD", base_currency="EUR"),
-    "USDJPY": SimpleNamespace(asset_class="FX_MAJOR", contract_size=100_000, quote_currency="JPY", base_currency="USD"),
-    "EURGBP": SimpleNamespace(asset_class="FX_MAJOR", contract_size=100_000, quote_currency="GBP", base_currency="EUR"),
+    s: SimpleNamespace(symbol=s, asset_class="FX_MAJOR", contract_size=100_000, quote_currency=s[3:])
+    for s in ("EURUSD", "USDJPY", "EURGBP")
 }
 DEFAULTS = AccountDefaults(currency="USD", starting_equity=10_000, leverage=30)
 

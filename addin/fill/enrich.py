@@ -82,8 +82,8 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
            statement_currency: str | None = None, on_progress: Callable[[int], None] | None = None) -> list[Trade]:
     """Return the trades completed for the journal (new Trade objects; the inputs are not changed).
 
-    ``lookup(symbol)`` returns the Instruments row for a symbol (with ``asset_class``,
-    ``contract_size``, ``quote_currency`` and optionally ``base_currency``) or None.
+    ``lookup(symbol)`` returns the Instruments row for a symbol (with ``symbol``, ``asset_class``,
+    ``contract_size`` and ``quote_currency``) or None.
     """
     account = statement_currency or defaults.currency
     has_deposits = any(e.amount > 0 for e in balance_events)
@@ -101,7 +101,8 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
             contract_size = contract_size or inst.contract_size
             asset_class = getattr(inst, "asset_class", None) or asset_class
             quote = quote or getattr(inst, "quote_currency", None)
-            base = getattr(inst, "base_currency", None)
+            # A currency pair's base is the first leg of its symbol (USDJPY -> USD).
+            base = inst.symbol[:3] if str(asset_class or "").startswith("FX") else None
         elif t.contract_size is None:
             contract_size = 1.0
             flags.append("symbol not in Instruments: contract size 1 assumed")
