@@ -5,6 +5,13 @@ list of rows (``ndim=2``); a single cell as ``[[value]]`` or a bare value. :clas
 argument's values flattened row by row, with its shape; :func:`spill` broadcasts the columns the way
 Excel does (a single cell against a column; a column against a row gives a grid), calls a function
 of :mod:`addin.risk` once per row and returns a scalar for single cells or a list of rows to spill.
+:func:`excel` ties a risk function to its argument readers (``num``, ``lev``, ``direction`` ...) for
+:mod:`addin.udfs`.
+
+Speed: a single cell costs at most a few times the risk function itself (:func:`excel` sends finite
+floats, bare or ``[[v]]``, straight to it), and 100,000 rows cost little more than the bare formula
+(columns are checked in C with ``set``/``sum``/``min``; POSITION_SIZE, WIPEOUT_PIPS and
+MARGIN_REQUIRED have whole-column versions in :data:`ROWS`). See bench/bench_udfs.py.
 
 The error convention (one for classic Excel and xlwings Lite): a bad argument or a price that does
 not exist never raises. The cell, or that row of the spilled range, shows a text message naming the
@@ -13,25 +20,49 @@ argument and the rule, e.g. ``margin_rate must be > 0 (got -0.02)``; the other r
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from itertools import repeat
+from operator import itemgetter
 
+from . import risk
 from .risk import NoPrice, RiskInputError, parse_leverage, parse_side
+from .risk.leverage import margin_required_rows
+from .risk.moves import wipeout_pips_rows
+from .risk.sizing import position_size_rows
 
 
 class Invalid(str):
     """A cell that could not be read: the message a user sees in its place."""
 
 
+# When the arithmetic itself fails (a result beyond the float range, a division that underflows to
+# zero) no argument is at fault alone: the cell says so instead of showing a traceback.
+OUT_OF_RANGE = "result out of range: the inputs are too large or too small to compute it"
+
+_INF = math.inf
+_BIG = 1e308  # ints beyond this do not convert to float
+_FLOATS = frozenset({float})
+_first = itemgetter(0)
+
+
 def message(exc: Exception) -> str:
-    """The user-facing text of a risk error."""
-    return str(exc)
+    """The user-facing text of a risk error (or of arithmetic that failed)."""
+    if isinstance(exc, (RiskInputError, NoPrice)):
+        return str(exc)
+    return OUT_OF_RANGE
 
 
 class Column:
-    """One argument's values, flattened row-major, with the shape of the range they came from."""
+    """One argument's values, flattened row-major, with the shape of the range they came from.
+
+    The readers below return a bare value instead of a Column for a single readable cell (the
+    common case, kept cheap); a Column holds a range, or a single cell whose message is in
+    ``values``. ``bad`` says whether any value is an :class:`Invalid` message.
+    """
 
     __slots__ = ("values", "rows", "cols", "bad")
 
@@ -48,11 +79,23 @@ def _flatten(value: object) -> tuple[list, int, int]:
             if cols == 1:
                 return [r[0] for r in value], rows, 1
             flat = [v for r in value for v in r]
-            if len(flat) != rows * cols:
+            if len(flat) != rows * cols or cols == 0:
                 raise ValueError("ragged range")
             return flat, rows, cols
         return list(value), len(value), 1
     return [value], 1, 1
+
+
+def _ragged(name: str) -> Column:
+    return Column([Invalid(f"{name} must be a rectangular range (its rows have different lengths)")], 1, 1, True)
+
+
+def _all_finite_floats(flat: list) -> bool:
+    """True when every value is a float and finite (checked in C: the types, then their sum)."""
+    if set(map(type, flat)) != _FLOATS:
+        return False
+    s = sum(flat)
+    return s - s == 0.0  # a NaN or an infinity makes the sum NaN or infinite (so may overflow: slow path)
 
 
 def _excel_error(v: object) -> bool:
@@ -67,8 +110,11 @@ def _number_or_invalid(name: str, v: object, default: float | None) -> object:
         return float(default)
     if isinstance(v, bool):
         return Invalid(f"{name} must be a number (got {'TRUE' if v else 'FALSE'})")
-    if isinstance(v, (int, float)):
-        f = float(v)
+    if isinstance(v, (int, float, Decimal)):  # Decimal: pywin32 reads currency-formatted cells so
+        try:
+            f = float(v)
+        except OverflowError:  # an int beyond the float range
+            return Invalid(f"{name} must be finite (got {'+' if v > 0 else '-'}infinity)")
         if math.isnan(f):
             return Invalid(f"{name} must be a number (got NaN)")
         if math.isinf(f):
@@ -81,20 +127,52 @@ def _number_or_invalid(name: str, v: object, default: float | None) -> object:
     return Invalid(f"{name} must be a number (got {v!r})")
 
 
-def number(name: str, value: object, default: float | None = None) -> Column:
+def number(name: str, value: object, default: float | None = None) -> float | Column:
     """A numeric argument. An empty cell takes ``default`` (an error when the argument is required);
-    text, TRUE/FALSE, NaN, infinity and Excel errors become messages naming ``name``."""
-    flat, rows, cols = _flatten(value)
-    # Fast path: finite floats pass through untouched (v - v is 0.0 only for finite floats).
+    text, TRUE/FALSE, NaN, infinity and Excel errors become messages naming ``name``.
+
+    One readable cell (a bare value or ``[[value]]``) comes back as a float; anything else as a Column.
+    """
+    t = type(value)
+    if t is float:
+        if value - value == 0.0:  # 0.0 only for finite floats
+            return value
+    elif t is int:
+        if -_BIG < value < _BIG:
+            return float(value)
+    elif t is list and len(value) == 1:
+        row = value[0]
+        if type(row) is list and len(row) == 1:
+            v = row[0]
+            if type(v) is float and v - v == 0.0:
+                return v
+    return _number_column(name, value, default)
+
+
+def _number_column(name: str, value: object, default: float | None) -> float | Column:
+    try:
+        flat, rows, cols = _flatten(value)
+    except ValueError:
+        return _ragged(name)
+    if _all_finite_floats(flat):
+        if rows == 1 and cols == 1:
+            return flat[0]
+        return Column(flat, rows, cols, False)
     values = [v if type(v) is float and v - v == 0.0 else _number_or_invalid(name, v, default) for v in flat]
-    return Column(values, rows, cols, not all(type(v) is float for v in values))
+    bad = Invalid in map(type, values)
+    if rows == 1 and cols == 1 and not bad:
+        return values[0]
+    return Column(values, rows, cols, bad)
 
 
 def _convert(name: str, value: object, default: object, parse: Callable[[object, str], object],
-             required: bool = True) -> Column:
+             required: bool = True) -> object:
     """Read each cell with ``parse``; an empty cell takes ``default``, or is an error when the
-    argument is required and has no default."""
-    flat, rows, cols = _flatten(value)
+    argument is required and has no default. One readable cell comes back as its value."""
+    try:
+        flat, rows, cols = _flatten(value)
+    except ValueError:
+        return _ragged(name)
     values: list = []
     bad = False
     for v in flat:
@@ -114,16 +192,48 @@ def _convert(name: str, value: object, default: object, parse: Callable[[object,
         except RiskInputError as exc:
             values.append(Invalid(message(exc)))
             bad = True
+    if rows == 1 and cols == 1 and not bad:
+        return values[0]
     return Column(values, rows, cols, bad)
 
 
-def leverage_arg(name: str, value: object, default: float | None = None) -> Column:
+def _one_cell(value: object) -> object:
+    """The value of a single cell given bare or as ``[[value]]``; the argument itself otherwise."""
+    if type(value) is list and len(value) == 1:
+        row = value[0]
+        if type(row) is list and len(row) == 1:
+            return row[0]
+    return value
+
+
+def leverage_arg(name: str, value: object, default: float | None = None) -> float | Column:
     """A leverage argument (named so as not to shadow a UDF's own ``leverage`` parameter): 30, 3.33, "1:30", "30:1" or "30x"."""
+    if type(value) is float and 0.0 < value < _INF:
+        return value
+    v = _one_cell(value)
+    if type(v) is float and 0.0 < v < _INF:
+        return v
+    if v is value and type(value) is list:  # a range: all positive finite numbers need no parsing
+        try:
+            flat, rows, cols = _flatten(value)
+        except ValueError:
+            return _ragged(name)
+        if _all_finite_floats(flat) and min(flat) > 0.0:
+            return Column(flat, rows, cols, False)
     return _convert(name, value, default, parse_leverage)
 
 
-def side_arg(name: str, value: object, default: int | None = None) -> Column:
+_SIDES = {s: 1 for w in ("long", "buy") for s in (w, w.upper(), w.title())}
+_SIDES.update({s: -1 for w in ("short", "sell") for s in (w, w.upper(), w.title())})
+
+
+def side_arg(name: str, value: object, default: int | None = None) -> int | Column:
     """A direction (named so as not to shadow a UDF's ``side`` parameter): "long"/"buy", "short"/"sell" (any case), 1 or -1; read as +1/-1."""
+    v = _one_cell(value)
+    if type(v) is str:
+        side = _SIDES.get(v)
+        if side is not None:
+            return side
     return _convert(name, value, default, parse_side)
 
 
@@ -137,7 +247,7 @@ def _parse_flag(v: object, name: str) -> bool:
     raise RiskInputError(f"{name} must be TRUE or FALSE (got {v!r})")
 
 
-def flag(name: str, value: object, default: bool | None = None) -> Column:
+def flag(name: str, value: object, default: bool | None = None) -> object:
     """A TRUE/FALSE argument (1/0 and the texts "TRUE"/"FALSE" also read)."""
     return _convert(name, value, default, _parse_flag)
 
@@ -148,7 +258,7 @@ def _parse_text(v: object, name: str) -> str:
     raise RiskInputError(f"{name} must be text (got {v!r})")
 
 
-def text(name: str, value: object, default: str | None = None) -> Column:
+def text(name: str, value: object, default: str | None = None) -> object:
     """A text argument such as a regime or an instrument class."""
     return _convert(name, value, default, _parse_text)
 
@@ -171,7 +281,7 @@ def _parse_date(v: object, name: str) -> date:
     raise RiskInputError(f"{name} must be a date (got {v!r})")
 
 
-def day(name: str, value: object) -> Column:
+def day(name: str, value: object) -> object:
     """An optional date argument: a date cell, an Excel date serial or ISO text "2026-11-21";
     an empty cell is None (the function's own default, such as today)."""
     return _convert(name, value, None, _parse_date, required=False)
@@ -180,7 +290,10 @@ def day(name: str, value: object) -> Column:
 def numbers(name: str, value: object) -> list[float | None]:
     """All cells of a range as one list for an aggregate (MAX_DRAWDOWN): empty cells stay None;
     anything else that is not a finite number raises RiskInputError naming the cell's position."""
-    flat, _, _ = _flatten(value)
+    try:
+        flat, _, _ = _flatten(value)
+    except ValueError:
+        raise RiskInputError(f"{name} must be a rectangular range (its rows have different lengths)") from None
     out: list[float | None] = []
     for i, v in enumerate(flat, start=1):
         if v is None or v == "":
@@ -210,6 +323,99 @@ def table(name: str, value: object) -> list[list[float]]:
     return out
 
 
+class Arg:
+    """How one argument of an Excel function is read: its reader (:func:`number`, :func:`leverage_arg`,
+    ...), its name (for the messages) and the default an empty cell takes. ``lower`` marks the
+    readers that pass one finite float through unchanged when it is above ``lower`` (numbers:
+    -infinity; leverage: 0); :func:`excel` calls the risk function at once for such cells."""
+
+    __slots__ = ("reader", "name", "default", "lower")
+
+    def __init__(self, reader: Callable, name: str, default: object = None, lower: float | None = None):
+        self.reader, self.name, self.default, self.lower = reader, name, default, lower
+
+    def read(self, value: object) -> object:
+        return self.reader(self.name, value, self.default)
+
+
+def num(name: str, default: float | None = None) -> Arg:
+    """A numeric argument (see :func:`number`)."""
+    return Arg(number, name, default, -_INF)
+
+
+def lev(name: str, default: float | None = None) -> Arg:
+    """A leverage argument (see :func:`leverage_arg`)."""
+    return Arg(leverage_arg, name, default, 0.0)
+
+
+def direction(name: str, default: int | None = None) -> Arg:
+    """A side argument (see :func:`side_arg`)."""
+    return Arg(side_arg, name, default)
+
+
+def true_false(name: str, default: bool | None = None) -> Arg:
+    """A TRUE/FALSE argument (see :func:`flag`)."""
+    return Arg(flag, name, default)
+
+
+def words(name: str, default: str | None = None) -> Arg:
+    """A text argument (see :func:`text`)."""
+    return Arg(text, name, default)
+
+
+def date_arg(name: str) -> Arg:
+    """An optional date argument (see :func:`day`)."""
+    return Arg(lambda n, v, _default: day(n, v), name)
+
+
+def excel(fn: Callable, *args: Arg) -> Callable:
+    """The Excel side of the risk function ``fn``: a function of the raw cell values, one per
+    ``args``, that reads them and spills ``fn`` over them (:func:`spill`).
+
+    Single cells that need no reading (finite floats, bare or as xlwings' ``[[value]]``, within the
+    reader's bounds) go straight to ``fn``: the same answer as reading them, at a fraction of the
+    cost. That check is generated as straight-line code for the arguments at hand, because a loop
+    over ``*values`` would cost more than most risk functions themselves.
+    """
+    readers = tuple((a.reader, a.name, a.default) for a in args)
+
+    def slow(values: tuple) -> object:
+        return spill(fn, *[reader(name, v, default) for (reader, name, default), v in zip(readers, values)])
+
+    params = ", ".join(f"a{i}" for i in range(len(args)))
+    give_up = f"return slow(({params},))"
+    lines = [f"def call({params}):"]
+    if any(a.lower is None for a in args):
+        lines.append(f"    {give_up}")
+    else:
+        for i, _ in enumerate(args):
+            lines += [
+                f"    if type(a{i}) is float: c{i} = a{i}",
+                "    else:",
+                "        try:",
+                f"            (c{i},), = a{i}  # [[value]]: one cell as xlwings passes it",
+                "        except (TypeError, ValueError):",
+                f"            {give_up}",
+                f"        if type(c{i}) is not float: {give_up}",
+            ]
+        checks = [f"c{i} - c{i} == 0.0" if a.lower == -_INF else f"{a.lower!r} < c{i} < INF"
+                  for i, a in enumerate(args)]
+        lines += [
+            f"    if not ({' and '.join(checks)}): {give_up}",
+            "    try:",
+            f"        result = fn({', '.join(f'c{i}' for i in range(len(args)))})",
+            "    except (ArithmeticError, ValueError) as exc:  # RiskInputError and NoPrice are ValueErrors",
+            "        return message(exc)",
+            "    return result if result - result == 0 else OUT_OF_RANGE",
+        ]
+    namespace = {"fn": fn, "slow": slow, "message": message, "OUT_OF_RANGE": OUT_OF_RANGE, "INF": _INF}
+    exec("\n".join(lines), namespace)  # noqa: S102 - our own generated code, no user input
+    call = namespace["call"]
+    call.__name__ = call.__qualname__ = f"excel_{getattr(fn, '__name__', 'fn')}"
+    call.source = "\n".join(lines)
+    return call
+
+
 def _broadcast(col: Column, rows: int, cols: int):
     if col.rows == rows and col.cols == cols:
         return col.values
@@ -222,24 +428,55 @@ def _broadcast(col: Column, rows: int, cols: int):
     return None
 
 
+def _finite(result: object) -> object:
+    """A result as the cell shows it: an infinite or NaN number becomes :data:`OUT_OF_RANGE`."""
+    return result if result - result == 0 else OUT_OF_RANGE
+
+
 def _one(fn: Callable, row: Sequence) -> object:
     for v in row:
         if type(v) is Invalid:
             return str(v)
     try:
-        return fn(*row)
-    except (RiskInputError, NoPrice) as exc:
+        return _finite(fn(*row))
+    except (ArithmeticError, ValueError) as exc:  # RiskInputError and NoPrice are ValueErrors
         return message(exc)
 
 
-def spill(fn: Callable, *columns: Column) -> object:
+# Functions of addin.risk that have a whole-column version (the same numbers as a column of one-item
+# rows, or None when a row breaks a rule); spill() uses them for columns, so that 100,000 rows cost
+# little more than the formula.
+ROWS: dict[Callable, Callable] = {
+    risk.margin_required: margin_required_rows,
+    risk.position_size: position_size_rows,
+    risk.wipeout_pips: wipeout_pips_rows,
+}
+
+
+def spill(fn: Callable, *columns: object) -> object:
     """Call ``fn`` once per row of the broadcast columns.
 
-    Returns the single result (or message) for single cells; otherwise a list of rows, each
-    holding a number or a message, shaped like the broadcast ranges.
+    Each argument is a bare value (one readable cell, as the readers above return it) or a
+    :class:`Column`. Returns the single result (or message) for single cells; otherwise a list of
+    rows, each holding a number or a message, shaped like the broadcast ranges.
     """
+    for c in columns:
+        if type(c) is Column:
+            return _spill(fn, [c if type(c) is Column else Column([c], 1, 1, False) for c in columns])
+    try:  # single cells, all readable: the fast path
+        result = fn(*columns)
+    except (ArithmeticError, ValueError) as exc:  # RiskInputError and NoPrice are ValueErrors
+        return message(exc)
+    if result - result == 0:
+        return result
+    return OUT_OF_RANGE
+
+
+def _spill(fn: Callable, columns: list[Column]) -> object:
     rows = max(c.rows for c in columns)
     cols = max(c.cols for c in columns)
+    if rows == 1 and cols == 1:
+        return _one(fn, [c.values[0] for c in columns])
     feeds = []
     for c in columns:
         feed = _broadcast(c, rows, cols)
@@ -247,16 +484,36 @@ def spill(fn: Callable, *columns: Column) -> object:
             return (f"ranges do not line up: one argument is {c.rows}×{c.cols} cells, "
                     f"the result would be {rows}×{cols}")
         feeds.append(feed)
-    if rows == 1 and cols == 1:
-        return _one(fn, [f[0] if isinstance(f, list) else next(f) for f in feeds])
-    if not any(c.bad for c in columns):
-        try:
-            out = [fn(*row) for row in zip(*feeds)]
-        except (RiskInputError, NoPrice):
-            feeds = [_broadcast(c, rows, cols) for c in columns]
+    gc_was_on = gc.isenabled()
+    gc.disable()  # the result is one small list per row: nothing cyclic, no need to collect meanwhile
+    try:
+        out = None
+        if not any(c.bad for c in columns):
+            rows_fn = ROWS.get(fn)
+            if rows_fn is not None and cols == 1:
+                try:
+                    column = rows_fn(*[c.values for c in columns])
+                except (ArithmeticError, ValueError):
+                    column = None
+                if column is not None:
+                    total = sum(map(_first, column))
+                    if total - total != 0:  # an infinite or NaN result somewhere (or a sum that overflowed)
+                        column = [r if r[0] - r[0] == 0 else [OUT_OF_RANGE] for r in column]
+                    return column
+            try:
+                out = [fn(*row) for row in zip(*feeds)]
+            except (ArithmeticError, ValueError):
+                out = None
+                feeds = [_broadcast(c, rows, cols) for c in columns]
+            if out is not None:
+                total = sum(out)
+                if total - total != 0:  # an infinite or NaN result somewhere (or a sum that overflowed)
+                    out = [v if v - v == 0 else OUT_OF_RANGE for v in out]
+        if out is None:
             out = [_one(fn, row) for row in zip(*feeds)]
-    else:
-        out = [_one(fn, row) for row in zip(*feeds)]
-    if cols == 1:
-        return [[v] for v in out]
-    return [out[r * cols:(r + 1) * cols] for r in range(rows)]
+        if cols == 1:
+            return [[v] for v in out]
+        return [out[r * cols:(r + 1) * cols] for r in range(rows)]
+    finally:
+        if gc_was_on:
+            gc.enable()

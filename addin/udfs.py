@@ -1,7 +1,9 @@
 """The add-in's Excel functions: a thin layer over :mod:`addin.risk`.
 
 Each function reads its cells (:mod:`addin.cells`), calls one function of :mod:`addin.risk` per
-row and spills the results; no arithmetic happens here. Names, argument order and formulas follow
+row and spills the results; no arithmetic happens here. ``_NAME = excel(risk.fn, num("arg"), ...)``
+above each function says how its cells are read (and lets single cells skip straight to the risk
+function). Names, argument order and formulas follow
 the contract in the README's function reference. ``UDF MODULES = addin.udfs`` loads them all.
 
 Conventions: rates are fractions (2% is 0.02); ``leverage`` is a number or "1:30"; ``side`` is
@@ -13,7 +15,8 @@ Hints are deliberately absent: Optional/Union/Literal hints break classic xlwing
 from __future__ import annotations
 
 from . import risk
-from .cells import day, flag, leverage_arg, number, numbers, side_arg, spill, table, text
+from .cells import (OUT_OF_RANGE, date_arg, direction, excel, lev, num, number, numbers, side_arg, spill, table,
+                    true_false, words)
 from .risk import NoPrice, RiskInputError
 from .udf_meta import arg, func
 
@@ -42,18 +45,27 @@ OTHER_MARGIN = "Margin held by the account's other open positions, account curre
 
 # Leverage and margin ------------------------------------------------------------------------------
 
+_LEVERAGE = excel(risk.leverage, num("margin_rate"))
+
+
 @func(LEVERAGE_MARGIN)
 @arg("margin_rate", "Margin rate as a fraction of notional: 2% is 0.02.")
 def LEVERAGE(margin_rate):
     """Leverage from a margin rate: 1 / margin_rate. A 2% margin rate is 50 (50:1)."""
-    return spill(risk.leverage, number("margin_rate", margin_rate))
+    return _LEVERAGE(margin_rate)
+
+
+_MARGIN_RATE = excel(risk.margin_rate, lev("leverage"))
 
 
 @func(LEVERAGE_MARGIN)
 @arg("leverage", LEV)
 def MARGIN_RATE(leverage):
     """Margin rate from leverage: 1 / leverage. 50:1 is 0.02 (2%)."""
-    return spill(risk.margin_rate, leverage_arg("leverage", leverage))
+    return _MARGIN_RATE(leverage)
+
+
+_NOTIONAL = excel(risk.notional, num("quantity"), num("price"), num("contract_size", 1), num("fx_rate", 1))
 
 
 @func(LEVERAGE_MARGIN)
@@ -61,10 +73,17 @@ def MARGIN_RATE(leverage):
 @arg("price", PRICE)
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
-def NOTIONAL(quantity, price, contract_size=1, fx_rate=1):
+def NOTIONAL(quantity, price, contract_size=1.0, fx_rate=1.0):
     """Position value in account currency: abs(quantity) x contract_size x price x fx_rate."""
-    return spill(risk.notional, number("quantity", quantity), number("price", price),
-                 number("contract_size", contract_size, 1), number("fx_rate", fx_rate, 1))
+    return _NOTIONAL(quantity, price, contract_size, fx_rate)
+
+
+_MARGIN_REQUIRED = excel(risk.margin_required,
+                         num("quantity"),
+                         num("price"),
+                         lev("leverage"),
+                         num("contract_size", 1),
+                         num("fx_rate", 1))
 
 
 @func(LEVERAGE_MARGIN)
@@ -73,11 +92,12 @@ def NOTIONAL(quantity, price, contract_size=1, fx_rate=1):
 @arg("leverage", LEV)
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
-def MARGIN_REQUIRED(quantity, price, leverage, contract_size=1, fx_rate=1):
+def MARGIN_REQUIRED(quantity, price, leverage, contract_size=1.0, fx_rate=1.0):
     """Margin (collateral) the position needs: notional / leverage, account currency."""
-    return spill(risk.margin_required, number("quantity", quantity), number("price", price),
-                 leverage_arg("leverage", leverage), number("contract_size", contract_size, 1),
-                 number("fx_rate", fx_rate, 1))
+    return _MARGIN_REQUIRED(quantity, price, leverage, contract_size, fx_rate)
+
+
+_EFFECTIVE_LEVERAGE = excel(risk.effective_leverage, num("notional"), num("equity"))
 
 
 @func(LEVERAGE_MARGIN)
@@ -85,7 +105,10 @@ def MARGIN_REQUIRED(quantity, price, leverage, contract_size=1, fx_rate=1):
 @arg("equity", EQUITY)
 def EFFECTIVE_LEVERAGE(notional, equity):
     """Exposure per unit of own capital: notional / equity. $5,000 on $1,000 is 5x."""
-    return spill(risk.effective_leverage, number("notional", notional), number("equity", equity))
+    return _EFFECTIVE_LEVERAGE(notional, equity)
+
+
+_MARGIN_LEVEL = excel(risk.margin_level, num("equity"), num("used_margin"))
 
 
 @func(LEVERAGE_MARGIN)
@@ -93,7 +116,10 @@ def EFFECTIVE_LEVERAGE(notional, equity):
 @arg("used_margin", "Margin held by open positions, account currency.")
 def MARGIN_LEVEL(equity, used_margin):
     """Margin level: equity / used_margin as a fraction (2.727 shows as 272.7%)."""
-    return spill(risk.margin_level, number("equity", equity), number("used_margin", used_margin))
+    return _MARGIN_LEVEL(equity, used_margin)
+
+
+_FREE_MARGIN = excel(risk.free_margin, num("equity"), num("used_margin"))
 
 
 @func(LEVERAGE_MARGIN)
@@ -101,7 +127,10 @@ def MARGIN_LEVEL(equity, used_margin):
 @arg("used_margin", "Margin held by open positions, account currency.")
 def FREE_MARGIN(equity, used_margin):
     """Margin still free for new positions: equity - used_margin."""
-    return spill(risk.free_margin, number("equity", equity), number("used_margin", used_margin))
+    return _FREE_MARGIN(equity, used_margin)
+
+
+_RETURN_ON_MARGIN = excel(risk.return_on_margin, num("pnl"), num("margin"))
 
 
 @func(LEVERAGE_MARGIN)
@@ -109,7 +138,16 @@ def FREE_MARGIN(equity, used_margin):
 @arg("margin", "Margin that carried the trade, account currency.")
 def RETURN_ON_MARGIN(pnl, margin):
     """Profit as a fraction of the margin behind it: pnl / margin. $100 on $220 is 45.5%."""
-    return spill(risk.return_on_margin, number("pnl", pnl), number("margin", margin))
+    return _RETURN_ON_MARGIN(pnl, margin)
+
+
+_MAX_POSITION_SIZE = excel(risk.max_position_size,
+                           num("free_margin"),
+                           num("price"),
+                           lev("leverage"),
+                           num("contract_size", 1),
+                           num("fx_rate", 1),
+                           num("lot_step", 0))
 
 
 @func(LEVERAGE_MARGIN)
@@ -119,24 +157,36 @@ def RETURN_ON_MARGIN(pnl, margin):
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
 @arg("lot_step", LOT_STEP)
-def MAX_POSITION_SIZE(free_margin, price, leverage, contract_size=1, fx_rate=1, lot_step=0):
+def MAX_POSITION_SIZE(free_margin, price, leverage, contract_size=1.0, fx_rate=1.0, lot_step=0.0):
     """Largest quantity whose margin fits in free_margin, rounded down to lot_step."""
-    return spill(risk.max_position_size, number("free_margin", free_margin), number("price", price),
-                 leverage_arg("leverage", leverage), number("contract_size", contract_size, 1),
-                 number("fx_rate", fx_rate, 1), number("lot_step", lot_step, 0))
+    return _MAX_POSITION_SIZE(free_margin, price, leverage, contract_size, fx_rate, lot_step)
 
 
 # Adverse moves, margin call, stop-out, liquidation ------------------------------------------------
+
+_PIP_VALUE = excel(risk.pip_value,
+                   num("quantity"),
+                   num("pip_size", 0.0001),
+                   num("contract_size", 1),
+                   num("fx_rate", 1))
+
 
 @func(MOVES)
 @arg("quantity", QUANTITY)
 @arg("pip_size", "Price change of one pip: 0.0001 for most FX pairs, 0.01 for JPY pairs. Default 0.0001.")
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
-def PIP_VALUE(quantity, pip_size=0.0001, contract_size=1, fx_rate=1):
+def PIP_VALUE(quantity, pip_size=0.0001, contract_size=1.0, fx_rate=1.0):
     """Account-currency value of one pip: abs(quantity) x contract_size x pip_size x fx_rate."""
-    return spill(risk.pip_value, number("quantity", quantity), number("pip_size", pip_size, 0.0001),
-                 number("contract_size", contract_size, 1), number("fx_rate", fx_rate, 1))
+    return _PIP_VALUE(quantity, pip_size, contract_size, fx_rate)
+
+
+_WIPEOUT_PIPS = excel(risk.wipeout_pips,
+                      num("margin"),
+                      num("quantity"),
+                      num("pip_size", 0.0001),
+                      num("contract_size", 1),
+                      num("fx_rate", 1))
 
 
 @func(MOVES)
@@ -145,20 +195,33 @@ def PIP_VALUE(quantity, pip_size=0.0001, contract_size=1, fx_rate=1):
 @arg("pip_size", "Price change of one pip: 0.0001 for most FX pairs, 0.01 for JPY pairs. Default 0.0001.")
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
-def WIPEOUT_PIPS(margin, quantity, pip_size=0.0001, contract_size=1, fx_rate=1):
+def WIPEOUT_PIPS(margin, quantity, pip_size=0.0001, contract_size=1.0, fx_rate=1.0):
     """Pips of adverse move that lose the whole margin: margin / pip value."""
-    return spill(risk.wipeout_pips, number("margin", margin), number("quantity", quantity),
-                 number("pip_size", pip_size, 0.0001), number("contract_size", contract_size, 1),
-                 number("fx_rate", fx_rate, 1))
+    return _WIPEOUT_PIPS(margin, quantity, pip_size, contract_size, fx_rate)
+
+
+_WIPEOUT_MOVE = excel(risk.wipeout_move, lev("leverage"), num("stop_out_level", 0))
 
 
 @func(MOVES)
 @arg("leverage", LEV)
 @arg("stop_out_level", "Margin level at which the broker closes positions, as a fraction (50% is 0.5). Default 0.")
-def WIPEOUT_MOVE(leverage, stop_out_level=0):
+def WIPEOUT_MOVE(leverage, stop_out_level=0.0):
     """Adverse move, as a fraction of entry, that takes an all-in position to the stop-out level:
     (1 - stop_out_level) / leverage. At 50:1 a 2% move wipes out the margin."""
-    return spill(risk.wipeout_move, leverage_arg("leverage", leverage), number("stop_out_level", stop_out_level, 0))
+    return _WIPEOUT_MOVE(leverage, stop_out_level)
+
+
+_MARGIN_CALL_PRICE = excel(risk.margin_call_price,
+                           direction("side"),
+                           num("entry"),
+                           num("quantity"),
+                           num("equity"),
+                           lev("leverage"),
+                           num("level", 1),
+                           num("contract_size", 1),
+                           num("fx_rate", 1),
+                           num("other_margin", 0))
 
 
 @func(MOVES)
@@ -171,14 +234,23 @@ def WIPEOUT_MOVE(leverage, stop_out_level=0):
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
 @arg("other_margin", OTHER_MARGIN)
-def MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level=1, contract_size=1, fx_rate=1,
-                      other_margin=0):
+def MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level=1.0, contract_size=1.0, fx_rate=1.0,
+                      other_margin=0.0):
     """Price at which equity / used margin falls to level (margin revalued at the current price,
     as MetaTrader does)."""
-    return spill(risk.margin_call_price, side_arg("side", side), number("entry", entry),
-                 number("quantity", quantity), number("equity", equity), leverage_arg("leverage", leverage),
-                 number("level", level, 1), number("contract_size", contract_size, 1),
-                 number("fx_rate", fx_rate, 1), number("other_margin", other_margin, 0))
+    return _MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin)
+
+
+_STOP_OUT_PRICE = excel(risk.stop_out_price,
+                        direction("side"),
+                        num("entry"),
+                        num("quantity"),
+                        num("equity"),
+                        lev("leverage"),
+                        num("level", 0.5),
+                        num("contract_size", 1),
+                        num("fx_rate", 1),
+                        num("other_margin", 0))
 
 
 @func(MOVES)
@@ -191,13 +263,17 @@ def MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level=1, contract
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
 @arg("other_margin", OTHER_MARGIN)
-def STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level=0.5, contract_size=1, fx_rate=1,
-                   other_margin=0):
+def STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level=0.5, contract_size=1.0, fx_rate=1.0,
+                   other_margin=0.0):
     """Price at which the broker stops the position out: MARGIN_CALL_PRICE at the stop-out level."""
-    return spill(risk.stop_out_price, side_arg("side", side), number("entry", entry),
-                 number("quantity", quantity), number("equity", equity), leverage_arg("leverage", leverage),
-                 number("level", level, 0.5), number("contract_size", contract_size, 1),
-                 number("fx_rate", fx_rate, 1), number("other_margin", other_margin, 0))
+    return _STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin)
+
+
+_STOCK_MARGIN_CALL_PRICE = excel(risk.stock_margin_call_price,
+                                 num("entry"),
+                                 num("initial_margin"),
+                                 num("maintenance_margin"),
+                                 direction("side", 1))
 
 
 @func(MOVES)
@@ -208,8 +284,16 @@ def STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level=0.5, contract_
 def STOCK_MARGIN_CALL_PRICE(entry, initial_margin, maintenance_margin, side="long"):
     """Price at which a stock bought (or shorted) on margin meets the maintenance requirement.
     Long: entry x (1 - initial) / (1 - maintenance)."""
-    return spill(risk.stock_margin_call_price, number("entry", entry), number("initial_margin", initial_margin),
-                 number("maintenance_margin", maintenance_margin), side_arg("side", side, 1))
+    return _STOCK_MARGIN_CALL_PRICE(entry, initial_margin, maintenance_margin, side)
+
+
+_FUTURES_MARGIN_CALL_PRICE = excel(risk.futures_margin_call_price,
+                                   direction("side"),
+                                   num("entry"),
+                                   num("equity"),
+                                   num("maintenance_margin"),
+                                   num("multiplier"),
+                                   num("contracts", 1))
 
 
 @func(MOVES)
@@ -219,11 +303,17 @@ def STOCK_MARGIN_CALL_PRICE(entry, initial_margin, maintenance_margin, side="lon
 @arg("maintenance_margin", "Maintenance margin per contract, account currency.")
 @arg("multiplier", "Account-currency value of a 1.0 price move for one contract (E-mini S&P: 50).")
 @arg("contracts", "Number of contracts. Default 1.")
-def FUTURES_MARGIN_CALL_PRICE(side, entry, equity, maintenance_margin, multiplier, contracts=1):
+def FUTURES_MARGIN_CALL_PRICE(side, entry, equity, maintenance_margin, multiplier, contracts=1.0):
     """Price at which account equity falls below maintenance_margin x contracts."""
-    return spill(risk.futures_margin_call_price, side_arg("side", side), number("entry", entry),
-                 number("equity", equity), number("maintenance_margin", maintenance_margin),
-                 number("multiplier", multiplier), number("contracts", contracts, 1))
+    return _FUTURES_MARGIN_CALL_PRICE(side, entry, equity, maintenance_margin, multiplier, contracts)
+
+
+_LIQUIDATION_PRICE = excel(risk.liquidation_price,
+                           direction("side"),
+                           num("entry"),
+                           lev("leverage"),
+                           num("maintenance_rate", 0.005),
+                           true_false("inverse", False))
 
 
 @func(MOVES)
@@ -235,9 +325,7 @@ def FUTURES_MARGIN_CALL_PRICE(side, entry, equity, maintenance_margin, multiplie
 def LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate=0.005, inverse=False):
     """Isolated-margin liquidation price with no added margin. Linear long:
     entry x (1 - 1/leverage + mmr); short: entry x (1 + 1/leverage - mmr)."""
-    return spill(risk.liquidation_price, side_arg("side", side), number("entry", entry),
-                 leverage_arg("leverage", leverage), number("maintenance_rate", maintenance_rate, 0.005),
-                 flag("inverse", inverse, False))
+    return _LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate, inverse)
 
 
 @func(MOVES)
@@ -248,7 +336,8 @@ def LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate=0.005, inverse=Fal
 @arg("tiers", "Tier table range: notional floor, notional cap, maintenance rate[, maintenance amount].")
 @arg("other_maintenance", "Maintenance margin of the account's other positions (cross margin). Default 0.")
 @arg("other_upnl", "Unrealised P/L of the account's other positions (cross margin). Default 0.")
-def LIQUIDATION_PRICE_TIERED(side, quantity, entry, wallet_balance, tiers, other_maintenance=0, other_upnl=0):
+def LIQUIDATION_PRICE_TIERED(side, quantity, entry, wallet_balance, tiers, other_maintenance=0.0,
+                             other_upnl=0.0):
     """Liquidation price of a one-way USDT-margined futures position under an exchange tier table,
     the tier re-chosen at the liquidation notional."""
     try:
@@ -263,12 +352,26 @@ def LIQUIDATION_PRICE_TIERED(side, quantity, entry, wallet_balance, tiers, other
 
 # Sizing a trade to its risk -----------------------------------------------------------------------
 
+_RISK_AMOUNT = excel(risk.risk_amount, num("equity"), num("risk_pct"))
+
+
 @func(SIZING)
 @arg("equity", EQUITY)
 @arg("risk_pct", "Fraction of equity to risk on the trade: 1% is 0.01.")
 def RISK_AMOUNT(equity, risk_pct):
     """Money at risk on one trade: equity x risk_pct."""
-    return spill(risk.risk_amount, number("equity", equity), number("risk_pct", risk_pct))
+    return _RISK_AMOUNT(equity, risk_pct)
+
+
+_POSITION_SIZE = excel(risk.position_size,
+                       num("risk_amount"),
+                       num("entry"),
+                       num("stop"),
+                       num("point_value", 1),
+                       num("lot_step", 0),
+                       num("commission", 0),
+                       num("min_size", 0),
+                       num("max_size", 0))
 
 
 @func(SIZING)
@@ -280,13 +383,19 @@ def RISK_AMOUNT(equity, risk_pct):
 @arg("commission", COMMISSION)
 @arg("min_size", "Smallest size the broker accepts; below it the answer is 0. Default 0.")
 @arg("max_size", "Largest size to allow; 0 = no cap (default).")
-def POSITION_SIZE(risk_amount, entry, stop, point_value=1, lot_step=0, commission=0, min_size=0, max_size=0):
+def POSITION_SIZE(risk_amount, entry, stop, point_value=1.0, lot_step=0.0, commission=0.0, min_size=0.0,
+                  max_size=0.0):
     """Largest quantity whose loss at the stop, commission included, stays within risk_amount,
     rounded down to lot_step."""
-    return spill(risk.position_size, number("risk_amount", risk_amount), number("entry", entry),
-                 number("stop", stop), number("point_value", point_value, 1),
-                 number("lot_step", lot_step, 0), number("commission", commission, 0),
-                 number("min_size", min_size, 0), number("max_size", max_size, 0))
+    return _POSITION_SIZE(risk_amount, entry, stop, point_value, lot_step, commission, min_size, max_size)
+
+
+_RISK_AT_STOP = excel(risk.risk_at_stop,
+                      num("quantity"),
+                      num("entry"),
+                      num("stop"),
+                      num("point_value", 1),
+                      num("commission", 0))
 
 
 @func(SIZING)
@@ -295,11 +404,12 @@ def POSITION_SIZE(risk_amount, entry, stop, point_value=1, lot_step=0, commissio
 @arg("stop", STOP)
 @arg("point_value", POINT_VALUE)
 @arg("commission", COMMISSION)
-def RISK_AT_STOP(quantity, entry, stop, point_value=1, commission=0):
+def RISK_AT_STOP(quantity, entry, stop, point_value=1.0, commission=0.0):
     """Money lost if the stop is hit: abs(entry - stop) x abs(quantity) x point_value + commission x abs(quantity)."""
-    return spill(risk.risk_at_stop, number("quantity", quantity), number("entry", entry),
-                 number("stop", stop), number("point_value", point_value, 1),
-                 number("commission", commission, 0))
+    return _RISK_AT_STOP(quantity, entry, stop, point_value, commission)
+
+
+_R_MULTIPLE = excel(risk.r_multiple, direction("side"), num("entry"), num("stop"), num("exit"))
 
 
 @func(SIZING)
@@ -309,8 +419,10 @@ def RISK_AT_STOP(quantity, entry, stop, point_value=1, commission=0):
 @arg("exit", "Exit price, quote currency.")
 def R_MULTIPLE(side, entry, stop, exit):
     """Result in units of initial risk: side x (exit - entry) / abs(entry - stop)."""
-    return spill(risk.r_multiple, side_arg("side", side), number("entry", entry), number("stop", stop),
-                 number("exit", exit))
+    return _R_MULTIPLE(side, entry, stop, exit)
+
+
+_REWARD_RISK = excel(risk.reward_risk, direction("side"), num("entry"), num("stop"), num("target"))
 
 
 @func(SIZING)
@@ -320,17 +432,22 @@ def R_MULTIPLE(side, entry, stop, exit):
 @arg("target", "Take-profit price, quote currency.")
 def REWARD_RISK(side, entry, stop, target):
     """Planned reward per unit of risk: side x (target - entry) / abs(entry - stop)."""
-    return spill(risk.reward_risk, side_arg("side", side), number("entry", entry), number("stop", stop),
-                 number("target", target))
+    return _REWARD_RISK(side, entry, stop, target)
 
 
 # Drawdown and ruin --------------------------------------------------------------------------------
+
+_RECOVERY_GAIN = excel(risk.recovery_gain, num("drawdown"))
+
 
 @func(DRAWDOWN)
 @arg("drawdown", "Fall from the peak as a fraction: 20% is 0.2.")
 def RECOVERY_GAIN(drawdown):
     """Gain needed to get back to the peak: drawdown / (1 - drawdown). 50% down needs +100%."""
-    return spill(risk.recovery_gain, number("drawdown", drawdown))
+    return _RECOVERY_GAIN(drawdown)
+
+
+_LOSSES_TO_DRAWDOWN = excel(risk.losses_to_drawdown, num("risk_per_trade"), num("drawdown"))
 
 
 @func(DRAWDOWN)
@@ -338,7 +455,10 @@ def RECOVERY_GAIN(drawdown):
 @arg("drawdown", "Drawdown to reach, as a fraction: 50% is 0.5.")
 def LOSSES_TO_DRAWDOWN(risk_per_trade, drawdown):
     """Consecutive losses that reach the drawdown: ceil(ln(1 - drawdown) / ln(1 - risk_per_trade))."""
-    return spill(risk.losses_to_drawdown, number("risk_per_trade", risk_per_trade), number("drawdown", drawdown))
+    return _LOSSES_TO_DRAWDOWN(risk_per_trade, drawdown)
+
+
+_EQUITY_AFTER_LOSSES = excel(risk.equity_after_losses, num("equity"), num("risk_per_trade"), num("losses"))
 
 
 @func(DRAWDOWN)
@@ -347,8 +467,7 @@ def LOSSES_TO_DRAWDOWN(risk_per_trade, drawdown):
 @arg("losses", "Number of consecutive losing trades.")
 def EQUITY_AFTER_LOSSES(equity, risk_per_trade, losses):
     """Equity after a run of losses: equity x (1 - risk_per_trade) ^ losses."""
-    return spill(risk.equity_after_losses, number("equity", equity), number("risk_per_trade", risk_per_trade),
-                 number("losses", losses))
+    return _EQUITY_AFTER_LOSSES(equity, risk_per_trade, losses)
 
 
 @func(DRAWDOWN)
@@ -356,9 +475,13 @@ def EQUITY_AFTER_LOSSES(equity, risk_per_trade, losses):
 def MAX_DRAWDOWN(equity_curve):
     """Largest peak-to-trough fall of an equity curve, as a fraction of the peak."""
     try:
-        return risk.max_drawdown(numbers("equity_curve", equity_curve))
+        worst = risk.max_drawdown(numbers("equity_curve", equity_curve))
     except (RiskInputError, NoPrice) as exc:
         return str(exc)
+    return worst if worst - worst == 0 else OUT_OF_RANGE
+
+
+_RISK_OF_RUIN = excel(risk.risk_of_ruin, num("win_rate"), num("capital_units"))
 
 
 @func(DRAWDOWN)
@@ -366,10 +489,18 @@ def MAX_DRAWDOWN(equity_curve):
 @arg("capital_units", "Capital in units of the amount risked per trade.")
 def RISK_OF_RUIN(win_rate, capital_units):
     """Even-payoff gambler's-ruin probability ((1 - p) / p) ^ units; 1 when p <= 0.5."""
-    return spill(risk.risk_of_ruin, number("win_rate", win_rate), number("capital_units", capital_units))
+    return _RISK_OF_RUIN(win_rate, capital_units)
 
 
 # Costs of carrying the position -------------------------------------------------------------------
+
+_FUNDING_COST = excel(risk.funding_cost,
+                      direction("side"),
+                      num("quantity"),
+                      num("mark_price"),
+                      num("funding_rate"),
+                      num("periods", 1))
+
 
 @func(COSTS)
 @arg("side", SIDE)
@@ -377,12 +508,17 @@ def RISK_OF_RUIN(win_rate, capital_units):
 @arg("mark_price", "Mark price at the funding time.")
 @arg("funding_rate", "Funding rate per period as a fraction: 0.01% is 0.0001; may be negative.")
 @arg("periods", "Number of funding periods. Default 1.")
-def FUNDING_COST(side, quantity, mark_price, funding_rate, periods=1):
+def FUNDING_COST(side, quantity, mark_price, funding_rate, periods=1.0):
     """Perpetual funding paid (positive) or received (negative): side x abs(quantity) x mark_price x
     funding_rate x periods."""
-    return spill(risk.funding_cost, side_arg("side", side), number("quantity", quantity),
-                 number("mark_price", mark_price), number("funding_rate", funding_rate),
-                 number("periods", periods, 1))
+    return _FUNDING_COST(side, quantity, mark_price, funding_rate, periods)
+
+
+_MARGIN_INTEREST = excel(risk.margin_interest,
+                         num("borrowed"),
+                         num("annual_rate"),
+                         num("days"),
+                         num("day_count", 360))
 
 
 @func(COSTS)
@@ -390,13 +526,15 @@ def FUNDING_COST(side, quantity, mark_price, funding_rate, periods=1):
 @arg("annual_rate", "Annual interest rate as a fraction: 8% is 0.08.")
 @arg("days", "Days the loan is held.")
 @arg("day_count", "Day-count basis: 360 (default) or 365.")
-def MARGIN_INTEREST(borrowed, annual_rate, days, day_count=360):
+def MARGIN_INTEREST(borrowed, annual_rate, days, day_count=360.0):
     """Interest on a margin loan: borrowed x annual_rate x days / day_count."""
-    return spill(risk.margin_interest, number("borrowed", borrowed), number("annual_rate", annual_rate),
-                 number("days", days), number("day_count", day_count, 360))
+    return _MARGIN_INTEREST(borrowed, annual_rate, days, day_count)
 
 
 # Limits and volatility ----------------------------------------------------------------------------
+
+_MAX_LEVERAGE = excel(risk.max_leverage, words("regime"), words("instrument"), date_arg("as_of"))
+
 
 @func(LIMITS)
 @arg("regime", "Regulator: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan) or REGT (US securities).")
@@ -404,14 +542,16 @@ def MARGIN_INTEREST(borrowed, annual_rate, days, day_count=360):
 @arg("as_of", "Date whose rules apply. Default: today.")
 def MAX_LEVERAGE(regime, instrument, as_of=None):
     """The retail leverage cap of a regulator for an instrument, from dated rules with sources."""
-    return spill(risk.max_leverage, text("regime", regime), text("instrument", instrument),
-                 day("as_of", as_of))
+    return _MAX_LEVERAGE(regime, instrument, as_of)
+
+
+_SAFE_LEVERAGE = excel(risk.safe_leverage, num("atr_pct"), num("atr_multiple", 3))
 
 
 @func(LIMITS)
 @arg("atr_pct", "Average true range as a fraction of price: 0.6% is 0.006.")
 @arg("atr_multiple", "How many ATRs of adverse move the margin must survive. Default 3.")
-def SAFE_LEVERAGE(atr_pct, atr_multiple=3):
+def SAFE_LEVERAGE(atr_pct, atr_multiple=3.0):
     """Highest leverage at which an adverse move of atr_multiple ATRs does not wipe out the margin:
     1 / (atr_multiple x atr_pct)."""
-    return spill(risk.safe_leverage, number("atr_pct", atr_pct), number("atr_multiple", atr_multiple, 3))
+    return _SAFE_LEVERAGE(atr_pct, atr_multiple)

@@ -38,7 +38,7 @@ def losses_to_drawdown(risk_per_trade: float, drawdown: float) -> int:
         raise must("risk_per_trade", "> 0 and < 1", risk_per_trade)
     if not 0 < drawdown < 1:
         raise must("drawdown", "> 0 and < 1", drawdown)
-    return math.ceil(math.log(1 - drawdown) / math.log(1 - risk_per_trade) - _CEIL_TOLERANCE)
+    return math.ceil(math.log1p(-drawdown) / math.log1p(-risk_per_trade) - _CEIL_TOLERANCE)
 
 
 def equity_after_losses(equity: float, risk_per_trade: float, losses: float) -> float:

@@ -27,6 +27,10 @@ def parse_leverage(value: object, name: str = "leverage") -> float:
         raise must(name, "a number or text like 1:30", value)
     if isinstance(value, (int, float)):
         lev = float(value)
+        if math.isnan(lev):
+            raise RiskInputError(f"{name} must be a number (got NaN)")
+        if math.isinf(lev):
+            raise RiskInputError(f"{name} must be finite (got {'+' if lev > 0 else '-'}infinity)")
     elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
         try:
