@@ -18,7 +18,7 @@ from pathlib import Path
 from ..risk import RiskInputError, parse_leverage
 from ..statements import read_statement
 from ..statements.model import Statement, StatementError
-from .enrich import AccountDefaults, enrich
+from .enrich import AccountDefaults, enrich, opening_balance
 from .merge import merge_rejected, merge_trades
 from .progress import Progress
 from .safe_write import JournalBusy, replace_atomically
@@ -81,6 +81,10 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     first = next((s for s in read if s.account_currency), None)
     if created and first is not None:
         updates["account_currency"] = first.account_currency
+    if created and equity is None and read:
+        opening = opening_balance(read[0])
+        if opening:
+            updates["starting_balance"] = opening
     if created and lev is None:
         stated = next((s.leverage for s in read if s.leverage), None)
         if stated:

@@ -55,6 +55,16 @@ def equity_timeline(balance_events: Iterable[BalanceEvent], trades: Iterable[Tra
     return before
 
 
+def opening_balance(statement) -> float | None:
+    """The balance just before the statement's first trade opened, from its deposits and
+    withdrawals (None when it records none before then)."""
+    opens = [t.open_time for t in statement.trades if t.open_time is not None]
+    if not opens or not any(e.time is not None for e in statement.balance_events):
+        return None
+    balance = equity_timeline(statement.balance_events, statement.trades, 0.0)(min(opens))
+    return balance if balance > 0 else None
+
+
 def _fx_rate(trade: Trade, account: str, contract_size: float, quote: str | None,
              base: str | None) -> tuple[float, str | None]:
     if trade.fx_to_account is not None:

@@ -44,6 +44,14 @@ def replace_atomically(journal: Path, write: Callable[[Path], None]) -> Path | N
             backup = journal.with_name(journal.name + ".bak")
             shutil.copy2(journal, backup)
         check_not_open(journal)
+        # mkstemp makes the file private (0600); a journal gets the mode of the one it replaces,
+        # or the user's default for a new file.
+        if journal.exists():
+            shutil.copymode(journal, tmp)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, journal)
         return backup
     finally:
