@@ -10,8 +10,8 @@ of :mod:`addin.risk` once per row and returns a scalar for single cells or a lis
 
 Speed: a single cell costs at most a few times the risk function itself (:func:`excel` sends finite
 floats, bare or ``[[v]]``, straight to it), and 100,000 rows cost little more than the bare formula
-(columns are checked in C with ``set``/``sum``/``min``; POSITION_SIZE, WIPEOUT_PIPS and
-MARGIN_REQUIRED have whole-column versions in :data:`ROWS`). See bench/bench_udfs.py.
+(columns are checked in C with ``set``/``sum``/``min``, then the risk function is mapped over
+them). See bench/bench_udfs.py.
 
 The error convention (one for classic Excel and xlwings Lite): a bad argument or a price that does
 not exist never raises. The cell, or that row of the spilled range, shows a text message naming the
@@ -28,11 +28,7 @@ from decimal import Decimal
 from itertools import repeat
 from operator import itemgetter
 
-from . import risk
 from .risk import NoPrice, RiskInputError, parse_leverage, parse_side
-from .risk.leverage import margin_required_rows
-from .risk.moves import wipeout_pips_rows
-from .risk.sizing import position_size_rows
 
 
 class Invalid(str):
@@ -46,7 +42,7 @@ OUT_OF_RANGE = "result out of range: the inputs are too large or too small to co
 _INF = math.inf
 _BIG = 1e308  # ints beyond this do not convert to float
 _FLOATS = frozenset({float})
-_first = itemgetter(0)
+_first = itemgetter(0)  # the cell of a one-column row
 
 
 def message(exc: Exception) -> str:
@@ -77,7 +73,7 @@ def _flatten(value: object) -> tuple[list, int, int]:
         if isinstance(value[0], (list, tuple)):
             rows, cols = len(value), len(value[0])
             if cols == 1:
-                return [r[0] for r in value], rows, 1
+                return list(map(_first, value)), rows, 1
             flat = [v for r in value for v in r]
             if len(flat) != rows * cols or cols == 0:
                 raise ValueError("ragged range")
@@ -443,16 +439,6 @@ def _one(fn: Callable, row: Sequence) -> object:
         return message(exc)
 
 
-# Functions of addin.risk that have a whole-column version (the same numbers as a column of one-item
-# rows, or None when a row breaks a rule); spill() uses them for columns, so that 100,000 rows cost
-# little more than the formula.
-ROWS: dict[Callable, Callable] = {
-    risk.margin_required: margin_required_rows,
-    risk.position_size: position_size_rows,
-    risk.wipeout_pips: wipeout_pips_rows,
-}
-
-
 def spill(fn: Callable, *columns: object) -> object:
     """Call ``fn`` once per row of the broadcast columns.
 
@@ -489,19 +475,8 @@ def _spill(fn: Callable, columns: list[Column]) -> object:
     try:
         out = None
         if not any(c.bad for c in columns):
-            rows_fn = ROWS.get(fn)
-            if rows_fn is not None and cols == 1:
-                try:
-                    column = rows_fn(*[c.values for c in columns])
-                except (ArithmeticError, ValueError):
-                    column = None
-                if column is not None:
-                    total = sum(map(_first, column))
-                    if total - total != 0:  # an infinite or NaN result somewhere (or a sum that overflowed)
-                        column = [r if r[0] - r[0] == 0 else [OUT_OF_RANGE] for r in column]
-                    return column
             try:
-                out = [fn(*row) for row in zip(*feeds)]
+                out = list(map(fn, *feeds))
             except (ArithmeticError, ValueError):
                 out = None
                 feeds = [_broadcast(c, rows, cols) for c in columns]

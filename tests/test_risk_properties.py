@@ -14,10 +14,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from addin import risk
-from addin.cells import ROWS
-from addin.risk.leverage import margin_required_rows
-from addin.risk.moves import wipeout_pips_rows
-from addin.risk.sizing import position_size_rows
 from addin.udf_meta import REGISTRY
 from addin.udfs import LEVERAGE, MARGIN_RATE, MAX_DRAWDOWN, POSITION_SIZE, RISK_AT_STOP, WIPEOUT_PIPS
 
@@ -176,37 +172,6 @@ def test_a_column_call_gives_the_scalar_answers_row_by_row(name, data):
         assert got == expected[0]  # no argument was a column: a single cell
         return
     assert got == [[e] for e in expected]
-
-
-def positive_columns(n: int):
-    return st.lists(st.floats(0.01, 1e5), min_size=n, max_size=n)
-
-
-@given(data=st.data(), n=st.integers(2, 40))
-def test_whole_column_kernels_give_the_numbers_of_the_row_by_row_functions(data, n):
-    """The fast whole-column versions of POSITION_SIZE, WIPEOUT_PIPS and MARGIN_REQUIRED (used for
-    all-valid columns) give exactly what the per-row risk functions give."""
-    assert set(ROWS) == {risk.margin_required, risk.position_size, risk.wipeout_pips}
-    q, p, lev = (data.draw(positive_columns(n)) for _ in range(3))
-    cs, fx = data.draw(st.sampled_from([[1.0], [100_000.0], [100.0]])), data.draw(st.sampled_from([[1.0], [0.0066]]))
-    assert margin_required_rows(q, p, lev, cs, fx) == [[risk.margin_required(a, b, c, cs[0], fx[0])]
-                                                       for a, b, c in zip(q, p, lev)]
-    assert margin_required_rows(q, p, lev, cs * n, fx * n) == [[risk.margin_required(a, b, c, cs[0], fx[0])]
-                                                               for a, b, c in zip(q, p, lev)]
-    m = data.draw(positive_columns(n))
-    ps = data.draw(st.sampled_from([[0.0001], [0.01]]))
-    assert wipeout_pips_rows(m, q, ps, cs, fx) == [[risk.wipeout_pips(a, b, ps[0], cs[0], fx[0])] for a, b in zip(m, q)]
-    entries = data.draw(st.lists(prices, min_size=n, max_size=n))
-    stops = [e * (1 - data.draw(st.sampled_from([-0.02, -0.003, 0.001, 0.05]))) for e in entries]
-    risks = data.draw(positive_columns(n))
-    pv, step, comm = data.draw(point_values), data.draw(lot_steps), data.draw(st.sampled_from([0.0, 3.5]))
-    lo, hi = data.draw(st.sampled_from([0.0, 0.01, 1.0])), data.draw(st.sampled_from([0.0, 5.0, 1_000.0]))
-    got = position_size_rows(risks, entries, stops, [pv], [step], [comm], [lo], [hi])
-    assert got == [[risk.position_size(r, e, s, pv, step, comm, lo, hi)] for r, e, s in zip(risks, entries, stops)]
-    # a bad row: the kernel declines, and the column call still gives that row its message
-    assert position_size_rows(risks, entries, entries, [pv], [step], [comm], [lo], [hi]) is None
-    assert margin_required_rows(q, [0.0] + p[1:], lev, cs, fx) is None
-    assert wipeout_pips_rows(m, [0.0] + q[1:], ps, cs, fx) is None
 
 
 def test_a_big_column_with_one_bad_row_in_the_fast_path():

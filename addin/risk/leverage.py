@@ -8,7 +8,6 @@ Rates are fractions: a 2% margin rate is 0.02.
 from __future__ import annotations
 
 import math
-from itertools import repeat
 
 from .errors import must
 
@@ -70,36 +69,18 @@ def margin_required(quantity: float, price: float, leverage: float, contract_siz
     >>> round(margin_required(10_000, 1.1, 50), 2)
     220.0
     """
+    # The checks and formula of notional() inline: this runs once per row of a spilled range.
     if not 0 < leverage < _INF:
         raise must("leverage", "> 0", leverage)
-    return notional(quantity, price, contract_size, fx_rate) / leverage
-
-
-def column_feed(values: list, n: int):
-    """One argument of a ``*_rows`` function as n values: its list, or its one value repeated
-    (a single cell broadcast down a column)."""
-    return values if len(values) == n else repeat(values[0], n)
-
-
-def margin_required_rows(quantity: list, price: list, leverage: list, contract_size: list,
-                         fx_rate: list) -> list[list[float]] | None:
-    """:func:`margin_required` down columns, for a spilled range.
-
-    Each argument is a list of n values, or of one value used on every row; the values are finite
-    floats, and leverage > 0 as :func:`addin.risk.parse_leverage` reads it (:mod:`addin.cells`
-    checks both before it calls). Returns the n results as a column (one single-item list per row,
-    the shape a spilled range takes), the very numbers :func:`margin_required` gives row by row, or
-    None when some row breaks a rule (the caller then goes row by row, to give that row its message).
-    """
-    if not (min(price) > 0 and min(contract_size) > 0 and min(fx_rate) > 0):
-        return None
-    n = max(len(quantity), len(price), len(leverage), len(contract_size), len(fx_rate))
-    q, p, lev = column_feed(quantity, n), column_feed(price, n), column_feed(leverage, n)
-    if len(contract_size) == 1 and len(fx_rate) == 1:
-        cs, fx = contract_size[0], fx_rate[0]
-        return [[abs(a) * cs * b * fx / c] for a, b, c in zip(q, p, lev)]
-    return [[abs(a) * cs * b * fx / c]
-            for a, b, c, cs, fx in zip(q, p, lev, column_feed(contract_size, n), column_feed(fx_rate, n))]
+    if not 0 < price < _INF:
+        raise must("price", "> 0", price)
+    if not 0 < contract_size < _INF:
+        raise must("contract_size", "> 0", contract_size)
+    if not 0 < fx_rate < _INF:
+        raise must("fx_rate", "> 0", fx_rate)
+    if not -_INF < quantity < _INF:
+        raise must("quantity", "a finite number", quantity)
+    return abs(quantity) * contract_size * price * fx_rate / leverage
 
 
 def effective_leverage(notional: float, equity: float) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 from .errors import NoPrice, RiskInputError, must
-from .leverage import column_feed
 
 _INF = math.inf
 
@@ -49,32 +48,18 @@ def wipeout_pips(margin: float, quantity: float, pip_size: float = 0.0001, contr
     >>> round(wipeout_pips(220, 10_000), 6)
     220.0
     """
+    # The checks and formula of pip_value() inline: this runs once per row of a spilled range.
     if not 0 <= margin < _INF:
         raise must("margin", ">= 0", margin)
-    return margin / pip_value(quantity, pip_size, contract_size, fx_rate)
-
-
-def wipeout_pips_rows(margin: list, quantity: list, pip_size: list, contract_size: list,
-                      fx_rate: list) -> list[list[float]] | None:
-    """:func:`wipeout_pips` down columns, for a spilled range: each argument a list of n values or
-    of one value used on every row (finite floats, as :mod:`addin.cells` passes them). Returns the
-    very numbers :func:`wipeout_pips` gives row by row, as a column (one single-item list per row),
-    or None when some row breaks a rule or its pip value underflows (the caller then goes row by
-    row, to give that row its message).
-    """
-    if not (min(margin) >= 0 and 0.0 not in quantity and min(pip_size) > 0 and min(contract_size) > 0
-            and min(fx_rate) > 0):
-        return None
-    n = max(len(margin), len(quantity), len(pip_size), len(contract_size), len(fx_rate))
-    m, q = column_feed(margin, n), column_feed(quantity, n)
-    try:
-        if len(pip_size) == 1 and len(contract_size) == 1 and len(fx_rate) == 1:
-            ps, cs, fx = pip_size[0], contract_size[0], fx_rate[0]
-            return [[a / (abs(b) * cs * ps * fx)] for a, b in zip(m, q)]
-        return [[a / (abs(b) * cs * ps * fx)] for a, b, ps, cs, fx in
-                zip(m, q, column_feed(pip_size, n), column_feed(contract_size, n), column_feed(fx_rate, n))]
-    except ZeroDivisionError:
-        return None
+    if not -_INF < quantity < _INF or quantity == 0:
+        raise must("quantity", "a non-zero number", quantity)
+    if not 0 < pip_size < _INF:
+        raise must("pip_size", "> 0", pip_size)
+    if not 0 < contract_size < _INF:
+        raise must("contract_size", "> 0", contract_size)
+    if not 0 < fx_rate < _INF:
+        raise must("fx_rate", "> 0", fx_rate)
+    return margin / (abs(quantity) * contract_size * pip_size * fx_rate)
 
 
 def wipeout_move(leverage: float, stop_out_level: float = 0.0) -> float:

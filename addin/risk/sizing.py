@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 import math
-import operator
 
 from .errors import RiskInputError, must
-from .leverage import STEP_TOLERANCE, column_feed, round_down
+from .leverage import round_down
 
 _INF = math.inf
 
@@ -75,40 +74,6 @@ def position_size(risk_amount: float, entry: float, stop: float, point_value: fl
     if max_size > 0 and size > max_size:
         return round_down(max_size, lot_step)
     return size
-
-
-def position_size_rows(risk_amount: list, entry: list, stop: list, point_value: list, lot_step: list,
-                       commission: list, min_size: list, max_size: list) -> list[list[float]] | None:
-    """:func:`position_size` down columns, for a spilled range: each argument a list of n values or
-    of one value used on every row (finite floats, as :mod:`addin.cells` passes them). Returns the
-    very numbers :func:`position_size` gives row by row, as a column (one single-item list per
-    row), or None when some row breaks a rule (the caller then goes row by row, to give that row
-    its message) or when point_value, lot_step, commission, min_size or max_size vary by row (the
-    row-by-row path handles those).
-    """
-    if not (len(point_value) == len(lot_step) == len(commission) == len(min_size) == len(max_size) == 1):
-        return None
-    pv, step, comm, lo, hi = point_value[0], lot_step[0], commission[0], min_size[0], max_size[0]
-    if not (min(risk_amount) >= 0 and min(entry) > 0 and min(stop) > 0 and pv > 0 and step >= 0
-            and comm >= 0 and lo >= 0 and hi >= 0):
-        return None
-    n = max(len(risk_amount), len(entry), len(stop))
-    r, e, s = column_feed(risk_amount, n), column_feed(entry, n), column_feed(stop, n)
-    if comm > 0 and any(map(operator.eq, column_feed(entry, n), column_feed(stop, n))):
-        return None  # stop == entry; with no commission the division below catches it
-    cap = round_down(hi, step) if hi > 0 else 0.0
-    top = hi if hi > 0 else _INF
-    try:
-        if step == 0:
-            return [[0.0 if (x := a / (abs(b - c) * pv + comm)) < lo or x <= 0 else (cap if x > top else x)]
-                    for a, b, c in zip(r, e, s)]
-        floor, tol = math.floor, 1 + STEP_TOLERANCE
-        digits = max(0, -math.floor(math.log10(step))) + 6
-        return [[0.0 if (x := round(floor(a / (abs(b - c) * pv + comm) / step * tol) * step, digits)) < lo or x <= 0
-                 else (cap if x > top else x)]
-                for a, b, c in zip(r, e, s)]
-    except ArithmeticError:  # stop == entry without commission, or a size beyond the float range
-        return None
 
 
 def risk_at_stop(quantity: float, entry: float, stop: float, point_value: float = 1.0,
