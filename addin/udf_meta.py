@@ -63,7 +63,10 @@ def arg(name: str, doc: str) -> Callable:
 
     def deco(f: Callable) -> Callable:
         _pending_docs.setdefault(f.__name__, {})[name] = doc
-        return xw.arg(name, ndim=2, doc=doc)(f)
+        # err_to_str: an error cell arrives as its text ("#N/A") and becomes a message naming the
+        # argument; xlwings' default turns it into None, which an optional argument would take as
+        # "use the default" and compute a wrong number without a word.
+        return xw.arg(name, ndim=2, doc=doc, err_to_str=True)(f)
 
     return deco
 
@@ -84,6 +87,7 @@ def func(topic: str) -> Callable:
             category=CATEGORY,
             args=[ArgInfo(p.name, docs[p.name], p.default) for p in sig.parameters.values()],
         )
+        f.__doc__ = info.description  # xlwings shows the docstring as the wizard's one-line description
         wrapped = xw.func(category=CATEGORY)(f)
         info.function = wrapped
         REGISTRY[f.__name__] = info

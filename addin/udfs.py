@@ -366,7 +366,7 @@ def RISK_AMOUNT(equity, risk_pct):
 _POSITION_SIZE = excel(risk.position_size,
                        num("risk_amount"),
                        num("entry"),
-                       num("stop"),
+                       num("stop_price"),
                        num("point_value", 1),
                        num("lot_step", 0),
                        num("commission", 0),
@@ -377,23 +377,23 @@ _POSITION_SIZE = excel(risk.position_size,
 @func(SIZING)
 @arg("risk_amount", "Money you accept to lose if the stop is hit, account currency.")
 @arg("entry", ENTRY)
-@arg("stop", STOP)
+@arg("stop_price", STOP)
 @arg("point_value", POINT_VALUE)
 @arg("lot_step", LOT_STEP)
 @arg("commission", COMMISSION)
 @arg("min_size", "Smallest size the broker accepts; below it the answer is 0. Default 0.")
 @arg("max_size", "Largest size to allow; 0 = no cap (default).")
-def POSITION_SIZE(risk_amount, entry, stop, point_value=1.0, lot_step=0.0, commission=0.0, min_size=0.0,
+def POSITION_SIZE(risk_amount, entry, stop_price, point_value=1.0, lot_step=0.0, commission=0.0, min_size=0.0,
                   max_size=0.0):
     """Largest quantity whose loss at the stop, commission included, stays within risk_amount,
     rounded down to lot_step."""
-    return _POSITION_SIZE(risk_amount, entry, stop, point_value, lot_step, commission, min_size, max_size)
+    return _POSITION_SIZE(risk_amount, entry, stop_price, point_value, lot_step, commission, min_size, max_size)
 
 
 _RISK_AT_STOP = excel(risk.risk_at_stop,
                       num("quantity"),
                       num("entry"),
-                      num("stop"),
+                      num("stop_price"),
                       num("point_value", 1),
                       num("commission", 0))
 
@@ -401,38 +401,38 @@ _RISK_AT_STOP = excel(risk.risk_at_stop,
 @func(SIZING)
 @arg("quantity", QUANTITY)
 @arg("entry", ENTRY)
-@arg("stop", STOP)
+@arg("stop_price", STOP)
 @arg("point_value", POINT_VALUE)
 @arg("commission", COMMISSION)
-def RISK_AT_STOP(quantity, entry, stop, point_value=1.0, commission=0.0):
-    """Money lost if the stop is hit: abs(entry - stop) x abs(quantity) x point_value + commission x abs(quantity)."""
-    return _RISK_AT_STOP(quantity, entry, stop, point_value, commission)
+def RISK_AT_STOP(quantity, entry, stop_price, point_value=1.0, commission=0.0):
+    """Money lost if the stop is hit: abs(entry - stop_price) x abs(quantity) x point_value + commission x abs(quantity)."""
+    return _RISK_AT_STOP(quantity, entry, stop_price, point_value, commission)
 
 
-_R_MULTIPLE = excel(risk.r_multiple, direction("side"), num("entry"), num("stop"), num("exit"))
-
-
-@func(SIZING)
-@arg("side", SIDE)
-@arg("entry", ENTRY)
-@arg("stop", STOP)
-@arg("exit", "Exit price, quote currency.")
-def R_MULTIPLE(side, entry, stop, exit):
-    """Result in units of initial risk: side x (exit - entry) / abs(entry - stop)."""
-    return _R_MULTIPLE(side, entry, stop, exit)
-
-
-_REWARD_RISK = excel(risk.reward_risk, direction("side"), num("entry"), num("stop"), num("target"))
+_R_MULTIPLE = excel(risk.r_multiple, direction("side"), num("entry"), num("stop_price"), num("exit_price"))
 
 
 @func(SIZING)
 @arg("side", SIDE)
 @arg("entry", ENTRY)
-@arg("stop", STOP)
+@arg("stop_price", STOP)
+@arg("exit_price", "Exit price, quote currency.")
+def R_MULTIPLE(side, entry, stop_price, exit_price):
+    """Result in units of initial risk: side x (exit_price - entry) / abs(entry - stop_price)."""
+    return _R_MULTIPLE(side, entry, stop_price, exit_price)
+
+
+_REWARD_RISK = excel(risk.reward_risk, direction("side"), num("entry"), num("stop_price"), num("target"))
+
+
+@func(SIZING)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("stop_price", STOP)
 @arg("target", "Take-profit price, quote currency.")
-def REWARD_RISK(side, entry, stop, target):
-    """Planned reward per unit of risk: side x (target - entry) / abs(entry - stop)."""
-    return _REWARD_RISK(side, entry, stop, target)
+def REWARD_RISK(side, entry, stop_price, target):
+    """Planned reward per unit of risk: side x (target - entry) / abs(entry - stop_price)."""
+    return _REWARD_RISK(side, entry, stop_price, target)
 
 
 # Drawdown and ruin --------------------------------------------------------------------------------

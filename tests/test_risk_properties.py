@@ -178,5 +178,5 @@ def test_a_big_column_with_one_bad_row_in_the_fast_path():
     n = 5_000
     q = [[1.0 + i % 7] for i in range(n)]
     got = POSITION_SIZE([[100.0]] * n, [[1.1]] * n, [[1.095]] * (n - 1) + [[1.1]], 100_000.0, 0.01)
-    assert got[:-1] == [[0.2]] * (n - 1) and got[-1] == ["stop must differ from entry (both 1.1)"]
+    assert got[:-1] == [[0.2]] * (n - 1) and got[-1] == ["stop_price must differ from entry (both 1.1)"]
     assert WIPEOUT_PIPS(q, [[10_000.0]] * n) == [[r[0] / 1.0] for r in q]

@@ -45,11 +45,11 @@ GOOD: dict[str, dict[str, object]] = {
     "LIQUIDATION_PRICE_TIERED": dict(side="long", quantity=1.0, entry=60_000.0, wallet_balance=6_000.0, tiers=TIERS,
                                      other_maintenance=0.0, other_upnl=0.0),
     "RISK_AMOUNT": dict(equity=5_000.0, risk_pct=0.01),
-    "POSITION_SIZE": dict(risk_amount=100.0, entry=1.1, stop=1.095, point_value=100_000.0, lot_step=0.01,
+    "POSITION_SIZE": dict(risk_amount=100.0, entry=1.1, stop_price=1.095, point_value=100_000.0, lot_step=0.01,
                           commission=0.0, min_size=0.0, max_size=0.0),
-    "RISK_AT_STOP": dict(quantity=0.2, entry=1.1, stop=1.095, point_value=100_000.0, commission=0.0),
-    "R_MULTIPLE": dict(side="long", entry=1.1, stop=1.095, exit=1.11),
-    "REWARD_RISK": dict(side="short", entry=1.1, stop=1.105, target=1.085),
+    "RISK_AT_STOP": dict(quantity=0.2, entry=1.1, stop_price=1.095, point_value=100_000.0, commission=0.0),
+    "R_MULTIPLE": dict(side="long", entry=1.1, stop_price=1.095, exit_price=1.11),
+    "REWARD_RISK": dict(side="short", entry=1.1, stop_price=1.105, target=1.085),
     "RECOVERY_GAIN": dict(drawdown=0.5),
     "LOSSES_TO_DRAWDOWN": dict(risk_per_trade=0.01, drawdown=0.5),
     "EQUITY_AFTER_LOSSES": dict(equity=10_000.0, risk_per_trade=0.02, losses=10.0),
@@ -95,13 +95,13 @@ INVALID: dict[tuple[str, str], list] = {
     ("LIQUIDATION_PRICE_TIERED", "tiers"): [[[0.0, 50e3]], [[50e3, 0.0, 0.004]], [[0.0, 1e5, 1.5]],
                                             [[0.0, 1e5, 0.004, 0.0, 1.0]], [[0.0, 1e5, "x"]]],
     ("RISK_AMOUNT", "risk_pct"): [-0.01, 1.5],
-    ("POSITION_SIZE", "risk_amount"): [-100.0], ("POSITION_SIZE", "entry"): [0.0], ("POSITION_SIZE", "stop"): [0.0, 1.1],
+    ("POSITION_SIZE", "risk_amount"): [-100.0], ("POSITION_SIZE", "entry"): [0.0], ("POSITION_SIZE", "stop_price"): [0.0, 1.1],
     ("POSITION_SIZE", "point_value"): [0.0], ("POSITION_SIZE", "lot_step"): [-0.01],
     ("POSITION_SIZE", "commission"): [-1.0], ("POSITION_SIZE", "min_size"): [-1.0], ("POSITION_SIZE", "max_size"): [-1.0],
-    ("RISK_AT_STOP", "entry"): [0.0], ("RISK_AT_STOP", "stop"): [-1.0], ("RISK_AT_STOP", "point_value"): [0.0],
+    ("RISK_AT_STOP", "entry"): [0.0], ("RISK_AT_STOP", "stop_price"): [-1.0], ("RISK_AT_STOP", "point_value"): [0.0],
     ("RISK_AT_STOP", "commission"): [-1.0],
-    ("R_MULTIPLE", "entry"): [0.0], ("R_MULTIPLE", "stop"): [0.0, 1.1], ("R_MULTIPLE", "exit"): [0.0],
-    ("REWARD_RISK", "entry"): [-1.0], ("REWARD_RISK", "stop"): [1.1], ("REWARD_RISK", "target"): [0.0],
+    ("R_MULTIPLE", "entry"): [0.0], ("R_MULTIPLE", "stop_price"): [0.0, 1.1], ("R_MULTIPLE", "exit_price"): [0.0],
+    ("REWARD_RISK", "entry"): [-1.0], ("REWARD_RISK", "stop_price"): [1.1], ("REWARD_RISK", "target"): [0.0],
     ("RECOVERY_GAIN", "drawdown"): [-0.1, 1.0, 1.5],
     ("LOSSES_TO_DRAWDOWN", "risk_per_trade"): [0.0, 1.0], ("LOSSES_TO_DRAWDOWN", "drawdown"): [0.0, 1.0],
     ("EQUITY_AFTER_LOSSES", "risk_per_trade"): [-0.1, 1.5], ("EQUITY_AFTER_LOSSES", "losses"): [-1.0],
@@ -185,7 +185,7 @@ def test_the_message_convention():
     assert udfs.MARGIN_RATE([[-math.inf]]) == "leverage must be finite (got -infinity)"
     assert udfs.MARGIN_RATE("abc") == "leverage must be a number or text like 1:30, 30:1 or 30x (got 'abc')"
     assert udfs.R_MULTIPLE("up", 1.1, 1.095, 1.11) == "side must be long/buy, short/sell, 1 or -1 (got 'up')"
-    assert udfs.POSITION_SIZE(100.0, 1.1, 1.1) == "stop must differ from entry (both 1.1)"
+    assert udfs.POSITION_SIZE(100.0, 1.1, 1.1) == "stop_price must differ from entry (both 1.1)"
     assert udfs.MAX_LEVERAGE("SEC", "EURUSD") == "regime must be one of ESMA, FCA, ASIC, NFA, JFSA, REGT (got 'SEC')"
 
 

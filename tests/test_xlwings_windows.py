@@ -50,8 +50,8 @@ VALID: dict[str, object] = {
     "side": "long", "entry": 100.0, "level": 1.0, "other_margin": 0.0, "initial_margin": 0.5,
     "maintenance_margin": 0.25, "multiplier": 50.0, "contracts": 2.0, "maintenance_rate": 0.005,
     "inverse": False, "quantity_coins": 1.0, "wallet_balance": 1000.0, "other_maintenance": 0.0,
-    "other_upnl": 0.0, "risk_pct": 0.01, "risk_amount": 100.0, "stop": 95.0, "point_value": 1.0,
-    "commission": 0.0, "min_size": 0.0, "max_size": 0.0, "exit": 110.0, "target": 110.0,
+    "other_upnl": 0.0, "risk_pct": 0.01, "risk_amount": 100.0, "stop_price": 95.0, "point_value": 1.0,
+    "commission": 0.0, "min_size": 0.0, "max_size": 0.0, "exit_price": 110.0, "target": 110.0,
     "drawdown": 0.2, "risk_per_trade": 0.01, "losses": 5.0, "win_rate": 0.55, "capital_units": 20.0,
     "mark_price": 100.0, "funding_rate": 0.0001, "periods": 3.0, "borrowed": 10000.0,
     "annual_rate": 0.08, "days": 30.0, "day_count": 365.0, "regime": "ESMA", "instrument": "EURUSD",
@@ -122,7 +122,7 @@ def _cases_for(fname: str) -> list[tuple[str, str, list]]:
 
 
 CASES = [c for name in REGISTRY for c in _cases_for(name)]
-# Known gaps, shown by the xfail tests at the end (each a change in addin/udf_meta.py or cells.py):
+# Cells that once broke the Windows path (each has its test at the end):
 EXTRA = [
     ("optional error cell must not fall back to the default", "NOTIONAL",
      [("cell", 1.0), ("cell", 100.0), ("cell", NA), ("missing",)]),
@@ -192,10 +192,9 @@ VBA_KEYWORDS = {k.upper() for k in """
 """.split()}
 # Names the generated wrapper body uses: an argument of that name would shadow them.
 WRAPPER_NAMES = {"XLPY", "ARRAY", "ACTIVEWORKBOOK", "THISWORKBOOK", "APPLICATION", "ERR", "RANGE", "FAILED"}
-# Known and reported: VBA keywords used as argument names (a compile error in the whole module, so
-# no function works in desktop Excel until the Python parameters are renamed in addin/udfs.py).
-KNOWN_BAD_ARGS = {("POSITION_SIZE", "stop"), ("RISK_AT_STOP", "stop"), ("R_MULTIPLE", "stop"),
-                  ("R_MULTIPLE", "exit"), ("REWARD_RISK", "stop")}
+# VBA keywords used as argument names would be a compile error in the whole module (no function
+# would work in desktop Excel): stop and exit were renamed stop_price and exit_price for this.
+KNOWN_BAD_ARGS: set[tuple[str, str]] = set()
 
 
 def _column_number(letters: str) -> int:
@@ -261,8 +260,6 @@ def test_argument_names_are_valid_vba(windows):
     assert not fixed, f"fixed, thank you: remove {sorted(fixed)} from KNOWN_BAD_ARGS"
 
 
-@pytest.mark.xfail(strict=True, reason="addin/udfs.py: arguments 'stop' and 'exit' are VBA keywords; "
-                   "the xlwings_udfs module will not compile (rename e.g. stop_loss, exit_price)")
 def test_no_argument_is_a_vba_keyword(windows):
     args = {a["name"].upper() for xlf in windows["xlfunc"].values() for a in xlf["args"]}
     assert not args & VBA_KEYWORDS, sorted(args & VBA_KEYWORDS)
@@ -298,8 +295,11 @@ def test_every_argument_is_read_as_a_2d_range(windows):
 def _python_value(spec, default):
     """What xlwings' conversion hands the function (ndim=2) for one COM argument."""
     def clean(v):
-        if v == "" or v is None or (type(v) is int and v in _winstubs.ERROR_CODES.values()):
-            return None  # empty cells, "" and error values all arrive as None
+        if v == "" or v is None:
+            return None  # empty cells and "" arrive as None
+        if type(v) is int and v in _winstubs.ERROR_CODES.values():
+            # err_to_str=True (addin/udf_meta.py): an error cell arrives as its text, e.g. "#N/A"
+            return next(k for k, code in _winstubs.ERROR_CODES.items() if code == v)
         if isinstance(v, _winstubs.TimeType):
             return dt.datetime(v.year, v.month, v.day, v.hour, v.minute, v.second)
         return v
@@ -359,21 +359,11 @@ def _extra(windows, label):
     return got
 
 
-def test_error_cell_arrives_as_none_today(windows):
-    """xlwings' default (err_to_str=False) turns an error cell into None: a required argument then
-    says 'is required (the cell is empty)'; an optional one silently takes its default."""
-    assert _extra(windows, "optional error cell must not fall back to the default") == 100.0
-
-
-@pytest.mark.xfail(strict=True, reason="addin/udf_meta.py: xw.arg(..., err_to_str=True) is missing, so "
-                   "=NOTIONAL(1,100,NA()) gives 100 instead of a message")
 def test_optional_error_cell_gives_a_message(windows):
     got = _extra(windows, "optional error cell must not fall back to the default")
     assert isinstance(got, str) and "#N/A" in got
 
 
-@pytest.mark.xfail(strict=True, reason="addin/cells.py: pywin32 reads currency/accounting-formatted cells "
-                   "as decimal.Decimal (xlwings issue #65); cells.number rejects it")
 def test_currency_formatted_cells_compute(windows):
     assert _extra(windows, "currency-formatted cell (pywin32 gives Decimal)") == pytest.approx(5.0)
 

@@ -30,12 +30,12 @@ def risk_amount(equity: float, risk_pct: float) -> float:
     return equity * risk_pct
 
 
-def position_size(risk_amount: float, entry: float, stop: float, point_value: float = 1.0,
+def position_size(risk_amount: float, entry: float, stop_price: float, point_value: float = 1.0,
                   lot_step: float = 0.0, commission: float = 0.0, min_size: float = 0.0,
                   max_size: float = 0.0) -> float:
     """Largest quantity whose loss at the stop, commission included, stays within ``risk_amount``:
 
-        size = risk_amount / (abs(entry − stop) × point_value + commission)
+        size = risk_amount / (abs(entry − stop_price) × point_value + commission)
 
     rounded down to ``lot_step`` (0 = no rounding); 0 when even ``min_size`` would lose more than
     the risk; capped at ``max_size`` when it is > 0. Units: quantity in the unit point_value prices.
@@ -54,10 +54,10 @@ def position_size(risk_amount: float, entry: float, stop: float, point_value: fl
         raise must("risk_amount", ">= 0", risk_amount)
     if not 0 < entry < _INF:
         raise must("entry", "> 0", entry)
-    if not 0 < stop < _INF:
-        raise must("stop", "> 0", stop)
-    if entry == stop:
-        raise RiskInputError(f"stop must differ from entry (both {entry:.10g})")
+    if not 0 < stop_price < _INF:
+        raise must("stop_price", "> 0", stop_price)
+    if entry == stop_price:
+        raise RiskInputError(f"stop_price must differ from entry (both {entry:.10g})")
     if not 0 < point_value < _INF:
         raise must("point_value", "> 0", point_value)
     if not 0 <= lot_step < _INF:
@@ -68,7 +68,7 @@ def position_size(risk_amount: float, entry: float, stop: float, point_value: fl
         raise must("min_size", ">= 0", min_size)
     if not 0 <= max_size < _INF:
         raise must("max_size", ">= 0 (0 = no cap)", max_size)
-    size = round_down(risk_amount / (abs(entry - stop) * point_value + commission), lot_step)
+    size = round_down(risk_amount / (abs(entry - stop_price) * point_value + commission), lot_step)
     if size < min_size or size <= 0:
         return 0.0
     if max_size > 0 and size > max_size:
@@ -76,10 +76,10 @@ def position_size(risk_amount: float, entry: float, stop: float, point_value: fl
     return size
 
 
-def risk_at_stop(quantity: float, entry: float, stop: float, point_value: float = 1.0,
+def risk_at_stop(quantity: float, entry: float, stop_price: float, point_value: float = 1.0,
                  commission: float = 0.0) -> float:
     """Money lost if the stop is hit, commission included:
-    ``abs(entry − stop) × abs(quantity) × point_value + commission × abs(quantity)``.
+    ``abs(entry − stop_price) × abs(quantity) × point_value + commission × abs(quantity)``.
 
     0.20 lots of EUR/USD with a 50-pip stop lose $100:
 
@@ -90,45 +90,45 @@ def risk_at_stop(quantity: float, entry: float, stop: float, point_value: float 
         raise must("quantity", "a finite number", quantity)
     if not 0 < entry < _INF:
         raise must("entry", "> 0", entry)
-    if not 0 < stop < _INF:
-        raise must("stop", "> 0", stop)
+    if not 0 < stop_price < _INF:
+        raise must("stop_price", "> 0", stop_price)
     if not 0 < point_value < _INF:
         raise must("point_value", "> 0", point_value)
     if not 0 <= commission < _INF:
         raise must("commission", ">= 0", commission)
     q = abs(quantity)
-    return abs(entry - stop) * q * point_value + commission * q
+    return abs(entry - stop_price) * q * point_value + commission * q
 
 
-def _r(side: int, entry: float, stop: float, price: float, price_name: str) -> float:
+def _r(side: int, entry: float, stop_price: float, price: float, price_name: str) -> float:
     if side != 1 and side != -1:
         raise RiskInputError(f"side must be 1 (long) or -1 (short) (got {side!r})")
     if not 0 < entry < _INF:
         raise must("entry", "> 0", entry)
-    if not 0 < stop < _INF:
-        raise must("stop", "> 0", stop)
+    if not 0 < stop_price < _INF:
+        raise must("stop_price", "> 0", stop_price)
     if not 0 < price < _INF:
         raise must(price_name, "> 0", price)
-    if entry == stop:
-        raise RiskInputError(f"stop must differ from entry (both {entry:.10g})")
-    return side * (price - entry) / abs(entry - stop)
+    if entry == stop_price:
+        raise RiskInputError(f"stop_price must differ from entry (both {entry:.10g})")
+    return side * (price - entry) / abs(entry - stop_price)
 
 
-def r_multiple(side: int, entry: float, stop: float, exit: float) -> float:
-    """Result in units of initial risk: ``side × (exit − entry) / abs(entry − stop)``.
+def r_multiple(side: int, entry: float, stop_price: float, exit_price: float) -> float:
+    """Result in units of initial risk: ``side × (exit_price − entry) / abs(entry − stop_price)``.
 
     Long at 1.1000, stop 1.0950, out at 1.1100: +2R.
 
     >>> round(r_multiple(1, 1.1, 1.095, 1.11), 6)
     2.0
     """
-    return _r(side, entry, stop, exit, "exit")
+    return _r(side, entry, stop_price, exit_price, "exit_price")
 
 
-def reward_risk(side: int, entry: float, stop: float, target: float) -> float:
-    """Planned reward per unit of risk: ``side × (target − entry) / abs(entry − stop)``.
+def reward_risk(side: int, entry: float, stop_price: float, target: float) -> float:
+    """Planned reward per unit of risk: ``side × (target − entry) / abs(entry − stop_price)``.
 
     >>> round(reward_risk(-1, 1.1, 1.105, 1.085), 6)
     3.0
     """
-    return _r(side, entry, stop, target, "target")
+    return _r(side, entry, stop_price, target, "target")

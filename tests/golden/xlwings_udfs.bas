@@ -248,13 +248,13 @@ failed:
     PIP_VALUE = Err.Description
 End Function
 
-Function POSITION_SIZE(risk_amount, entry, stop, Optional point_value, Optional lot_step, Optional commission, Optional min_size, Optional max_size)
+Function POSITION_SIZE(risk_amount, entry, stop_price, Optional point_value, Optional lot_step, Optional commission, Optional min_size, Optional max_size)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        POSITION_SIZE = XLPy.CallUDF("addin.udfs", "POSITION_SIZE", Array(risk_amount, entry, stop, point_value, lot_step, commission, min_size, max_size), ActiveWorkbook, Application.Caller)
+        POSITION_SIZE = XLPy.CallUDF("addin.udfs", "POSITION_SIZE", Array(risk_amount, entry, stop_price, point_value, lot_step, commission, min_size, max_size), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        POSITION_SIZE = XLPy.CallUDF("addin.udfs", "POSITION_SIZE", Array(risk_amount, entry, stop, point_value, lot_step, commission, min_size, max_size))
+        POSITION_SIZE = XLPy.CallUDF("addin.udfs", "POSITION_SIZE", Array(risk_amount, entry, stop_price, point_value, lot_step, commission, min_size, max_size))
         Exit Function
     #End If
 failed:
@@ -287,13 +287,13 @@ failed:
     RETURN_ON_MARGIN = Err.Description
 End Function
 
-Function REWARD_RISK(side, entry, stop, target)
+Function REWARD_RISK(side, entry, stop_price, target)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        REWARD_RISK = XLPy.CallUDF("addin.udfs", "REWARD_RISK", Array(side, entry, stop, target), ActiveWorkbook, Application.Caller)
+        REWARD_RISK = XLPy.CallUDF("addin.udfs", "REWARD_RISK", Array(side, entry, stop_price, target), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        REWARD_RISK = XLPy.CallUDF("addin.udfs", "REWARD_RISK", Array(side, entry, stop, target))
+        REWARD_RISK = XLPy.CallUDF("addin.udfs", "REWARD_RISK", Array(side, entry, stop_price, target))
         Exit Function
     #End If
 failed:
@@ -313,13 +313,13 @@ failed:
     RISK_AMOUNT = Err.Description
 End Function
 
-Function RISK_AT_STOP(quantity, entry, stop, Optional point_value, Optional commission)
+Function RISK_AT_STOP(quantity, entry, stop_price, Optional point_value, Optional commission)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        RISK_AT_STOP = XLPy.CallUDF("addin.udfs", "RISK_AT_STOP", Array(quantity, entry, stop, point_value, commission), ActiveWorkbook, Application.Caller)
+        RISK_AT_STOP = XLPy.CallUDF("addin.udfs", "RISK_AT_STOP", Array(quantity, entry, stop_price, point_value, commission), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        RISK_AT_STOP = XLPy.CallUDF("addin.udfs", "RISK_AT_STOP", Array(quantity, entry, stop, point_value, commission))
+        RISK_AT_STOP = XLPy.CallUDF("addin.udfs", "RISK_AT_STOP", Array(quantity, entry, stop_price, point_value, commission))
         Exit Function
     #End If
 failed:
@@ -339,13 +339,13 @@ failed:
     RISK_OF_RUIN = Err.Description
 End Function
 
-Function R_MULTIPLE(side, entry, stop, exit)
+Function R_MULTIPLE(side, entry, stop_price, exit_price)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        R_MULTIPLE = XLPy.CallUDF("addin.udfs", "R_MULTIPLE", Array(side, entry, stop, exit), ActiveWorkbook, Application.Caller)
+        R_MULTIPLE = XLPy.CallUDF("addin.udfs", "R_MULTIPLE", Array(side, entry, stop_price, exit_price), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        R_MULTIPLE = XLPy.CallUDF("addin.udfs", "R_MULTIPLE", Array(side, entry, stop, exit))
+        R_MULTIPLE = XLPy.CallUDF("addin.udfs", "R_MULTIPLE", Array(side, entry, stop_price, exit_price))
         Exit Function
     #End If
 failed:
