@@ -54,6 +54,7 @@ _PENDING = re.compile(r"^(buy|sell)[ _-]?(limit|stop|stop[ _-]?limit)$")
 _BALANCE_TYPES = {"balance", "credit"}
 _TICKET = re.compile(r"^\d+$")
 _LEVERAGE = re.compile(r"1\s*:\s*(\d+(?:\.\d+)?)")
+_TR = re.compile("<tr", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- shared HTML helpers
@@ -105,33 +106,51 @@ def parse_html_rows(path: Path, what: str, classes: bool = False) -> tuple[list[
     text = decode_html(data)
     if "<" not in text:
         raise StatementError(str(path), f"not HTML; expected {what}")
-    if "<tr" in text.lower() and "</table>" not in text[-4096:].lower():
+    if _TR.search(text) and "</table>" not in text[-4096:].lower():
         raise StatementError(str(path), f"the file ends before its table is closed (truncated?); expected {what}")
+    del data
+    # A pull parser fed in chunks: each <tr> is read into an HtmlRow as soon as it is complete and
+    # then freed, so a 100,000-trade statement never becomes one huge element tree in memory.
+    parser = lxml.etree.HTMLPullParser(events=("end",), tag=("tr", "b"))
+    rows: list[HtmlRow] = []
+    title = ""
+    chunk = 1 << 20
     try:
-        # plain etree elements: lxml.html's element-class lookup triples the time on big files
-        root = lxml.etree.fromstring(text, lxml.etree.HTMLParser())
+        for start in range(0, len(text), chunk):
+            parser.feed(text[start:start + chunk])
+            title = _take_rows(parser, rows, title, classes)
+        parser.close()
+        title = _take_rows(parser, rows, title, classes)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise StatementError(str(path), f"cannot parse as HTML ({exc}); expected {what}") from None
-    if root is None:
+    if not rows and not title and "<tr" not in text[:65536].lower():
         raise StatementError(str(path), f"not HTML; expected {what}")
-    rows = []
-    for tr in root.iter("tr"):
-        cells = [c for c in tr if c.tag == "td" or c.tag == "th"]
+    return rows, title
+
+
+def _take_rows(parser, rows: list[HtmlRow], title: str, classes: bool) -> str:
+    """Move the rows the pull parser has completed into ``rows`` (freeing their elements); return
+    the MT4 broker title (the first non-empty ``div/b`` in the body) once seen."""
+    for _, el in parser.read_events():
+        if el.tag == "b":
+            parent = el.getparent()
+            if not title and parent is not None and parent.tag == "div":
+                title = cell_text(el)
+            continue
+        cells = [c for c in el if c.tag == "td" or c.tag == "th"]
         texts = [clean_text(c.text or "") if len(c) == 0 else cell_text(c) for c in cells]
         if cells:
             first = cells[0]
-            title, span = first.get("title") or "", colspan(first)
+            head, span = first.get("title") or "", colspan(first)
         else:
-            title, span = "", 1
+            head, span = "", 1
         hidden = tuple(k for k, c in enumerate(cells)
                        if "hidden" in (c.get("class") or "").split()) if classes else ()
-        rows.append(HtmlRow(texts, title, span, hidden))
-    title = ""
-    for b in root.xpath("//body//div/b"):
-        title = cell_text(b)
-        if title:
-            break
-    return rows, title
+        rows.append(HtmlRow(texts, head, span, hidden))
+        el.clear()
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+    return title
 
 
 @contextlib.contextmanager
