@@ -16,7 +16,7 @@ import pytest
 from addin.journal import columns as C
 from addin.journal.instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
 from addin.journal.read import read_journal
-from addin.journal.sample import edge_trades, sample_trades
+from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
 from addin.journal.template import write_template
 from addin.journal.workbook import CALC_ID, build_journal
@@ -44,9 +44,14 @@ def trades():
 
 
 @pytest.fixture(scope="module")
-def journal(tmp_path_factory, trades) -> Path:
+def cash(trades):
+    return sample_cash(trades)
+
+
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory, trades, cash) -> Path:
     path = tmp_path_factory.mktemp("journal") / "journal.xlsx"
-    build_journal(path, trades, rejected=REJECTED)
+    build_journal(path, trades, rejected=REJECTED, cash=cash)
     return path
 
 
@@ -68,7 +73,8 @@ def sheet_xml(path: Path, title: str) -> str:
 
 
 def test_sheets_and_order(wb):
-    assert wb.sheetnames == ["Dashboard", "Trades", "Planner", "Instruments", "Settings", "Rejected", "xlwings.conf"]
+    assert wb.sheetnames == ["Dashboard", "Trades", "Cash", "Planner", "Instruments", "Settings", "Rejected",
+                             "xlwings.conf"]
     assert wb.active.title == "Dashboard"
 
 
@@ -173,7 +179,8 @@ def test_charts(journal):
     charts = [n for n in names if n.startswith("xl/charts/chart")]
     assert len(charts) == 4
     titles = " ".join(names[c].decode() for c in charts)
-    for t in ("Equity curve", "Drawdown", "Risk %", "Effective leverage"):
+    for t in ("Balance, incl. cash in/out", "Drawdown of trading P/L only",
+              "Risk %", "Effective leverage"):
         assert t in titles
     assert all("Trades" in names[c].decode() for c in charts)
 
@@ -234,9 +241,10 @@ def test_injection_in_every_text_field_round_trips(tmp_path):
     assert back.instruments[-1].symbol == "@X" and back.instruments[-1].description == "=1"
 
 
-def test_read_journal_round_trip(journal, trades):
+def test_read_journal_round_trip(journal, trades, cash):
     back = read_journal(journal)
     assert back.trades == trades
+    assert back.cash == sorted(cash, key=lambda e: (e.time is None, e.time or e.source.row))
     assert back.settings == Settings()
     assert back.instruments == list(DEFAULT_INSTRUMENTS)
     assert back.rejected == REJECTED

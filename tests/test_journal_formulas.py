@@ -23,7 +23,7 @@ import pytest
 from openpyxl.utils.datetime import to_excel
 
 from addin import udfs
-from addin.journal.sample import edge_trades, sample_trades
+from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
 from addin.journal.workbook import build_journal
 
@@ -126,12 +126,19 @@ def trades():
     return sample_trades(240, seed=11) + edge_trades()
 
 
+@pytest.fixture(scope="module")
+def cash(trades):
+    """Deposits, a withdrawal, a credit at the very second a trade closed, a fee after the last
+    trade, an undated adjustment and the opening deposit before the first trade."""
+    return sample_cash(trades)
+
+
 @pytest.mark.parametrize("settings", [Settings(), Settings(regulator="FCA", risk_per_trade=0.02,
                                                             stop_out_level=0.2, starting_balance=3000)],
                          ids=["esma", "fca"])
-def test_every_formula_agrees_with_its_cached_value(tmp_path, trades, settings):
+def test_every_formula_agrees_with_its_cached_value(tmp_path, trades, cash, settings):
     path = tmp_path / "journal.xlsx"
-    build_journal(path, trades, settings=settings)
+    build_journal(path, trades, settings=settings, cash=cash)
     start = time.perf_counter()
     count, bad = recalculate(path)
     elapsed = time.perf_counter() - start
@@ -140,13 +147,36 @@ def test_every_formula_agrees_with_its_cached_value(tmp_path, trades, settings):
     assert elapsed < 30, f"pycel took {elapsed:.1f}s"
 
 
-@pytest.mark.parametrize("n", [0, 1])
+@pytest.mark.parametrize("n", [0, 1, 2])
 def test_tiny_journals(tmp_path, n):
     path = tmp_path / "tiny.xlsx"
-    build_journal(path, sample_trades(n, seed=2))
+    trades = sample_trades(n, seed=2)
+    build_journal(path, trades, cash=sample_cash(sample_trades(5, seed=2))[:n + 2])
     count, bad = recalculate(path)
     assert count > 40
     assert not bad, "\n".join(bad[:20])
+
+
+def test_balance_follows_the_cash_table(tmp_path, trades, cash):
+    """Edit the Cash table as a user would: the engine's Balance and Drawdown move as documented."""
+    path = tmp_path / "journal.xlsx"
+    build_journal(path, trades, cash=cash)
+    ws = openpyxl.load_workbook(path)["Trades"]
+    head = [c.value for c in ws[1]]
+    col = {h: openpyxl.utils.get_column_letter(head.index(h) + 1) for h in ("Balance", "Drawdown", "Cash in/out")}
+    last = len(trades) + 1
+    xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])
+    out = next(c.row for c in openpyxl.load_workbook(path)["Cash"]["C"] if c.value == "withdrawal")
+    cells = [f"Trades!{col[h]}{last}" for h in col] + [f"Cash!B{out}"]
+    before = dict(zip(cells, xl.evaluate(cells)))
+    assert before[f"Cash!B{out}"] == -2500
+    xl.set_value(f"Cash!B{out}", -12_500.0)  # a bigger withdrawal: balance down 10,000, no new loss
+    after = dict(zip(cells, xl.evaluate(cells)))
+    assert math.isclose(after[f"Trades!{col['Balance']}{last}"], before[f"Trades!{col['Balance']}{last}"] - 10_000)
+    assert math.isclose(after[f"Trades!{col['Cash in/out']}{last}"],
+                        before[f"Trades!{col['Cash in/out']}{last}"] - 10_000)
+    dd_before, dd_after = before[f"Trades!{col['Drawdown']}{last}"], after[f"Trades!{col['Drawdown']}{last}"]
+    assert dd_after == 0 or dd_after >= dd_before  # the same money lost, out of a smaller base
 
 
 def test_selected_trade_other_than_the_last(tmp_path, trades):

@@ -4,19 +4,27 @@ LibreOffice does not know the add-in's functions: had it recalculated on opening
 cell would read #NAME?. It re-saves the journal as xlsx with the values it displays, which must be
 the cached values, cell for cell, on Trades, Dashboard and Planner. A CSV export of the Dashboard
 (what a user sees, as formatted text) is checked too.
+
+The balance columns use no add-in function, so LibreOffice can calculate them itself: with their
+cached values removed it recalculates them (and the Dashboard's cash and balance cells) from the
+Cash table and must land on what the build cached.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
+import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from addin.journal.render import convert, render_sheet_png, soffice
-from addin.journal.sample import edge_trades, sample_trades
+from addin.journal import columns as C
+from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.workbook import build_journal
 
 pytestmark = [
@@ -38,7 +46,8 @@ def _same(a, b) -> bool:
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory):
     path = tmp_path_factory.mktemp("lo") / "journal.xlsx"
-    build_journal(path, sample_trades(200, seed=5) + edge_trades())
+    trades = sample_trades(200, seed=5) + edge_trades()
+    build_journal(path, trades, cash=sample_cash(trades))
     return path
 
 
@@ -99,3 +108,51 @@ def test_a_journal_saved_by_libreoffice_reads_back(journal, tmp_path):
                 assert math.isclose(v, db[k], rel_tol=1e-13), (a.trade_id, k)
             else:
                 assert v == db[k], (a.trade_id, k)
+
+
+def _strip_cached(src: Path, dest: Path, cells: dict[str, re.Pattern]) -> int:
+    """Copy ``src`` with the cached value of the formula cells whose reference matches, per sheet."""
+    with zipfile.ZipFile(src) as z:
+        names = re.findall(r'<sheet [^>]*name="([^"]*)"', z.read("xl/workbook.xml").decode())
+        parts = {f"xl/worksheets/sheet{names.index(title) + 1}.xml": pat for title, pat in cells.items()}
+        stripped = 0
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in z.infolist():
+                data = z.read(info.filename)
+                if info.filename in parts:
+                    pat = parts[info.filename]
+
+                    def strip(m: re.Match) -> str:
+                        nonlocal stripped
+                        if not pat.fullmatch(m.group(1)):
+                            return m.group(0)
+                        stripped += 1
+                        return f'<c r="{m.group(1)}"{m.group(2)}><f>{m.group(3)}</f></c>'
+                    xml = re.sub(r'<c r="([A-Z]+\d+)"((?: s="\d+")?)(?: t="\w+")?><f>([^<]*)</f><v>[^<]*</v></c>',
+                                 strip, data.decode())
+                    data = xml.encode()
+                out.writestr(info, data)
+    return stripped
+
+
+def test_libreoffice_recalculates_the_cash_driven_balance(journal, tmp_path):
+    trades_cols = [C.letter(C.INDEX[n]) for n in ("Net P/L", "Cumulative P/L", "Cash in/out", "Balance", "Drawdown")]
+    dash = openpyxl.load_workbook(journal)["Dashboard"]
+    top = next(c.row for c in dash["A"] if c.value == "The account")
+    dash_cells = [f"B{c.row}" for c in dash["A"]
+                  if c.row > top and c.value in ("Net P/L", "Cash in/out since 1st trade", "Balance")]
+    assert len(dash_cells) == 3
+    bare = tmp_path / "bare.xlsx"
+    n = _strip_cached(journal, bare, {"Trades": re.compile("(" + "|".join(trades_cols) + r")\d+"),
+                                      "Cash": re.compile("G1"), "Dashboard": re.compile("|".join(dash_cells))})
+    assert n == 5 * 206 + 1 + 3
+    out = convert(bare, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    ours = openpyxl.load_workbook(journal, data_only=True)
+    theirs = openpyxl.load_workbook(out, data_only=True)
+    cells = [("Trades", f"{x}{r}") for x in trades_cols for r in range(2, 208)]
+    cells += [("Cash", "G1")] + [("Dashboard", c) for c in dash_cells]
+    bad = [f"{t}!{c}: cached {ours[t][c].value!r}, LibreOffice {theirs[t][c].value!r}" for t, c in cells
+           if not _same(ours[t][c].value, theirs[t][c].value)]
+    assert not bad, "\n".join(bad[:20])
+    flows = {theirs["Trades"][f"{trades_cols[2]}{r}"].value for r in range(2, 208)}
+    assert len(flows) >= 4  # the deposits, the credit and the withdrawal each move the balance

@@ -15,8 +15,11 @@ Conventions of the formulas:
 * ``Point value`` (contract size x FX to account, each falling back to the Instruments table and 1)
   is passed to the functions as their ``contract_size`` argument with ``fx_rate`` left at 1:
   ``NOTIONAL(q, price, point_value)`` = q x contract x fx x price;
+* ``Balance`` is StartingBalance + ``Cash in/out`` + ``Cumulative P/L`` (see :data:`CASH_DOC` and the
+  column notes below); ``Drawdown`` is measured on trading P/L only, so a withdrawal is not a
+  drawdown (see :data:`DRAWDOWN_DOC`);
 * ``Equity used`` is the trade's equity when the statement gives it, else the balance before the
-  trade (StartingBalance plus the net P/L of the rows above); ``Leverage used`` the trade's
+  trade (this row's Balance minus its own net P/L); ``Leverage used`` the trade's
   leverage, else 1 / the instrument's margin rate, else AccountLeverage;
 * where a function answers with a message (no stop-out price exists, a product the regulator bars)
   the cell shows that message.
@@ -63,9 +66,31 @@ def _inst(col: str) -> str:
 
 
 # Running sums over the column above this row (A1 references: a table's calculated column keeps
-# them relative, and every engine reads them).
-_BALANCE_SUM = "SUM({net}$2:{net}2)"
-_PEAK = "MAX(StartingBalance,{bal}$2:{bal}2)"
+# them relative, and every engine reads them). RUNNING: column -> the column its range runs over.
+RUNNING = {"Cumulative P/L": "Net P/L", "Drawdown": "Cumulative P/L"}
+_CUM_SUM = "SUM({ref}$2:{ref}2)"
+_PEAK = "MAX(0,{ref}$2:{ref}2)"
+
+CASH_TABLE = "Cash"
+FIRST_TRADE = "FirstTradeTime"  # defined name: MIN(Trades[Open time]), a cell on the Cash sheet
+NO_TIME = 9.99e307  # a row with neither close nor open time counts every dated movement
+
+CASH_DOC = """Cash in/out: deposits, withdrawals, credits and other cash movements (the Cash table) dated
+on or after the first trade's open time (FirstTradeTime = MIN(Trades[Open time])) and up to this
+row's time: its Close time for a closed trade, its Open time for an open one (the balance the
+position was opened against, as equity at entry is), every dated movement for a row with neither.
+Movements dated before the first trade are part of StartingBalance (the fill sets it from the
+statement's balance before its first trade); undated movements are listed but never counted.
+Formula: SUMPRODUCT(ISNUMBER(Cash[Time])*(Cash[Time]>=FirstTradeTime)*(Cash[Time]<=as-of),
+Cash[Amount]) -- exact comparisons of the date serials (SUMIFS criteria would go through text)."""
+
+DRAWDOWN_DOC = """Drawdown is measured on trading results, not on cash flows: the fall of Cumulative P/L from
+its highest value so far (0, the start, included), as a fraction of the balance that would stand
+had that fall not happened: 1 - Balance / (StartingBalance + Cash in/out + peak Cumulative P/L).
+With no deposits or withdrawals this is the usual 1 - balance / peak balance. A withdrawal lowers
+the balance but not the P/L, so it is no drawdown; a deposit does not hide one, it only enlarges
+the base the loss is measured against (as a broker's or Myfxbook's gain-based drawdown does).
+Empty ("") when that base is not positive (everything withdrawn)."""
 
 INPUTS: tuple[Column, ...] = (
     Column("Trade ID", "text", 12, "@", field="trade_id"),
@@ -100,8 +125,15 @@ _Q = T("Quantity")
 CALCS: tuple[Column, ...] = (
     Column("Net P/L", "calc", 11, MONEY,
            f'IF({T("Profit")}="","",SUM({T("Profit")},{T("Commission")},{T("Swap")},{T("Taxes")}))'),
-    Column("Balance", "calc", 12, MONEY, f'IF({_E}="","",StartingBalance+{_BALANCE_SUM})'),
-    Column("Drawdown", "calc", 9, PCT, f'IF({_E}="","",1-{T("Balance")}/{_PEAK})'),
+    Column("Cumulative P/L", "calc", 11, MONEY, f'IF({_E}="","",{_CUM_SUM})'),
+    Column("Cash in/out", "calc", 11, MONEY,
+           f'IF({_E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={FIRST_TRADE})'
+           f'*({CASH_TABLE}[Time]<=IF({T("Close time")}<>"",{T("Close time")},IF({T("Open time")}<>"",'
+           f'{T("Open time")},9.99E+307))),{CASH_TABLE}[Amount]))'),
+    Column("Balance", "calc", 12, MONEY,
+           f'IF({_E}="","",StartingBalance+{T("Cash in/out")}+{T("Cumulative P/L")})'),
+    Column("Drawdown", "calc", 9, PCT,
+           f'IF({_E}="","",IFERROR(1-{T("Balance")}/MAX(0,StartingBalance+{T("Cash in/out")}+{_PEAK}),""))'),
     Column("Equity used", "calc", 12, MONEY,
            f'IF({_E}="","",IF({T("Equity")}<>"",{T("Equity")},{T("Balance")}-SUM({T("Net P/L")})))'),
     Column("Leverage used", "calc", 8, "0.##",
@@ -170,18 +202,16 @@ def letter(i: int) -> str:
 
 def formula(col: Column) -> str:
     """The formula of a calculated column for its first data row (row 2)."""
-    if col.name == "Balance":
-        return col.formula.format(net=letter(INDEX["Net P/L"]))
-    if col.name == "Drawdown":
-        return col.formula.format(bal=letter(INDEX["Balance"]))
+    if col.name in RUNNING:
+        return col.formula.format(ref=letter(INDEX[RUNNING[col.name]]))
     return col.formula
 
 
 def row_formula(col: Column, row: int) -> str:
     """The formula of a calculated column in sheet row ``row`` (only the running sums move)."""
     f = formula(col)
-    if row != 2 and col.name in ("Balance", "Drawdown"):
-        ref = letter(INDEX["Net P/L" if col.name == "Balance" else "Balance"])
+    if row != 2 and col.name in RUNNING:
+        ref = letter(INDEX[RUNNING[col.name]])
         f = f.replace(f"{ref}$2:{ref}2", f"{ref}$2:{ref}{row}")
     return f
 
@@ -220,10 +250,41 @@ def _side_is_short(v: object) -> bool:
     return (isinstance(v, str) and v.strip().lower() in ("short", "sell")) or (isnum(v) and v == -1)
 
 
-def compute(c: dict[str, list], settings, inst: dict[str, dict]) -> None:
+def first_trade_time(open_times: Sequence[float | None]) -> float:
+    """MIN(Trades[Open time]) on date serials: 0 when no row has one."""
+    got = [t for t in open_times if isnum(t)]
+    return min(got) if got else 0.0
+
+
+def cash_windows(cash: Sequence[tuple[float | None, float]], t0: float) -> Callable[[float], float]:
+    """The Cash in/out SUMPRODUCT for a given as-of serial: the amounts of the movements dated in
+    [t0, as-of], summed in the Cash table's row order (``cash``: (time serial or None, amount), the
+    dated rows sorted by time first, as the build writes them) so the sum is the engine's, bit for bit."""
+    from bisect import bisect_left, bisect_right
+
+    dated = [(t, a) for t, a in cash if isnum(t)]
+    times = [t for t, _ in dated]
+    if times != sorted(times):
+        raise ValueError("dated cash movements must come first, sorted by time")
+    lo = bisect_left(times, t0)
+    prefix = [0.0]
+    for _, a in dated[lo:]:
+        prefix.append(prefix[-1] + a)
+
+    def upto(asof: float) -> float:
+        hi = bisect_right(times, asof)
+        return prefix[hi - lo] if hi > lo else 0.0
+
+    return upto
+
+
+def compute(c: dict[str, list], settings, inst: dict[str, dict],
+            cash: Sequence[tuple[float | None, float]] = (), times: dict[str, list] | None = None) -> None:
     """Fill ``c`` (input column name -> list of cell values, None for empty) with every calculated
     column, exactly as the formulas compute them. ``inst`` maps an Instruments symbol (upper case,
-    as MATCH compares) to its row {column: value}."""
+    as MATCH compares) to its row {column: value}. ``cash`` is the Cash table as (time serial,
+    amount) rows in sheet order; ``times`` the "Open time" and "Close time" columns as date serials
+    (None for empty)."""
     n = len(c["Entry"])
     rng = range(n)
     E, Q = c["Entry"], c["Quantity"]
@@ -256,20 +317,25 @@ def compute(c: dict[str, list], settings, inst: dict[str, dict]) -> None:
     c["Net P/L"] = net
 
     sb = settings.starting_balance
-    bal, dd = [""] * n, [""] * n
+    times = times or {"Open time": [None] * n, "Close time": [None] * n}
+    opens, closes = times["Open time"], times["Close time"]
+    upto = cash_windows(cash, first_trade_time(opens))
+    cum, flow, bal, dd = ([""] * n for _ in range(4))
     run = 0.0
-    peak = sb
+    peak = 0.0
     for i in rng:
         if isnum(net[i]):
             run += net[i]
-        if not blank(E[i]):
-            bal[i] = sb + run
-    for i in rng:
-        if isnum(bal[i]):
-            peak = max(peak, bal[i])
-        if not blank(E[i]):
-            dd[i] = 1 - bal[i] / peak
-    c["Balance"], c["Drawdown"] = bal, dd
+        if blank(E[i]):
+            continue
+        cum[i] = run
+        peak = max(peak, run)
+        asof = closes[i] if isnum(closes[i]) else opens[i] if isnum(opens[i]) else NO_TIME
+        flow[i] = upto(asof)
+        bal[i] = sb + flow[i] + run
+        base = sb + flow[i] + peak
+        dd[i] = 1 - bal[i] / base if base > 0 else ""
+    c["Cumulative P/L"], c["Cash in/out"], c["Balance"], c["Drawdown"] = cum, flow, bal, dd
 
     eq, lev, pv, pip, cls = ([""] * n for _ in range(5))
     for i in live:

@@ -1,10 +1,11 @@
-"""Read an existing journal back: its trades, settings, instruments and rejected rows.
+"""Read an existing journal back: its trades, cash movements, settings, instruments and rejected rows.
 
 The batch fill merges new statements into a journal a user may have edited; :func:`read_journal`
 gives it what the journal holds now. Trades come from the input columns of the ``Trades`` table
 (calculated columns are ignored: they are rebuilt), settings from the named cells, instruments
-from the ``Instruments`` table, rejected rows from the Rejected sheet. ``build_journal`` followed
-by ``read_journal`` gives back equal trades.
+from the ``Instruments`` table, cash movements from the ``Cash`` table, rejected rows from the
+Rejected sheet. ``build_journal`` followed by ``read_journal`` gives back equal trades (and the
+cash movements, in the Cash sheet's time order, times as naive datetimes).
 
 A row a user typed that is not a valid trade (no symbol, a zero quantity...) is not dropped
 silently: it is returned in ``JournalContents.rejected`` with the reason.
@@ -24,11 +25,11 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import range_boundaries
 from pydantic import BaseModel, ValidationError
 
-from ..statements.model import RejectedRow, SourceRef, Trade
+from ..statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
 from . import columns as C
 from .instruments import Instrument
 from .settings import SETTINGS_CELLS, Settings
-from .workbook import INSTRUMENT_COLUMNS, REJECTED_COLUMNS
+from .workbook import CASH_COLUMNS, INSTRUMENT_COLUMNS, REJECTED_COLUMNS
 
 
 class JournalContents(BaseModel):
@@ -36,6 +37,7 @@ class JournalContents(BaseModel):
     settings: Settings = Settings()
     instruments: list[Instrument] = []
     rejected: list[RejectedRow] = []
+    cash: list[BalanceEvent] = []
 
 
 _SOURCE = re.compile(r"^(?P<file>.*?)(?:, section (?P<section>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?"
@@ -206,6 +208,25 @@ def read_journal(path: str | Path) -> JournalContents:
                 rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section="Trades"),
                                             reason=f"not a valid trade: {exc}".splitlines()[0] + _first_error(exc),
                                             raw=_raw(row[:len(C.INPUTS)])))
+
+    if C.CASH_TABLE in tables:
+        header, rows = _rows(wb, tables[C.CASH_TABLE])
+        heads = [h for h, *_ in CASH_COLUMNS]
+        for k, row in enumerate(rows, start=2):
+            rec = {h: v for h, v in zip(header, row) if h in heads}
+            if all(v is None or v == "" for v in rec.values()):
+                continue
+            try:
+                amount = _number(rec.get("Amount"))
+                if amount is None:
+                    raise ValueError("no amount")
+                out.cash.append(BalanceEvent(time=_when(rec.get("Time")), amount=amount,
+                                             kind=_text(rec.get("Kind")) or "",
+                                             source=parse_source(_text(rec.get("Source")) or "")))
+            except (ValidationError, ValueError) as exc:
+                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section="Cash"),
+                                            reason=f"not a valid cash movement: {exc}".splitlines()[0],
+                                            raw=_raw(row)))
 
     if "Rejected" in wb.sheetnames:
         ws = wb["Rejected"]

@@ -86,17 +86,17 @@ def render_sheet_png(xlsx_path: str | Path, sheet_name: str, png_path: str | Pat
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m addin.journal.render [PNG]``: the Dashboard of a journal filled from the bundled
-    sample statement, rendered to ``docs/dashboard.png`` (the picture in the docs)."""
+    sample statement (as ``python -m addin fill --sample`` does: trades, deposits, the statement's
+    opening balance), rendered to ``docs/dashboard.png`` (the picture in the docs)."""
     import sys
 
-    from .sample import bundled_statement_trades
-    from .workbook import build_journal
+    from ..fill import fill_journal, sample_statement
 
     args = sys.argv[1:] if argv is None else argv
     png = Path(args[0]) if args else Path("docs") / "dashboard.png"
     with tempfile.TemporaryDirectory(prefix="journal-") as tmp:
         xlsx = Path(tmp) / "TradeJournal.xlsx"
-        build_journal(xlsx, bundled_statement_trades())
+        fill_journal([sample_statement()], xlsx, progress=False)
         render_sheet_png(xlsx, "Dashboard", png)
     print(f"wrote {png}")
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from ..statements.model import SourceRef, Trade
+from ..statements.model import BalanceEvent, SourceRef, Trade
 
 # symbol: (price, digits, contract size, fx to USD (None: 1/price), typical lots, stop distance as a fraction)
 _SYMBOLS = {
@@ -95,6 +95,31 @@ def sample_trades(n: int = 200, seed: int = 1, broker: str = "Sample Markets Ltd
         if profit is not None:
             equity += profit + commission + swap
     return out
+
+
+def sample_cash(trades: list[Trade], file: str = "sample.htm") -> list[BalanceEvent]:
+    """Cash movements around ``trades`` (deterministic, by the trades' own times): the opening
+    deposit before the first trade, a deposit a third of the way in, a withdrawal two thirds in, a
+    credit booked at the very second a trade closed (the boundary of the Balance window), a fee
+    after the last trade and an undated adjustment; listed out of time order, as a merge can leave
+    them."""
+    closes = sorted(t.close_time for t in trades if t.close_time is not None)
+    opens = sorted(t.open_time for t in trades if t.open_time is not None)
+    if not closes or not opens:
+        return []
+
+    def ev(k: int, when, amount: float, kind: str) -> BalanceEvent:
+        return BalanceEvent(time=when, amount=amount, kind=kind, source=SourceRef(file=file, row=k + 1))
+
+    third = closes[len(closes) // 3]
+    return [
+        ev(1, third + timedelta(minutes=5), 5_000.0, "deposit"),
+        ev(0, opens[0] - timedelta(hours=2), 10_000.0, "deposit"),
+        ev(2, closes[2 * len(closes) // 3] + timedelta(minutes=1), -2_500.0, "withdrawal"),
+        ev(3, closes[len(closes) // 2], 125.5, "credit"),
+        ev(4, closes[-1] + timedelta(days=1), -35.25, "fee"),
+        ev(5, None, 10.0, "adjustment"),
+    ]
 
 
 def edge_trades(broker: str = "Edge Broker") -> list[Trade]:

@@ -2,7 +2,8 @@
 
 The template (``python -m addin template``) is ``build_journal(path, [])``; the batch fill calls the
 same function with the trades it read. Sheets: Dashboard (a trade's risk card, account summary,
-charts), Trades (an Excel table whose calculated columns call the add-in's functions), Planner
+charts), Trades (an Excel table whose calculated columns call the add-in's functions), Cash (the
+deposits, withdrawals and other cash movements the Balance column adds in), Planner
 (the pre-trade calculator), Instruments, Settings (named cells), Rejected (rows the import could not
 read) and a hidden ``xlwings.conf`` (``UDF MODULES`` = ``addin.udfs``).
 
@@ -66,7 +67,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from .. import udfs
 from ..risk.limits import REGIMES
-from ..statements.model import RejectedRow, Trade
+from ..statements.model import BalanceEvent, RejectedRow, Trade
 from . import columns as C
 from .columns import COLUMNS, blank, isnum, letter
 from .instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
@@ -208,7 +209,7 @@ def _trade_rows(cols: dict[str, list], n: int, styles: list[str]) -> Iterable[st
     """The Trades sheet's data rows as XML, row 2 onwards; at least one (blank) row."""
     letters = [letter(i) for i in range(len(COLUMNS))]
     fixed = {c.name: escape(C.formula(c)) for c in C.CALCS}
-    running = {c.name for c in C.CALCS if c.name in ("Balance", "Drawdown")}
+    running = set(C.RUNNING)
     data = [cols[c.name] for c in COLUMNS]
     kinds = [c.kind for c in COLUMNS]
     names = [c.name for c in COLUMNS]
@@ -346,6 +347,55 @@ def _rejected_sheet(wb: Workbook, rejected: Sequence[RejectedRow], cache: dict):
     ws.freeze_panes = "A2"
 
 
+CASH_COLUMNS = (("Time", 17, C.DATE), ("Amount", 13, C.MONEY), ("Kind", 12, "@"), ("Source", 60, "@"))
+
+
+def _cash_rows(cash: Sequence[BalanceEvent]) -> list[BalanceEvent]:
+    """The Cash table's rows: dated movements by time (stable), then the undated ones."""
+    return sorted(cash, key=lambda e: (e.time is None, excel_serial(e.time) if e.time is not None else 0.0))
+
+
+def _cash_sheet(wb: Workbook, cash: Sequence[BalanceEvent], first_trade: float, cache: dict):
+    s = _Sheet(wb.create_sheet("Cash"), cache)
+    ws = s.ws
+    for j, (head, width, fmt) in enumerate(CASH_COLUMNS):
+        x = get_column_letter(j + 1)
+        s.text(f"{x}1", head, font=HEAD_FONT, fill=HEAD_FILL)
+        ws.column_dimensions[x].width = width
+        ws[f"{x}2"].number_format = fmt
+    for i, e in enumerate(cash):
+        row = i + 2
+        if e.time is not None:
+            s.value(f"A{row}", excel_serial(e.time), fmt=C.DATE)  # the serial the formulas compare
+        s.value(f"B{row}", e.amount, fmt=C.MONEY)
+        s.text(f"C{row}", e.kind)
+        s.text(f"D{row}", format_source(e.source))
+    ref = f"A1:D{max(len(cash), 1) + 1}"
+    t = Table(displayName=C.CASH_TABLE, ref=ref,
+              tableStyleInfo=TableStyleInfo(name="TableStyleLight1", showRowStripes=True))
+    ws.add_table(t)
+    ws.freeze_panes = "A2"
+    s.text("F1", "First trade opened", font=LABEL_FONT, border=BOX)
+    s.formula("G1", f"MIN({C.TABLE}[Open time])", first_trade, fmt='[=0]"no trades yet";' + C.DATE,
+              font=VALUE_FONT, border=BOX, align=Alignment(horizontal="right"))
+    wb.defined_names[C.FIRST_TRADE] = DefinedName(C.FIRST_TRADE, attr_text="Cash!$G$1")
+    notes = ("Cash movements in the account currency, one row each: deposits, withdrawals, credits,",
+             "fees and interest a statement books outside trades. Those dated on or after the first",
+             "trade's open time go into the Trades Balance (column Cash in/out) up to each trade's",
+             "close (open, for a trade still open); earlier ones make up StartingBalance (Settings).",
+             "Undated rows are listed, not counted. Drawdown leaves cash movements out.")
+    for k, note in enumerate(notes):
+        s.text(f"F{k + 3}", note, font=NOTE_FONT)
+    ws.column_dimensions["E"].width = 3
+    ws.column_dimensions["F"].width = 20
+    ws.column_dimensions["G"].width = 17
+    ws.print_area = f"A1:L{max(len(cash) + 1, len(notes) + 2)}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
 def _conf_sheet(wb: Workbook, cache: dict):
     s = _Sheet(wb.create_sheet("xlwings.conf"), cache)
     s.text("A1", "UDF MODULES")
@@ -360,7 +410,8 @@ def _traffic(ws, coord: str, rules: list[tuple[str, tuple]]):
         ws.conditional_formatting.add(coord, FormulaRule(formula=[formula], fill=fill, font=font, stopIfTrue=True))
 
 
-def _dashboard(wb: Workbook, ws, cols: dict[str, list], n: int, settings: Settings, cache: dict):
+def _dashboard(wb: Workbook, ws, cols: dict[str, list], n: int, settings: Settings, cache: dict,
+               cash_total: float = 0.0):
     s = _Sheet(ws, cache)
     s.text("A1", "Trade risk card", font=TITLE_FONT)
     ws.row_dimensions[1].height = 26
@@ -532,23 +583,29 @@ def _dashboard(wb: Workbook, ws, cols: dict[str, list], n: int, settings: Settin
     entries = [v for v in cols["Entry"] if isnum(v)]
     exits = [v for v in cols["Exit"] if isnum(v)]
     total = sum(net_all)
+    flow = cash_total
     dd = [v for v in cols["Drawdown"] if isnum(v)]
     effs = [v for v in cols["Effective leverage"] if isnum(v)]
     summary = (
         ("Trades", f"COUNT({C.TABLE}[Entry])", float(len(entries)), "0"),
         ("Closed trades", f"COUNT({C.TABLE}[Exit])", float(len(exits)), "0"),
         ("Net P/L", f"SUM({C.TABLE}[Net P/L])", total, C.MONEY),
-        ("Balance", f"StartingBalance+SUM({C.TABLE}[Net P/L])", settings.starting_balance + total, C.MONEY),
+        ("Cash in/out since 1st trade", f"SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
+         f"{C.FIRST_TRADE}),{C.CASH_TABLE}[Amount])", flow, C.MONEY),
+        ("Balance", f"StartingBalance+{{flow}}+SUM({C.TABLE}[Net P/L])", settings.starting_balance + flow + total,
+         C.MONEY),
         ("Win rate", f'IF(COUNT({C.TABLE}[Net P/L])=0,"",COUNTIF({C.TABLE}[Net P/L],">0")/COUNT({C.TABLE}[Net P/L]))',
          (sum(1 for v in net_all if v > 0) / len(net_all)) if net_all else "", "0.0%"),
-        ("Max drawdown", f"MAX({C.TABLE}[Drawdown])", max(dd) if dd else 0.0, "0.00%"),
+        ("Max drawdown (trading P/L)", f"MAX({C.TABLE}[Drawdown])", max(dd) if dd else 0.0, "0.00%"),
         ("Largest effective leverage", f"MAX({C.TABLE}[Effective leverage])", max(effs) if effs else 0.0, C.LEV),
         ("Losses in a row to MaxDrawdown", "LOSSES_TO_DRAWDOWN(RiskPerTrade,MaxDrawdown)",
          _call(udfs.LOSSES_TO_DRAWDOWN, settings.risk_per_trade, settings.max_drawdown), "0"),
     )
+    at = {label: f"B{top + 1 + k}" for k, (label, *_) in enumerate(summary)}
     for k, (label, f, v, fmt) in enumerate(summary):
         r = top + 1 + k
         s.text(f"A{r}", label, font=LABEL_FONT, border=BOX)
+        f = f.replace("{flow}", at["Cash in/out since 1st trade"])
         s.formula(f"B{r}", f, v, fmt=fmt, font=VALUE_FONT, border=BOX, align=Alignment(horizontal="right"))
     s.text(f"D{top}", "Settings in use", font=SECTION_FONT)
     for k, (field, name, label, fmt, _) in enumerate(SETTINGS_CELLS):
@@ -597,8 +654,8 @@ def _charts(wb: Workbook, ws, n: int, top: int):
 
     # The middle of the card (A..F) falls inside column D, this many pixels in.
     mid = int((sum(DASH_WIDTHS) / 2 - sum(DASH_WIDTHS[:3])) * 7)
-    specs = (("Equity curve (balance)", "Balance", LineChart, "#,##0"),
-             ("Drawdown from the peak", "Drawdown", LineChart, "0%"),
+    specs = (("Balance, incl. cash in/out", "Balance", LineChart, "#,##0"),
+             ("Drawdown of trading P/L only", "Drawdown", LineChart, "0%"),
              ("Risk % of equity per trade", "Risk %", BarChart, "0.0%"),
              ("Effective leverage per trade", "Effective leverage", BarChart, '0"x"'))
     for k, (title, col, kind, fmt) in enumerate(specs):
@@ -749,12 +806,16 @@ def _planner(wb: Workbook, settings: Settings, instruments: Sequence[Instrument]
 # The build ----------------------------------------------------------------------------------------
 
 def build_journal(path: str | Path, trades: list[Trade], settings: Settings | None = None,
-                  instruments: list[Instrument] | None = None, rejected: Sequence[RejectedRow] = ()) -> None:
+                  instruments: list[Instrument] | None = None, rejected: Sequence[RejectedRow] = (),
+                  cash: Sequence[BalanceEvent] = ()) -> None:
     """Write the journal for ``trades`` to ``path`` (overwritten). The template is ``build_journal(path, [])``.
 
     ``settings`` default :class:`Settings`; ``instruments`` default :data:`DEFAULT_INSTRUMENTS`;
-    ``rejected`` the rows an import could not read. The output is deterministic: the same inputs
-    give the same XML parts (fixed document timestamps, stable ordering).
+    ``rejected`` the rows an import could not read; ``cash`` the account's cash movements (deposits,
+    withdrawals, credits...; all of them: those before the first trade are listed but only the
+    later ones count in Balance, see :data:`columns.CASH_DOC`), written to the Cash sheet sorted by
+    time. The output is deterministic: the same inputs give the same XML parts (fixed document
+    timestamps, stable ordering).
     """
     settings = settings or Settings()
     instruments = list(DEFAULT_INSTRUMENTS if instruments is None else instruments)
@@ -766,20 +827,27 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     for i in reversed(instruments):
         inst_rows[i.symbol.upper()] = {"Asset class": i.asset_class, "Contract size": i.contract_size,
                                        "Pip size": i.pip_size, "Margin rate": i.margin_rate}
-    C.compute(cols, settings, inst_rows)
+    cash = _cash_rows(cash)
+    cash_cells = [(excel_serial(e.time) if e.time is not None else None, e.amount) for e in cash]
+    times = {k: [excel_serial(v) if isinstance(v, (datetime, date)) else None for v in cols[k]]
+             for k in ("Open time", "Close time")}
+    C.compute(cols, settings, inst_rows, cash_cells, times)
+    first_trade = C.first_trade_time(times["Open time"])
+    cash_total = C.cash_windows(cash_cells, first_trade)(float("inf"))
 
     cache: dict[str, dict[str, object]] = {}
     wb = Workbook()
     dash = wb.active
     dash.title = "Dashboard"
     trades_ws = _trades_sheet(wb, n, cache)
+    _cash_sheet(wb, cash, first_trade, cache)
     _planner(wb, settings, instruments, cache)
     _instruments_sheet(wb, instruments, cache)
     _settings_sheet(wb, settings, cache)
     _rejected_sheet(wb, list(rejected), cache)
     _conf_sheet(wb, cache)
     wb.defined_names["TradeIDs"] = DefinedName("TradeIDs", attr_text=f"{C.TABLE}[Trade ID]")
-    _dashboard(wb, dash, cols, n, settings, cache)
+    _dashboard(wb, dash, cols, n, settings, cache, cash_total)
     wb.active = 0
     wb.calculation = CalcProperties(calcId=CALC_ID, fullCalcOnLoad=None)
     wb.properties.creator = "leverage-addin"
