@@ -161,16 +161,14 @@ def test_a_bad_price_is_rejected_naming_the_column(tmp_path):
     assert "Trade #" in reasons[3] and "trade #1" in reasons[3]  # its entry row lost its pair
 
 
-def test_a_file_cut_short_rejects_the_cut_line(tmp_path):
+def test_a_file_cut_short_is_refused_naming_the_file(tmp_path):
     path = shared_statement(ETH)
     data = path.read_bytes()
     f = tmp_path / path.name
     f.write_bytes(data[: len(data) // 2])
-    st = tradingview.read(f)
-    assert st.rejected, "the half line at the end must not pass silently"
-    assert any("cut short" in r.reason or "Trade #" in r.reason for r in st.rejected)
-    lines = f.read_bytes().decode("utf-8-sig").splitlines()
-    assert 2 * len(st.trades) + len(st.rejected) + len(st.non_trades) == len(lines) - 1
+    with pytest.raises(StatementError, match="cut short") as err:
+        tradingview.read(f)
+    assert str(f) in str(err.value)
 
 
 def test_a_header_cut_short_raises_naming_the_file_and_the_columns(tmp_path):

@@ -162,12 +162,13 @@ def test_bad_cells_are_rejected_naming_the_column(tmp_path):
     assert st.totals.closed_trades == 43  # the file's rows, whether read or not
 
 
-def test_a_file_cut_mid_line_rejects_that_line(tmp_path):
+def test_a_file_cut_mid_line_is_refused_naming_the_file(tmp_path):
     data = shared_statement(PERF_1).read_bytes()
     f = tmp_path / "Performance.csv"
     f.write_bytes(data[: data.index(b"\n", len(data) // 2) + 30])
-    st = tradovate.read(f)
-    assert len(st.rejected) == 1 and "cut short" in st.rejected[0].reason
+    with pytest.raises(StatementError, match="cut short") as err:
+        tradovate.read(f)
+    assert str(f) in str(err.value)
 
 
 def test_missing_columns_are_named(tmp_path):

@@ -94,7 +94,7 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
     """Read ``path`` as CSV: (header record, blank records before the header, records after it).
 
     Raises StatementError (naming the file and ``expected``) for a file that cannot be opened, is
-    empty, is binary, is not in ``encoding`` or is not CSV at all.
+    empty, is binary, is not in ``encoding``, is not CSV at all, or ends in the middle of a row.
     """
     file = str(path)
     try:
@@ -127,6 +127,14 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
         raise StatementError(file, f"the file has no header row; expected {expected}")
     header = records.pop(0)
     header.fields = [h.strip() for h in header.fields]
+    # A last row shorter than the header is a file cut off mid-row (a partial download or copy):
+    # the whole file is refused rather than imported in part. A short row elsewhere is that row's
+    # problem, and the reader rejects it alone.
+    last = next((r for r in reversed(records) if not r.is_blank), None)
+    if last is not None and len(last.fields) < len(header.fields):
+        raise StatementError(file, f"the file ends in the middle of a row (line {last.line} has "
+                                   f"{len(last.fields)} of the header's {len(header.fields)} fields): "
+                                   f"is it cut short? expected {expected}")
     return header, leading, records
 
 
