@@ -71,6 +71,28 @@ def test_without_deposits_equity_starts_from_settings_and_says_so():
     assert any("starting equity" in f for f in t.flags)
 
 
+def test_a_deposit_after_the_first_trades_does_not_make_their_equity_zero():
+    trade_before = trade("1", exit=1.11, profit=200.0, closed=datetime(2024, 1, 2, 12))
+    late_deposit = BalanceEvent(time=datetime(2024, 2, 1), amount=50, kind="deposit", source=SRC)
+    trade_after = trade("2", opened=datetime(2024, 2, 2))
+    a, b = enrich([trade_before, trade_after], [late_deposit], DEFAULTS, INSTRUMENTS.get)
+    assert a.equity == 10_000 and any("assumed starting equity" in f for f in a.flags)
+    assert b.equity == 10_000 + 200 + 50
+
+
+def test_given_equity_replaces_the_opening_deposit_instead_of_adding_to_it():
+    opening = BalanceEvent(time=datetime(2024, 1, 1), amount=10_000, kind="deposit", source=SRC)
+    given = AccountDefaults(currency="USD", starting_equity=25_000, leverage=30, equity_given=True)
+    [t] = enrich([trade()], [opening], given, INSTRUMENTS.get)
+    assert t.equity == 25_000 and not any("equity" in f for f in t.flags)
+
+
+def test_money_in_another_currency_than_the_journal_is_flagged_not_mixed_in_silently():
+    sek = trade(symbol="HMB", entry=150.0, account_currency="SEK", contract_size=1.0)
+    [t] = enrich([sek], [], DEFAULTS, INSTRUMENTS.get)
+    assert any("amounts in SEK, the journal's currency is USD" in f for f in t.flags)
+
+
 def test_statement_leverage_wins_over_settings_and_missing_leverage_is_flagged():
     [stated] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get, statement_leverage=200)
     [assumed] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)

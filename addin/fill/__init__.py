@@ -66,10 +66,19 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     created = not journal.exists()
     if created:
         settings, instruments, existing, rejected = Settings(), None, [], []
+        cash = []
     else:
         contents = read_journal(journal)
         settings, instruments = contents.settings, contents.instruments
         existing, rejected = list(contents.trades), list(contents.rejected)
+        cash = list(contents.cash)
+    # Every cash movement goes to the journal's Cash sheet, each once; Balance counts those from the
+    # first trade on (earlier ones are in StartingBalance).
+    seen = {_cash_key(e) for e in cash}
+    for e in (e for st in read for e in st.balance_events):
+        if _cash_key(e) not in seen:
+            seen.add(_cash_key(e))
+            cash.append(e)
 
     updates = {}
     if regulator:
@@ -99,7 +108,8 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     bar = Progress("completing trades", total, progress)
     reports = []
     trades = existing
-    for s in read:
+    while read:
+        s = read.pop(0)  # each statement is released once its trades are completed: 100,000 trades twice is a lot
         defaults = AccountDefaults(
             currency=settings.account_currency, starting_equity=settings.starting_balance,
             leverage=settings.account_leverage, equity_given=equity is not None)
@@ -115,8 +125,16 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     bar.close()
 
     backup = replace_atomically(
-        journal, lambda tmp: build_journal(tmp, trades, settings=settings, instruments=instruments, rejected=rejected))
+        journal, lambda tmp: build_journal(tmp, trades, settings=settings, instruments=instruments, rejected=rejected,
+                                  cash=cash))
     return FillReport(journal=journal, created=created, files=reports, backup=backup, total_trades=len(trades))
+
+
+def _cash_key(e) -> tuple:
+    """A cash movement's identity across imports: (file, row, time, amount); times compared naive,
+    to the second, as the journal stores them."""
+    when = e.time.replace(tzinfo=None, microsecond=0) if e.time is not None else None
+    return (e.source.file, e.source.row, when, round(e.amount, 6))
 
 
 def print_report(report: FillReport, out=sys.stdout) -> None:

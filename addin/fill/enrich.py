@@ -55,6 +55,27 @@ def equity_timeline(balance_events: Iterable[BalanceEvent], trades: Iterable[Tra
     return before
 
 
+def _equity_source(trades: list[Trade], balance_events: list[BalanceEvent],
+                   defaults: AccountDefaults) -> tuple[Callable[[datetime | None], float], bool]:
+    """The balance timeline that gives equity at entry, and whether its start is an assumption.
+
+    The start is, in order: ``--equity`` (it replaces whatever the statement deposited before its
+    first trade, so the two are not added); the statement's own deposits up to its first trade;
+    else the Settings starting balance, an assumption (a statement whose first deposit comes after
+    trades does not show the balance those trades were taken on).
+    """
+    opens = [t.open_time for t in trades if t.open_time is not None]
+    first = min(opens) if opens else None
+    dated = [e for e in balance_events if e.time is not None]
+    opening = [e for e in dated if first is not None and e.time <= first]
+    if defaults.equity_given:
+        later = [e for e in dated if first is None or e.time > first]
+        return equity_timeline(later, trades, defaults.starting_equity), False
+    if sum(e.amount for e in opening) > 0:
+        return equity_timeline(dated, trades, 0.0), False
+    return equity_timeline(dated, trades, defaults.starting_equity), True
+
+
 def opening_balance(statement) -> float | None:
     """The balance just before the statement's first trade opened, from its deposits and
     withdrawals (None when it records none before then)."""
@@ -95,10 +116,8 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
     ``lookup(symbol)`` returns the Instruments row for a symbol (with ``symbol``, ``asset_class``,
     ``contract_size`` and ``quote_currency``) or None.
     """
-    account = statement_currency or defaults.currency
-    has_deposits = any(e.amount > 0 for e in balance_events)
-    timeline = equity_timeline(balance_events, trades, 0.0 if has_deposits and not defaults.equity_given
-                               else defaults.starting_equity)
+    journal_currency = defaults.currency
+    timeline, assumed_start = _equity_source(trades, balance_events, defaults)
     out = []
     for i, t in enumerate(trades):
         flags = list(t.flags)
@@ -118,7 +137,12 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
             flags.append("symbol not in Instruments: contract size 1 assumed")
         if asset_class is None:
             flags.append("asset class unknown: add the symbol to Instruments")
-        fx, fx_flag = _fx_rate(t, t.account_currency or account, contract_size, quote, base)
+        # The currency the statement states this trade's money in; FX converts prices into it.
+        money = t.account_currency or statement_currency or journal_currency
+        if money != journal_currency:
+            flags.append(f"amounts in {money}, the journal's currency is {journal_currency}: "
+                         "not converted (the statement gives no rate)")
+        fx, fx_flag = _fx_rate(t, money, contract_size, quote, base)
         if fx_flag:
             flags.append(fx_flag)
         equity = t.equity
@@ -127,7 +151,7 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
             if equity <= 0:
                 flags.append("equity at entry unknown (no deposits before it): starting equity used")
                 equity = defaults.starting_equity
-            elif not has_deposits and not defaults.equity_given:
+            elif assumed_start:
                 flags.append("equity rebuilt from the assumed starting equity in Settings")
         leverage = t.leverage or statement_leverage
         if leverage is None:
@@ -136,7 +160,7 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
         out.append(t.model_copy(update={
             "contract_size": contract_size, "asset_class": asset_class, "quote_currency": quote,
             "fx_to_account": fx, "equity": equity, "leverage": leverage,
-            "account_currency": t.account_currency or account, "flags": tuple(dict.fromkeys(flags)),
+            "account_currency": money, "flags": tuple(dict.fromkeys(flags)),
         }))
         if on_progress is not None and i % 1000 == 999:
             on_progress(1000)
