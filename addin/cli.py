@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     fill.add_argument("--mapping", type=Path, help="JSON column mapping for a generic CSV (see docs)")
     fill.add_argument("--leverage", help='account leverage when the statement lacks it, e.g. 30 or "1:30"')
     fill.add_argument("--regulator", help="regime for leverage caps: ESMA, FCA, ASIC, NFA, JFSA, REGT")
-    fill.add_argument("--equity", type=float, help="starting equity when the statement has no deposits")
+    fill.add_argument("--equity", type=float, help="account equity before the first trade (replaces the statement's opening deposits)")
     fill.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tpl = sub.add_parser("template", help="build the empty template journal")
