@@ -20,3 +20,10 @@ def test_readme_starts_with_the_sample_fill_and_the_test_command():
                 if line.startswith("    $ ")]
     assert "python -m addin fill --sample" in commands[0]
     assert "pytest" in commands[1]
+
+
+def test_ci_runs_the_readmes_two_commands_verbatim():
+    readme = [line[6:] for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+              if line.startswith("    $ ")][:2]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert all(command in ci for command in readme), "CI must run the README's commands as they are written"
