@@ -56,7 +56,7 @@ def test_example_bad_row_is_rejected_naming_file_line_and_column():
     assert len(st.rejected) == 1
     bad = st.rejected[0]
     assert bad.source.row == 7 and bad.source.file == str(EXAMPLE_CSV)
-    assert "example_trades.csv line 7" in bad.reason
+    assert str(bad.source).endswith("example_trades.csv, section 'trades', row 7")
     assert "'Lots'" in bad.reason and "1.O" in bad.reason
     assert bad.raw.startswith("50123488,US30,Buy,1.O,")
 
@@ -105,7 +105,7 @@ def test_each_kind_of_bad_row_names_its_column(tmp_path):
     assert "'Instrument'" in reasons[6] and "empty" in reasons[6]
     assert "cut short" in reasons[7]
     assert "'Ticket'" in reasons[9] and "line 8" in reasons[9]
-    assert all(r.startswith(f"broker.csv line {n}:") for n, r in reasons.items())
+    assert all(str(r.source).endswith(f"broker.csv, section 'trades', row {r.source.row}") for r in st.rejected)
     assert [t.trade_id for t in st.trades] == ["7"]
     assert st.trades[0].side == "short"
     assert st.trades[0].comment == "=1+1"  # kept as the file wrote it; the journal guards formulas

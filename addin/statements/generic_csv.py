@@ -422,7 +422,7 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
             continue
 
         def reject(reason: str) -> None:
-            rejected.append(RejectedRow(source=src, reason=f"{name} line {rec.line}: {reason}",
+            rejected.append(RejectedRow(source=src, reason=reason,  # file and line are in src
                                         raw=rec.raw(m.delimiter)))
 
         problem = field_count_problem(rec, header)
