@@ -390,6 +390,30 @@ def test_jpy_trades_in_a_usd_account_convert_at_the_rate_their_profit_implies(fi
 
 
 @pytest.mark.statements
+@pytest.mark.parametrize("relative", [
+    "ibkr_activity_statement_csv/oittaa_data_multi_account.csv",
+    "ibkr_activity_statement_csv/oittaa_data_option_assignment.csv",
+    "ibkr_flex_xml/portfolio-performance_testIBFlexStatementFile02.xml",
+])
+def test_ibkr_options_expired_or_assigned_at_price_zero_are_closed_trades_in_the_journal(filled, relative):
+    statement, journal, contents = filled(relative)
+    assert statement.rejected == [] and contents.rejected == []
+    zero = [t for t in contents.trades if t.entry == 0]
+    assert zero and all(t.is_closed and t.exit == 0 and t.asset_class == "OPTION" for t in zero)
+    if relative.endswith("multi_account.csv"):
+        # the CLOV calls expired worthless: the 355.31 USD premium kept is in the journal's Net P/L
+        [clov] = zero
+        assert clov.net_profit == pytest.approx(355.308974) and "expired worthless" in clov.comment
+        wb = load_workbook(journal, read_only=True, data_only=True)
+        rows = list(wb["Trades"].iter_rows(values_only=True))
+        wb.close()
+        row = dict(zip(rows[0], next(r for r in rows[1:] if r[0] == clov.trade_id)))
+        assert row["Net P/L"] == pytest.approx(355.308974)
+        # the risk formulas cannot size a position at price 0: they say so instead of a number
+        assert row["Notional"] == "price must be > 0 (got 0)"
+
+
+@pytest.mark.statements
 def test_the_cli_summary_accounts_for_every_row_of_every_real_export(tmp_path):
     paths = [shared_statement(r) for r in REAL_FILES]
     journal = tmp_path / "All.xlsx"

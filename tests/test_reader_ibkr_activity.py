@@ -118,19 +118,21 @@ def test_executions_are_trades_and_order_closed_lot_and_subtotal_rows_are_not(na
 def test_realised_pnl_per_currency_reconciles_with_the_statement(name):
     path = activity(name)
     st = ibkr_activity.read(path)
-    rows = records(path)
     imported: dict[str, float] = defaultdict(float)
     for t in st.trades:
         if t.is_closed:
             imported[t.account_currency] += t.net_profit
-    # executions the model cannot hold (price 0) are rejected; their P/L is what is missing
-    for r in st.rejected:
-        row = rows[r.source.row]
-        imported[row["Currency"]] += num(row["Realized P/L"])
+    # nothing added back: expiries and assignments (price 0) are closed trades like any other
     expected = statement_realised_by_currency(path)
     assert set(imported) <= set(expected)
     for currency, value in expected.items():
         assert imported[currency] == approx(value), currency
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_execution_of_the_real_files_is_imported_even_at_price_zero(name):
+    st = ibkr_activity.read(activity(name))
+    assert st.rejected == []
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -156,13 +158,22 @@ def test_multi_account_sek_and_usd_closes_and_the_clov_calls_that_expired():
     assert hm.commission == -49 and hm.net_profit == approx(9254.23)
     assert hm.account_currency == hm.quote_currency == "SEK" and hm.fx_to_account is None
     assert unit.net_profit == approx(-445.772436)
-    # four short calls written (one order filled on two exchanges), each an opening execution
-    assert [(t.side, t.quantity, t.entry) for t in clov] == [
+    # four short calls written (one order filled on two exchanges), each an opening execution,
+    # then bought back at 0 when they expired worthless
+    *written, expired = clov
+    assert [(t.side, t.quantity, t.entry) for t in written] == [
         ("short", 1, 0.41), ("short", 1, 0.41), ("short", 1, 1.3), ("short", 1, 1.46)]
     assert {t.asset_class for t in clov} == {"OPTION"} and {t.contract_size for t in clov} == {100}
-    # they expired worthless (price 0): kept as rejected with the 355.31 USD premium it realised
-    (expired,) = st.rejected
-    assert expired.source.row == 20 and "price 0" in expired.reason and "355.308974" in expired.reason
+    assert all(not t.is_closed for t in written)
+    # the expiry (price 0, code C;Ep) is a closed trade keeping the 355.31 USD premium
+    assert expired.source.row == 20 and not st.rejected
+    assert expired.is_closed and (expired.side, expired.quantity) == ("short", 4)
+    assert expired.entry == expired.exit == 0
+    assert expired.open_time == expired.close_time == datetime(2021, 7, 16, 16, 20)
+    assert expired.net_profit == approx(355.308974) and expired.account_currency == "USD"
+    assert "expired worthless" in expired.comment
+    assert sum(t.net_profit for t in st.trades if t.is_closed and t.account_currency == "USD") == approx(
+        -445.772436 + 355.308974)
 
 
 def test_numbers_within_quotes_thousands_separators_are_read():
@@ -183,8 +194,15 @@ def test_option_assignment_stock_called_away_and_calls_closed_at_zero():
         ("ARKK", 100, 80), ("NVDA", 100, 150), ("NVDA", 100, 170), ("SOFI", 200, 25)]
     assert sum(t.net_profit for t in stocks) == approx(4302.62916 + 15222.70041 + 17085.70471 + 4097.11392)
     calls = [t for t in st.trades if t.asset_class == "OPTION"]
-    assert len(calls) == 4 and all(t.side == "short" and t.contract_size == 100 for t in calls)
-    assert len(st.rejected) == 4 and all("price 0" in r.reason for r in st.rejected)
+    assert len(calls) == 8 and all(t.side == "short" and t.contract_size == 100 for t in calls)
+    # each short call written, then closed at price 0 by its assignment (code A;C)
+    assigned = [t for t in calls if t.is_closed]
+    assert [(t.symbol, t.quantity) for t in assigned] == [
+        ("ARKK 19SEP25 80 C", 1), ("NVDA 18JUL25 150 C", 1), ("NVDA 15AUG25 170 C", 1), ("SOFI 19SEP25 25 C", 2)]
+    assert all(t.entry == t.exit == 0 and "assigned" in t.comment for t in assigned)
+    # IB's Realized P/L of an assigned call is 0: the premium is in the stock's sale
+    assert all(t.net_profit == 0 for t in assigned)
+    assert not st.rejected
 
 
 def test_shorting_stocks_short_sale_then_buy_to_cover():
@@ -257,6 +275,29 @@ def test_whole_statement_sections_balance_events_and_order_level_trades(tmp_path
         ("deposit", 10000, datetime(2024, 1, 2)), ("dividend", 22, datetime(2024, 1, 20))]
     counted = len(st.trades) + len(st.non_trades) + len(st.rejected)
     assert counted == sum(1 for line in FULL.splitlines() if line.strip())
+
+
+ZERO = """Trades,Header,DataDiscriminator,Asset Category,Currency,Symbol,Date/Time,Quantity,T. Price,Proceeds,Comm/Fee,Basis,Realized P/L,Code
+Trades,Data,Trade,Equity and Index Options,USD,SPY 19JAN24 400 P,"2024-01-19, 16:20:00",2,0,0,0,-298,298,Ep
+Trades,Data,Trade,Equity and Index Options,USD,QQQ 19JAN24 300 C,"2024-01-19, 16:20:00",-1,0,0,0,0,0,Ex
+Trades,Data,Trade,Stocks,USD,GIFT,"2024-01-20, 10:00:00",10,0,0,0,0,0,O
+Trades,Data,Trade,Stocks,USD,NEG,"2024-01-20, 10:00:00",-10,-1,10,0,0,5,C
+"""
+
+
+def test_closes_at_price_zero_are_trades_and_openings_at_zero_are_rejected(tmp_path):
+    path = tmp_path / "zero.csv"
+    path.write_text(ZERO)
+    st = ibkr_activity.read(path)
+    expired, exercised = st.trades
+    # closing by its code alone (Ep, Ex), with IB's realised P/L
+    assert expired.is_closed and expired.side == "short" and expired.entry == expired.exit == 0
+    assert expired.net_profit == approx(298) and "expired worthless" in expired.comment
+    assert exercised.is_closed and exercised.side == "long" and "exercised" in exercised.comment
+    assert expired.contract_size is None  # no priced row of the symbol in the file to derive it
+    gift, neg = st.rejected
+    assert gift.source.row == 4 and "price 0" in gift.reason and "opening" in gift.reason
+    assert neg.source.row == 5 and "negative price" in neg.reason
 
 
 # --- not an Activity Statement -------------------------------------------------------------------

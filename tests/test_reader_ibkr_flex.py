@@ -86,8 +86,14 @@ def test_realised_pnl_reconciles_with_the_files_fifo_pnl(name):
     expected = sum(float(el.get("fifoPnlRealized") or 0) * float(el.get("fxRateToBase") or 1)
                    for el in trades_children(path) if is_execution(el) and not is_cancel(el))
     closed = sum(t.net_profit for t in st.trades if t.is_closed)
-    assert closed == approx(expected)
+    assert closed == approx(expected)  # nothing added back: no execution is left out
     assert all(t.profit is None for t in st.trades if not t.is_closed)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_execution_of_the_real_files_is_imported_even_at_price_zero(name):
+    st = ibkr_flex.read(flex(name))
+    assert st.rejected == []
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -119,27 +125,42 @@ def test_file01_fourteen_buys_in_cad_converted_to_base():
 
 def test_option_rows_carry_the_multiplier_of_100():
     options = [t for name in FILES[:2] for t in ibkr_flex.read(flex(name)).trades if t.asset_class == "OPTION"]
-    assert len(options) == 4  # FB call in File01; ORCL put, ORCL call, PAYC call in File02
+    # FB call in File01; ORCL put (sold, then assigned), ORCL call, PAYC call in File02
+    assert len(options) == 5
     assert {t.contract_size for t in options} == {100}
     fb = next(t for t in options if t.symbol.startswith("FB"))
     assert (fb.side, fb.quantity, fb.entry) == ("long", 2, 6.95)
 
 
-def test_file02_sold_options_are_shorts_and_the_assigned_put_closed_at_zero_is_rejected():
+def test_file02_sold_options_are_shorts():
     st = ibkr_flex.read(flex(FILES[1]))
     assert st.account_currency == "EUR"
-    assert len(st.trades) == 8
+    assert len(st.trades) == 9 and not st.rejected
     sold = [t for t in st.trades if t.side == "short"]
-    assert sorted(t.symbol for t in sold) == ["ORCL  170915P00050000", "ORCL  171117C00050000"]
+    assert sorted(t.symbol for t in sold) == [
+        "ORCL  170915P00050000", "ORCL  170915P00050000", "ORCL  171117C00050000"]
     # the stock delivered by the assignment is an opening BookTrade at the strike
     orcl = next(t for t in st.trades if t.symbol == "ORCL")
     assert (orcl.side, orcl.quantity, orcl.entry, orcl.commission) == ("long", 100, 50, approx(-2 * 0.83701))
-    # the put leaves the book at price 0: the model needs a positive price, so it is kept as rejected
-    (rejected,) = st.rejected
-    assert rejected.source.row == 3
-    assert "price 0" in rejected.reason and "ORCL  170915P00050000" in rejected.reason
     eur = [t for t in st.trades if t.quote_currency == "EUR"]
     assert eur and all(t.fx_to_account == 1 for t in eur)
+
+
+def test_file02_the_orcl_put_assigned_at_zero_is_a_closed_trade_with_its_realised_pnl():
+    st = ibkr_flex.read(flex(FILES[1]))
+    put = [t for t in st.trades if t.symbol == "ORCL  170915P00050000"]
+    sold, assigned = put
+    assert not sold.is_closed and (sold.side, sold.quantity, sold.entry) == ("short", 1, 0.53)
+    # BookTrade BUY 1 at tradePrice 0, openCloseIndicator C, notes A: the short put leaves the book
+    assert assigned.source.row == 3 and assigned.trade_id == "1908991474"
+    assert assigned.is_closed and assigned.side == "short" and assigned.quantity == 1
+    assert assigned.entry == assigned.exit == 0
+    assert assigned.open_time == assigned.close_time == datetime(2017, 9, 15, 16, 20)
+    # IB's fifoPnlRealized is 0 (the premium goes into the delivered stock's basis): so is the P/L
+    assert assigned.profit == 0 and assigned.net_profit == 0 and assigned.commission == 0
+    assert "assigned" in assigned.comment and "to close" in assigned.comment
+    assert assigned.asset_class == "OPTION" and assigned.contract_size == 100
+    assert assigned.fx_to_account == 0.83701 and assigned.quote_currency == "USD"
 
 
 def test_file13_cfd_trade_without_ids_gets_a_stable_id():
@@ -219,6 +240,50 @@ def test_closing_executions_carry_realised_pnl_in_base_currency(tmp_path):
     assert {(n.source.row, n.kind) for n in st.non_trades} == {(2, "order summary"), (6, "symbol summary")}
     (bad,) = st.rejected
     assert bad.source.row == 5 and "abc" in bad.reason
+
+
+# --- executions at price 0: expiry, assignment, exercise (written here) ---------------------------
+
+ZERO = """<FlexQueryResponse queryName="t" type="AF"><FlexStatements count="1">
+<FlexStatement accountId="U8" fromDate="20240101" toDate="20240131">
+<AccountInformation accountId="U8" currency="USD" />
+<Trades>
+<Trade accountId="U8" currency="USD" fxRateToBase="1" assetCategory="OPT" symbol="SPY 240119P400" multiplier="100"
+ tradeID="20" dateTime="20240102;100000" quantity="-2" tradePrice="1.5" ibCommission="-2"
+ ibCommissionCurrency="USD" openCloseIndicator="O" fifoPnlRealized="0" buySell="SELL" levelOfDetail="EXECUTION"/>
+<Trade accountId="U8" currency="USD" fxRateToBase="1" assetCategory="OPT" symbol="SPY 240119P400" multiplier="100"
+ tradeID="21" dateTime="20240119;162000" quantity="2" tradePrice="0" ibCommission="0" transactionType="BookTrade"
+ ibCommissionCurrency="USD" openCloseIndicator="C" fifoPnlRealized="298" buySell="BUY" notes="Ep" levelOfDetail="EXECUTION"/>
+<Trade accountId="U8" currency="USD" fxRateToBase="1" assetCategory="OPT" symbol="QQQ 240119C300" multiplier="100"
+ tradeID="22" dateTime="20240119;162000" quantity="-1" tradePrice="0" ibCommission="0" transactionType="BookTrade"
+ fifoPnlRealized="0" buySell="SELL" notes="Ex" levelOfDetail="EXECUTION"/>
+<Trade accountId="U8" currency="USD" fxRateToBase="1" assetCategory="STK" symbol="GIFT" multiplier="1"
+ tradeID="23" dateTime="20240120;100000" quantity="10" tradePrice="0" openCloseIndicator="O" buySell="BUY"
+ levelOfDetail="EXECUTION"/>
+<Trade accountId="U8" currency="USD" fxRateToBase="1" assetCategory="STK" symbol="NEG" multiplier="1"
+ tradeID="24" dateTime="20240120;100000" quantity="-10" tradePrice="-1" openCloseIndicator="C"
+ fifoPnlRealized="5" buySell="SELL" levelOfDetail="EXECUTION"/>
+</Trades></FlexStatement></FlexStatements></FlexQueryResponse>
+"""
+
+
+def test_an_option_expiring_worthless_is_a_close_at_zero_keeping_the_premium(tmp_path):
+    path = tmp_path / "zero.xml"
+    path.write_text(ZERO)
+    st = ibkr_flex.read(path)
+    sold, expired, exercised = st.trades
+    assert not sold.is_closed
+    # the two short puts expire: bought back at 0, the whole premium (less commission) realised
+    assert expired.is_closed and expired.side == "short" and expired.entry == expired.exit == 0
+    assert expired.net_profit == approx(298) and "expired worthless" in expired.comment
+    # a long call exercised: no openCloseIndicator, but notes Ex say it leaves the book
+    assert exercised.is_closed and exercised.side == "long" and exercised.net_profit == 0
+    assert "exercised" in exercised.comment
+    assert sum(t.net_profit for t in st.trades if t.is_closed) == approx(298)
+    # price 0 opening a position, and a negative price, stay rejected
+    gift, neg = st.rejected
+    assert gift.source.row == 4 and "price 0" in gift.reason and "opening" in gift.reason
+    assert neg.source.row == 5 and "negative price" in neg.reason
 
 
 # --- not a Flex export ---------------------------------------------------------------------------

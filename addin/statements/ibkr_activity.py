@@ -30,8 +30,14 @@ row's Currency; the currency named by a "Comm in USD" column is used for that co
 "Base Currency"), None otherwise. ``Statement.account_currency`` is the stated base currency, None
 when the file does not state it.
 
-Executions at T. Price 0 (options expiring worthless, or closed by assignment/exercise) cannot be a
-Trade (the model needs a positive price): they are rejected with the reason and their realised P/L.
+Executions at T. Price 0: an option that expires worthless, or leaves the book by assignment or
+exercise, is printed as an execution at price 0. It is a real closing trade and is imported as one
+(``entry`` = ``exit`` = 0, ``profit`` = Realized P/L - Comm/Fee as for any close: the whole premium
+kept when a short option expires, 0 on an assignment, where IB moves the premium into the stock's
+basis). It counts as closing when its Code contains C, when it realises P/L, or when the Code holds
+Ep (expired), A (assignment) or Ex (exercise); ``comment`` says "expired worthless", "assigned" or
+"exercised" from those codes. As Proceeds are 0, ``contract_size`` comes from the symbol's other
+executions or closed lots in the file. An execution at price 0 that opens a position is rejected.
 
 Other sections
 --------------
@@ -150,6 +156,15 @@ def _codes(value: str) -> set[str]:
     return {c.strip() for c in value.split(";") if c.strip()}
 
 
+# IB's codes for a position that leaves the book without a market trade
+EVENT_CODES = {"EP": "expired worthless", "A": "assigned", "EX": "exercised"}
+
+
+def _events(codes: set[str]) -> list[str]:
+    upper = {c.upper() for c in codes}
+    return [text for code, text in EVENT_CODES.items() if code in upper]
+
+
 def _contract_size(quantity: float, price: float, proceeds: float | None) -> float | None:
     if not proceeds or not price or not quantity:
         return None
@@ -176,6 +191,7 @@ class _Reader:
         self.account = ""
         self.accounts: list[str] = []
         self.totals: list[tuple[str, str, float]] = []  # (row type, currency, realised P/L)
+        self.sizes: dict[tuple[str, str], float] = {}  # (symbol, currency) -> contract size seen
 
     # -- helpers -------------------------------------------------------------------------------
     def ref(self, rec: _Record) -> SourceRef:
@@ -299,6 +315,7 @@ class _Reader:
             return
         disc = row.get("DataDiscriminator", "Trade").strip() or "Trade"
         if disc == "ClosedLot":
+            self._remember_size(row, "Basis")
             self.note(rec, "closed lot", f"{symbol} lot opened {row.get('Date/Time', '')}, "
                                          f"quantity {row.get('Quantity', '')} @ {row.get('T. Price', '')}")
             return
@@ -312,6 +329,7 @@ class _Reader:
             return
         try:
             self.trades.append(self.execution(rec, row))
+            self._remember_size(row, "Proceeds")
         except ValueError as exc:
             reason = str(exc)
             if hasattr(exc, "errors"):
@@ -332,7 +350,8 @@ class _Reader:
         when = parse_datetime(row.get("Date/Time", ""), DATETIME_FORMATS)
         realised = parse_optional_number(row.get("Realized P/L")) or 0.0
         codes = _codes(row.get("Code", ""))
-        closing = "C" in codes or realised != 0.0
+        events = _events(codes)
+        closing = "C" in codes or realised != 0.0 or (price == 0 and bool(events))
 
         comm_col = next((k for k in row if k == "Comm/Fee" or k.startswith("Comm in ")
                          or k.startswith("Comm/Fee")), None)
@@ -344,11 +363,12 @@ class _Reader:
             if closing and money_ccy != currency and realised:
                 raise ValueError(f"realised P/L in {currency} and commission in {money_ccy}: cannot add them")
 
-        if price <= 0:
-            what = "an expiry/assignment/exercise" if closing else "a trade"
+        if price < 0:
+            raise ValueError(f"{direction} {quantity:g} {symbol} at negative price {price:g}")
+        if price == 0 and not closing:
             raise ValueError(
-                f"{direction} {quantity:g} {symbol} at price {price:g} ({what}): the trade model needs a "
-                f"positive price; realised P/L {realised:.10g} {currency or ''} not imported".rstrip())
+                f"{direction} {quantity:g} {symbol} at price 0 opening a position: only a close "
+                f"(expiry, assignment, exercise) can be at price 0")
 
         proceeds = parse_optional_number(row.get("Proceeds")) if _is_number(row.get("Proceeds")) else None
         category = row.get("Asset Category", "").strip()
@@ -364,6 +384,8 @@ class _Reader:
             comment = f"{direction} to open" if "O" in codes else direction
         if row.get("Code", "").strip():
             comment += f"; code {row['Code'].strip()}"
+        if price == 0:
+            comment += "; " + (", ".join(events) if events else "closed at price 0 (expiry, assignment or exercise)")
         if row.get("Exchange", "").strip() not in ("", "-", "--"):
             comment += f"; {row['Exchange'].strip()}"
 
@@ -392,7 +414,7 @@ class _Reader:
             account_currency=money_ccy,
             quote_currency=currency,
             fx_to_account=1.0 if (self.base and currency == self.base == money_ccy) else None,
-            contract_size=_contract_size(quantity, price, proceeds),
+            contract_size=_contract_size(quantity, price, proceeds) if price else None,
             asset_class=ASSET_CLASSES.get(category.lower(), category or None),
             comment=comment,
             source=self.ref(rec),
@@ -418,6 +440,26 @@ class _Reader:
             return
         event_kind = BALANCE_SECTIONS[kind] or ("deposit" if amount >= 0 else "withdrawal")
         self.events.append(BalanceEvent(time=when, amount=amount, kind=event_kind, source=self.ref(rec)))
+
+    def _remember_size(self, row: dict[str, str], money: str) -> None:
+        """Note the contract size a row with a price shows (Proceeds or a closed lot's Basis)."""
+        try:
+            price = parse_optional_number(row.get("T. Price"))
+            qty = parse_optional_number(row.get("Quantity"))
+            amount = parse_optional_number(row.get(money)) if _is_number(row.get(money)) else None
+        except ValueError:
+            return
+        size = _contract_size(qty or 0, price or 0, amount)
+        if size is not None:
+            self.sizes.setdefault((row.get("Symbol", "").strip(), row.get("Currency", "").strip()), size)
+
+    def fill_zero_price_sizes(self) -> None:
+        """A close at price 0 has Proceeds 0: take its contract size from the symbol's other rows."""
+        for n, t in enumerate(self.trades):
+            if t.contract_size is None and t.entry == 0:
+                size = self.sizes.get((t.symbol, t.quote_currency or ""))
+                if size is not None:
+                    self.trades[n] = t.model_copy(update={"contract_size": size})
 
     def statement_totals(self) -> StatementTotals:
         # only the Total rows: SubTotal rows need not cover every symbol (an excerpt may lack some)
@@ -448,6 +490,7 @@ def read(path: Path) -> Statement:
         raise StatementError(file, f"binary data, not a CSV; {EXPECTED}")
     reader = _Reader(file, _records(file, _decode(file, data)))
     reader.run()
+    reader.fill_zero_price_sizes()
     accounts = reader.accounts or ([reader.account] if reader.account else [])
     return Statement(
         file=file,

@@ -44,9 +44,18 @@ Rows that cannot be a Trade
 * ``TradeCancel`` rows (``buySell`` "SELL (Ca.)", notes "Ca") and the execution they cancel (matched
   by ``origTransactionID``, else ``origTradeID``) are NonTradeRow "trade cancel" / "cancelled trade":
   together they net to nothing.
-* An execution at price 0 (an option expiring worthless, or closed by assignment/exercise, written
-  as a BookTrade at 0) cannot be expressed: the model requires a positive price. It is rejected with
-  the reason and its realised P/L in the reason text.
+* An execution at price 0 that opens a position (or says nothing of closing) is rejected with the
+  reason: the model allows price 0 only for a close.
+
+Executions at price 0
+---------------------
+An option that expires worthless, or leaves the book by assignment or exercise, is written as an
+execution (usually a BookTrade) at ``tradePrice`` 0. It is a real closing trade and is imported as
+one: ``entry`` = ``exit`` = 0, ``profit`` from ``fifoPnlRealized`` as for any closing execution (the
+whole premium kept when a short option expires; 0 on an assignment, where IB moves the premium into
+the delivered stock's cost basis). It counts as closing when ``openCloseIndicator`` contains C, when
+it realises P/L, or when ``notes`` carries IB's code Ep (expired), A (assignment) or Ex (exercise);
+``comment`` says what happened ("expired worthless", "assigned", "exercised", from those codes).
 
 ``SourceRef.row`` is the 1-based index of the element among the ``Trades`` children (comments not
 counted); ``section`` is "Trades" (with the account id appended when the file holds several
@@ -163,6 +172,14 @@ def _is_cancel(el) -> bool:
 
 def _codes(value: str) -> set[str]:
     return {c.strip().upper() for c in value.split(";") if c.strip()}
+
+
+# IB's notes codes for a position that leaves the book without a market trade
+EVENT_CODES = {"EP": "expired worthless", "A": "assigned", "EX": "exercised"}
+
+
+def _events(codes: set[str]) -> list[str]:
+    return [text for code, text in EVENT_CODES.items() if code in codes]
 
 
 def _raw(el) -> str:
@@ -295,13 +312,15 @@ class _FlexStatementReader:
             raise ValueError(f"fxRateToBase {fx:g} is not positive")
         realised = parse_optional_number(_attr(el, "fifoPnlRealized")) or 0.0
         indicator = _codes(_attr(el, "openCloseIndicator"))
-        closing = "C" in indicator or realised != 0.0
+        events = _events(_codes(_attr(el, "notes")))
+        closing = "C" in indicator or realised != 0.0 or (price == 0 and bool(events))
 
-        if price <= 0:
-            what = "an expiry/assignment/exercise" if closing or _attr(el, "transactionType") == "BookTrade" else "a trade"
+        if price < 0:
+            raise ValueError(f"{direction} {quantity:g} {symbol} at negative price {price:g}")
+        if price == 0 and not closing:
             raise ValueError(
-                f"{direction} {quantity:g} {symbol} at price {price:g} ({what}): the trade model needs a "
-                f"positive price; realised P/L {realised:.10g} {currency or ''} not imported".rstrip())
+                f"{direction} {quantity:g} {symbol} at price 0 opening a position: only a close "
+                f"(expiry, assignment, exercise) can be at price 0")
 
         commission_raw = parse_optional_number(_attr(el, "ibCommission")) or 0.0
         comm_ccy = _attr(el, "ibCommissionCurrency")
@@ -329,6 +348,8 @@ class _FlexStatementReader:
             comment = f"{direction} to open" if "O" in indicator else direction
         if _attr(el, "transactionType") not in ("", "ExchTrade"):
             comment += f" ({_attr(el, 'transactionType')})"
+        if price == 0:
+            comment += ": " + (", ".join(events) if events else "closed at price 0 (expiry, assignment or exercise)")
         if _attr(el, "description") and _attr(el, "description") != symbol:
             comment += f"; {_attr(el, 'description')}"
 

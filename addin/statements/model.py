@@ -50,6 +50,14 @@ class Trade(BaseModel):
     ``equity`` and ``leverage`` likewise only when the statement states them (the journal fills the
     gaps from its Instruments table and settings, and says so in ``flags``: one short note per
     assumption, e.g. "symbol not in Instruments: contract size 1 assumed").
+
+    Prices are positive, except where a market really prints 0: an option that expires worthless,
+    or leaves the book by assignment or exercise, is closed at price 0 (Interactive Brokers writes
+    it as an execution at 0 that carries the position's realised P/L). So ``exit`` may be 0, and
+    ``entry`` may be 0 only together with ``exit`` 0: a reader that records a closing execution as a
+    Trade closed when executed (entry = exit = execution price) writes such a close as entry = exit =
+    0. An open trade, or one closed at a positive price, still needs a positive entry; negative and
+    non-finite prices are never valid, and ``stop``/``target`` stay strictly positive.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,10 +68,10 @@ class Trade(BaseModel):
     symbol: str
     side: Side
     quantity: float = Field(gt=0)
-    entry: float = Field(gt=0)
+    entry: float = Field(ge=0)  # 0 only with exit 0: see the class docstring
     open_time: datetime | None = None
     close_time: datetime | None = None
-    exit: float | None = Field(default=None, gt=0)
+    exit: float | None = Field(default=None, ge=0)  # 0: expired worthless / assigned / exercised
     stop: float | None = Field(default=None, gt=0)
     target: float | None = Field(default=None, gt=0)
     commission: float = 0.0
@@ -101,6 +109,9 @@ class Trade(BaseModel):
     def _closed_has_exit(self) -> "Trade":
         if self.close_time is not None and self.exit is None:
             raise ValueError("a closed trade needs an exit price")
+        if self.entry == 0 and self.exit != 0:
+            raise ValueError("entry price 0 is only valid for a closing execution at price 0 "
+                             "(exit 0: an expiry, assignment or exercise)")
         return self
 
     @property
