@@ -101,7 +101,7 @@ def _fx_rate(trade: Trade, account: str, contract_size: float, quote: str | None
     if quote is not None and base is not None:
         try:
             return pair_fx_rate(base, quote, account, trade.exit or trade.entry), None
-        except NoPrice:
+        except (NoPrice, RiskInputError):  # e.g. an option expiry printed at price 0
             pass
     if quote is None:
         return 1.0, "quote currency unknown: FX rate 1 assumed"
