@@ -20,7 +20,7 @@ from ..statements import read_statement
 from ..statements.model import Statement, StatementError
 from .enrich import AccountDefaults, enrich, opening_balance
 from .merge import merge_rejected, merge_trades
-from .progress import Progress
+from .progress import Progress, stage
 from .safe_write import JournalBusy, replace_atomically
 
 
@@ -61,7 +61,10 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
 
     journal = Path(journal)
     lev = parse_leverage(leverage, "--leverage") if leverage is not None else None
-    read: list[Statement] = [read_statement(Path(p), fmt, mapping) for p in statements]
+    read: list[Statement] = []
+    for p in statements:
+        stage(f"reading {Path(p).name}", progress)
+        read.append(read_statement(Path(p), fmt, mapping))
 
     created = not journal.exists()
     if created:
@@ -123,6 +126,7 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
             already_present=merged.already_present, updated=merged.updated,
             non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected)))
     bar.close()
+    stage(f"computing risk figures and writing {journal.name}", progress)
 
     backup = replace_atomically(
         journal, lambda tmp: build_journal(tmp, trades, settings=settings, instruments=instruments, rejected=rejected,

@@ -1,4 +1,5 @@
-"""A small progress bar on stderr, shown only on a terminal."""
+"""Progress on stderr, shown only on a terminal: a line as each slow stage starts, and a bar for
+the stages that count rows."""
 
 from __future__ import annotations
 
@@ -29,3 +30,10 @@ class Progress:
         if self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def stage(label: str, enabled: bool | None = None) -> None:
+    """Say that a slow stage starts (reading a large statement, writing the journal)."""
+    if sys.stderr.isatty() if enabled is None else enabled:
+        sys.stderr.write(f"{label} ...\n")
+        sys.stderr.flush()
