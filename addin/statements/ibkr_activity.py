@@ -54,7 +54,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
 from pathlib import Path
 
 from .model import (
@@ -67,6 +66,7 @@ from .model import (
     StatementTotals,
     Trade,
 )
+from .ibkr_codes import events as event_texts
 from .parsing import parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "ibkr_activity"
@@ -154,15 +154,6 @@ def _decode(file: str, data: bytes) -> str:
 
 def _codes(value: str) -> set[str]:
     return {c.strip() for c in value.split(";") if c.strip()}
-
-
-# IB's codes for a position that leaves the book without a market trade
-EVENT_CODES = {"EP": "expired worthless", "A": "assigned", "EX": "exercised"}
-
-
-def _events(codes: set[str]) -> list[str]:
-    upper = {c.upper() for c in codes}
-    return [text for code, text in EVENT_CODES.items() if code in upper]
 
 
 def _contract_size(quantity: float, price: float, proceeds: float | None) -> float | None:
@@ -350,7 +341,7 @@ class _Reader:
         when = parse_datetime(row.get("Date/Time", ""), DATETIME_FORMATS)
         realised = parse_optional_number(row.get("Realized P/L")) or 0.0
         codes = _codes(row.get("Code", ""))
-        events = _events(codes)
+        events = event_texts(codes)
         closing = "C" in codes or realised != 0.0 or (price == 0 and bool(events))
 
         comm_col = next((k for k in row if k == "Comm/Fee" or k.startswith("Comm in ")

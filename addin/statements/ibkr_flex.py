@@ -88,6 +88,7 @@ from .model import (
     StatementTotals,
     Trade,
 )
+from .ibkr_codes import events as event_texts
 from .parsing import parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "ibkr_flex"
@@ -172,14 +173,6 @@ def _is_cancel(el) -> bool:
 
 def _codes(value: str) -> set[str]:
     return {c.strip().upper() for c in value.split(";") if c.strip()}
-
-
-# IB's notes codes for a position that leaves the book without a market trade
-EVENT_CODES = {"EP": "expired worthless", "A": "assigned", "EX": "exercised"}
-
-
-def _events(codes: set[str]) -> list[str]:
-    return [text for code, text in EVENT_CODES.items() if code in codes]
 
 
 def _raw(el) -> str:
@@ -312,7 +305,7 @@ class _FlexStatementReader:
             raise ValueError(f"fxRateToBase {fx:g} is not positive")
         realised = parse_optional_number(_attr(el, "fifoPnlRealized")) or 0.0
         indicator = _codes(_attr(el, "openCloseIndicator"))
-        events = _events(_codes(_attr(el, "notes")))
+        events = event_texts(_codes(_attr(el, "notes")))
         closing = "C" in indicator or realised != 0.0 or (price == 0 and bool(events))
 
         if price < 0:
