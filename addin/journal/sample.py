@@ -147,33 +147,3 @@ def edge_trades(broker: str = "Edge Broker") -> list[Trade]:
               stop=19_950.0, exit=20_040.5, profit=161.0, commission=-2.48, open_time=datetime(2024, 11, 1, 15),
               close_time=datetime(2024, 11, 1, 16), source=src),
     ]
-
-
-def bundled_statement_trades() -> list[Trade]:
-    """The trades of the bundled MT4 sample statement (``addin/samples/sample_statement.htm``), with
-    the gaps a fill would close: contract size, quote currency and asset class from
-    :func:`instruments.lookup`, and the quote-to-USD rate (1 for USD quotes, 1/price for USDxxx,
-    else derived from the trade's profit and move)."""
-    from pathlib import Path
-
-    from ..statements import read_statement
-    from .instruments import lookup
-
-    path = Path(__file__).resolve().parents[1] / "samples" / "sample_statement.htm"
-    st = read_statement(path)
-    out = []
-    for t in st.trades:
-        inst = lookup(t.symbol)
-        upd: dict = {}
-        if inst is not None:
-            upd = {"contract_size": t.contract_size or inst.contract_size,
-                   "quote_currency": t.quote_currency or inst.quote_currency}
-            acct = t.account_currency or st.account_currency or "USD"
-            if t.fx_to_account is None and inst.quote_currency != acct:
-                if inst.symbol.startswith(acct):
-                    upd["fx_to_account"] = 1 / (t.exit or t.entry)
-                elif t.profit and t.exit and t.exit != t.entry:
-                    sgn = 1 if t.side == "long" else -1
-                    upd["fx_to_account"] = abs(t.profit / (sgn * (t.exit - t.entry) * t.quantity * inst.contract_size))
-        out.append(t.model_copy(update=upd))
-    return out
