@@ -11,7 +11,7 @@ give :class:`StatementTotals` and are not rows of the trade tables.
 Parsing uses lxml's (libxml2's) forgiving HTML parser, the one behind ``lxml.html``, with plain
 elements: the terminal's unclosed tags and bare attributes are fine. Files may be UTF-8, cp1252 or
 UTF-16 with or without a BOM (:func:`decode_html`). The small helpers here (:func:`decode_html`,
-:func:`parse_html_rows`, :func:`fast_number`, :func:`fast_datetime`, :func:`short_reason`,
+:func:`parse_html_rows`, :func:`fast_datetime`, :func:`short_reason`,
 :func:`collector_paused`) are shared with :mod:`addin.statements.mt5_report`.
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gc
-import math
 import re
 from datetime import datetime
 from pathlib import Path
@@ -182,17 +181,6 @@ def colspan(cell) -> int:
         return max(1, int(cell.get("colspan", "1")))
     except ValueError:
         return 1
-
-
-def fast_number(text: str) -> float:
-    """:func:`parse_number` with a fast path for plain ``-123.45``."""
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return parse_number(text)
-    if not math.isfinite(value) or not text or text[-1] not in "0123456789.":
-        return parse_number(text)
-    return value
 
 
 def fast_datetime(text: str, formats: tuple[str, ...]) -> datetime:
@@ -383,18 +371,18 @@ class _Builder:
             return 1 if section == CLOSED else 0
         try:
             closed = section == CLOSED
-            stop = fast_number(texts[6]) if texts[6] else None
-            target = fast_number(texts[7]) if texts[7] else None
+            stop = parse_number(texts[6]) if texts[6] else None
+            target = parse_number(texts[7]) if texts[7] else None
             trade = Trade(
                 broker=self.broker, account=self.account, trade_id=texts[0], symbol=texts[4],
-                side=_SIDES[kind], quantity=fast_number(texts[3]), entry=fast_number(texts[5]),
+                side=_SIDES[kind], quantity=parse_number(texts[3]), entry=parse_number(texts[5]),
                 open_time=fast_datetime(texts[1], DATE_FORMATS),
                 close_time=fast_datetime(texts[8], DATE_FORMATS) if closed else None,
-                exit=fast_number(texts[9]) if closed else None,
+                exit=parse_number(texts[9]) if closed else None,
                 stop=stop or None, target=target or None,
-                commission=fast_number(texts[10]), taxes=fast_number(texts[11]),
-                swap=fast_number(texts[12]),
-                profit=fast_number(texts[13]) if closed else None,
+                commission=parse_number(texts[10]), taxes=parse_number(texts[11]),
+                swap=parse_number(texts[12]),
+                profit=parse_number(texts[13]) if closed else None,
                 account_currency=self.currency, leverage=self.leverage, comment=note,
                 source=self.ref(i, section))
         except ValueError as exc:  # includes pydantic's ValidationError

@@ -25,6 +25,15 @@ def parse_number(text: object) -> float:
         raise ValueError(f"not a number: {text!r}")
     if isinstance(text, (int, float)):
         return float(text)
+    # Fast path for a plain "-123.45" (most cells of a big statement); anything else is cleaned below.
+    if type(text) is str and text and text[-1] in "0123456789.":
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if value - value == 0.0:
+                return value
     s = _SPACES.sub("", str(text))
     negative = False
     if s.startswith("(") and s.endswith(")"):
