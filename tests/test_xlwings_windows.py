@@ -276,7 +276,7 @@ def test_function_wizard_texts(windows):
         assert o["Category"] == CATEGORY == info.category
         desc = o["Description"]
         assert desc.strip() and len(desc) <= EXCEL_TEXT_LIMIT
-        assert " ".join(desc.split()) == info.description, f"{name}: wizard text differs from REGISTRY"
+        assert desc == info.description, f"{name}: wizard text is not the one-paragraph REGISTRY text"
         assert o["ArgumentDescriptions"] == [a.doc for a in info.args], f"{name}: argument docs differ"
         for a in o["ArgumentDescriptions"]:
             assert a.strip() and not a.startswith("Positional argument") and len(a) <= EXCEL_TEXT_LIMIT
