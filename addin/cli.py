@@ -47,12 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument("--namespace", default="",
                     help="custom-functions namespace of the Office.js add-in, if it has one (xlwings Lite has none)")
 
-    setup = sub.add_parser("setup", help="configure xlwings for this machine (used by install/ scripts)")
+    setup = sub.add_parser("setup", help="configure xlwings for this machine (used by install/ scripts)",
+                           add_help=False)  # its --help is setup's own: every step and option
     setup.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["setup"]:  # all of it, --help too, is setup's (argparse's REMAINDER drops a leading option)
+        from .setup import main as setup_main
+        return setup_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "fill":
