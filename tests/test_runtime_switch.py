@@ -204,3 +204,15 @@ def test_refuses_bad_arguments(tmp_path):
 
 def test_every_function_name_is_known():
     assert NAMES == frozenset(REGISTRY) and len(NAMES) >= 32
+
+
+def test_a_fill_writes_the_classic_form_again(tmp_path):
+    """What the README tells a Lite user: run `runtime lite` again after each fill."""
+    path = _journal(tmp_path, "sample")
+    assert switch_runtime(path, "lite").total > 0
+    proc = subprocess.run([sys.executable, "-m", "addin", "fill", "--sample", "--journal", str(path), "--no-progress"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    calls = _calls(path)
+    assert calls and not any("_xldudf_" in c for c in calls)
+    assert switch_runtime(path, "lite").total > 0
