@@ -36,12 +36,28 @@ def _parser() -> argparse.ArgumentParser:
     lite = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
     lite.add_argument("--out", type=Path, default=Path("lite"))
 
-    setup = sub.add_parser("setup", help="configure xlwings for this machine (used by install/ scripts)")
+    rt = sub.add_parser("runtime", help="rewrite a journal's add-in formulas for xlwings Lite or the classic add-in",
+                        description="Rewrite every call of the add-in's functions in a journal (.xlsx) into the form "
+                                    "the chosen Excel runtime stores: 'lite' = xlwings Lite / Office.js custom "
+                                    "functions (_xldudf_NAME), 'classic' = the Windows add-in (plain NAME), the form "
+                                    "the journal is built with. Nothing else in the workbook changes.")
+    rt.add_argument("runtime", choices=("lite", "classic"), help="the runtime the journal will be opened with")
+    rt.add_argument("journal", type=Path, help="the journal .xlsx (close it in Excel first)")
+    rt.add_argument("--out", type=Path, help="write the result here instead of replacing the journal")
+    rt.add_argument("--namespace", default="",
+                    help="custom-functions namespace of the Office.js add-in, if it has one (xlwings Lite has none)")
+
+    setup = sub.add_parser("setup", help="configure xlwings for this machine (used by install/ scripts)",
+                           add_help=False)  # its --help is setup's own: every step and option
     setup.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["setup"]:  # all of it, --help too, is setup's (argparse's REMAINDER drops a leading option)
+        from .setup import main as setup_main
+        return setup_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "fill":
@@ -61,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             for path in write_lite(args.out):
                 print(f"wrote {path}")
             return 0
+        if args.command == "runtime":
+            from .runtime_switch import main as runtime_main
+            return runtime_main(args)
         if args.command == "setup":
             from .setup import main as setup_main
             return setup_main(args.rest)

@@ -9,6 +9,14 @@ its standard-library imports hoisted to the top, and ``addin.risk`` rebuilt as a
 ``xw.func``/``xw.arg`` decorators, so Excel's function wizard shows the same descriptions as in
 desktop Excel. The result imports only the standard library and ``xlwings``.
 
+How xlwings Lite loads it (xlwings-server's wasm runtime, ``create_module_from_string``): a new
+module object is made, the source is ``exec``-uted into its ``__dict__`` and only then is the module
+put into ``sys.modules["main"]``. Code that looks its own module up in ``sys.modules`` while it is
+being executed - ``@dataclass`` does, for every field, when annotations are strings - would find
+nothing and the whole file would fail to load (no function registers). So the bundle starts by
+registering its own module object (found as the module whose ``__dict__`` is its globals) before
+any bundled code runs; the loader's assignment afterwards puts the same object there again.
+
 Bundling refuses (``BundleError``) rather than guess: a module-level name defined differently in
 two modules, an import of something outside the standard library and xlwings, or a relative
 import it cannot resolve.
@@ -27,6 +35,21 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # Top-level modules bundled after addin/risk/*.py (their order is worked out from their imports).
 TOP_MODULES = ("cells", "udf_meta", "udfs")
 ALLOWED_THIRD_PARTY = {"xlwings"}
+
+
+# The Pyodide the tests run the bundle in (tests/pyodide/package.json pins the same npm version).
+PYODIDE_TESTED = "314.0.7"
+
+# Emitted right after the imports: see the module docstring. Plain code, no names left behind.
+SELF_REGISTRATION = """\
+# xlwings Lite exec()s this file into a new module and registers that module in sys.modules only
+# afterwards; @dataclass (below) looks its module up there while the class is created. Register
+# this module object now (the loader assigns the same object again when it is done).
+_lite_module = next((m for m in _gc.get_referrers(globals())
+                     if isinstance(m, _types.ModuleType) and m.__dict__ is globals()), None)
+if _lite_module is not None:
+    _sys.modules[__name__] = _lite_module
+del _lite_module"""
 
 
 class BundleError(RuntimeError):
@@ -236,12 +259,19 @@ def bundle_source() -> str:
         "# DO NOT EDIT: regenerate it from the package. Bundled modules, in order:",
         *(f"#   addin/{m.name.replace('.', '/')}.py" for m in ordered),
         "# Paste this whole file into the main.py tab of xlwings Lite; it needs only xlwings.",
+        f"# Tested with xlwings {_xlwings_version()} under xlwings-server's wasm loader in CPython and in",
+        f"# Pyodide {PYODIDE_TESTED} (tests/test_lite.py, tests/test_lite_pyodide.py).",
         f'"""{first_doc}"""',
         "",
         "from __future__ import annotations",
         "",
+        "import gc as _gc",
+        "import sys as _sys",
         "import types as _types",
         *_merge_imports(imports),
+        "",
+        "",
+        SELF_REGISTRATION,
     ]
     parts = ["\n".join(header)]
     risk_done = False
@@ -255,10 +285,17 @@ def bundle_source() -> str:
     return text
 
 
+# xlwings Lite's docs ("Dependencies"): it records the exact versions it installed in its own
+# requirements-pinned.txt and reinstalls those on every restart, so requirements.txt should not pin
+# an exact version; an upper bound is what they suggest (their example: ``xlwings<1.0.0``).
+XLWINGS_UPPER_BOUND = "1.0.0"
+
+
 def requirements() -> str:
     """xlwings Lite installs what requirements.txt lists; the bundle needs only xlwings (pure Python).
-    Pinned to the version the bundle was generated with, as the package pins it."""
-    return f"xlwings=={_xlwings_version()}\n"
+    The lower bound is the version the bundle was generated and tested with (the decorator options it
+    uses, such as ``err_to_str``, exist from there); the upper bound follows xlwings Lite's advice."""
+    return f"xlwings>={_xlwings_version()},<{XLWINGS_UPPER_BOUND}\n"
 
 
 def write_lite(out_dir: Path | str) -> list[Path]:

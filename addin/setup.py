@@ -1,32 +1,30 @@
 """``python -m addin setup ...``: the Python side of install/windows.ps1 and install/unix.sh.
 
 Desktop Excel on Windows runs the functions through classic xlwings: a VBA wrapper per function
-calls Python over COM. The wrappers live in a custom add-in (``leverage.xlam``) built from xlwings'
-own template ``xlwings/quickstart_addin.xlam`` - exactly what ``xlwings quickstart NAME --addin``
-copies - so they are available in every workbook and the trade journal stays a plain .xlsx.
+calls Python over COM. The wrappers live in a custom add-in, ``leverage-addin.xlam``, built from
+xlwings' own template ``xlwings/quickstart_addin.xlam`` - exactly what ``xlwings quickstart NAME
+--addin`` copies - so they are available in every workbook and the trade journal stays a plain .xlsx.
 
-How xlwings' custom add-in template finds its settings (its VBA, ``xlwings_custom_addin.bas``):
-``PROJECT_NAME = "myaddin"`` is compiled into the template and is the same whatever the file is
-called, so the add-in reads, first match wins:
+The template is white-label: its VBA says ``PROJECT_NAME = "myaddin"``, its VBA project is called
+``MyAddin`` and its conf sheet ``_myaddin.conf``, whatever the file is called, so two add-ins built
+from it on one PC would share one config folder. xlwings' custom add-in docs say to rename all three;
+this add-in carries the product's name, :data:`PRODUCT` (``leverage-addin``), everywhere:
 
-1. a sheet ``myaddin.conf`` in the active workbook, then in the add-in itself (the template ships
-   it disabled as ``_myaddin.conf``; a key present there with an empty value hides the layers below),
-2. ``myaddin.conf`` beside the active workbook,
-3. the user file ``%USERPROFILE%\\.myaddin\\myaddin.conf`` (macOS: ``~/Library/Containers/com.microsoft.Excel/Data/myaddin.conf``),
+- the file ``leverage-addin.xlam`` (no ribbon: the template without one is used, so no "MyAddin" tab);
+- its conf sheet ``leverage-addin.conf`` (renamed by :func:`build_addin`, in the zip);
+- ``PROJECT_NAME = "leverage-addin"`` in its ``xlwings`` VBA module and the VBA project name
+  ``LeverageAddin`` (set by :func:`name_vba_project` through Excel in ``import-functions``, the step
+  that has Excel open with VBA project access anyway; the rest of xlwings' VBA is left as it is);
+- so the add-in reads its settings from, first match wins: the sheet ``leverage-addin.conf`` of the
+  active workbook, then of the add-in; ``leverage-addin.conf`` beside the active workbook; the user
+  file ``%USERPROFILE%\\.leverage-addin\\leverage-addin.conf`` (macOS:
+  ``~/Library/Containers/com.microsoft.Excel/Data/leverage-addin.conf``); each a list of
+  ``"KEY","value"`` lines, keys case-insensitive. (xlwings' own add-in reads ``~/.xlwings/xlwings.conf``
+  instead; a custom add-in does not.) :func:`build_addin` writes only ``UDF Modules`` into the add-in's
+  conf sheet (the same on every PC) and :func:`write_conf` puts this PC's ``INTERPRETER_WIN`` into the
+  user file.
 
-each a list of ``"KEY","value"`` lines, keys case-insensitive. (xlwings' own add-in reads
-``~/.xlwings/xlwings.conf`` instead; the custom add-in does not.) So :func:`build_addin` writes only
-``UDF Modules`` into the add-in's conf sheet (the same on every PC) and :func:`write_conf` puts this
-PC's ``INTERPRETER_WIN`` into the user file.
-
-Sub-commands (all print what they do and exit non-zero with a message on failure):
-
-- ``paths``: where things go on this platform.
-- ``config [--file F] [--interpreter EXE] [--udf-modules M] [KEY=VALUE ...]``: merge settings into the user file.
-- ``build-addin --out F.xlam``: the custom add-in from xlwings' template, conf sheet filled in.
-- ``import-functions --addin F.xlam`` (Windows, Excel installed): write the VBA wrappers into the
-  add-in with xlwings' own ``import_udfs`` (needs "Trust access to the VBA project object model").
-- ``install-addin --addin F.xlam [--xlstart DIR]``: copy it into Excel's XLSTART folder.
+Sub-commands: see ``python -m addin setup --help`` (each step's ``--help`` explains its options).
 """
 
 from __future__ import annotations
@@ -41,7 +39,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 TEMPLATE_PROJECT = "myaddin"  # PROJECT_NAME compiled into xlwings' custom add-in template
-ADDIN_NAME = "leverage.xlam"
+TEMPLATE_VBA_PROJECT = "MyAddin"  # its VBA project's name
+PRODUCT = "leverage-addin"  # this add-in's name: .xlam, conf sheet, config folder and file, PROJECT_NAME
+VBA_PROJECT_NAME = "LeverageAddin"  # VBA project names are identifiers: no hyphen
+ADDIN_NAME = f"{PRODUCT}.xlam"
+LEGACY_ADDIN_NAMES = ("leverage.xlam",)  # what earlier versions installed into XLSTART
 UDF_MODULES = "addin.udfs"
 TRUST_HELP = (
     "Excel refused to let Python write the function wrappers into the add-in: "
@@ -68,7 +70,7 @@ def template_path() -> Path:
     return path
 
 
-def user_conf_path(project: str = TEMPLATE_PROJECT, platform: str | None = None, home: Path | None = None) -> Path:
+def user_conf_path(project: str = PRODUCT, platform: str | None = None, home: Path | None = None) -> Path:
     """The user config file the custom add-in reads (GetConfigFilePath in its VBA)."""
     platform = platform or sys.platform
     home = Path(home) if home is not None else Path.home()
@@ -165,18 +167,20 @@ def _shared_strings_xml(strings: list[str]) -> str:
 
 
 def build_addin(out: Path, settings: dict[str, str] | None = None, template: Path | None = None) -> Path:
-    """Copy xlwings' custom add-in template to ``out`` with its conf sheet enabled and holding
+    """Copy xlwings' custom add-in template to ``out`` with its conf sheet enabled, named
+    ``leverage-addin.conf`` and holding
     ``settings`` (default: ``UDF Modules = addin.udfs``) and nothing else, so that per-user
     settings (the interpreter) come from the user config file. The VBA project is copied byte for
-    byte: it is xlwings' own, matching the installed xlwings version and its DLL."""
+    byte: it is xlwings' own, matching the installed xlwings version and its DLL (its PROJECT_NAME is
+    set by :func:`name_vba_project` when the functions are imported)."""
     settings = {"UDF Modules": UDF_MODULES} if settings is None else dict(settings)
     template = Path(template) if template is not None else template_path()
     out = Path(out)
-    sheet_old, sheet_new = f"_{TEMPLATE_PROJECT}.conf", f"{TEMPLATE_PROJECT}.conf"
+    sheet_old, sheet_new = f"_{TEMPLATE_PROJECT}.conf", f"{PRODUCT}.conf"
     with zipfile.ZipFile(template) as src:
         names = src.namelist()
         workbook = src.read("xl/workbook.xml").decode("utf-8")
-        if f'name="{sheet_old}"' not in workbook and f'name="{sheet_new}"' not in workbook:
+        if f'name="{sheet_old}"' not in workbook:
             raise SetupError(f"{template.name}: no '{sheet_old}' sheet; this xlwings template is not supported")
         workbook = workbook.replace(f'name="{sheet_old}"', f'name="{sheet_new}"')
         sheet_xml, strings = _conf_sheet_xml(src.read("xl/worksheets/sheet1.xml").decode("utf-8"), settings)
@@ -221,14 +225,43 @@ def install_addin(addin: Path, xlstart: Path | None = None) -> Path:
     target = xlstart / Path(addin).name
     try:
         shutil.copyfile(addin, target)
+        for legacy in LEGACY_ADDIN_NAMES:  # the same functions under an old name would clash
+            if legacy != target.name and (xlstart / legacy).exists():
+                (xlstart / legacy).unlink()
+                print(f"removed the add-in's earlier version {xlstart / legacy}")
     except PermissionError as exc:
         raise SetupError(f"cannot write {target}: close Excel and run the installer again ({exc})") from None
     return target
 
 
+_PROJECT_NAME_LINE = re.compile(r'^(\s*Public Const PROJECT_NAME As String = )"[^"]*"(.*)$')
+
+
+def name_vba_project(vbproject, project: str = PRODUCT, vba_name: str = VBA_PROJECT_NAME) -> int:
+    """Give the add-in's VBA project the product's name, as xlwings' custom add-in docs describe:
+    ``PROJECT_NAME`` in the ``xlwings`` module (its settings: ``<project>.conf``) and the project's
+    name. ``vbproject`` is Excel's ``Workbook.VBProject`` (COM). Returns the line changed; only that
+    line is touched. Idempotent."""
+    components = vbproject.VBComponents
+    for index in range(1, components.Count + 1):
+        module = components.Item(index).CodeModule
+        count = module.CountOfLines
+        if not count:
+            continue
+        for number, line in enumerate(str(module.Lines(1, count)).splitlines(), start=1):
+            m = _PROJECT_NAME_LINE.match(line)
+            if m:
+                module.ReplaceLine(number, f'{m[1]}"{project}"{m[2]}')
+                vbproject.Name = vba_name
+                return number
+    raise SetupError("the add-in's VBA has no 'Public Const PROJECT_NAME' line: this xlwings template is not "
+                     "supported (rebuild the add-in with `python -m addin setup build-addin`)")
+
+
 def import_functions(addin: Path, module: str = UDF_MODULES) -> None:  # pragma: no cover - needs Excel
-    """Write the VBA wrappers of ``module`` into the add-in with xlwings' own ``import_udfs``
-    (the ribbon's "Import Functions"), then save it. Windows with desktop Excel only."""
+    """Name the add-in's VBA project (:func:`name_vba_project`), write the VBA wrappers of ``module``
+    into it with xlwings' own ``import_udfs`` (the ribbon's "Import Functions"), then save it.
+    Windows with desktop Excel only."""
     if not sys.platform.startswith("win"):
         raise SetupError("importing functions into the add-in needs desktop Excel on Windows")
     import pywintypes
@@ -243,6 +276,7 @@ def import_functions(addin: Path, module: str = UDF_MODULES) -> None:  # pragma:
             book.api.VBProject.VBComponents.Count
         except pywintypes.com_error:
             raise SetupError(TRUST_HELP) from None
+        name_vba_project(book.api.VBProject)
         udfs.import_udfs(module, book.api)
         book.save()
         book.close()
@@ -252,22 +286,72 @@ def import_functions(addin: Path, module: str = UDF_MODULES) -> None:  # pragma:
 
 # --- command line ----------------------------------------------------------------------------------
 
+SETUP_STEPS = f"""\
+install/windows.ps1 runs these steps in this order (each can be run alone; all print what they do and
+exit 1 or 3 with a message saying what to do when they fail):
+
+  1. config            this PC's settings into the add-in's user config file
+                       ({str(user_conf_path(platform="win32", home=Path("%USERPROFILE%"))).replace("/", chr(92))})
+  2. build-addin       {ADDIN_NAME} from xlwings' own custom add-in template, its conf sheet named
+                       {PRODUCT}.conf and holding "UDF Modules" = {UDF_MODULES}
+  3. import-functions  Excel opens it hidden: the VBA project takes the name {VBA_PROJECT_NAME} and
+                       PROJECT_NAME "{PRODUCT}", then xlwings' import_udfs writes one VBA wrapper per
+                       function (Windows, desktop Excel, "Trust access to the VBA project object model")
+  4. install-addin     copy it into Excel's XLSTART folder, so every workbook has the functions
+
+paths prints where each of these goes on this PC.
+"""
+
+
+def _win(path_of) -> str:
+    """A default path as Windows shows it, for help texts (argparse needs % doubled)."""
+    return str(path_of(platform="win32", home=Path("%USERPROFILE%"))).replace("/", "\\").replace("%", "%%")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m addin setup", description="configure Excel for the add-in")
-    sub = p.add_subparsers(dest="step", required=True)
-    sub.add_parser("paths", help="print where things go on this platform")
-    cfg = sub.add_parser("config", help='merge settings into the add-in\'s user config ("KEY","value" lines)')
-    cfg.add_argument("--file", type=Path, help="config file (default: the custom add-in's user config)")
-    cfg.add_argument("--interpreter", help="python.exe of the add-in's environment (default: this one)")
-    cfg.add_argument("--udf-modules", default=UDF_MODULES)
-    cfg.add_argument("extra", nargs="*", metavar="KEY=VALUE")
-    build = sub.add_parser("build-addin", help="build the custom add-in from xlwings' template")
-    build.add_argument("--out", type=Path, default=None)
-    imp = sub.add_parser("import-functions", help="write the VBA wrappers into the add-in (Windows, Excel)")
-    imp.add_argument("--addin", type=Path, default=None)
-    inst = sub.add_parser("install-addin", help="copy the add-in into Excel's XLSTART folder")
-    inst.add_argument("--addin", type=Path, default=None)
-    inst.add_argument("--xlstart", type=Path, default=None)
+    p = argparse.ArgumentParser(
+        prog="python -m addin setup", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Set up desktop Excel for the add-in (classic xlwings, the {ADDIN_NAME} add-in).",
+        epilog=SETUP_STEPS)
+    sub = p.add_subparsers(dest="step", required=True, metavar="STEP")
+    sub.add_parser("paths", help="print where things go on this platform: user config, add-in, XLSTART, python",
+                   description="Print the user config file the add-in reads, where the built add-in is kept, "
+                               "Excel's XLSTART folder and this Python: nothing is changed.")
+    cfg = sub.add_parser("config", help='step 1: merge settings into the add-in\'s user config ("KEY","value" lines)',
+                         description="Merge settings into the add-in's user config file: INTERPRETER_WIN "
+                                     "(INTERPRETER_MAC on a Mac) and UDF MODULES always, plus any KEY=VALUE given. "
+                                     "A key already in the file (any case) gets the new value in place; other "
+                                     "lines are kept.")
+    cfg.add_argument("--file", type=Path,
+                     help=f"config file to write (default: {_win(user_conf_path)} "
+                          "on Windows, the same name in Excel's container on a Mac)")
+    cfg.add_argument("--interpreter",
+                     help="python.exe of the environment the add-in runs (default: the Python running this command)")
+    cfg.add_argument("--udf-modules", default=UDF_MODULES,
+                     help=f"Python module(s) holding the functions, ';'-separated (default: {UDF_MODULES})")
+    cfg.add_argument("extra", nargs="*", metavar="KEY=VALUE",
+                     help='more settings, e.g. "PYTHONPATH=C:\\work" (keys as in xlwings\' config)')
+    build = sub.add_parser("build-addin", help=f"step 2: build {ADDIN_NAME} from xlwings' custom add-in template",
+                           description=f"Copy xlwings' quickstart add-in template (the installed xlwings version, "
+                                       f"its VBA byte for byte) to {ADDIN_NAME}, with its conf sheet enabled, named "
+                                       f"{PRODUCT}.conf and holding only UDF Modules.")
+    build.add_argument("--out", type=Path, default=None,
+                       help=f"where to write the add-in (default: {_win(default_addin_path)})")
+    imp = sub.add_parser("import-functions",
+                         help="step 3: name the VBA project and write the function wrappers into the add-in (Windows, Excel)",
+                         description=f"Open the add-in in a hidden Excel, set its VBA project name ({VBA_PROJECT_NAME}) "
+                                     f"and PROJECT_NAME (\"{PRODUCT}\"), write one VBA wrapper per function of "
+                                     f"{UDF_MODULES} with xlwings' own import_udfs, save. Needs desktop Excel on "
+                                     "Windows and, once, 'Trust access to the VBA project object model' (exit code 3 "
+                                     "and the clicks to make when it is off). Close Excel first.")
+    imp.add_argument("--addin", type=Path, default=None, help="the add-in to import into (default: the one build-addin wrote)")
+    inst = sub.add_parser("install-addin", help="step 4: copy the add-in into Excel's XLSTART folder",
+                          description="Copy the add-in into Excel's XLSTART folder (as 'xlwings addin install -f' "
+                                      "does), so Excel opens it at start-up and every workbook has the functions; "
+                                      f"an earlier version installed as {', '.join(LEGACY_ADDIN_NAMES)} is removed "
+                                      "(the same functions twice would clash). Close Excel first.")
+    inst.add_argument("--addin", type=Path, default=None, help="the add-in to install (default: the one build-addin wrote)")
+    inst.add_argument("--xlstart", type=Path, default=None, help="the start-up folder (default: this user's XLSTART)")
     return p
 
 

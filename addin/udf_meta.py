@@ -54,6 +54,11 @@ def _show_default(v: object) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def _description(f: Callable) -> str:
+    """The docstring's first paragraph on one line: what Excel's function wizard shows."""
+    return inspect.cleandoc(f.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+
+
 REGISTRY: dict[str, FuncInfo] = {}
 _pending_docs: dict[str, dict[str, str]] = {}
 
@@ -63,6 +68,9 @@ def arg(name: str, doc: str) -> Callable:
 
     def deco(f: Callable) -> Callable:
         _pending_docs.setdefault(f.__name__, {})[name] = doc
+        # xlwings' decorators copy the docstring when the first of them runs (this one, applied
+        # before func's): make it the one-paragraph wizard text already, for classic and Lite alike.
+        f.__doc__ = _description(f)
         # err_to_str: an error cell arrives as its text ("#N/A") and becomes a message naming the
         # argument; xlwings' default turns it into None, which an optional argument would take as
         # "use the default" and compute a wrong number without a word.
@@ -82,7 +90,7 @@ def func(topic: str) -> Callable:
             raise TypeError(f"{f.__name__}: arguments without a doc: {', '.join(missing)}")
         info = FuncInfo(
             name=f.__name__,
-            description=inspect.cleandoc(f.__doc__ or "").split("\n\n")[0].replace("\n", " "),
+            description=_description(f),
             topic=topic,
             category=CATEGORY,
             args=[ArgInfo(p.name, docs[p.name], p.default) for p in sig.parameters.values()],

@@ -93,5 +93,6 @@ Done. Next, to use the functions in Excel (Mac, Windows or Excel on the web) thr
   3. Replace everything in its main.py tab with the contents of $LITE_OUT/main.py
   4. Replace its requirements.txt tab with the contents of $LITE_OUT/requirements.txt
   5. In a cell: =LEVERAGE(0.02)  ->  50
+  6. A journal from this project: leverage-addin runtime lite JOURNAL.xlsx  (once, Excel closed)
 The command line: leverage-addin --help   (README.md, "Excel set-up", has the details)
 DONE

@@ -4,12 +4,17 @@
 
 .DESCRIPTION
   1. creates a virtual environment and installs the package into it (xlwings pinned, with pywin32);
-  2. writes the add-in's user configuration (%USERPROFILE%\.myaddin\myaddin.conf):
+  2. writes the add-in's user configuration (%USERPROFILE%\.leverage-addin\leverage-addin.conf):
      INTERPRETER_WIN = this environment's python.exe, UDF MODULES = addin.udfs;
-  3. builds leverage.xlam from xlwings' own custom add-in template (conf sheet: UDF Modules = addin.udfs);
-  4. opens it in a hidden Excel and imports the function wrappers into it with xlwings' import_udfs
-     (needs "Trust access to the VBA project object model" once; the script says how if it is off);
-  5. copies it into Excel's XLSTART folder, so every workbook (a plain .xlsx journal too) has the functions.
+  3. builds leverage-addin.xlam from xlwings' own custom add-in template (conf sheet leverage-addin.conf:
+     UDF Modules = addin.udfs);
+  4. opens it in a hidden Excel, names its VBA project (LeverageAddin, PROJECT_NAME "leverage-addin", so
+     it reads its own settings and no other add-in built from xlwings' template shares them) and imports
+     the function wrappers into it with xlwings' import_udfs (needs "Trust access to the VBA project
+     object model" once; the script says how if it is off);
+  5. copies it into Excel's XLSTART folder (removing an earlier leverage.xlam), so every workbook
+     (a plain .xlsx journal too) has the functions.
+  Each step is a `python -m addin setup` command; its --help explains every step and option.
   Safe to run again: it reuses the environment, merges the configuration and rebuilds the add-in.
 
 .EXAMPLE
@@ -68,7 +73,7 @@ Step "writing the add-in configuration"
 Run $VenvPython @("-m", "addin", "setup", "config", "--interpreter", $VenvPython) "writing the configuration"
 
 # 3. the custom add-in ----------------------------------------------------------------------------
-$Addin = Join-Path $env:USERPROFILE ".myaddin\leverage.xlam"
+$Addin = Join-Path $env:USERPROFILE ".leverage-addin\leverage-addin.xlam"
 Step "building $Addin from xlwings' add-in template"
 Run $VenvPython @("-m", "addin", "setup", "build-addin", "--out", $Addin) "building the add-in"
 

@@ -272,7 +272,9 @@ def run(cases: list[tuple[str, list]]) -> dict:
 
     report: dict = {"xlwings_version": xlwings.__version__}
     # Import Functions, as the ribbon button / ImportPythonUDFsToAddin does it.
-    addin_book = FakeWorkbook("leverage.xlam")
+    from addin.setup import ADDIN_NAME
+
+    addin_book = FakeWorkbook(ADDIN_NAME)
     udfs.import_udfs("addin.udfs", addin_book)
     report["vba"] = addin_book.VBProject.VBComponents.imported
     report["macro_options"] = addin_book.Application.macro_options

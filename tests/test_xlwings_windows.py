@@ -24,12 +24,14 @@ import pickle
 import re
 import subprocess
 import sys
+import types
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 import addin.udfs as udfs
+from addin.setup import ADDIN_NAME
 from addin.udf_meta import CATEGORY, EXCEL_TEXT_LIMIT, REGISTRY
 
 from conftest import SHARED
@@ -272,11 +274,11 @@ def test_function_wizard_texts(windows):
     assert sorted(options) == sorted(REGISTRY)
     for name, o in options.items():
         info = REGISTRY[name]
-        assert o["Macro"] == f"'leverage.xlam'!{name}"
+        assert o["Macro"] == f"'{ADDIN_NAME}'!{name}"
         assert o["Category"] == CATEGORY == info.category
         desc = o["Description"]
         assert desc.strip() and len(desc) <= EXCEL_TEXT_LIMIT
-        assert " ".join(desc.split()) == info.description, f"{name}: wizard text differs from REGISTRY"
+        assert desc == info.description, f"{name}: wizard text is not the one-paragraph REGISTRY text"
         assert o["ArgumentDescriptions"] == [a.doc for a in info.args], f"{name}: argument docs differ"
         for a in o["ArgumentDescriptions"]:
             assert a.strip() and not a.startswith("Positional argument") and len(a) <= EXCEL_TEXT_LIMIT
@@ -380,7 +382,7 @@ def _custom_addin_constants() -> dict[str, str]:
 def test_conf_file_is_written_merged_and_idempotent(tmp_path):
     from addin.setup import SetupError, read_conf, write_conf
 
-    conf = tmp_path / ".myaddin" / "myaddin.conf"
+    conf = tmp_path / ".leverage-addin" / "leverage-addin.conf"
     assert write_conf(conf, {"INTERPRETER_WIN": r"C:\old\python.exe"}) is True
     conf.write_text(conf.read_text() + '\n"LICENSE_KEY","abc"\n"interpreter_win","C:\\older\\python.exe"\n')
     settings = {"INTERPRETER_WIN": r"C:\Users\t\venv\Scripts\python.exe", "UDF MODULES": "addin.udfs"}
@@ -396,11 +398,12 @@ def test_conf_file_is_written_merged_and_idempotent(tmp_path):
 
 
 def test_platform_paths():
-    from addin.setup import SetupError, user_conf_path, xlstart_dir
+    from addin.setup import PRODUCT, SetupError, default_addin_path, user_conf_path, xlstart_dir
 
     home = Path("/home/t")
-    consts = _custom_addin_constants()
-    project = consts["PROJECT_NAME"]
+    project = PRODUCT  # the add-in's own name, not the template's "myaddin"
+    assert project == "leverage-addin"
+    assert default_addin_path(platform="win32", home=home) == home / ".leverage-addin" / "leverage-addin.xlam"
     assert user_conf_path(platform="win32", home=home) == home / f".{project}" / f"{project}.conf"
     assert user_conf_path(platform="darwin", home=home).name == f"{project}.conf"
     assert xlstart_dir(platform="win32", env={"APPDATA": r"/appdata"}, home=home) == \
@@ -415,12 +418,13 @@ def test_custom_addin_is_built_from_xlwings_template(tmp_path):
 
     import xlwings
 
-    from addin.setup import TEMPLATE_PROJECT, addin_settings, build_addin, template_path
+    from addin.setup import ADDIN_NAME, PRODUCT, TEMPLATE_PROJECT, addin_settings, build_addin, template_path
 
     consts = _custom_addin_constants()
     assert consts["PROJECT_NAME"] == TEMPLATE_PROJECT, "the template's VBA reads <PROJECT_NAME>.conf"
     assert consts["XLWINGS_VERSION"] == xlwings.__version__, "template VBA and Python package must match"
-    out = build_addin(tmp_path / "leverage.xlam")
+    out = build_addin(tmp_path / ADDIN_NAME)
+    assert out.name == "leverage-addin.xlam"
     with zipfile.ZipFile(out) as z, zipfile.ZipFile(template_path()) as t:
         assert z.testzip() is None
         assert z.namelist() == t.namelist()
@@ -429,7 +433,7 @@ def test_custom_addin_is_built_from_xlwings_template(tmp_path):
         project_stream = z.read("xl/vbaProject.bin").decode("latin-1")
         assert 'Name="MyAddin"' in project_stream and "Module=xlwings" in project_stream
     sheet, settings = addin_settings(out)
-    assert sheet == f"{TEMPLATE_PROJECT}.conf"  # enabled (the template ships it as _myaddin.conf)
+    assert sheet == f"{PRODUCT}.conf" == "leverage-addin.conf"  # the template ships it as _myaddin.conf
     assert settings == {"UDF Modules": "addin.udfs"}, "only per-workbook settings: a blank key would hide the user file"
     import xml.etree.ElementTree as ET
 
@@ -439,14 +443,88 @@ def test_custom_addin_is_built_from_xlwings_template(tmp_path):
                 ET.fromstring(z.read(name))
         rels = z.read("xl/_rels/workbook.xml.rels").decode()
         assert 'Target="worksheets/sheet1.xml"' in rels and 'Target="vbaProject.bin"' in rels
+        for name in z.namelist():  # no part but the VBA (renamed in Excel, see below) says myaddin
+            if name != "xl/vbaProject.bin":
+                assert b"myaddin" not in z.read(name).lower(), f"{name} still carries the template's name"
+        assert "customUI/customUI.xml" not in z.namelist(), "no ribbon tab (the template's would say MyAddin)"
     first = out.read_bytes()
     assert build_addin(out).read_bytes() == first, "rebuilding gives the same file"
+
+
+class _FakeCodeModule:
+    """VBIDE.CodeModule: 1-based lines, as Excel's VBA editor exposes them over COM."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    @property
+    def CountOfLines(self):  # noqa: N802
+        return len(self.lines)
+
+    def Lines(self, start, count):  # noqa: N802
+        return "\r\n".join(self.lines[start - 1:start - 1 + count])
+
+    def ReplaceLine(self, number, text):  # noqa: N802
+        self.lines[number - 1] = text
+
+
+class _FakeComponents:
+    def __init__(self, modules):
+        self.modules = modules
+
+    @property
+    def Count(self):  # noqa: N802
+        return len(self.modules)
+
+    def Item(self, index):  # noqa: N802
+        return types.SimpleNamespace(CodeModule=self.modules[index - 1])
+
+
+def test_the_vba_project_gets_the_products_name():
+    """import-functions renames what the template calls myaddin inside the VBA, through Excel's VBA
+    object model, on xlwings' own VBA of the template (xlwings_custom_addin.bas)."""
+    import xlwings
+
+    from addin.setup import PRODUCT, VBA_PROJECT_NAME, SetupError, name_vba_project
+
+    bas = (Path(xlwings.__file__).parent / "xlwings_custom_addin.bas").read_text(errors="replace")
+    sheet_module, xlwings_module = _FakeCodeModule("Option Explicit"), _FakeCodeModule(bas)
+    project = types.SimpleNamespace(Name="MyAddin", VBComponents=_FakeComponents([sheet_module, xlwings_module]))
+    number = name_vba_project(project)
+    assert project.Name == VBA_PROJECT_NAME == "LeverageAddin"
+    after = xlwings_module.lines
+    assert after[number - 1] == f'Public Const PROJECT_NAME As String = "{PRODUCT}"'
+    before = bas.splitlines()
+    assert [i for i, (a, b) in enumerate(zip(before, after)) if a != b] == [number - 1], "one line changed"
+    assert not any("myaddin" in line.lower() for line in after if "PROJECT_NAME" in line and "Const" in line)
+    # what the renamed VBA reads: <PROJECT_NAME>.conf, in %USERPROFILE%\.<PROJECT_NAME>\
+    assert re.search(r'Environ\("USERPROFILE"\) & "\\\." & PROJECT_NAME & "\\" & PROJECT_NAME & "\.conf"', bas)
+    assert name_vba_project(project) == number and xlwings_module.lines == after, "idempotent"
+    with pytest.raises(SetupError, match="PROJECT_NAME"):
+        name_vba_project(types.SimpleNamespace(Name="X", VBComponents=_FakeComponents([sheet_module])))
+
+
+def test_setup_help_explains_every_step_and_option():
+    from addin.setup import _parser
+
+    proc = subprocess.run([sys.executable, "-m", "addin", "setup", "--help"], capture_output=True, text=True,
+                          cwd=HERE.parent, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for step in ("config", "build-addin", "import-functions", "install-addin", "paths"):
+        assert step in proc.stdout
+    assert "leverage-addin.conf" in proc.stdout and "Trust access to the VBA project object model" in proc.stdout
+    choices = _parser()._subparsers._group_actions[0].choices
+    for name, sub in choices.items():
+        assert sub.description, f"setup {name}: no description"
+        for action in sub._actions:
+            assert action.help, f"setup {name} {action.option_strings or action.dest}: no help"
+        sub.format_help()  # no stray % in a help text
 
 
 def test_setup_command_line(tmp_path, capsys):
     from addin.setup import main, read_conf
 
-    conf = tmp_path / "myaddin.conf"
+    conf = tmp_path / "leverage-addin.conf"
     assert main(["config", "--file", str(conf), "--interpreter", r"C:\v\Scripts\python.exe"]) == 0
     key = "INTERPRETER_MAC" if sys.platform == "darwin" else "INTERPRETER_WIN"
     assert read_conf(conf) == {key: r"C:\v\Scripts\python.exe", "UDF MODULES": "addin.udfs"}
@@ -454,13 +532,19 @@ def test_setup_command_line(tmp_path, capsys):
     assert main(["config", "--file", str(conf), "--interpreter", r"C:\v\Scripts\python.exe"]) == 0
     assert "unchanged" in capsys.readouterr().out
     assert main(["config", "--file", str(conf), "not-a-pair"]) == 3
-    assert main(["build-addin", "--out", str(tmp_path / "a" / "leverage.xlam")]) == 0
-    assert "myaddin.conf" in capsys.readouterr().out
+    built = tmp_path / "a" / "leverage-addin.xlam"
+    assert main(["build-addin", "--out", str(built)]) == 0
+    assert "leverage-addin.conf" in capsys.readouterr().out
     xlstart = tmp_path / "XLSTART"
-    assert main(["install-addin", "--addin", str(tmp_path / "a" / "leverage.xlam"), "--xlstart", str(xlstart)]) == 0
-    assert (xlstart / "leverage.xlam").read_bytes() == (tmp_path / "a" / "leverage.xlam").read_bytes()
+    xlstart.mkdir()
+    (xlstart / "leverage.xlam").write_bytes(b"an earlier version")
+    (xlstart / "other.xlam").write_bytes(b"someone else's")
+    assert main(["install-addin", "--addin", str(built), "--xlstart", str(xlstart)]) == 0
+    assert (xlstart / "leverage-addin.xlam").read_bytes() == built.read_bytes()
+    assert sorted(p.name for p in xlstart.iterdir()) == ["leverage-addin.xlam", "other.xlam"]
+    assert "removed the add-in's earlier version" in capsys.readouterr().out
     if not sys.platform.startswith("win"):
-        assert main(["import-functions", "--addin", str(xlstart / "leverage.xlam")]) == 3
+        assert main(["import-functions", "--addin", str(xlstart / "leverage-addin.xlam")]) == 3
         assert "Windows" in capsys.readouterr().err
 
 
