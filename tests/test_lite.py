@@ -16,7 +16,7 @@ import pytest
 import addin.udfs as udfs
 from addin.lite import BundleError, bundle_source, requirements, write_lite
 from addin.udf_meta import REGISTRY
-from test_xlwings_windows import CURVE, OVERRIDES, SECOND, TIERS, VALID
+from test_xlwings_windows import CURVE, OVERRIDES, RANGES, SECOND, TIERS, VALID
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,6 +135,8 @@ def _lite_inputs(fname: str) -> list[tuple[str, list]]:
     required = [p.name for p in params if p.default is inspect.Parameter.empty]
 
     def special(name):
+        if name in RANGES:
+            return [[v] for v in RANGES[name]]
         return {"tiers": TIERS, "equity_curve": [[v] for v in CURVE]}.get(name)
 
     def build(f):

@@ -79,6 +79,8 @@ def portfolio_stop_out_move(equity: float, notionals: Sequence[float | None], ma
         if v < 0:
             raise must(f"margins value {i}", ">= 0", float(v))
         total_margin.append(float(v))
+    if not total_margin:
+        raise RiskInputError("margins is required (the range holds no numbers)")
     exposure = math.fsum(total_notional)
     if exposure == 0:
         raise RiskInputError("notionals must hold an open position (no notional in the range is above 0)")
