@@ -169,3 +169,12 @@ def test_a_long_stop_at_or_below_zero_does_not_exist():
     assert udfs.ATR_STOP("short", 1.0, 0.6) == pytest.approx(2.2)  # a short's stop above is always a price
     with pytest.raises(RiskInputError):
         risk.atr_stop(1, 1.0, 0.0)
+
+
+def test_metatraders_simple_average_is_not_wilders_atr():
+    # MetaTrader's built-in ATR (MetaQuotes' ATR.mq5) averages the last `period` true ranges; after the
+    # 6-May-2010 spike on the StockCharts table it stands 24% above Wilder's smoothed value
+    trs = risk.true_ranges(HIGHS, LOWS, CLOSES)
+    simple = sum(trs[-14:]) / 14
+    assert simple == pytest.approx(1.627086, abs=1e-6)
+    assert simple / risk.atr(HIGHS, LOWS, CLOSES) - 1 == pytest.approx(0.236, abs=0.001)

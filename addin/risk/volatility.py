@@ -63,8 +63,11 @@ def atr(highs: Sequence[float | None], lows: Sequence[float | None], closes: Seq
 
     The first ATR is the mean of the first ``period`` true ranges; each later bar smooths:
     ``ATR = (previous ATR × (period − 1) + TR) / period``. Source: J. Welles Wilder, *New Concepts
-    in Technical Trading Systems* (1978); StockCharts ChartSchool "Average True Range (ATR)"; the
-    same as TradingView's ``ta.atr`` and MetaTrader's ATR. Needs at least ``period`` bars.
+    in Technical Trading Systems* (1978); StockCharts ChartSchool "Average True Range (ATR)" (its
+    worked QQQ table is in the tests); the same as TradingView's ``ta.atr``. MetaTrader's built-in
+    ATR differs: it is the simple mean of the last ``period`` true ranges (MetaQuotes' ATR.mq5), so
+    it reacts faster: on the StockCharts table its last value is 1.627 against Wilder's 1.316 (+24%).
+    Needs at least ``period`` bars.
 
     Three bars, period 2: TRs 1, 3, 2; first ATR (1 + 3) / 2 = 2; then (2 × 1 + 2) / 2 = 2.
 
