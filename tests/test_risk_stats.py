@@ -227,3 +227,34 @@ def test_hostile_cells_give_a_number_or_a_message(name, data):
             assert isinstance(row, list) and all(is_cell_value(v) for v in row), got
     else:
         assert is_cell_value(got), got
+
+
+# --- a real statement: MetaTrader 4's own summary ------------------------------------------------------
+
+def test_a_real_mt4_statement_against_metatraders_own_summary():
+    """The summary block MetaTrader 4 prints under a Detailed Statement: Gross Profit 233.70, Gross Loss
+    209.53, Profit Factor 1.12, Expected Payoff 0.19, Profit Trades 98 (75.38%), Loss trades 32
+    (24.62%), Average profit trade 2.38, Average loss trade -6.55 (130 trades). A trade's result is
+    profit + commission + swap + taxes, as MetaTrader sums it."""
+    from conftest import shared_statement
+
+    from addin.statements import mt4_html
+
+    path = shared_statement("mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm")
+    trades = [t for t in mt4_html.read(path).trades if t.close_time is not None]
+    pnls = [round(t.profit + t.commission + t.swap + t.taxes, 2) for t in trades]
+    assert len(pnls) == 130
+    cells = column(pnls)
+    assert sum(p for p in pnls if p > 0) == pytest.approx(233.70) and sum(p for p in pnls if p < 0) == pytest.approx(-209.53)
+    assert round(udfs.PROFIT_FACTOR(cells), 2) == 1.12
+    assert round(udfs.EXPECTANCY(cells), 2) == 0.19
+    # one trade nets exactly 0: MetaTrader counts it among the 98 "profit trades", the contract counts
+    # it as neither; counted MetaTrader's way the published figures come out
+    scratches = pnls.count(0.0)
+    assert scratches == 1
+    assert udfs.WIN_RATE(cells) == pytest.approx(97 / 129)
+    assert round((97 + scratches) / 130 * 100, 2) == 75.38
+    assert round(233.70 / (97 + scratches), 2) == 2.38
+    average_loss = -sum(p for p in pnls if p < 0) / 32
+    assert round(average_loss, 2) == 6.55
+    assert udfs.PAYOFF_RATIO(cells) == pytest.approx((233.70 / 97) / average_loss)
