@@ -492,3 +492,54 @@ def _spill(fn: Callable, columns: list[Column]) -> object:
     finally:
         if gc_was_on:
             gc.enable()
+
+
+# --- Readers for the functions over whole ranges (issue 14: WIN_RATE, ATR, CURRENCY_EXPOSURE, ...) --
+# Appended as one block so that it merges with changes above; it uses _flatten, _excel_error,
+# _convert and _parse_text from above.
+
+def one_cell(name: str, value: object, reader: Callable, default: object = None) -> object:
+    """A one-cell argument of a function over ranges (ATR's ``period``, PORTFOLIO_STOP_OUT_MOVE's
+    ``equity``) read with ``reader`` (:func:`number`, :func:`optional_text`). A range of several
+    cells, or a cell the reader refuses, raises RiskInputError with the message the cell shows."""
+    got = reader(name, value, default)
+    if type(got) is Column:
+        if got.rows * got.cols != 1:
+            raise RiskInputError(f"{name} must be a single cell (got {got.rows}×{got.cols} cells)")
+        got = got.values[0]
+    if type(got) is Invalid:
+        raise RiskInputError(str(got))
+    return got
+
+
+def optional_text(name: str, value: object, default: str | None = None) -> object:
+    """A text argument that may be left empty (None then), such as an account currency."""
+    return _convert(name, value, default, _parse_text, required=False)
+
+
+def parse_symbol(v: object, name: str) -> str:
+    """A symbol cell: text ("EURUSD"), or a whole number for a numeric ticker (7203 → "7203")."""
+    if isinstance(v, str) and v.strip():
+        return v.strip()
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    raise RiskInputError(f"{name} must be a symbol like EURUSD (got {v!r})")
+
+
+def cells_read(name: str, value: object, parse: Callable[[object, str], object]) -> list:
+    """All cells of a range, each read with ``parse(value, label)`` (as :func:`numbers` reads numbers):
+    empty cells stay None; an Excel error or a value ``parse`` refuses raises RiskInputError naming
+    the cell's position ("sides value 3 must be ...")."""
+    try:
+        flat, _, _ = _flatten(value)
+    except ValueError:
+        raise RiskInputError(f"{name} must be a rectangular range (its rows have different lengths)") from None
+    out: list = []
+    for i, v in enumerate(flat, start=1):
+        if v is None or v == "":
+            out.append(None)
+        elif _excel_error(v):
+            raise RiskInputError(f"{name} value {i} is an Excel error ({v})")
+        else:
+            out.append(parse(v, f"{name} value {i}"))
+    return out

@@ -555,3 +555,147 @@ def SAFE_LEVERAGE(atr_pct, atr_multiple=3.0):
     """Highest leverage at which an adverse move of atr_multiple ATRs does not wipe out the margin:
     1 / (atr_multiple x atr_pct)."""
     return _SAFE_LEVERAGE(atr_pct, atr_multiple)
+
+
+# Statistics of a journal, the account as a whole, volatility (issue 14) ---------------------------
+# Appended as one section. The functions over whole ranges read each range into one list (empty
+# cells skipped by the risk function) and return one number, or a message naming the argument.
+
+from .cells import cells_read, message, one_cell, optional_text, parse_symbol  # noqa: E402
+from .risk import parse_side  # noqa: E402
+
+STATS = "Statistics of a journal"
+ACCOUNT = "The account as a whole"
+
+PNLS = "Profit or loss of each closed trade (a column of the journal), one currency; empty cells are skipped."
+R_MULTIPLES = "Result of each closed trade in R (units of its initial risk); empty cells are skipped."
+WIN_RATE_ARG = "Fraction of trades won: 55% is 0.55."
+PAYOFF = "Average win / average loss (see PAYOFF_RATIO): 2 means wins are twice the size of losses."
+
+
+def _over_ranges(compute) -> object:
+    """The number ``compute()`` returns, or the message of why there is none (never a traceback)."""
+    try:
+        result = compute()
+    except (ArithmeticError, ValueError) as exc:  # RiskInputError and NoPrice are ValueErrors
+        return message(exc)
+    return result if result - result == 0 else OUT_OF_RANGE
+
+
+@func(STATS)
+@arg("pnls", PNLS)
+def WIN_RATE(pnls):
+    """Share of trades won: wins / (wins + losses); a trade with pnl = 0 is neither."""
+    return _over_ranges(lambda: risk.win_rate(numbers("pnls", pnls)))
+
+
+@func(STATS)
+@arg("pnls", PNLS)
+def PROFIT_FACTOR(pnls):
+    """Money won per unit lost: sum of winning pnls / abs(sum of losing pnls). Above 1 makes money."""
+    return _over_ranges(lambda: risk.profit_factor(numbers("pnls", pnls)))
+
+
+@func(STATS)
+@arg("pnls", PNLS)
+def PAYOFF_RATIO(pnls):
+    """Average win against average loss: mean winning pnl / abs(mean losing pnl)."""
+    return _over_ranges(lambda: risk.payoff_ratio(numbers("pnls", pnls)))
+
+
+@func(STATS)
+@arg("values", "R multiples (expectancy in R) or P/L in money (average result per trade); empty cells are skipped.")
+def EXPECTANCY(values):
+    """What a trade makes on average: the mean of the values (in R, or in money per trade)."""
+    return _over_ranges(lambda: risk.expectancy(numbers("values", values)))
+
+
+@func(STATS)
+@arg("r_multiples", R_MULTIPLES)
+def SQN(r_multiples):
+    """Van Tharp's System Quality Number: sqrt(min(n, 100)) x mean(R) / stdev(R) (sample stdev)."""
+    return _over_ranges(lambda: risk.sqn(numbers("r_multiples", r_multiples)))
+
+
+_KELLY_FRACTION = excel(risk.kelly_fraction, num("win_rate"), num("payoff_ratio"))
+
+
+@func(STATS)
+@arg("win_rate", WIN_RATE_ARG)
+@arg("payoff_ratio", PAYOFF)
+def KELLY_FRACTION(win_rate, payoff_ratio):
+    """Kelly's fraction of capital to risk per trade: win_rate - (1 - win_rate) / payoff_ratio; 0 or below: no edge."""
+    return _KELLY_FRACTION(win_rate, payoff_ratio)
+
+
+# RISK_OF_RUIN with the contract's third argument payoff_ratio (functions-next.md). It replaces the
+# two-argument definition above instead of editing it, so that branch `numbers` (issue 11), which
+# edits the functions above, merges without a conflict. On merge, delete the definition above and
+# its _RISK_OF_RUIN line: this one gives the same values for payoff_ratio = 1.
+_RISK_OF_RUIN_AT_PAYOFF = excel(risk.ruin_probability, num("win_rate"), num("capital_units"), num("payoff_ratio", 1))
+
+
+@func(DRAWDOWN)
+@arg("win_rate", WIN_RATE_ARG)
+@arg("capital_units", "Capital in units of the amount risked per trade.")
+@arg("payoff_ratio", "Units won by a winning trade per unit lost by a losing one. Default 1 (even payoff).")
+def RISK_OF_RUIN(win_rate, capital_units, payoff_ratio=1.0):  # noqa: F811 (see the comment above)
+    """Probability of ever losing capital_units risk units: z ^ units, z the root in (0, 1) of
+    p z^(b+1) - z + (1 - p) = 0; b = 1 gives ((1 - p) / p) ^ units; 1 when p x b <= 1 - p."""
+    return _RISK_OF_RUIN_AT_PAYOFF(win_rate, capital_units, payoff_ratio)
+
+
+@func(ACCOUNT)
+@arg("equity", "Account equity (balance plus open P/L), account currency: one cell.")
+@arg("notionals", "Value of each open position, account currency (sign ignored); empty cells are skipped.")
+@arg("margins", "Margin held by each open position, account currency; empty cells are skipped.")
+@arg("stop_out_level", "Stop-out margin level as a fraction (50% is 0.5). Default 0.5.")
+def PORTFOLIO_STOP_OUT_MOVE(equity, notionals, margins, stop_out_level=0.5):
+    """Adverse move, as a fraction of price, that all open positions together may make before the
+    stop-out: (equity - stop_out_level x sum of margins) / sum of abs(notionals)."""
+    return _over_ranges(lambda: risk.portfolio_stop_out_move(
+        one_cell("equity", equity, number), numbers("notionals", notionals), numbers("margins", margins),
+        one_cell("stop_out_level", stop_out_level, number, 0.5)))
+
+
+@func(ACCOUNT)
+@arg("symbols", 'Symbol of each open position: "EURUSD", "EUR/USD", "XAUUSD", "US500" ...; empty rows are skipped.')
+@arg("sides", SIDE + " One per position.")
+@arg("notionals", "Value of each position, account currency (sign ignored).")
+@arg("account_currency", 'Account currency, e.g. "USD": left out of the result. Default: none (every currency shown).')
+def CURRENCY_EXPOSURE(symbols, sides, notionals, account_currency=None):
+    """Spills currency and net exposure (account currency), largest first: a pair BASEQUOTE adds
+    side x notional to BASE and -side x notional to QUOTE; other symbols count under their own name."""
+    try:
+        net = risk.currency_exposure(cells_read("symbols", symbols, parse_symbol),
+                                     cells_read("sides", sides, parse_side),
+                                     numbers("notionals", notionals),
+                                     one_cell("account_currency", account_currency, optional_text))
+    except (ArithmeticError, ValueError) as exc:  # RiskInputError and NoPrice are ValueErrors
+        return message(exc)
+    return [[name, amount if amount - amount == 0 else OUT_OF_RANGE] for name, amount in net]
+
+
+@func(LIMITS)
+@arg("highs", "High of each bar, oldest first; a bar with all three cells empty is skipped.")
+@arg("lows", "Low of each bar, the same rows as highs.")
+@arg("closes", "Close of each bar, the same rows as highs.")
+@arg("period", "Bars in Wilder's average: a whole number. Default 14.")
+def ATR(highs, lows, closes, period=14.0):
+    """Wilder's average true range at the last bar: the first ATR is the mean of the first period
+    true ranges, then ATR = (previous ATR x (period - 1) + TR) / period. Price units."""
+    return _over_ranges(lambda: risk.atr(numbers("highs", highs), numbers("lows", lows),
+                                         numbers("closes", closes), one_cell("period", period, number, 14)))
+
+
+_ATR_STOP = excel(risk.atr_stop, direction("side"), num("entry"), num("atr"), num("multiple", 2))
+
+
+@func(LIMITS)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("atr", "Average true range, price units (see ATR).")
+@arg("multiple", "How many ATRs from entry to place the stop. Default 2.")
+def ATR_STOP(side, entry, atr, multiple=2.0):
+    """Volatility stop: entry - side x multiple x atr (a long's stop below entry, a short's above)."""
+    return _ATR_STOP(side, entry, atr, multiple)

@@ -16,7 +16,7 @@ import pytest
 import addin.udfs as udfs
 from addin.lite import BundleError, bundle_source, requirements, write_lite
 from addin.udf_meta import REGISTRY
-from test_xlwings_windows import CURVE, OVERRIDES, SECOND, TIERS, VALID
+from test_xlwings_windows import CURVE, OVERRIDES, RANGES, SECOND, TIERS, VALID
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,6 +138,8 @@ def _lite_inputs(fname: str) -> list[tuple[str, list]]:
     required = [p.name for p in params if p.default is inspect.Parameter.empty]
 
     def special(name):
+        if name in RANGES:
+            return [[v] for v in RANGES[name]]
         return {"tiers": TIERS, "equity_curve": [[v] for v in CURVE]}.get(name)
 
     def build(f):
@@ -225,7 +227,7 @@ def test_unix_script_installs_into_a_fresh_venv_twice(tmp_path):
     if first.returncode != 0 and any(s in first.stdout + first.stderr for s in NETWORK_TROUBLE):
         pytest.skip(f"PyPI unreachable: {first.stderr[-300:]}")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "creating the virtual environment" in first.stdout and "32 functions" in first.stdout
+    assert "creating the virtual environment" in first.stdout and f"{len(REGISTRY)} functions" in first.stdout
     assert (tmp_path / "lite" / "main.py").read_text() == bundle_source()
     cmd = tmp_path / "bin" / "leverage-addin"
     assert cmd.is_symlink()

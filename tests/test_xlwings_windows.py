@@ -69,6 +69,25 @@ OVERRIDES: dict[str, dict[str, object]] = {
 }
 TIERS = [[0.0, 50000.0, 0.004, 0.0], [50000.0, 250000.0, 0.005, 50.0], [250000.0, 1000000.0, 0.01, 1300.0]]
 CURVE = [10000.0, 11000.0, None, 9900.0, 12000.0, 9000.0]
+# Issue 14: the arguments that are whole ranges (a column each), and the new one-cell arguments.
+RANGES: dict[str, list] = {
+    "pnls": [120.0, -50.0, None, 80.0, 0.0, -40.0, 30.0],
+    "values": [1.5, -1.0, None, 2.0, -1.0],
+    "r_multiples": [0.86, 4.40, -0.72, 0.44, 1.57, 1.13, -1.70, -0.58],
+    "notionals": [100000.0, 50000.0, None],
+    "margins": [3333.33, 1666.67, None],
+    "symbols": ["EURUSD", "USDJPY", None],
+    "sides": ["long", "sell", None],
+    "highs": [48.70, 48.72, 48.90, 48.87, 48.82, 49.05, 49.20, 49.35, 49.92, 50.19, 50.12, 49.66, 49.88, 50.19,
+              50.36],
+    "lows": [47.79, 48.14, 48.39, 48.37, 48.24, 48.635, 48.94, 48.86, 49.50, 49.87, 49.20, 48.90, 49.43, 49.725,
+             49.26],
+    "closes": [48.16, 48.61, 48.75, 48.63, 48.74, 49.03, 49.07, 49.32, 49.91, 50.13, 49.53, 49.50, 49.75, 50.03,
+               50.31],
+}
+VALID.update({"payoff_ratio": 2.0, "period": 14.0, "multiple": 2.0, "atr": 0.006, "account_currency": "USD"})
+SECOND.update({"account_currency": "EUR", "payoff_ratio": 1.0})
+OVERRIDES.update({"ATR_STOP": {"entry": 1.1}})
 
 
 def _valid(fname: str, arg: str) -> object:
@@ -84,6 +103,8 @@ def _special(fname: str, arg: str):
         return ("grid", TIERS)
     if arg == "equity_curve":
         return ("col", CURVE)
+    if arg in RANGES:
+        return ("col", RANGES[arg])
     return None
 
 
