@@ -194,6 +194,16 @@ def _raw(el) -> str:
     return " ".join(f'{k}="{el.get(k)}"' for k in keys if el.get(k) not in (None, ""))
 
 
+def _same_size(cancel, other) -> bool:
+    """A cancel and the execution it cancels: same instrument, same absolute quantity."""
+    if _attr(cancel, "symbol") != _attr(other, "symbol"):
+        return False
+    try:
+        return abs(parse_number(_attr(cancel, "quantity"))) == abs(parse_number(_attr(other, "quantity")))
+    except ValueError:
+        return False
+
+
 def _content(el) -> tuple:
     """What identifies one execution besides its ids: account, instrument, side, size, price, time."""
     return tuple(_attr(el, k) for k in ("accountId", "conid", "symbol", "buySell", "quantity", "tradePrice",
@@ -202,7 +212,7 @@ def _content(el) -> tuple:
 
 class _FlexStatementReader:
     def __init__(self, file: str, fs, section: str, base: str | None, ledger: Ledger,
-                 used_ids: dict[str, tuple[tuple, SourceRef]]):
+                 used_ids: dict[str, tuple[tuple, SourceRef]], seen_rows: dict):
         self.file = file
         self.fs = fs
         self.section = section
@@ -212,6 +222,7 @@ class _FlexStatementReader:
         self.non_trades: list[NonTradeRow] = []
         self.rejected: list[RejectedRow] = []
         self.used_ids = used_ids  # id -> (content, where first read), shared by the file's FlexStatements
+        self.seen_rows = seen_rows  # (ids, content, cancel?) -> where first read, shared likewise
         self.ledger = ledger
         self.row = 0  # rows of this statement's Trades sections, numbered on across several
 
@@ -234,6 +245,13 @@ class _FlexStatementReader:
                 self.non_trades.append(NonTradeRow(
                     kind=el.tag.lower(), source=self.ref(i), text=f"<{el.tag}> element in Trades"))
             else:
+                first = self._repeats(el, i)
+                if first is not None:
+                    self.non_trades.append(NonTradeRow(
+                        kind="duplicate execution", source=self.ref(i),
+                        text=f"{_attr(el, 'buySell')} {_attr(el, 'quantity')} {_attr(el, 'symbol')} "
+                             f"@ {_attr(el, 'tradePrice')}: the same execution as {first}, read once"))
+                    continue
                 executions[i] = el
         self.row += len(rows)
 
@@ -248,13 +266,14 @@ class _FlexStatementReader:
             for j, other in executions.items():
                 if j == i or _is_cancel(other) or j in cancelled:
                     continue
-                if orig_tx not in _EMPTY + ("0",) and _attr(other, "transactionID") == orig_tx:
+                if (orig_tx not in _EMPTY + ("0",) and _attr(other, "transactionID") == orig_tx
+                        and _same_size(el, other)):
                     target = j
                     break
             if target is None and orig_trade not in _EMPTY + ("0",):
                 for j, other in executions.items():
                     if (j != i and not _is_cancel(other) and j not in cancelled
-                            and _attr(other, "tradeID") == orig_trade):
+                            and _attr(other, "tradeID") == orig_trade and _same_size(el, other)):
                         target = j
                         break
             if target is not None:
@@ -275,13 +294,6 @@ class _FlexStatementReader:
                     text=f"{_attr(el, 'buySell')} {_attr(el, 'quantity')} {_attr(el, 'symbol')} "
                          f"@ {_attr(el, 'tradePrice')}: {where}"))
             else:
-                first = self._repeats(el)
-                if first is not None:
-                    self.non_trades.append(NonTradeRow(
-                        kind="duplicate execution", source=self.ref(i),
-                        text=f"{_attr(el, 'buySell')} {_attr(el, 'quantity')} {_attr(el, 'symbol')} "
-                             f"@ {_attr(el, 'tradePrice')}: the same execution as {first}, read once"))
-                    continue
                 try:
                     self.trades.append(self.execution(i, el))
                 except (ValueError, TypeError) as exc:
@@ -291,14 +303,17 @@ class _FlexStatementReader:
                             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                     self.rejected.append(RejectedRow(source=self.ref(i), reason=reason, raw=_raw(el)))
 
-    def _repeats(self, el) -> SourceRef | None:
-        """Where this execution was already read (same id and same content), or None."""
-        for k in ("ibExecID", "transactionID", "tradeID"):
-            c = _attr(el, k)
-            if c not in _EMPTY:
-                known = self.used_ids.get(c)
-                return known[1] if known is not None and known[0] == _content(el) else None
-        return None
+    def _repeats(self, el, row: int) -> SourceRef | None:
+        """Where this execution (or cancel) was already read in this file -- same ids, same content
+        -- or None (and it is remembered). Rows without any id are never taken for repeats."""
+        ids = tuple(_attr(el, k) for k in ("ibExecID", "transactionID", "tradeID"))
+        if all(c in _EMPTY for c in ids):
+            return None
+        key = (ids, _content(el), _is_cancel(el))
+        first = self.seen_rows.get(key)
+        if first is None:
+            self.seen_rows[key] = self.ref(row)
+        return first
 
     def _trade_id(self, el, when: datetime, side: str, qty: float, price: float) -> str:
         candidates = [_attr(el, k) for k in ("ibExecID", "transactionID", "tradeID")]
@@ -408,10 +423,6 @@ class _FlexStatementReader:
             source=self.ref(row),
         )
         self.used_ids[trade.trade_id] = (_content(el), trade.source)
-        for k in ("ibExecID", "transactionID", "tradeID"):  # every id of this execution, for _repeats
-            c = _attr(el, k)
-            if c not in _EMPTY:
-                self.used_ids.setdefault(c, (_content(el), trade.source))
         return trade
 
     def balance_events(self) -> list[BalanceEvent]:
@@ -516,6 +527,7 @@ def read(path: Path) -> Statement:
     totals = StatementTotals()
     ledger = Ledger(file)
     used_ids: dict[str, tuple[tuple, SourceRef]] = {}
+    seen_rows: dict = {}
     stated_realised: list[float] = []
     for n, fs in enumerate(statements, 1):
         base = _base_currency(fs)
@@ -524,7 +536,7 @@ def read(path: Path) -> Statement:
         accounts.append(account)
         section = (f"Trades {account}" if account not in accounts[:-1] else f"Trades {account} #{n}") \
             if several else "Trades"
-        reader = _FlexStatementReader(file, fs, section, base, ledger, used_ids)
+        reader = _FlexStatementReader(file, fs, section, base, ledger, used_ids, seen_rows)
         for trades_el in fs.findall("Trades"):
             reader.read_trades(trades_el)
         events += reader.balance_events()

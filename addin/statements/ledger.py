@@ -122,7 +122,9 @@ def settle(statement: Statement, ledger: Ledger, extra_trade_rows: Iterable[Key]
            checks: Iterable[TotalsCheck | None] = ()) -> Statement:
     """Check that every row ``ledger`` saw ended as exactly one outcome, cap the listed rejected
     rows and store the ledger and the totals checks on ``statement`` (returned)."""
+    extra_trade_rows = list(extra_trade_rows)
     trade_rows, non_trade_rows, rejected = ledger._outcomes(statement, extra_trade_rows)
+    statement._extra_trade_rows = extra_trade_rows
     statement.ledger = RowLedger(seen=ledger.seen, trade_rows=trade_rows, non_trade_rows=non_trade_rows,
                                  rejected=rejected + statement.rejected_not_listed)
     if not statement.ledger.balanced:  # cannot happen after the row-by-row check; kept as the contract

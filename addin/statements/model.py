@@ -17,7 +17,7 @@ import math
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 Side = Literal["long", "short"]
 
@@ -262,6 +262,15 @@ class Statement(BaseModel):
     ledger: RowLedger | None = None
     checks: list[TotalsCheck] = []
     rejected_not_listed: int = 0
+    # rows that became part of a trade besides each trade's ``source`` row (TradingView's pairs)
+    _extra_trade_rows: list = PrivateAttr(default_factory=list)
+
+    def trade_or_rejected_rows(self) -> set[tuple[str, int]]:
+        """(section, row) of every listed row that became (part of) a trade or was rejected."""
+        rows = {(t.source.section, t.source.row) for t in self.trades}
+        rows.update(self._extra_trade_rows)
+        rows.update((r.source.section, r.source.row) for r in self.rejected)
+        return rows
 
     @property
     def mismatches(self) -> list[TotalsCheck]:

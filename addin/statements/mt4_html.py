@@ -99,10 +99,9 @@ def parse_html_rows(path: Path, what: str, classes: bool = False) -> tuple[list[
     """All ``<tr>`` rows of the file, in document order, and the text of the first ``div/b`` (the
     MT4 broker title); StatementError when it is not HTML or ends before its table is closed (a
     truncated download or copy). ``classes``: record the cells of class "hidden"."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise StatementError(str(path), f"cannot open: {exc.strerror or exc}") from None
+    from .safety import read_limited
+
+    data = read_limited(path)
     text = decode_html(data)
     if "<" not in text:
         raise StatementError(str(path), f"not HTML; expected {what}")

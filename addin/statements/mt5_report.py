@@ -49,6 +49,7 @@ from .model import (
 )
 from .mt4_html import collector_paused, decode_html, parse_html_rows, short_reason
 from .ledger import Ledger, check_total, settle
+from .safety import check_zip
 from .parsing import parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "mt5_report"
@@ -155,6 +156,7 @@ def _html_rows(path: Path) -> list[_Row]:
 def _xlsx_rows(path: Path) -> list[_Row]:
     import openpyxl
 
+    check_zip(path, EXPECTED)  # sizes from the zip directory, before anything is extracted
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -179,6 +181,7 @@ def _xlsx_rows(path: Path) -> list[_Row]:
 
 def sniff(path: Path, head: bytes) -> bool:
     if head.startswith(b"PK\x03\x04"):
+        check_zip(Path(path), EXPECTED)  # a zip bomb is refused here, before openpyxl opens it
         try:
             return _sniff_xlsx(Path(path))
         except Exception:
