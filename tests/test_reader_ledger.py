@@ -271,14 +271,21 @@ def test_a_file_over_the_size_limit_is_refused_with_the_way_to_raise_it(tmp_path
     assert read_statement(path).ledger.balanced
 
 
-def test_a_junk_file_of_many_bad_lines_is_summarised_not_a_crash(tmp_path, monkeypatch):
+def test_many_rejected_rows_are_summarised_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setattr(ledger, "MAX_LISTED_REJECTED", 500)
-    f = tmp_path / "junk.csv"
-    f.write_text("id;sym;dir;qty;price\n" + "".join(f"junk{i};;;;\n" for i in range(2000)))
+    f = tmp_path / "export.csv"
+    f.write_text("id;sym;dir;qty;price\nA1;X;buy;1;2\n" + "".join(f"bad{i};X;buy;1;\n" for i in range(2000)))
     st = generic_csv.read(f, mapping=mapping(tmp_path))
-    assert len(st.rejected) == 500 and st.rejected_not_listed == 1500
+    assert len(st.rejected) == 500 and st.rejected_not_listed == 1500 and len(st.trades) == 1
     assert st.ledger.rejected == 2000 and st.ledger.balanced
-    assert str(st.ledger) == "2,000 rows: 0 trade rows, 0 non-trade, 2,000 rejected"
+    assert str(st.ledger) == "2,001 rows: 1 trade rows, 0 non-trade, 2,000 rejected"
+
+
+def test_a_junk_file_is_refused_after_a_thousand_rows_without_a_trade(tmp_path):
+    f = tmp_path / "junk.csv"
+    f.write_text("id;sym;dir;qty;price\n" + "".join(f"junk{i};;;;\n" for i in range(50_000)))
+    with pytest.raises(StatementError, match="first 1,000 rows were all rejected"):
+        generic_csv.read(f, mapping=mapping(tmp_path))
 
 
 @pytest.mark.statements

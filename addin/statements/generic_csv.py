@@ -69,7 +69,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, Trade
-from .ledger import Ledger, settle
+from .ledger import JUNK_ROWS, Ledger, refuse_junk, settle
 from .parsing import choose_date_formats, detect_decimal, parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "csv"
@@ -349,6 +349,8 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
 
     for rec in records:
         ledger.see(SECTION, rec.line)
+        if not trades and len(rejected) >= JUNK_ROWS:
+            refuse_junk(file, 0, len(rejected), f"a CSV that {mapping_name} describes", rejected[0].reason)
         src = SourceRef(file=file, row=rec.line, section=SECTION)
         if rec.is_blank:
             non_trades.append(NonTradeRow(kind="blank", source=src))

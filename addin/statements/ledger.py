@@ -104,6 +104,19 @@ class Ledger:
         return trade_rows, len(statement.non_trades), len(statement.rejected)
 
 
+#: Rows rejected, with not one trade read, after which a file is taken for not being the format
+#: claimed (junk, the wrong mapping) and refused as a whole, instead of reading millions of lines.
+JUNK_ROWS = 1_000
+
+
+def refuse_junk(file: str, trades: int, rejected: int, expected: str, first_reason: str = "") -> None:
+    """StatementError when ``JUNK_ROWS`` rows in a row were rejected before any trade was read."""
+    if trades == 0 and rejected >= JUNK_ROWS:
+        why = f" (the first: {first_reason})" if first_reason else ""
+        raise StatementError(file, f"the first {rejected:,} rows were all rejected{why}: this is not {expected}; "
+                                   "nothing imported")
+
+
 def _few(rows: list) -> str:
     shown = ", ".join(str(r) for r in rows[:8])
     return shown + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
@@ -136,4 +149,4 @@ def settle(statement: Statement, ledger: Ledger, extra_trade_rows: Iterable[Key]
     return statement
 
 
-__all__ = ["Ledger", "LedgerError", "MAX_LISTED_REJECTED", "check_total", "settle"]
+__all__ = ["Ledger", "LedgerError", "MAX_LISTED_REJECTED", "JUNK_ROWS", "check_total", "refuse_junk", "settle"]

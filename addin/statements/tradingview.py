@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from .csv_records import CsvRecord, field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
-from .ledger import Ledger, check_total, settle
+from .ledger import JUNK_ROWS, Ledger, check_total, refuse_junk, settle
 from .parsing import detect_decimal, parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "tradingview"
@@ -141,6 +141,8 @@ def read(path: Path) -> Statement:
     rows: list[_Row] = []
     for rec in records:
         ledger.see(SECTION, rec.line)
+        if not rows and len(rejected) >= JUNK_ROWS:
+            refuse_junk(file, 0, len(rejected), EXPECTED, rejected[0].reason)
         if rec.is_blank:
             non_trades.append(NonTradeRow(kind="blank", source=SourceRef(file=file, row=rec.line, section=SECTION)))
             continue
