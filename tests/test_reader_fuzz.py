@@ -8,8 +8,9 @@ What must hold for every damaged copy, whatever the reader:
 * never a silently shorter import: when a Statement comes back, its trade + rejected rows are at
   least those the intact file has in the part that is left --
   - a copy cut at byte n: every trade or rejected row of the intact file that starts before n
-    (a CSV cut inside a record rejects that record; HTML/XML/XLSX cut anywhere before the
-    closing tags are refused as a whole);
+    (a CSV cut inside its last record, HTML/XML/XLSX cut anywhere before the closing tags are
+    refused as a whole; a cut exactly at a line end leaves a shorter but whole CSV, which no
+    reader can tell from a complete one unless the format prints totals);
   - a repeated row: at least all the intact file's;
   - k changed bytes: at least the intact count minus k (one changed byte can glue two rows
     into one, which is then rejected), unless the reader reports a totals mismatch, which the

@@ -7,13 +7,14 @@ line. It never lets one bad record swallow or stop the rest:
   ``csv`` module read every following line into one field; here a record spanning several lines
   that does not fit (``fits``: e.g. the header's field count) becomes a problem record for its
   first line only, and reading resumes on the next line;
-* the last record, cut inside a quoted field, is a problem record ("the file ends inside a quoted
-  field");
-* the last line without a line end is marked ``complete = False``: :func:`field_count_problem`
-  then says "the file ends in the middle of this line" when it has fewer fields than the header.
+* the last line without a line end is marked ``complete = False``.
 
-A reader rejects a record whose :func:`field_count_problem` is not None (the reason names the
-line), so every line ends in the ledger as trade, non-trade or rejected.
+:func:`read_csv_records` refuses a file whose LAST record is cut (fewer fields than the header, or
+ending inside a quoted field): a file cut short has lost everything after the cut, so importing the
+rest with exit 0 would be a silently shorter import. The message names the line. Damage anywhere
+else is one record's problem: a reader rejects a record whose :func:`field_count_problem` is not
+None (the reason names the line) and reads on, so every line ends in the ledger as trade, non-trade
+or rejected.
 
 :func:`detect_delimiter` picks ``,`` ``;`` or tab from the header line, for formats whose exports
 follow the system's list separator (``;`` in decimal-comma locales).
@@ -162,8 +163,9 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
     header record as ``header.delimiter``.
 
     Raises StatementError (naming the file and ``expected``) for a file that cannot be opened, is
-    too large (:mod:`safety`), empty, binary, not in ``encoding``, or has no usable header. A
-    damaged record after the header is returned with its ``problem`` (the reader rejects it).
+    too large (:mod:`safety`), empty, binary, not in ``encoding``, has no usable header, or whose
+    last record is cut (the file was cut short: naming that line). Any other damaged record is
+    returned with its ``problem`` (the reader rejects it and reads on).
     """
     file = str(path)
     data = read_limited(Path(path))
@@ -189,6 +191,7 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
         raise StatementError(file, f"line {header.line}, the header: {header.problem}; expected {expected}")
     header.fields = [h.strip() for h in header.fields]
     header.delimiter = delimiter
+    _refuse_a_cut_end(file, header, records, expected)
     if any(r.problem and "runs on to line" in r.problem for r in records):
         # resplit now that the header's field count is known: a quoted multi-line field that fits is fine
         header_len.append(len(header.fields))
@@ -197,6 +200,23 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
             again.pop(0)
         records = again
     return header, leading, records
+
+
+def _refuse_a_cut_end(file: str, header: CsvRecord, records: list[CsvRecord], expected: str) -> None:
+    """A last record cut in the middle (fewer fields than the header, or inside a quoted field) is
+    a file cut short -- a partial download or copy: everything after the cut is missing, so the
+    file is refused as a whole, naming that line, rather than imported in part with exit 0. The
+    same damage on any other line is that line's problem alone (rejected, the rest read)."""
+    last = next((r for r in reversed(records) if not r.is_blank), None)
+    if last is None:
+        return
+    cut = last.problem if last.problem and "cut short" in last.problem else None
+    if cut is None and not last.problem and len(last.fields) < len(header.fields):
+        cut = (f"the file ends in the middle of this line ({len(last.fields)} of the header's "
+               f"{len(header.fields)} fields): it looks cut short")
+    if cut:
+        raise StatementError(file, f"line {last.line}, the last line: {cut}; nothing imported (a partial "
+                                   f"download or copy? export the file again); expected {expected}")
 
 
 def detect_delimiter(line: str) -> str:
