@@ -203,6 +203,7 @@ def test_a_tradingview_export_from_a_decimal_comma_locale_reads_the_same(tmp_pat
     local = [";".join(c.replace(".", ",") for c in line.split(",")) for line in lines]
     f = tmp_path / path.name
     f.write_text("\n".join(local) + "\n", "utf-8")
+    assert read_statement(f).format == "tradingview"  # detected with its ';' delimiter
     a, b = tradingview.read(path), tradingview.read(f)
     assert [(t.entry, t.exit, t.profit) for t in a.trades] == [(t.entry, t.exit, t.profit) for t in b.trades]
     assert b.rejected == [] and b.totals.closed_pnl == a.totals.closed_pnl
@@ -230,6 +231,23 @@ def test_overlapping_flex_queries_pasted_together_read_each_execution_once(tmp_p
     assert [t.key for t in twice.trades] == [t.key for t in once.trades]
     assert kinds(twice)["duplicate execution"] == len(once.trades) == 14
     assert twice.ledger.balanced
+
+
+@pytest.mark.statements
+def test_overlapping_flex_files_merge_on_the_execution_id(tmp_path):
+    from addin.fill.merge import merge_trades
+
+    text = shared_statement(FLEX_01).read_text("utf-8")
+    head, rest = text.split("<Trades>", 1)
+    body, tail = rest.split("</Trades>", 1)
+    rows = [r for r in body.split("\n") if r.strip().startswith("<Trade ")]
+    assert len(rows) == 14
+    early, late = tmp_path / "flex_jan.xml", tmp_path / "flex_feb.xml"  # rows 1-9 and 6-14
+    early.write_text(head + "<Trades>\n" + "\n".join(rows[:9]) + "\n</Trades>" + tail, "utf-8")
+    late.write_text(head + "<Trades>\n" + "\n".join(rows[5:]) + "\n</Trades>" + tail, "utf-8")
+    a, b = ibkr_flex.read(early), ibkr_flex.read(late)
+    merged = merge_trades(merge_trades([], a.trades).trades, b.trades)
+    assert len(merged.trades) == 14 and merged.already_present == 4
 
 
 @pytest.mark.statements
