@@ -59,8 +59,6 @@ the file, the line and the column; blank lines are kept as ``NonTradeRow("blank"
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from pathlib import Path
