@@ -307,6 +307,23 @@ def test_a_junk_file_is_refused_after_a_thousand_rows_without_a_trade(tmp_path):
 
 
 @pytest.mark.statements
+def test_an_xlsx_whose_xml_declares_entities_is_refused(tmp_path):
+    src = zipfile.ZipFile(shared_statement(MT5_XLSX))
+    path = tmp_path / "ReportHistory.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/sharedStrings.xml":
+                text = data.decode("utf-16")  # the terminal writes this part as UTF-16
+                data = text.replace("?>", '?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]>', 1).encode("utf-16")
+                assert b"<!DOCTYPE" not in data  # invisible to a byte search
+            out.writestr(item, data)
+    with pytest.raises(StatementError, match="cannot open as an Excel workbook") as err:
+        mt5_report.read(path)
+    assert "Forbidden" in str(err.value)  # defusedxml's DTDForbidden / EntitiesForbidden
+
+
+@pytest.mark.statements
 def test_a_cut_xlsx_is_refused_as_a_whole(tmp_path):
     data = shared_statement(MT5_XLSX).read_bytes()
     path = tmp_path / "ReportHistory.xlsx"

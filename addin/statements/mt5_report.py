@@ -48,6 +48,8 @@ from .model import (
     Trade,
 )
 from .mt4_html import collector_paused, decode_html, parse_html_rows, short_reason
+from defusedxml import DefusedXmlException
+
 from .ledger import Ledger, check_total, settle
 from .safety import check_zip
 from .parsing import parse_datetime, parse_number, parse_optional_number
@@ -161,9 +163,16 @@ def _xlsx_rows(path: Path) -> list[_Row]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wb = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError) as exc:
-        raise StatementError(str(path), f"cannot open as an Excel workbook ({exc}); expected {EXPECTED}") from None
     except Exception as exc:  # openpyxl raises a variety of errors on damaged files
+        cause = exc
+        while cause is not None and not isinstance(cause, DefusedXmlException):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:  # openpyxl parses through defusedxml: a DTD or entity was refused
+            raise StatementError(str(path), f"cannot open as an Excel workbook: its XML declares a DTD or "
+                                            f"entities ({type(cause).__name__}), which a terminal export never "
+                                            f"does; refused unread; expected {EXPECTED}") from None
+        if isinstance(exc, (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError)):
+            raise StatementError(str(path), f"cannot open as an Excel workbook ({exc}); expected {EXPECTED}") from None
         raise StatementError(str(path), f"cannot open as an Excel workbook ({type(exc).__name__}: {exc}); "
                                         f"expected {EXPECTED}") from None
     ws = wb.worksheets[0]
