@@ -185,6 +185,30 @@ def test_day_first_or_month_first_is_decided_per_file(tmp_path):
         generic_csv.read(f, mapping=m)
 
 
+@pytest.mark.statements
+def test_a_tradovate_export_resaved_day_first_with_decimal_commas_reads_the_same(tmp_path):
+    from addin.statements import tradovate
+
+    # December 16-26: "16/12/2025" can only be day-first, which decides the whole file
+    path = shared_statement("tradovate_performance_csv/arielSofer_Performance_1.csv")
+    import csv as _csv
+    rows = list(_csv.reader(path.read_text().splitlines()))
+    out = []
+    for n, row in enumerate(rows):
+        if n:
+            for c in (10, 11):  # MM/DD/YYYY -> DD/MM/YYYY
+                m, d, rest = row[c].split("/", 2)
+                row[c] = f"{d}/{m}/{rest}"
+            row = [v.replace(".", ",") if c in (6, 7, 8, 9) else v for c, v in enumerate(row)]
+        out.append(";".join(row))
+    f = tmp_path / "Performance.csv"
+    f.write_text("\n".join(out) + "\n")
+    a, b = tradovate.read(path), tradovate.read(f)
+    assert b.rejected == []
+    assert [(t.open_time, t.close_time, t.entry, t.profit) for t in a.trades] == [
+        (t.open_time, t.close_time, t.entry, t.profit) for t in b.trades]
+
+
 def test_number_and_date_evidence_helpers():
     assert detect_decimal([("a", "1,5")], ";")[0] == ","
     assert detect_decimal([("a", "1,234")], ";")[0] is None

@@ -7,7 +7,9 @@ scaled in or out appears as several rows sharing a fill id. A row whose ``soldTi
 buyPrice, exit = sellPrice); equal timestamps fall back to the order of the fill ids.
 
 ``pnl`` is in accounting format (``$(58.50)`` is -58.50) and in dollars, so ``account_currency`` is
-USD when the cells carry ``$``. Timestamps are ``MM/DD/YYYY HH:MM:SS``. The report has no commission
+USD when the cells carry ``$``. Timestamps are ``MM/DD/YYYY HH:MM:SS`` (a file re-saved in a
+day-first locale, shown by a date such as ``25/12/2025``, is read day-first as a whole; the decimal
+mark and ``;`` delimiter of such a file are detected likewise). The report has no commission
 (``commission`` stays 0) and no multiplier: ``contract_size`` is derived per row from
 ``pnl / ((sellPrice - buyPrice) * qty)`` and rounded to a plain multiplier (MNQ 2, MGC 10, MES 5, ...);
 it is None when the price did not move or the ratio is not a plain number.
@@ -25,7 +27,7 @@ from pydantic import ValidationError
 from .csv_records import CsvRecord, field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
 from .ledger import JUNK_ROWS, Ledger, check_total, refuse_junk, settle
-from .parsing import detect_decimal, parse_datetime, parse_number
+from .parsing import choose_date_formats, detect_decimal, parse_datetime, parse_number
 
 FORMAT = "tradovate"
 DESCRIPTION = 'Tradovate "Performance" CSV (futures round trips)'
@@ -35,6 +37,7 @@ SECTION = "Performance"
 REQUIRED = ("symbol", "buyFillId", "sellFillId", "qty", "buyPrice", "sellPrice", "pnl",
             "boughtTimestamp", "soldTimestamp")
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
+_DAY_FIRST = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 EXPECTED = ('a Tradovate "Performance" CSV (columns symbol, _priceFormat, _priceFormatType, _tickSize, '
             "buyFillId, sellFillId, qty, buyPrice, sellPrice, pnl, boughtTimestamp, soldTimestamp, duration)")
 
@@ -72,6 +75,20 @@ def _fill_order(buy_id: str, sell_id: str) -> bool | None:
         return None
 
 
+def _date_order(file: str, records: list[CsvRecord], header: CsvRecord, idx: dict[str, int]) -> tuple[str, ...]:
+    """Month-first, as Tradovate writes, unless a date in the file can only be day-first (a
+    re-saved export from a day-first locale): then the whole file is read day-first. A file
+    proving both orders is refused; nothing is decided per cell."""
+    values = ((f"line {r.line} column {c!r}", r.fields[idx[c]]) for r in records
+              if field_count_problem(r, header) is None for c in ("boughtTimestamp", "soldTimestamp"))
+    try:
+        return choose_date_formats(values, _DATE_FORMATS + _DAY_FIRST)
+    except ValueError as exc:
+        if str(exc).startswith("dates are written both"):
+            raise StatementError(file, f"{exc}; expected {EXPECTED}") from None
+        return _DATE_FORMATS  # nothing decides: the format's own month-first order
+
+
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
@@ -104,6 +121,7 @@ def read(path: Path) -> Statement:
         rejected.append(RejectedRow(source=SourceRef(file=file, row=rec.line, section=SECTION),
                                     reason=f"{name} line {rec.line}: {reason}", raw=rec.raw()))
 
+    date_formats = _date_order(file, records, header, idx)
     for rec in records:
         ledger.see(SECTION, rec.line)
         if not trades and len(rejected) >= JUNK_ROWS:
@@ -134,7 +152,7 @@ def read(path: Path) -> Statement:
         times = {}
         for col in ("boughtTimestamp", "soldTimestamp"):
             try:
-                times[col] = parse_datetime(f[col], _DATE_FORMATS)
+                times[col] = parse_datetime(f[col], date_formats)
             except ValueError as exc:
                 errors.append(f"column {col!r}: {exc}")
         for col in ("symbol", "buyFillId", "sellFillId"):
