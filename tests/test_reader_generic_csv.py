@@ -19,6 +19,8 @@ EXAMPLE_MAPPING = PACKAGE / "statements" / "example_mapping.json"
 EXAMPLE_CSV = PACKAGE / "samples" / "example_trades.csv"
 
 
+NL = b"\n"
+
 def example_mapping() -> dict:
     return json.loads(EXAMPLE_MAPPING.read_text())
 
@@ -215,13 +217,25 @@ def test_a_real_tradovate_export_through_a_mapping():
     assert all("'qty' (side)" in r.reason for r in st.rejected)
 
 
-def test_truncated_file_is_refused_naming_the_file(tmp_path):
+def test_truncated_file_is_refused_naming_the_file_and_the_cut_line(tmp_path):
     data = EXAMPLE_CSV.read_bytes()
     f = tmp_path / "example_trades.csv"
-    f.write_bytes(data[: data.index(b"50123417") + 40])
+    cut = data[: data.index(b"50123417") + 40]
+    f.write_bytes(cut)
     with pytest.raises(StatementError, match="cut short") as err:
         generic_csv.read(f, mapping=EXAMPLE_MAPPING)
-    assert str(f) in str(err.value)
+    assert str(f) in str(err.value) and f"line {cut.count(NL) + 1}" in str(err.value)
+
+
+def test_a_short_row_in_the_middle_is_rejected_and_the_rows_after_it_are_read(tmp_path):
+    lines = EXAMPLE_CSV.read_text().splitlines(keepends=True)
+    lines[2] = ",".join(lines[2].split(",")[:5]) + "\n"  # the second trade loses its last fields
+    f = tmp_path / "example_trades.csv"
+    f.write_text("".join(lines))
+    intact = generic_csv.read(EXAMPLE_CSV, mapping=EXAMPLE_MAPPING)
+    st = generic_csv.read(f, mapping=EXAMPLE_MAPPING)
+    assert [r.source.row for r in st.rejected][0] == 3
+    assert len(st.trades) == len(intact.trades) - 1 and st.ledger.balanced
 
 
 @pytest.mark.parametrize("content, expected", [

@@ -62,8 +62,10 @@ def test_every_row_of_the_trades_section_is_accounted_for_once(name):
     st = ibkr_flex.read(path)
     rows = trades_children(path)
     refs = [t.source for t in st.trades] + [n.source for n in st.non_trades] + [r.source for r in st.rejected]
-    assert sorted(r.row for r in refs) == list(range(1, len(rows) + 1))
-    assert all(r.file == str(path) and r.section == "Trades" for r in refs)
+    trade_refs = [r for r in refs if r.section == "Trades"]
+    assert sorted(r.row for r in trade_refs) == list(range(1, len(rows) + 1))
+    assert all(r.file == str(path) and r.section in ("Trades", "CashTransactions") for r in refs)
+    assert st.ledger.balanced and st.ledger.seen == len(refs)
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -73,9 +75,11 @@ def test_one_trade_per_execution_and_summary_rows_never_count(name):
     executions = [el for el in trades_children(path) if is_execution(el)]
     cancels = [el for el in executions if is_cancel(el)]
     # a cancel removes itself and the execution it cancels
-    assert len(st.trades) + len(st.rejected) == len(executions) - 2 * len(cancels)
+    rejected = [r for r in st.rejected if r.source.section == "Trades"]
+    assert len(st.trades) + len(rejected) == len(executions) - 2 * len(cancels)
     assert all(n.kind in ("order summary", "symbol summary", "asset summary", "closed lot",
-                          "wash sale", "trade cancel", "cancelled trade") for n in st.non_trades)
+                          "wash sale", "trade cancel", "cancelled trade")
+               for n in st.non_trades if n.source.section == "Trades")
     assert len({t.key for t in st.trades}) == len(st.trades), "trade ids are unique"
 
 
@@ -115,7 +119,9 @@ def test_file01_fourteen_buys_in_cad_converted_to_base():
     assert st.account == "U123456"
     assert st.account_currency is None  # no AccountInformation, and CHF and USD rows both at rate 1
     gcm = st.trades[0]
-    assert (gcm.trade_id, gcm.symbol, gcm.side, gcm.quantity, gcm.entry) == ("855937427", "GCM", "long", 5000, 0.27)
+    # the trade id is IB's execution id (ibExecID), so overlapping statements merge on it
+    assert (gcm.trade_id, gcm.symbol, gcm.side, gcm.quantity, gcm.entry) == (
+        "0000d514.5159662d.01.01", "GCM", "long", 5000, 0.27)
     assert gcm.open_time == datetime(2013, 4, 1, 9, 34, 6)  # tradeDate 20130401 + tradeTime 093406
     assert gcm.quote_currency == "CAD" and gcm.fx_to_account == 0.93099
     assert gcm.commission == approx(-6.75 * 0.93099)  # CAD commission, converted to base
@@ -178,7 +184,8 @@ def test_file13_cfd_trade_without_ids_gets_a_stable_id():
 
 def test_file17_full_query_with_an_empty_trades_section_gives_no_trades():
     st = ibkr_flex.read(flex(FILES[3]))
-    assert st.trades == [] and st.rejected == [] and st.non_trades == []
+    assert st.trades == [] and st.rejected == []
+    assert [n.kind for n in st.non_trades] == [e.kind for e in st.balance_events]  # cash rows only
     assert st.account == "U1111111" and st.account_currency == "USD"
     assert st.totals.equity == approx(7678.155297533)  # EquitySummaryInBase, last report date
     assert st.totals.balance == approx(57.505297533)

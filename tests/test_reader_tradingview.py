@@ -26,6 +26,8 @@ ANANDRATHI = ("tradingview_list_of_trades_csv/"
 FILES = [ETH, ANANDRATHI]
 
 
+NL = b"\n"
+
 def raw_rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -161,14 +163,15 @@ def test_a_bad_price_is_rejected_naming_the_column(tmp_path):
     assert "Trade #" in reasons[3] and "trade #1" in reasons[3]  # its entry row lost its pair
 
 
-def test_a_file_cut_short_is_refused_naming_the_file(tmp_path):
+def test_a_file_cut_short_is_refused_naming_the_file_and_the_cut_line(tmp_path):
     path = shared_statement(ETH)
     data = path.read_bytes()
     f = tmp_path / path.name
-    f.write_bytes(data[: len(data) // 2])
+    cut = data[: len(data) // 2]
+    f.write_bytes(cut)
     with pytest.raises(StatementError, match="cut short") as err:
         tradingview.read(f)
-    assert str(f) in str(err.value)
+    assert str(f) in str(err.value) and f"line {cut.count(NL) + 1}," in str(err.value)
 
 
 def test_a_header_cut_short_raises_naming_the_file_and_the_columns(tmp_path):

@@ -25,6 +25,8 @@ PERF_1 = "tradovate_performance_csv/arielSofer_Performance_1.csv"
 FILES = [PERF, PERF_1]
 
 
+NL = b"\n"
+
 def dollars(cell: str) -> Decimal:
     """Accounting dollars, independently of addin.statements.parsing: "$(58.50)" -> -58.50."""
     cell = cell.strip()
@@ -162,13 +164,14 @@ def test_bad_cells_are_rejected_naming_the_column(tmp_path):
     assert st.totals.closed_trades == 43  # the file's rows, whether read or not
 
 
-def test_a_file_cut_mid_line_is_refused_naming_the_file(tmp_path):
+def test_a_file_cut_mid_line_is_refused_naming_the_file_and_the_line(tmp_path):
     data = shared_statement(PERF_1).read_bytes()
     f = tmp_path / "Performance.csv"
-    f.write_bytes(data[: data.index(b"\n", len(data) // 2) + 30])
+    cut = data[: data.index(b"\n", len(data) // 2) + 30]
+    f.write_bytes(cut)
     with pytest.raises(StatementError, match="cut short") as err:
         tradovate.read(f)
-    assert str(f) in str(err.value)
+    assert str(f) in str(err.value) and f"line {cut.count(NL) + 1}," in str(err.value)
 
 
 def test_missing_columns_are_named(tmp_path):

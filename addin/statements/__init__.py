@@ -4,6 +4,21 @@ Each reader module defines ``FORMAT`` (a short name used by ``--format``), ``DES
 ``sniff(path, head) -> bool`` (is this file mine? ``head`` is the first 64 KiB, raw bytes) and
 ``read(path) -> Statement``. A reader raises :class:`model.StatementError` for a file it cannot read
 as a whole, and puts each bad row into ``Statement.rejected`` with its reason.
+
+Conventions every reader follows (new readers too):
+
+* **Row ledger** (:mod:`.ledger`): ``Ledger.see(section, row)`` for every source row walked over,
+  and ``return settle(statement, ledger, checks=[...])``, which checks that each row ended as
+  exactly one trade / non-trade / rejected and stores ``Statement.ledger``.
+* **Totals** the format prints are compared with the rows read: ``check_total(...)`` in
+  ``settle(checks=...)`` (``Statement.checks`` / ``Statement.mismatches``). A statement that
+  states a trade count and lists fewer rows (read or rejected) is refused: rows are missing.
+* **CSV** through :mod:`.csv_records` (``read_csv_records`` / ``split_records`` and
+  ``field_count_problem``): a damaged or cut record is rejected with its line, the rest still read.
+* **Numbers and dates** through :mod:`.parsing`: ``detect_decimal`` once per file, then
+  ``parse_number(text, decimal)``; ``choose_date_formats`` when day/month order could differ.
+* **Input** through :mod:`.safety`: ``read_limited`` (size limit), ``check_zip`` before opening
+  an .xlsx; XML only through ``defusedxml``.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .model import Statement, StatementError
+from .safety import Limits, check_size, use_limits
 
 # Order matters only for sniffing: the most specific formats first, the generic CSV last.
 READER_MODULES = (
@@ -55,9 +71,19 @@ def detect(path: Path) -> ModuleType:
     )
 
 
-def read_statement(path: Path, fmt: str | None = None, mapping: Path | None = None) -> Statement:
-    """Read one statement file, detecting its format unless ``fmt`` names it."""
-    path = Path(path)
+def read_statement(path: Path, fmt: str | None = None, mapping: Path | None = None,
+                   limits: Limits | None = None) -> Statement:
+    """Read one statement file, detecting its format unless ``fmt`` names it.
+
+    ``limits`` (:class:`safety.Limits`) raises or lowers the input size and zip limits for this
+    read; without it they come from the environment (``LEVERAGE_MAX_FILE_MB``...) or the defaults.
+    """
+    with use_limits(limits):
+        return _read_statement(Path(path), fmt, mapping)
+
+
+def _read_statement(path: Path, fmt: str | None, mapping: Path | None) -> Statement:
+    check_size(path)
     if mapping is not None and fmt in (None, "csv"):
         from . import generic_csv
 

@@ -51,8 +51,6 @@ is the base currency (or the base currency is not stated).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -67,7 +65,10 @@ from .model import (
     Trade,
 )
 from .ibkr_codes import events as event_texts
+from .csv_records import CsvRecord, split_records
+from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number, parse_optional_number
+from .safety import read_limited
 
 FORMAT = "ibkr_activity"
 DESCRIPTION = "Interactive Brokers Activity Statement CSV (Trades,Header,DataDiscriminator,...)"
@@ -114,32 +115,18 @@ def sniff(path: Path, head: bytes) -> bool:
             or b"Statement,Data,Title,Activity Statement" in head)
 
 
-class _Record:
-    __slots__ = ("line", "fields", "complete")
-
-    def __init__(self, line: int, fields: list[str], complete: bool):
-        self.line, self.fields, self.complete = line, fields, complete
+_Record = CsvRecord
+# a line of the statement inside a field: a quote opened earlier ran on over whole records
+_RECORD_INSIDE = re.compile(r"[\r\n]\"?[A-Za-z][^,\r\n]*,(Header|Data|SubTotal|Total|Notes),")
 
 
 def _records(file: str, text: str) -> list[_Record]:
-    records: list[_Record] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    last = 0
-    while True:
-        start = last + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise StatementError(
-                file, f"line {start}: broken CSV ({exc}); the file looks truncated or damaged; {EXPECTED}") from None
-        last = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue
-        records.append(_Record(start, fields, True))
-    if records and not text.endswith(("\n", "\r")):
-        records[-1].complete = False  # the last line has no line end: maybe cut short
+    """Non-blank records; a quote that never closes, or runs on over whole statement lines, costs
+    only the line it opened on (a problem record, rejected), and reading goes on after it."""
+    records = split_records(text, ",", fits=lambda fields: not any(_RECORD_INSIDE.search(f) for f in fields))
+    records = [r for r in records if r.problem or any(f.strip() for f in r.fields)]
+    if records and records[-1].problem and "never closed" in records[-1].problem:
+        records[-1].problem = "the file ends inside a quoted field of this line (cut short?)"
     return records
 
 
@@ -183,10 +170,13 @@ class _Reader:
         self.accounts: list[str] = []
         self.totals: list[tuple[str, str, float]] = []  # (row type, currency, realised P/L)
         self.sizes: dict[tuple[str, str], float] = {}  # (symbol, currency) -> contract size seen
+        self.ledger = Ledger(file)
+        self.block: list[Trade] = []  # executions since the last SubTotal / header
+        self.subtotals: list[tuple[str, str, float, float]] = []  # (currency, symbol, stated, computed)
 
     # -- helpers -------------------------------------------------------------------------------
     def ref(self, rec: _Record) -> SourceRef:
-        return SourceRef(file=self.file, row=rec.line, section=rec.fields[0].strip())
+        return SourceRef(file=self.file, row=rec.line, section=_section(rec))
 
     def note(self, rec: _Record, kind: str, text: str = "") -> None:
         self.non_trades.append(NonTradeRow(kind=kind, source=self.ref(rec), text=text))
@@ -205,7 +195,7 @@ class _Reader:
         if not self.records:
             raise StatementError(self.file, f"no rows; {EXPECTED}")
         first = self.records[0].fields
-        if len(first) < 3 or first[1].strip() not in ROW_TYPES:
+        if self.records[0].problem or len(first) < 3 or first[1].strip() not in ROW_TYPES:
             raise StatementError(self.file, f"line {self.records[0].line} is not 'Section,Header|Data,...'; {EXPECTED}")
         sections = {r.fields[0].strip() for r in self.records}
         title = any(
@@ -230,14 +220,23 @@ class _Reader:
         # classify Order rows first: a summary when Trade rows of the same order follow it
         order_has_trades = self._orders_with_executions()
         for idx, rec in enumerate(self.records):
+            self.ledger.see(_section(rec), rec.line)
             f = rec.fields
             section, row_type = f[0].strip(), (f[1].strip() if len(f) > 1 else "")
+            if rec.problem:
+                if idx == len(self.records) - 1:
+                    raise StatementError(self.file, f"line {rec.line}, the last line: {rec.problem}: the file "
+                                                    f"looks truncated; {EXPECTED}")
+                self.reject(rec, rec.problem)
+                continue
             if row_type not in ROW_TYPES:
                 if not rec.complete:
                     raise self.truncated(rec, len(f), 3)
                 self.reject(rec, f"not a 'Section,Header|Data|SubTotal|Total,...' row (second field {row_type!r})")
                 continue
             if row_type == "Header":
+                if section == "Trades":
+                    self.block = []
                 if not rec.complete:  # an export never ends on a header without a line end
                     raise StatementError(
                         self.file, f"line {rec.line}, the last line, is a header cut short: the file looks "
@@ -299,6 +298,11 @@ class _Reader:
             if pnl is not None:
                 self.totals.append((row_type, currency, pnl))
                 text += f": Realized P/L {pnl:g}"
+                if row_type == "SubTotal" and self.block:
+                    computed = sum(t.net_profit or 0.0 for t in self.block if t is not None)
+                    self.subtotals.append((currency, symbol or row.get("Account", "").strip(), pnl, computed))
+            if row_type == "SubTotal":
+                self.block = []
             self.note(rec, "subtotal", text)
             return
         if row_type == "Notes":
@@ -320,12 +324,14 @@ class _Reader:
             return
         try:
             self.trades.append(self.execution(rec, row))
+            self.block.append(self.trades[-1])
             self._remember_size(row, "Proceeds")
         except ValueError as exc:
             reason = str(exc)
             if hasattr(exc, "errors"):
                 reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             self.reject(rec, reason)
+            self.block.append(None)  # a rejected execution: its block's subtotal cannot match
 
     def execution(self, rec: _Record, row: dict[str, str]) -> Trade:
         symbol = row.get("Symbol", "").strip()
@@ -452,6 +458,17 @@ class _Reader:
                 if size is not None:
                     self.trades[n] = t.model_copy(update={"contract_size": size})
 
+    def checks(self) -> list:
+        """Per currency: the Trades SubTotal rows' Realized P/L against the executions above them."""
+        out = []
+        for currency in sorted({c for c, _, _, _ in self.subtotals}):
+            rows = [r for r in self.subtotals if r[0] == currency]
+            out.append(check_total(
+                f"realised P/L ({currency})", round(sum(r[2] for r in rows), 2), round(sum(r[3] for r in rows), 2),
+                tolerance=0.01 * len(rows), unit=currency,
+                source=f"Trades SubTotal rows ({len(rows)} instruments)"))
+        return out
+
     def statement_totals(self) -> StatementTotals:
         # only the Total rows: SubTotal rows need not cover every symbol (an excerpt may lack some)
         rows = [t for t in self.totals if t[0] == "Total" and re.fullmatch(r"[A-Z]{3}", t[1])]
@@ -471,10 +488,7 @@ def _is_number(text: str | None) -> bool:
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
+    data = read_limited(path)
     if not data.strip():
         raise StatementError(file, f"the file is empty; {EXPECTED}")
     if b"\x00" in data[:4096]:
@@ -483,7 +497,7 @@ def read(path: Path) -> Statement:
     reader.run()
     reader.fill_zero_price_sizes()
     accounts = reader.accounts or ([reader.account] if reader.account else [])
-    return Statement(
+    return settle(Statement(
         file=file,
         format=FORMAT,
         broker=BROKER,
@@ -494,4 +508,8 @@ def read(path: Path) -> Statement:
         non_trades=reader.non_trades,
         rejected=reader.rejected,
         totals=reader.statement_totals(),
-    )
+    ), reader.ledger, checks=reader.checks())
+
+
+def _section(rec: _Record) -> str:
+    return rec.fields[0].strip() if rec.fields and not rec.problem else "(unreadable line)"

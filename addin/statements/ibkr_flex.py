@@ -34,10 +34,14 @@ to closed P/L again.
 ``fxRateToBase``; ``asset_class`` from ``assetCategory`` (STK EQUITY, OPT/FOP OPTION, CASH FX, CFD,
 FUT FUTURE, WAR WARRANT, others as written).
 
-``trade_id`` is ``tradeID``, else ``transactionID``, else ``ibExecID`` (whichever is set and not
-"N/A"), else a deterministic id built from conid/symbol, time, side, quantity and price so that the
-same execution in two overlapping statements gets the same key. A repeated ``tradeID`` within a
-file (IB reuses it for a re-execution after a cancel) falls back to ``transactionID``.
+``trade_id`` is the execution ID ``ibExecID``, else ``transactionID``, else ``tradeID`` (whichever
+is set and not "N/A"), else a deterministic id built from conid/symbol, time, side, quantity and
+price, so that the same execution in two overlapping statements gets the same key and the journal's
+merge keeps it once. Within a file (also across its FlexStatements), an execution whose id was
+already read *with the same content* (symbol, side, quantity, price, time, account) is the same
+execution printed twice (overlapping queries pasted together): a NonTradeRow "duplicate execution"
+naming the row it repeats. An id reused for *different* content (IB reuses ``tradeID`` for a
+re-execution after a cancel) falls back to the next id.
 
 Rows that cannot be a Trade
 ---------------------------
@@ -65,8 +69,14 @@ the one currency whose rows have ``fxRateToBase`` 1, else None. CashTransactions
 else the IB type lower-cased). The last ``EquitySummaryByReportDateInBase`` gives totals.balance (cash)
 and totals.equity (total).
 
-Parsing uses lxml with no network access and no DTD loading; a document that declares a DTD or
-entities (a Flex export never does) is refused before parsing, so nothing is expanded.
+Parsing uses ``defusedxml``: a document that declares a DTD or entities (a Flex export never
+does) is refused whatever its encoding (UTF-8, UTF-16...), so nothing is expanded or fetched. A
+document cut before its closing tags is not well-formed and is refused as truncated.
+
+Row ledger: every child element of ``Trades`` and of ``CashTransactions`` is one row and ends as a
+trade, a non-trade (summary levels, cancels, duplicates, cash movements) or rejected.
+Totals checked: the executions' realised P/L against ``FIFOPerformanceSummaryUnderlying``
+``totalRealizedPnl`` (when the query includes it and there are executions).
 """
 
 from __future__ import annotations
@@ -76,7 +86,10 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from lxml import etree
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as safe_et
+from defusedxml import DefusedXmlException
 
 from .model import (
     BalanceEvent,
@@ -89,7 +102,9 @@ from .model import (
     Trade,
 )
 from .ibkr_codes import events as event_texts
+from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number, parse_optional_number
+from .safety import read_limited
 
 FORMAT = "ibkr_flex"
 DESCRIPTION = "Interactive Brokers Flex Query XML (FlexQueryResponse with a Trades section)"
@@ -124,15 +139,12 @@ DATETIME_FORMATS = tuple(
 _EMPTY = ("", "--", "N/A", "n/a")
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
-    )
-
-
 def sniff(path: Path, head: bytes) -> bool:
     """A Flex Query response: the XML's first element is ``<FlexQueryResponse``."""
+    try:
+        head = _as_utf8("", head[:4096] if len(head) % 2 == 0 else head[:4095], "")
+    except StatementError:
+        return False
     text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith(b"<"):
         return False
@@ -182,8 +194,25 @@ def _raw(el) -> str:
     return " ".join(f'{k}="{el.get(k)}"' for k in keys if el.get(k) not in (None, ""))
 
 
+def _same_size(cancel, other) -> bool:
+    """A cancel and the execution it cancels: same instrument, same absolute quantity."""
+    if _attr(cancel, "symbol") != _attr(other, "symbol"):
+        return False
+    try:
+        return abs(parse_number(_attr(cancel, "quantity"))) == abs(parse_number(_attr(other, "quantity")))
+    except ValueError:
+        return False
+
+
+def _content(el) -> tuple:
+    """What identifies one execution besides its ids: account, instrument, side, size, price, time."""
+    return tuple(_attr(el, k) for k in ("accountId", "conid", "symbol", "buySell", "quantity", "tradePrice",
+                                         "dateTime", "tradeDate", "tradeTime"))
+
+
 class _FlexStatementReader:
-    def __init__(self, file: str, fs, section: str, base: str | None):
+    def __init__(self, file: str, fs, section: str, base: str | None, ledger: Ledger,
+                 used_ids: dict[str, tuple[tuple, SourceRef]], seen_rows: dict):
         self.file = file
         self.fs = fs
         self.section = section
@@ -192,15 +221,19 @@ class _FlexStatementReader:
         self.trades: list[Trade] = []
         self.non_trades: list[NonTradeRow] = []
         self.rejected: list[RejectedRow] = []
-        self.used_ids: set[str] = set()
+        self.used_ids = used_ids  # id -> (content, where first read), shared by the file's FlexStatements
+        self.seen_rows = seen_rows  # (ids, content, cancel?) -> where first read, shared likewise
+        self.ledger = ledger
+        self.row = 0  # rows of this statement's Trades sections, numbered on across several
 
     def ref(self, row: int) -> SourceRef:
         return SourceRef(file=self.file, row=row, section=self.section)
 
     def read_trades(self, trades_el) -> None:
-        rows = [el for el in trades_el if isinstance(el.tag, str)]
+        rows = list(trades_el)
         executions: dict[int, object] = {}
-        for i, el in enumerate(rows, start=1):
+        for i, el in enumerate(rows, start=self.row + 1):
+            self.ledger.see(self.section, i)
             level = _attr(el, "levelOfDetail").upper()
             if level and level != "EXECUTION":
                 kind = NON_EXECUTION_KINDS.get(level, level.lower().replace("_", " "))
@@ -212,7 +245,15 @@ class _FlexStatementReader:
                 self.non_trades.append(NonTradeRow(
                     kind=el.tag.lower(), source=self.ref(i), text=f"<{el.tag}> element in Trades"))
             else:
+                first = self._repeats(el, i)
+                if first is not None:
+                    self.non_trades.append(NonTradeRow(
+                        kind="duplicate execution", source=self.ref(i),
+                        text=f"{_attr(el, 'buySell')} {_attr(el, 'quantity')} {_attr(el, 'symbol')} "
+                             f"@ {_attr(el, 'tradePrice')}: the same execution as {first}, read once"))
+                    continue
                 executions[i] = el
+        self.row += len(rows)
 
         # cancellations and the executions they cancel net to nothing
         cancelled: dict[int, int] = {}  # original row -> cancel row
@@ -225,13 +266,14 @@ class _FlexStatementReader:
             for j, other in executions.items():
                 if j == i or _is_cancel(other) or j in cancelled:
                     continue
-                if orig_tx not in _EMPTY + ("0",) and _attr(other, "transactionID") == orig_tx:
+                if (orig_tx not in _EMPTY + ("0",) and _attr(other, "transactionID") == orig_tx
+                        and _same_size(el, other)):
                     target = j
                     break
             if target is None and orig_trade not in _EMPTY + ("0",):
                 for j, other in executions.items():
                     if (j != i and not _is_cancel(other) and j not in cancelled
-                            and _attr(other, "tradeID") == orig_trade):
+                            and _attr(other, "tradeID") == orig_trade and _same_size(el, other)):
                         target = j
                         break
             if target is not None:
@@ -261,8 +303,20 @@ class _FlexStatementReader:
                             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                     self.rejected.append(RejectedRow(source=self.ref(i), reason=reason, raw=_raw(el)))
 
+    def _repeats(self, el, row: int) -> SourceRef | None:
+        """Where this execution (or cancel) was already read in this file -- same ids, same content
+        -- or None (and it is remembered). Rows without any id are never taken for repeats."""
+        ids = tuple(_attr(el, k) for k in ("ibExecID", "transactionID", "tradeID"))
+        if all(c in _EMPTY for c in ids):
+            return None
+        key = (ids, _content(el), _is_cancel(el))
+        first = self.seen_rows.get(key)
+        if first is None:
+            self.seen_rows[key] = self.ref(row)
+        return first
+
     def _trade_id(self, el, when: datetime, side: str, qty: float, price: float) -> str:
-        candidates = [_attr(el, k) for k in ("tradeID", "transactionID", "ibExecID")]
+        candidates = [_attr(el, k) for k in ("ibExecID", "transactionID", "tradeID")]
         candidates = [c for c in candidates if c not in _EMPTY]
         for c in candidates:
             if c not in self.used_ids:
@@ -368,38 +422,49 @@ class _FlexStatementReader:
             comment=comment,
             source=self.ref(row),
         )
-        self.used_ids.add(trade.trade_id)
+        self.used_ids[trade.trade_id] = (_content(el), trade.source)
         return trade
 
     def balance_events(self) -> list[BalanceEvent]:
+        """CashTransactions as BalanceEvents; each element also one ledger row (non-trade or rejected)."""
         events = []
+        section = "CashTransactions" + self.section[len("Trades"):]
+        i = 0
         for ct_section in self.fs.iter("CashTransactions"):
-            for i, el in enumerate((e for e in ct_section if isinstance(e.tag, str)), start=1):
+            for el in ct_section:
+                i += 1
+                self.ledger.see(section, i)
+                src = SourceRef(file=self.file, row=i, section=section)
                 level = _attr(el, "levelOfDetail").upper()
+                ib_type = _attr(el, "type")
                 if level and level not in ("DETAIL", "EXECUTION"):
+                    self.non_trades.append(NonTradeRow(kind="cash summary", source=src,
+                                                       text=f"{ib_type} {level} row (the detail rows are read)"))
                     continue
                 try:
                     amount = parse_number(_attr(el, "amount"))
                     fx = parse_optional_number(_attr(el, "fxRateToBase"))
                     if fx is None:
                         fx = 1.0 if _attr(el, "currency") == self.base else None
-                    if fx is None:
-                        continue
+                    if fx is None or fx <= 0:
+                        raise ValueError(f"no fxRateToBase to convert {_attr(el, 'currency')} to the base currency")
                     when = None
                     for key in ("dateTime", "settleDate", "reportDate"):
                         if _has(el, key):
                             when = parse_datetime(_attr(el, key), DATETIME_FORMATS)
                             break
-                except ValueError:
+                except ValueError as exc:
+                    self.rejected.append(RejectedRow(source=src, reason=f"cash transaction: {exc}",
+                                                     raw=f'type="{ib_type}" amount="{_attr(el, "amount")}" '
+                                                         f'currency="{_attr(el, "currency")}"'))
                     continue
-                ib_type = _attr(el, "type")
                 if ib_type.lower().startswith("deposit"):
                     kind = "deposit" if amount >= 0 else "withdrawal"
                 else:
                     kind = ib_type.lower() or "cash transaction"
-                events.append(BalanceEvent(
-                    time=when, amount=amount * fx, kind=kind,
-                    source=SourceRef(file=self.file, row=i, section="CashTransactions")))
+                events.append(BalanceEvent(time=when, amount=amount * fx, kind=kind, source=src))
+                self.non_trades.append(NonTradeRow(kind=kind, source=src,
+                                                   text=f"{_attr(el, 'description') or ib_type} {amount * fx:+.2f}"))
         return events
 
 
@@ -409,7 +474,7 @@ def _base_currency(fs) -> str | None:
         return _attr(info, "currency")
     at_par = {
         _attr(el, "currency")
-        for el in fs.iter("Trade", "CashTransaction")
+        for el in [*fs.iter("Trade"), *fs.iter("CashTransaction")]
         if _attr(el, "currency") and _attr(el, "fxRateToBase") in ("1", "1.0", "1.00")
     }
     return at_par.pop() if len(at_par) == 1 else None
@@ -433,20 +498,21 @@ def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
     expected = "expected an Interactive Brokers Flex Query XML (<FlexQueryResponse> with FlexStatement elements)"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
+    data = read_limited(path)
     if not data.strip():
         raise StatementError(file, f"the file is empty; {expected}")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        # Flex exports have no DTD; refusing one rules out entity expansion and external entities
-        raise StatementError(file, f"the XML declares a DTD or entities, which a Flex export never does; {expected}")
+    data = _as_utf8(file, data, expected)
     try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
+        # defusedxml refuses a DTD, entities and external references in any encoding (the parser
+        # sees the decoded document, so a UTF-16 file cannot hide "<!DOCTYPE" from a byte search)
+        root = safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise StatementError(file, f"the XML declares a DTD or entities ({type(exc).__name__}), which a Flex "
+                                   f"export never does; refused unread; {expected}") from None
+    except (ParseError, ValueError) as exc:
         raise StatementError(
-            file, f"not well-formed XML (truncated or not a Flex export?): {exc.msg}; {expected}") from None
+            file, f"not well-formed XML (truncated, or not a Flex export?): {exc}; {expected}") from None
+    del data
     if root is None or root.tag != "FlexQueryResponse":
         tag = getattr(root, "tag", None)
         raise StatementError(file, f"the XML's root element is <{tag}>; {expected}")
@@ -459,25 +525,38 @@ def read(path: Path) -> Statement:
     trades, non_trades, rejected, events = [], [], [], []
     bases, accounts = [], []
     totals = StatementTotals()
-    for fs in statements:
+    ledger = Ledger(file)
+    used_ids: dict[str, tuple[tuple, SourceRef]] = {}
+    seen_rows: dict = {}
+    stated_realised: list[float] = []
+    for n, fs in enumerate(statements, 1):
         base = _base_currency(fs)
         account = _attr(fs, "accountId")
         bases.append(base)
         accounts.append(account)
-        section = f"Trades {account}" if several else "Trades"
-        reader = _FlexStatementReader(file, fs, section, base)
+        section = (f"Trades {account}" if account not in accounts[:-1] else f"Trades {account} #{n}") \
+            if several else "Trades"
+        reader = _FlexStatementReader(file, fs, section, base, ledger, used_ids, seen_rows)
         for trades_el in fs.findall("Trades"):
             reader.read_trades(trades_el)
+        events += reader.balance_events()
         trades += reader.trades
         non_trades += reader.non_trades
         rejected += reader.rejected
-        events += reader.balance_events()
         if not several:
             totals = _totals(fs)
+        stated_realised += _stated_realised(fs)
 
     distinct_bases = set(bases)
     distinct_accounts = [a for a, _ in Counter(accounts).items() if a]
-    return Statement(
+    closed = [t for t in trades if t.is_closed]
+    check = None
+    if stated_realised and trades:
+        check = check_total("realised P/L", round(sum(stated_realised), 2),
+                            round(sum(t.net_profit for t in closed), 2), tolerance=0.01 * max(len(closed), 1),
+                            unit=bases[0] if len(distinct_bases) == 1 and bases[0] else "",
+                            source="FIFOPerformanceSummaryUnderlying totalRealizedPnl")
+    return settle(Statement(
         file=file,
         format=FORMAT,
         broker=BROKER,
@@ -488,4 +567,46 @@ def read(path: Path) -> Statement:
         non_trades=non_trades,
         rejected=rejected,
         totals=totals,
-    )
+    ), ledger, checks=[check])
+
+
+_DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"'][^\"']*[\"']")
+
+
+def _as_utf8(file: str, data: bytes, expected: str) -> bytes:
+    """A UTF-16/32 document (with or without BOM) as UTF-8 with its declaration saying so, so that
+    the one parser sees every document in one encoding; UTF-8 and ASCII documents unchanged."""
+    import codecs
+
+    encoding = None
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            encoding = name
+            break
+    if encoding is None and b"\x00" in data[:4]:
+        encoding = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+    if encoding is None:
+        return data
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise StatementError(file, f"not valid {encoding} text (byte {exc.start}; cut short?); {expected}") from None
+    out = text.lstrip("\ufeff").encode("utf-8")
+    return _DECLARATION.sub(lambda m: re.sub(rb"encoding\s*=\s*[\"'][^\"']*[\"']", b'encoding="UTF-8"',
+                                             m.group(0)), out, count=1)
+
+
+def _stated_realised(fs) -> list[float]:
+    """The realised P/L per instrument that the statement's FIFO performance summary states."""
+    out = []
+    for el in fs.iter("FIFOPerformanceSummaryUnderlying"):
+        if not _attr(el, "symbol") and not _attr(el, "conid"):
+            continue  # a total row
+        try:
+            value = parse_optional_number(_attr(el, "totalRealizedPnl"))
+        except ValueError:
+            continue
+        if value is not None:
+            out.append(value)
+    return out

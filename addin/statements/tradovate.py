@@ -7,7 +7,9 @@ scaled in or out appears as several rows sharing a fill id. A row whose ``soldTi
 buyPrice, exit = sellPrice); equal timestamps fall back to the order of the fill ids.
 
 ``pnl`` is in accounting format (``$(58.50)`` is -58.50) and in dollars, so ``account_currency`` is
-USD when the cells carry ``$``. Timestamps are ``MM/DD/YYYY HH:MM:SS``. The report has no commission
+USD when the cells carry ``$``. Timestamps are ``MM/DD/YYYY HH:MM:SS`` (a file re-saved in a
+day-first locale, shown by a date such as ``25/12/2025``, is read day-first as a whole; the decimal
+mark and ``;`` delimiter of such a file are detected likewise). The report has no commission
 (``commission`` stays 0) and no multiplier: ``contract_size`` is derived per row from
 ``pnl / ((sellPrice - buyPrice) * qty)`` and rounded to a plain multiplier (MNQ 2, MGC 10, MES 5, ...);
 it is None when the price did not move or the ratio is not a plain number.
@@ -22,9 +24,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .generic_csv import CsvRecord, field_count_problem, head_columns, read_csv_records
+from .csv_records import CsvRecord, field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
-from .parsing import parse_datetime, parse_number
+from .ledger import JUNK_ROWS, Ledger, check_total, refuse_junk, settle
+from .parsing import choose_date_formats, detect_decimal, parse_datetime, parse_number
 
 FORMAT = "tradovate"
 DESCRIPTION = 'Tradovate "Performance" CSV (futures round trips)'
@@ -34,6 +37,7 @@ SECTION = "Performance"
 REQUIRED = ("symbol", "buyFillId", "sellFillId", "qty", "buyPrice", "sellPrice", "pnl",
             "boughtTimestamp", "soldTimestamp")
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
+_DAY_FIRST = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 EXPECTED = ('a Tradovate "Performance" CSV (columns symbol, _priceFormat, _priceFormatType, _tickSize, '
             "buyFillId, sellFillId, qty, buyPrice, sellPrice, pnl, boughtTimestamp, soldTimestamp, duration)")
 
@@ -71,10 +75,24 @@ def _fill_order(buy_id: str, sell_id: str) -> bool | None:
         return None
 
 
+def _date_order(file: str, records: list[CsvRecord], header: CsvRecord, idx: dict[str, int]) -> tuple[str, ...]:
+    """Month-first, as Tradovate writes, unless a date in the file can only be day-first (a
+    re-saved export from a day-first locale): then the whole file is read day-first. A file
+    proving both orders is refused; nothing is decided per cell."""
+    values = ((f"line {r.line} column {c!r}", r.fields[idx[c]]) for r in records
+              if field_count_problem(r, header) is None for c in ("boughtTimestamp", "soldTimestamp"))
+    try:
+        return choose_date_formats(values, _DATE_FORMATS + _DAY_FIRST)
+    except ValueError as exc:
+        if str(exc).startswith("dates are written both"):
+            raise StatementError(file, f"{exc}; expected {EXPECTED}") from None
+        return _DATE_FORMATS  # nothing decides: the format's own month-first order
+
+
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
-    header, leading, records = read_csv_records(path, expected=EXPECTED)
+    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED)
     idx: dict[str, int] = {}
     for i, c in enumerate(header.fields):
         idx.setdefault(c, i)
@@ -91,12 +109,23 @@ def read(path: Path) -> Statement:
     pnl_sum = 0.0
     dollars = False
     seen: dict[str, int] = {}
+    ledger = Ledger(file)
+    for r in leading:
+        ledger.see(SECTION, r.line)
+    decimal, _why = detect_decimal(
+        ((f"line {r.line} column {c!r}", r.fields[idx[c]]) for r in records
+         if field_count_problem(r, header) is None for c in ("qty", "buyPrice", "sellPrice", "pnl")),
+        header.delimiter)
 
     def reject(rec: CsvRecord, reason: str) -> None:
         rejected.append(RejectedRow(source=SourceRef(file=file, row=rec.line, section=SECTION),
                                     reason=f"{name} line {rec.line}: {reason}", raw=rec.raw()))
 
+    date_formats = _date_order(file, records, header, idx)
     for rec in records:
+        ledger.see(SECTION, rec.line)
+        if not trades and len(rejected) >= JUNK_ROWS:
+            refuse_junk(file, 0, len(rejected), EXPECTED, rejected[0].reason)
         src = SourceRef(file=file, row=rec.line, section=SECTION)
         if rec.is_blank:
             non_trades.append(NonTradeRow(kind="blank", source=src))
@@ -111,7 +140,7 @@ def read(path: Path) -> Statement:
         num: dict[str, float] = {}
         for col in ("qty", "buyPrice", "sellPrice", "pnl"):
             try:
-                num[col] = parse_number(f[col])
+                num[col] = parse_number(f[col], decimal)
             except ValueError as exc:
                 errors.append(f"column {col!r}: {exc}")
                 continue
@@ -123,7 +152,7 @@ def read(path: Path) -> Statement:
         times = {}
         for col in ("boughtTimestamp", "soldTimestamp"):
             try:
-                times[col] = parse_datetime(f[col], _DATE_FORMATS)
+                times[col] = parse_datetime(f[col], date_formats)
             except ValueError as exc:
                 errors.append(f"column {col!r}: {exc}")
         for col in ("symbol", "buyFillId", "sellFillId"):
@@ -158,8 +187,13 @@ def read(path: Path) -> Statement:
         seen[trade_id] = rec.line
         trades.append(trade)
 
-    return Statement(
+    statement = Statement(
         file=file, format=FORMAT, broker=BROKER, account="", account_currency="USD" if dollars else None,
         trades=trades, non_trades=non_trades, rejected=rejected,
         totals=StatementTotals(closed_trades=data_rows, closed_pnl=round(pnl_sum, 2)),
     )
+    unit = "USD" if dollars else ""
+    return settle(statement, ledger, checks=[
+        check_total("closed trade P/L", round(pnl_sum, 2), round(sum(t.profit for t in trades), 2),
+                    tolerance=0.005, unit=unit, source="sum of the pnl column over every row"),
+    ])
