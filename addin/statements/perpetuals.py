@@ -85,7 +85,7 @@ class Position:
     has_realized: bool = False
     fees: float = 0.0
     funding: float = 0.0
-    funding_rows: int = 0
+    funding_rows: list[int] = field(default_factory=list)  # funding rows charged to it (non-trade rows)
     open_time: datetime | None = None
     close_time: datetime | None = None
     leverages: list[float] = field(default_factory=list)
@@ -205,7 +205,7 @@ def group_positions(fills: list[Fill], funding: Iterable[Funding] = (), *, newes
                 unattached.append(e)
             else:
                 p.funding += e.paid
-                p.funding_rows += 1
+                p.funding_rows.append(e.row)
             continue
         f: Fill = e
         if f.effect is not None:  # the export says open/close
@@ -293,6 +293,10 @@ def position_trade(p: Position, *, broker: str, account: str, quote: str | None,
     if not closed and p.closed_qty > 0:
         notes.append(f"partly closed: {p.closed_qty:g} of {p.opened_qty:g} closed, realised {p.profit:+.2f} "
                      f"{quote or ''} (counted when the position closes)".replace("  ", " "))
+    if "liquidation" in p.notes and not p.has_realized:
+        notes.append("liquidated: the fills' prices give the loss at the liquidation price; the exchange books it at "
+                     "the bankruptcy price (the margin left goes to its insurance fund), so its Closed P&L shows a "
+                     "larger loss")
     notes.extend(n for n in p.notes if n != "liquidation")
     comment = []
     if "liquidation" in p.notes:
