@@ -176,8 +176,77 @@ class StatementTotals(BaseModel):
     equity: float | None = None
 
 
+class RowLedger(BaseModel):
+    """Where every source row of the file went: ``seen == trade_rows + non_trade_rows + rejected``.
+
+    A "row" is what the format calls one: a CSV record (its first line), an HTML ``<tr>``, a
+    worksheet row, an XML element of the Trades section. ``trade_rows`` counts the rows that became
+    (part of) a :class:`Trade` (TradingView prints two rows per trade), ``non_trade_rows`` the
+    :class:`NonTradeRow` entries and ``rejected`` every rejected row, including those beyond
+    ``Statement.rejected`` when that list was capped (``rejected_not_listed``). The reader checks the
+    equation row by row (each seen row ends in exactly one outcome) before it returns.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seen: int = 0
+    trade_rows: int = 0
+    non_trade_rows: int = 0
+    rejected: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.seen == self.trade_rows + self.non_trade_rows + self.rejected
+
+    def __str__(self) -> str:
+        """The line the fill prints per file, e.g.
+        ``412 rows: 300 trade rows, 100 non-trade, 12 rejected``."""
+        return (f"{self.seen:,} rows: {self.trade_rows:,} trade rows, {self.non_trade_rows:,} non-trade, "
+                f"{self.rejected:,} rejected")
+
+
+class TotalsCheck(BaseModel):
+    """One of the statement's own totals compared with the same figure summed from the rows read.
+
+    ``stated`` is what the file prints (e.g. MetaTrader's "Closed Trade P/L"), ``computed`` the
+    sum over what the reader imported, ``tolerance`` the rounding allowed (absolute, in the
+    figure's unit). ``ok`` is False when they differ by more: the fill prints and records
+    :meth:`describe` (both figures and the difference) so the trader can look at the file.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # e.g. "closed trades", "closed trade P/L"
+    stated: float
+    computed: float
+    tolerance: float = 0.0
+    unit: str = ""  # "USD", "trades", ...
+    source: str = ""  # where the stated figure is, e.g. "Summary: Closed Trade P/L"
+
+    @property
+    def difference(self) -> float:
+        return self.computed - self.stated
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.difference) <= self.tolerance + 1e-9
+
+    def describe(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        where = f" ({self.source})" if self.source else ""
+        verdict = "matches" if self.ok else f"MISMATCH, difference {self.difference:+,.2f}{unit}"
+        return (f"{self.name}: statement says {self.stated:,.2f}{unit}{where}, rows read add up to "
+                f"{self.computed:,.2f}{unit}: {verdict}")
+
+
 class Statement(BaseModel):
-    """Everything one reader got out of one file."""
+    """Everything one reader got out of one file.
+
+    ``ledger`` accounts for every source row (see :class:`RowLedger`); ``checks`` compares the
+    statement's own totals with the rows read (see :class:`TotalsCheck`; ``mismatches`` are the
+    failed ones). ``rejected`` lists at most ``ledger.MAX_LISTED_REJECTED`` rows;
+    ``rejected_not_listed`` counts the rest (the ledger counts them all).
+    """
 
     file: str
     format: str
@@ -190,6 +259,13 @@ class Statement(BaseModel):
     non_trades: list[NonTradeRow] = []
     rejected: list[RejectedRow] = []
     totals: StatementTotals = StatementTotals()
+    ledger: RowLedger | None = None
+    checks: list[TotalsCheck] = []
+    rejected_not_listed: int = 0
+
+    @property
+    def mismatches(self) -> list[TotalsCheck]:
+        return [c for c in self.checks if not c.ok]
 
 
 class StatementError(Exception):

@@ -37,6 +37,7 @@ from .model import (
     StatementTotals,
     Trade,
 )
+from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number
 
 FORMAT = "mt4_html"
@@ -265,6 +266,7 @@ def _read(path: Path) -> Statement:
     broker = broker_title or "MetaTrader 4"
 
     st = _Builder(file, broker, account, currency, leverage)
+    ledger = Ledger(file)
     section = None
     closed_listed = 0
     summary_cells: list[list[str]] = []
@@ -272,6 +274,7 @@ def _read(path: Path) -> Statement:
         if i in titles:
             section = titles[i]
             if section in _TRADE_SECTIONS:
+                ledger.see(section, i + 1)
                 st.non_trade("header", i, section, f"{section}:")
             continue
         if section is None:
@@ -279,6 +282,7 @@ def _read(path: Path) -> Statement:
         if section in (SUMMARY, DETAILS):
             summary_cells.append(row.texts)
             continue
+        ledger.see(section, i + 1)
         closed_listed += st.trade_table_row(i, section, row)
 
     # ---- Summary: "Label:" cells followed by their value
@@ -308,10 +312,25 @@ def _read(path: Path) -> Statement:
         balance=figure("balance"),
         equity=figure("equity"),
     )
-    return Statement(
+    statement = Statement(
         file=file, format=FORMAT, broker=broker, account=account, account_currency=currency,
         leverage=leverage, trades=st.trades, balance_events=st.balance_events,
         non_trades=st.non_trades, rejected=st.rejected, totals=totals)
+    if total_trades is not None and closed_listed < total_trades:
+        raise StatementError(
+            file, f"the Summary says Total Trades {int(total_trades)}, but the Closed Transactions table "
+                  f"lists only {closed_listed} trade rows (read or rejected): rows are missing, so the file "
+                  f"is damaged or cut; nothing imported")
+    closed = [t for t in st.trades if t.source.section == CLOSED]
+    cash = [e.amount for e in st.balance_events if e.kind != "credit"]
+    return settle(statement, ledger, checks=[
+        check_total("closed trades", total_trades, closed_listed, unit="trades",
+                    source="Summary: Total Trades"),
+        check_total("closed trade P/L", totals.closed_pnl, round(sum(t.net_profit for t in closed), 2),
+                    tolerance=0.011, unit=currency or "", source="Summary: Closed Trade P/L"),
+        check_total("deposits and withdrawals", figure("deposit/withdrawal"), round(sum(cash), 2),
+                    tolerance=0.011, unit=currency or "", source="Summary: Deposit/Withdrawal"),
+    ])
 
 
 class _Builder:
@@ -344,10 +363,15 @@ class _Builder:
         if not _TICKET.match(texts[0]):
             if len(nonempty) == 1 and not _is_number(nonempty[0]) and not nonempty[0].endswith(":"):
                 self.non_trade("blank", i, section, nonempty[0])  # "No transactions"
-            elif any(_is_number(t) for t in nonempty):
-                self.non_trade("subtotal", i, section, " ".join(nonempty))  # totals, Closed P/L
-            else:
+            elif not any(_is_number(t) for t in nonempty):
                 self.non_trade("header", i, section, " ".join(nonempty))  # column headings
+            elif (texts[0] == "" and row.span >= 2) or nonempty[0].endswith(":"):
+                # totals under the table (a first cell spanning the ticket columns) or "Closed P/L:"
+                self.non_trade("subtotal", i, section, " ".join(nonempty))
+            else:
+                # shaped like a trade row, but the ticket is not a number: never a subtotal
+                self.reject(i, section, f"column 'Ticket': {texts[0]!r} is not a ticket number", row.raw())
+                return 1 if section == CLOSED and len(texts) >= 10 else 0
             return 0
 
         raw = row.raw()

@@ -48,6 +48,7 @@ from .model import (
     Trade,
 )
 from .mt4_html import collector_paused, decode_html, parse_html_rows, short_reason
+from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "mt5_report"
@@ -235,6 +236,7 @@ class _Reader:
         self.broker = "MetaTrader 5"
         self.account = ""
         self.currency: str | None = None
+        self.ledger = Ledger(file)
 
     # ---- helpers
     def ref(self, row: _Row, section: str) -> SourceRef:
@@ -271,24 +273,36 @@ class _Reader:
                 section = _SECTION_ORDER[len(sections_seen)]
                 sections_seen.append(section)
                 heading = rows[k + 1]
+                self.ledger.see(section, row.number)
+                self.ledger.see(section, heading.number)
                 self.non_trade("header", row, section, row.raw())
                 self.non_trade("header", heading, section, heading.raw())
                 columns = self._columns(section, heading)
                 k += 2
                 continue
-            if not row.nonempty:
-                self.non_trade("blank", row, sections_seen[-1])
-            elif row.starts_with_date():
-                self._data_row(sections_seen[-1], row, columns)
-            elif _text(row.cells[0]) == "" and any(_is_number(v) or _text(v).startswith("=")
-                                                   for v in row.cells):
-                self.non_trade("subtotal", row, sections_seen[-1], row.raw())
-            elif self._looks_like_data(row, columns):
-                self.reject(row, sections_seen[-1],
-                            f"the first cell {row.texts[0]!r} is not a date/time (yyyy.MM.dd HH:mm:ss)")
-            else:
+            # Every row up to the next table's title belongs to this table: a row that cannot be
+            # read is rejected and the rows after it are still read. Only the last table ends at
+            # the first row that is not shaped like its rows (the account summary).
+            in_last_table = len(sections_seen) == len(starts)
+            blank = not row.nonempty
+            dated = not blank and row.starts_with_date()
+            subtotal = (not blank and not dated and _text(row.cells[0]) == ""
+                        and any(_is_number(v) or _text(v).startswith("=") for v in row.cells))
+            if in_last_table and not (blank or dated or subtotal or self._data_shaped(row, columns)):
                 end = k
                 break
+            self.ledger.see(sections_seen[-1], row.number)
+            if blank:
+                self.non_trade("blank", row, sections_seen[-1])
+            elif dated:
+                self._data_row(sections_seen[-1], row, columns)
+            elif subtotal:
+                self.non_trade("subtotal", row, sections_seen[-1], row.raw())
+            else:
+                self.reject(row, sections_seen[-1],
+                            f"column 1: the first cell {row.texts[0]!r} is not a date/time (yyyy.MM.dd HH:mm:ss)"
+                            if row.texts and row.texts[0] else
+                            "a row of this table that is neither a trade row, a total nor blank")
             k += 1
         missing = [s for s in (POSITIONS, ORDERS, DEALS) if s not in sections_seen]
         if missing:
@@ -297,12 +311,26 @@ class _Reader:
             raise self.fail(f"the file ends inside the {sections_seen[-1]} table, before the account "
                             "summary (truncated?)")
         self._attach_deal_notes()
-        totals = self._totals(rows[end:])
-        return Statement(
+        totals, stated_count = self._totals(rows[end:])
+        statement = Statement(
             file=self.file, format=FORMAT, broker=self.broker, account=self.account,
             account_currency=self.currency, leverage=None, trades=self.trades,
             balance_events=self.balance_events, non_trades=self.non_trades,
             rejected=self.rejected, totals=totals)
+        listed = sum(1 for t in self.trades if t.source.section == POSITIONS) + sum(
+            1 for r in self.rejected if r.source.section == POSITIONS)
+        if stated_count is not None and listed < stated_count:
+            raise StatementError(
+                self.file, f"the Results say Total Trades {stated_count}, but the Positions table lists only "
+                           f"{listed} rows (read or rejected): rows are missing, so the file is damaged or cut; "
+                           "nothing imported")
+        closed = [t for t in self.trades if t.source.section == POSITIONS]
+        closed_net = round(sum(t.net_profit for t in closed), 2)
+        return settle(statement, self.ledger, checks=[
+            check_total("closed trades", stated_count, listed, unit="trades", source="Results: Total Trades"),
+            check_total("closed trade P/L", totals.closed_pnl, closed_net, tolerance=0.011,
+                        unit=self.currency or "", source="Results: Total Net Profit"),
+        ])
 
     def _header(self, rows: list[_Row]) -> None:
         pairs = [[_text(v) for v in r.nonempty] for r in rows]
@@ -333,9 +361,10 @@ class _Reader:
             return [row.cells[i] if i < len(row.cells) else None for i in columns]
         return row.cells
 
-    def _looks_like_data(self, row: _Row, columns: list[int]) -> bool:
-        v = self._values(row, columns)
-        return len(v) == len(columns) and len(v) > 1 and bool(_TICKET.match(_text(v[1])))
+    def _data_shaped(self, row: _Row, columns: list[int]) -> bool:
+        """Has about as many filled cells as the table's rows (a damaged row, not the summary)."""
+        filled = sum(1 for v in self._values(row, columns) if _text(v))
+        return filled >= max(4, len(columns) // 2)
 
     # ---- rows
     def _data_row(self, section: str, row: _Row, columns: list[int]) -> None:
@@ -430,7 +459,7 @@ class _Reader:
                         break
 
     # ---- totals
-    def _totals(self, rows: list[_Row]) -> StatementTotals:
+    def _totals(self, rows: list[_Row]) -> tuple[StatementTotals, int | None]:
         summary: list[list] = []
         results: list[list] = []
         target = summary
@@ -466,10 +495,11 @@ class _Reader:
                 net = round(first[0] + first[1], 2)
             elif first:
                 net = first[0]
+        stated_count = count
         if count is None:
             count = sum(1 for t in self.trades if t.source.section == POSITIONS) + sum(
                 1 for r in self.rejected if r.source.section == POSITIONS)
-        return StatementTotals(closed_trades=count, closed_pnl=net, balance=balance, equity=equity)
+        return StatementTotals(closed_trades=count, closed_pnl=net, balance=balance, equity=equity), stated_count
 
 
 def _figure(v) -> bool:
