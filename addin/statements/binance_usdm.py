@@ -35,10 +35,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .generic_csv import field_count_problem, head_columns, read_csv_records
+from .csv_records import field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
 from .parsing import parse_datetime, parse_number
-from .perpetuals import Fill, RowLedger, group_positions, newest_first, position_trade
+from .ledger import Ledger, check_total, settle
+from .perpetuals import Fill, extra_trade_rows, group_positions, newest_first, position_trade
 from .safe_xlsx import xlsx_rows
 
 FORMAT = "binance_usdm"
@@ -107,7 +108,7 @@ def read(path: Path) -> Statement:
     except OSError as exc:
         raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
     xlsx = head.startswith(b"PK")
-    ledger = RowLedger(file)
+    ledger = Ledger(file)
     non_trades: list[NonTradeRow] = []
     if xlsx:
         rows = xlsx_rows(path, EXPECTED)
@@ -146,6 +147,7 @@ def read(path: Path) -> Statement:
     accounts: set[str] = set()
     quote_count: dict[str, int] = {}
     stated_net = 0.0
+    stated_realised = 0.0
 
     def reject(n: int, reason: str, raw: str) -> None:
         rejected.append(RejectedRow(source=SourceRef(file=file, row=n, section=SECTION),
@@ -215,6 +217,7 @@ def read(path: Path) -> Statement:
         quote_count[quote] = quote_count.get(quote, 0) + 1
         in_quote = not fee_coin or fee_coin == quote
         stated_net += num["Realized Profit"] - (fee if in_quote else 0.0)
+        stated_realised += num["Realized Profit"]
         times.append(when)
         fills.append(Fill(
             row=n, time=when, symbol=symbol, side=side, quantity=num["Quantity"], price=num["Price"],
@@ -239,6 +242,7 @@ def read(path: Path) -> Statement:
 
     trades: list[Trade] = []
     trade_rows: list[list[int]] = []
+    kept_positions = []
     used_ids: dict[str, int] = {}
     fill_at = {fl.row: fl for fl in fills}
     for p in grouping.positions:
@@ -262,6 +266,7 @@ def read(path: Path) -> Statement:
             continue
         trades.append(trade)
         trade_rows.append(p.rows)
+        kept_positions.append(p)
 
     statement = Statement(
         file=file, format=FORMAT, broker=BROKER, account=account, account_currency=main_quote,
@@ -269,4 +274,11 @@ def read(path: Path) -> Statement:
         totals=StatementTotals(closed_trades=sum(1 for t in trades if t.is_closed),
                                closed_pnl=round(stated_net, 8)),
     )
-    return ledger.settle(statement, RowLedger.extra_rows(statement, SECTION, trade_rows))
+    # The export's realised profit against what the positions carry (closed: in Trade.profit;
+    # still open: realised so far, named in the trade's flags).
+    kept = sum(p.realized for p in kept_positions)
+    quotes = "/".join(sorted({q for q in quote_of_symbol.values() if q}))
+    return settle(statement, ledger, extra_trade_rows(statement, SECTION, trade_rows), checks=[
+        check_total("realised profit", round(stated_realised, 2), round(kept, 2), 0.01, unit=quotes,
+                    source="sum of the Realized Profit column over the fills read"),
+    ])

@@ -30,10 +30,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .generic_csv import field_count_problem, head_columns, read_csv_records
+from .csv_records import field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
 from .parsing import parse_datetime, parse_number
-from .perpetuals import RowLedger
+from .ledger import Ledger, check_total, settle
 
 FORMAT = "bybit_closed_pnl"
 DESCRIPTION = 'Bybit derivatives "Closed P&L" CSV (USDT perpetual, classic or unified account)'
@@ -80,7 +80,7 @@ def read(path: Path) -> Statement:
         raise StatementError(file, f"missing column(s) {', '.join(missing)}; expected {EXPECTED}. "
                                    f"The header has: {', '.join(header.fields)}")
     name = path.name
-    ledger = RowLedger(file)
+    ledger = Ledger(file)
     non_trades: list[NonTradeRow] = []
     for r in leading:
         ledger.see(SECTION, r.line)
@@ -165,4 +165,7 @@ def read(path: Path) -> Statement:
         trades=trades, non_trades=non_trades, rejected=rejected,
         totals=StatementTotals(closed_trades=data_rows, closed_pnl=round(pnl_sum, 8)),
     )
-    return ledger.settle(statement)
+    return settle(statement, ledger, checks=[
+        check_total("closed P&L", round(pnl_sum, 2), round(sum(t.profit for t in trades), 2), 0.01, unit="USDT",
+                    source=f"sum of the {cols['pnl']} column"),
+    ])

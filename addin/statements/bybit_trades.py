@@ -28,10 +28,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .generic_csv import field_count_problem, head_columns, read_csv_records
+from .csv_records import field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
 from .parsing import parse_datetime, parse_number
-from .perpetuals import Fill, Funding, RowLedger, group_positions, newest_first, position_trade
+from .ledger import Ledger, check_total, settle
+from .perpetuals import Fill, Funding, extra_trade_rows, group_positions, newest_first, position_trade
 
 FORMAT = "bybit_trades"
 DESCRIPTION = 'Bybit derivatives "Trade History" CSV (USDT perpetual fills and funding)'
@@ -70,7 +71,7 @@ def read(path: Path) -> Statement:
         raise StatementError(file, f"missing column(s) {', '.join(missing)}; expected {EXPECTED}. "
                                    f"The header has: {', '.join(header.fields)}")
     name = path.name
-    ledger = RowLedger(file)
+    ledger = Ledger(file)
     non_trades: list[NonTradeRow] = []
     for r in leading:
         ledger.see(SECTION, r.line)
@@ -145,6 +146,8 @@ def read(path: Path) -> Statement:
     trades: list[Trade] = []
     trade_rows: list[list[int]] = []
     charged: dict[int, str] = {}
+    fees_stated = sum(fl.fee for fl in fills)  # every fill read, whatever became of it
+    fees_rejected = sum(fl.fee for fl, _ in grouping.orphan_fills)
     seen_ids: dict[str, int] = {}
     for p in grouping.positions:
         base = f"{p.symbol}-{p.trade_id}"
@@ -157,6 +160,7 @@ def read(path: Path) -> Statement:
             why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             for r in p.rows:
                 reject(r, f"position {trade_id}: {why}")
+            fees_rejected += p.fees
             continue
         trades.append(trade)
         trade_rows.append(p.rows)
@@ -174,4 +178,8 @@ def read(path: Path) -> Statement:
         trades=trades, non_trades=non_trades, rejected=rejected,
         totals=StatementTotals(closed_trades=sum(1 for t in trades if t.is_closed)),
     )
-    return ledger.settle(statement, RowLedger.extra_rows(statement, SECTION, trade_rows))
+    return settle(statement, ledger, extra_trade_rows(statement, SECTION, trade_rows), checks=[
+        check_total("trading fees", round(fees_stated, 2),
+                    round(-sum(t.commission for t in trades) + fees_rejected, 2), 0.01, unit="USDT",
+                    source="sum of Fees Paid over the fill rows (funding rows excluded)"),
+    ])

@@ -1,5 +1,5 @@
 """Fills of linear (USDT-margined) perpetual futures grouped into positions, shared by the
-Binance USDⓈ-M and Bybit readers; and the row ledger those readers keep.
+Binance USDⓈ-M and Bybit readers.
 
 A crypto exchange exports one row per fill (execution), not per position. A trader's journal wants
 positions: opened by one or more fills, scaled in, partly closed, closed when the quantity is back
@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .model import SourceRef, Statement, StatementError, Trade
+from .model import SourceRef, Statement, Trade
 
 #: Quantities closer than this to zero are zero (coins; exchanges print at most 8 decimals).
 QTY_EPSILON = 1e-9
@@ -318,58 +318,13 @@ def position_trade(p: Position, *, broker: str, account: str, quote: str | None,
     )
 
 
-# --------------------------------------------------------------------------- row ledger
-
-
-class RowLedger:
-    """Every source row a reader walks over ends as exactly one outcome: part of a trade, a
-    non-trade row or a rejected row (``seen == trade rows + non-trade rows + rejected``).
-
-    Same calls as the shared ledger being built for every reader (``see(section, row)``, then
-    :meth:`settle` with the rows that are part of a trade without being its ``source``), so moving
-    these readers onto it is an import change.
-    """
-
-    def __init__(self, file: str):
-        self.file = file
-        self.seen: dict[tuple[str, int], int] = {}
-
-    def see(self, section: str, row: int) -> None:
-        key = (section, row)
-        if key in self.seen:
-            raise StatementError(self.file, f"row accounting failed (a reader bug): row {row} of {section!r} read twice")
-        self.seen[key] = 1
-
-    def settle(self, statement: Statement, extra_trade_rows: Iterable[tuple[str, int]] = ()) -> Statement:
-        """Raise StatementError unless every seen row has exactly one outcome; return ``statement``."""
-        outcomes: list[tuple[str, int]] = [(t.source.section, t.source.row) for t in statement.trades]
-        outcomes += list(extra_trade_rows)
-        outcomes += [(n.source.section, n.source.row) for n in statement.non_trades]
-        outcomes += [(r.source.section, r.source.row) for r in statement.rejected]
-        got = set(outcomes)
-        problems = []
-        if len(got) != len(outcomes):
-            twice = sorted({k for k in outcomes if outcomes.count(k) > 1})[:8]
-            problems.append(f"rows with more than one outcome: {twice}")
-        lost = sorted(set(self.seen) - got)[:8]
-        if lost:
-            problems.append(f"rows read but neither trade, non-trade nor rejected: {lost}")
-        unseen = sorted(got - set(self.seen), key=str)[:8]
-        if unseen:
-            problems.append(f"rows with an outcome that were never read: {unseen}")
-        if problems:
-            raise StatementError(self.file, "row accounting failed (a reader bug, please report it): "
-                                 + "; ".join(problems))
-        assert len(self.seen) == len(outcomes)  # seen == trade rows + non-trade rows + rejected
-        return statement
-
-    @staticmethod
-    def extra_rows(statement: Statement, section: str, rows_of_trades: Iterable[Iterable[int]]) -> list[tuple[str, int]]:
-        """The rows that are part of a trade but not its ``source`` (each once)."""
-        sources = {(t.source.section, t.source.row) for t in statement.trades}
-        extra: dict[tuple[str, int], None] = {}
-        for rows in rows_of_trades:
-            for r in rows:
-                if (section, r) not in sources:
-                    extra[(section, r)] = None
-        return list(extra)
+def extra_trade_rows(statement: Statement, section: str, rows_of_trades: Iterable[Iterable[int]]) -> list[tuple[str, int]]:
+    """For :func:`ledger.settle`: the fill rows that are part of a trade without being its
+    ``source`` (each once; a flip fill is the source of the position it opens)."""
+    sources = {(t.source.section, t.source.row) for t in statement.trades}
+    extra: dict[tuple[str, int], None] = {}
+    for rows in rows_of_trades:
+        for r in rows:
+            if (section, r) not in sources:
+                extra[(section, r)] = None
+    return list(extra)
