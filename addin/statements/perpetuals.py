@@ -81,6 +81,7 @@ class Position:
     closed_qty: float = 0.0
     closed_value: float = 0.0
     gross: float = 0.0  # average-cost gross P/L of the closing fills, from their prices
+    average: float = 0.0  # average entry price of the quantity still open (the exchange's "entry price")
     realized: float = 0.0  # the exchange's realised P/L of the closing fills (when given)
     has_realized: bool = False
     fees: float = 0.0
@@ -124,6 +125,8 @@ class Position:
         if self.open_time is None:
             self.open_time = fill.time
             self.order_id, self.trade_id = fill.order_id, fill.trade_id
+        still = self.open_qty
+        self.average = (self.average * still + fill.price * qty) / (still + qty)
         self.opened_qty += qty
         self.opened_value += fill.price * qty
         self._costs(fill, fee, qty / fill.quantity)
@@ -131,8 +134,7 @@ class Position:
     def _close(self, fill: Fill, qty: float, fee: float) -> None:
         if not self.rows or self.rows[-1] != fill.row:
             self.rows.append(fill.row)
-        average = (self.opened_value / self.opened_qty) if self.opened_qty > 0 else fill.price
-        self.gross += self.side * (fill.price - average) * qty
+        self.gross += self.side * (fill.price - self.average) * qty
         self.closed_qty += qty
         self.closed_value += fill.price * qty
         if fill.realized is not None:
@@ -221,7 +223,7 @@ def group_positions(fills: list[Fill], funding: Iterable[Funding] = (), *, newes
             if f.quantity > p.open_qty * (1 + 1e-9) + QTY_EPSILON:
                 p.notes.append(f"closed {f.quantity - p.open_qty:g} more than this export opened: part of the "
                                "position was opened before the export's first row")
-                p.opened_value += p.entry * (f.quantity - p.open_qty)
+                p.opened_value += p.average * (f.quantity - p.open_qty)
                 p.opened_qty += f.quantity - p.open_qty
             p._close(f, f.quantity, f.fee)
             if p.open_qty == 0:
@@ -242,6 +244,7 @@ def group_positions(fills: list[Fill], funding: Iterable[Funding] = (), *, newes
                     positions.append(q)
                     before[key] = q
                 entry = f.price - realized / (q.side * f.quantity)
+                q.average = entry
                 q.opened_qty += f.quantity
                 q.opened_value += entry * f.quantity
                 q._close(f, f.quantity, f.fee)
