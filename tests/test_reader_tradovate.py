@@ -162,17 +162,13 @@ def test_bad_cells_are_rejected_naming_the_column(tmp_path):
     assert st.totals.closed_trades == 43  # the file's rows, whether read or not
 
 
-def test_a_file_cut_mid_line_rejects_that_line_and_keeps_the_rows_before(tmp_path):
+def test_a_file_cut_mid_line_is_refused_naming_the_file(tmp_path):
     data = shared_statement(PERF_1).read_bytes()
     f = tmp_path / "Performance.csv"
-    cut = data[: data.index(b"\n", len(data) // 2) + 30]
-    f.write_bytes(cut)
-    st = tradovate.read(f)
-    last_line = cut.count(b"\n") + 1
-    (rej,) = st.rejected
-    assert rej.source.row == last_line and "cut short" in rej.reason and rej.source.file == str(f)
-    assert len(st.trades) == last_line - 2  # header, then every complete line is a trade
-    assert st.ledger.balanced
+    f.write_bytes(data[: data.index(b"\n", len(data) // 2) + 30])
+    with pytest.raises(StatementError, match="cut short") as err:
+        tradovate.read(f)
+    assert str(f) in str(err.value)
 
 
 def test_missing_columns_are_named(tmp_path):

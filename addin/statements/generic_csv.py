@@ -20,21 +20,12 @@ Mapping keys
 ``encoding``
     Text encoding, default ``"utf-8-sig"`` (UTF-8 with or without a byte-order mark).
 ``decimal``
-    ``"auto"`` (default), ``"."`` or ``","``. With ``"."`` a comma is only accepted as a thousands
-    separator (``1,234.50``); a cell like ``18000,5`` is rejected rather than read as 180005. With
-    ``","`` dots, spaces and apostrophes are thousands separators in groups of three and the comma
-    is the decimal mark (``1.234,50``). ``"auto"`` decides per file from all the mapped number
-    cells (:func:`parsing.detect_decimal`): a cell like ``1,5`` or ``1.234,5`` proves a decimal
-    comma, ``1.5`` or ``1,234.5`` a decimal point, a comma-delimited file without decimal-comma
-    cells uses the point; when nothing decides (a ``;`` file whose numbers are all like ``1,234``
-    or whole), a cell with a separator is rejected as ambiguous, naming its column; a file
-    proving both marks is refused.
+    ``"."`` (default) or ``","``. With ``"."`` a comma is only accepted as a thousands separator
+    (``1,234.50``); a cell like ``18000,5`` is rejected rather than read as 180005. With ``","``
+    dots and spaces are thousands separators and the comma is the decimal mark (``1.234,50``).
 ``date_format``
     A :func:`datetime.strptime` format, or a list of them tried in order; default
-    ``"%Y-%m-%d %H:%M:%S"``. A list holding both day-first (``%d/%m/%Y``) and month-first
-    (``%m/%d/%Y``) forms is decided per file, never per cell (:func:`parsing.choose_date_formats`):
-    a date only one order can read decides; a file where every date reads both ways is refused,
-    asking for one order.
+    ``"%Y-%m-%d %H:%M:%S"``.
 ``columns`` (required)
     Trade field -> CSV header text (exact, surrounding spaces ignored). Required fields:
     ``trade_id``, ``symbol``, ``side``, ``quantity`` (positive; the direction is ``side``), ``entry``.
@@ -54,7 +45,7 @@ mapping key and the column. Each row that cannot be read becomes a ``RejectedRow
 the file, the line and the column; blank lines are kept as ``NonTradeRow("blank")``.
 :func:`sniff` never claims a file: this reader is used only when asked for.
 
-:mod:`csv_records` holds the CSV plumbing shared with the TradingView and Tradovate readers.
+:func:`read_csv_records` is the CSV plumbing shared by the TradingView and Tradovate readers.
 """
 
 from __future__ import annotations
@@ -69,8 +60,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, Trade
-from .ledger import Ledger, settle
-from .parsing import choose_date_formats, detect_decimal, parse_datetime, parse_number, parse_optional_number
+from .parsing import parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "csv"
 DESCRIPTION = "any CSV of trades, one row per trade, read through a JSON mapping file (--mapping)"
@@ -78,14 +68,108 @@ DESCRIPTION = "any CSV of trades, one row per trade, read through a JSON mapping
 SECTION = "trades"
 
 
-# The CSV plumbing shared by the CSV readers lives in csv_records (re-exported here for old imports).
-from .csv_records import (  # noqa: E402,F401
-    CsvRecord,
-    field_count_problem,
-    head_columns,
-    head_first_line,
-    read_csv_records,
-)
+# --------------------------------------------------------------------------------------------
+# CSV plumbing shared by the CSV readers
+# --------------------------------------------------------------------------------------------
+
+class CsvRecord:
+    """One CSV record: its 1-based first line in the file and its fields."""
+
+    __slots__ = ("line", "fields")
+
+    def __init__(self, line: int, fields: list[str]):
+        self.line = line
+        self.fields = fields
+
+    @property
+    def is_blank(self) -> bool:
+        return not any(f.strip() for f in self.fields)
+
+    def raw(self, delimiter: str = ",") -> str:
+        return delimiter.join(self.fields)
+
+
+def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8-sig",
+                     expected: str = "a CSV file") -> tuple[CsvRecord, list[CsvRecord], list[CsvRecord]]:
+    """Read ``path`` as CSV: (header record, blank records before the header, records after it).
+
+    Raises StatementError (naming the file and ``expected``) for a file that cannot be opened, is
+    empty, is binary, is not in ``encoding``, is not CSV at all, or ends in the middle of a row.
+    """
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise StatementError(file, f"the file is empty; expected {expected}")
+    if b"\x00" in data[:65536]:
+        raise StatementError(file, f"this is a binary file (or UTF-16 text), not {expected}")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise StatementError(file, f"not {encoding} text (bad byte at offset {exc.start}); expected {expected}") from None
+    except LookupError:
+        raise StatementError(file, f"unknown text encoding {encoding!r}") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[CsvRecord] = []
+    previous_end = 0
+    try:
+        for fields in reader:
+            records.append(CsvRecord(previous_end + 1, fields))
+            previous_end = reader.line_num
+    except csv.Error as exc:
+        raise StatementError(file, f"line {previous_end + 1}: not valid CSV ({exc}); expected {expected}") from None
+    leading: list[CsvRecord] = []
+    while records and records[0].is_blank:
+        leading.append(records.pop(0))
+    if not records:
+        raise StatementError(file, f"the file has no header row; expected {expected}")
+    header = records.pop(0)
+    header.fields = [h.strip() for h in header.fields]
+    # A last row shorter than the header is a file cut off mid-row (a partial download or copy):
+    # the whole file is refused rather than imported in part. A short row elsewhere is that row's
+    # problem, and the reader rejects it alone.
+    last = next((r for r in reversed(records) if not r.is_blank), None)
+    if last is not None and len(last.fields) < len(header.fields):
+        raise StatementError(file, f"the file ends in the middle of a row (line {last.line} has "
+                                   f"{len(last.fields)} of the header's {len(header.fields)} fields): "
+                                   f"is it cut short? expected {expected}")
+    return header, leading, records
+
+
+def head_first_line(head: bytes) -> str:
+    """The first non-blank line of a file's first bytes, decoded leniently (BOM dropped)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if b"\x00" in head[:4096]:
+        return ""
+    text = head.decode("utf-8", errors="replace")
+    for line in text.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def head_columns(head: bytes) -> list[str]:
+    """The header cells of a CSV file's first line ([] when it does not parse)."""
+    line = head_first_line(head)
+    if not line:
+        return []
+    try:
+        return [c.strip() for c in next(csv.reader([line]))]
+    except (csv.Error, StopIteration):
+        return []
+
+
+def field_count_problem(record: CsvRecord, header: CsvRecord) -> str | None:
+    """Why a record's field count does not fit the header, or None when it does."""
+    n, m = len(record.fields), len(header.fields)
+    if n < m:
+        return f"the line has {n} of the header's {m} fields (is the file cut short?)"
+    if n > m and any(f.strip() for f in record.fields[m:]):
+        return f"the line has {n} fields but the header has {m}"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,7 +251,7 @@ class Mapping(BaseModel):
     asset_class: str | None = None
     contract_size: float | None = Field(default=None, gt=0)
     delimiter: str = ","
-    decimal: Literal[".", ",", "auto"] = "auto"
+    decimal: Literal[".", ","] = "."
     encoding: str = "utf-8-sig"
     date_format: str | list[str] = "%Y-%m-%d %H:%M:%S"
     columns: ColumnMap
@@ -276,14 +360,16 @@ def sniff(path: Path, head: bytes) -> bool:  # noqa: ARG001 - the interface asks
 _THOUSANDS_COMMA = re.compile(r"^[^\d]*\d{1,3}(,\d{3})+(\.\d*)?[^\d]*$")
 
 
-def _number(text: str, decimal: str | None, optional: bool) -> float | None:
-    """parse_number with the file's decimal mark; never reads a decimal comma as a thousands separator."""
+def _number(text: str, decimal: str, optional: bool) -> float | None:
+    """parse_number, but never silently reads a decimal comma as a thousands separator."""
     s = text.strip()
     if optional and s.lower() in ("", "-", "n/a", "na", "--"):
         return None
-    if decimal == "." and "," in s and not _THOUSANDS_COMMA.match(s.replace(" ", "")):
+    if decimal == ",":
+        s = re.sub(r"[.\s\u00a0\u202f']", "", s).replace(",", ".")
+    elif "," in s and not _THOUSANDS_COMMA.match(s.replace(" ", "")):
         raise ValueError(f"not a number: {text!r} (a decimal comma? set \"decimal\": \",\" in the mapping)")
-    return parse_optional_number(s, decimal) if optional else parse_number(s, decimal)
+    return parse_optional_number(s) if optional else parse_number(s)
 
 
 _NUMBERS = ("quantity", "entry", "exit", "stop", "target", "commission", "swap", "taxes", "profit")
@@ -328,27 +414,8 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
     rejected: list[RejectedRow] = []
     first_seen: dict[str, int] = {}
     name = path.name
-    ledger = Ledger(file)
-    for r in leading:
-        ledger.see(SECTION, r.line)
-
-    # the file's decimal mark and date order, decided once from every cell (never per cell)
-    readable = [r for r in records if not r.is_blank and field_count_problem(r, header) is None]
-    decimal: str | None = m.decimal
-    if decimal == "auto":
-        cells = ((f"line {r.line} column {columns[f]!r}", r.fields[index[columns[f]]])
-                 for r in readable for f in _NUMBERS if f in columns)
-        decimal, _why = detect_decimal(cells, m.delimiter)
-    date_formats = m.date_formats
-    dates = ((f"line {r.line} column {columns[f]!r}", r.fields[index[columns[f]]])
-             for r in readable for f in _TIMES if f in columns and r.fields[index[columns[f]]].strip())
-    try:
-        date_formats = choose_date_formats(dates, date_formats)
-    except ValueError as exc:
-        raise StatementError(file, f"mapping {mapping_name}, key 'date_format': {exc}") from None
 
     for rec in records:
-        ledger.see(SECTION, rec.line)
         src = SourceRef(file=file, row=rec.line, section=SECTION)
         if rec.is_blank:
             non_trades.append(NonTradeRow(kind="blank", source=src))
@@ -386,9 +453,9 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
                     if not cell[field].strip():
                         errors.append(f"{col(field)} is empty")
                         continue
-                    values[field] = _number(cell[field], decimal, optional=False)
+                    values[field] = _number(cell[field], m.decimal, optional=False)
                 else:
-                    values[field] = _number(cell[field], decimal, optional=True)
+                    values[field] = _number(cell[field], m.decimal, optional=True)
             except ValueError as exc:
                 errors.append(f"{col(field)}: {exc}")
                 continue
@@ -403,7 +470,7 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
                 values[field] = None
                 continue
             try:
-                values[field] = parse_datetime(cell[field], date_formats)
+                values[field] = parse_datetime(cell[field], m.date_formats)
             except ValueError as exc:
                 errors.append(f"{col(field)}: {exc}")
         if values.get("close_time") is not None and values.get("exit") is None and not errors:
@@ -440,7 +507,7 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
         first_seen[tid] = rec.line
         trades.append(trade)
 
-    return settle(Statement(
+    return Statement(
         file=file, format=FORMAT, broker=m.broker, account=m.account,
         account_currency=m.account_currency, trades=trades, non_trades=non_trades, rejected=rejected,
-    ), ledger)
+    )

@@ -28,10 +28,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .csv_records import CsvRecord, field_count_problem, head_columns, read_csv_records
+from .generic_csv import CsvRecord, field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
-from .ledger import Ledger, check_total, settle
-from .parsing import detect_decimal, parse_datetime, parse_number, parse_optional_number
+from .parsing import parse_datetime, parse_number, parse_optional_number
 
 FORMAT = "tradingview"
 DESCRIPTION = 'TradingView Strategy Tester "List of trades" CSV'
@@ -96,7 +95,7 @@ class _Row:
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
-    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED)
+    header, leading, records = read_csv_records(path, expected=EXPECTED)
     cols = header.fields
     idx: dict[str, int] = {}
     for i, c in enumerate(cols):
@@ -121,14 +120,6 @@ def read(path: Path) -> Statement:
     signal_col = "Signal" if "Signal" in idx else None
     account, symbol = names_from_file(path)
     name = path.name
-    ledger = Ledger(file)
-    for r in leading:
-        ledger.see(SECTION, r.line)
-    # the decimal mark, decided once for the file from every number cell
-    number_cols = [c for c in (price_col, qty_col, net_col, cum_col) if c]
-    decimal, _why = detect_decimal(
-        ((f"line {r.line} column {c!r}", r.fields[idx[c]]) for r in records
-         if field_count_problem(r, header) is None for c in number_cols), header.delimiter)
 
     non_trades = [NonTradeRow(kind="blank", source=SourceRef(file=file, row=r.line, section=SECTION))
                   for r in leading]
@@ -140,7 +131,6 @@ def read(path: Path) -> Statement:
 
     rows: list[_Row] = []
     for rec in records:
-        ledger.see(SECTION, rec.line)
         if rec.is_blank:
             non_trades.append(NonTradeRow(kind="blank", source=SourceRef(file=file, row=rec.line, section=SECTION)))
             continue
@@ -167,7 +157,7 @@ def read(path: Path) -> Statement:
                 values[key] = None
                 continue
             try:
-                v = parse_number(f[col], decimal) if required else parse_optional_number(f[col], decimal)
+                v = parse_number(f[col]) if required else parse_optional_number(f[col])
             except ValueError as exc:
                 errors.append(f"column {col!r}: {exc}")
                 continue
@@ -198,7 +188,6 @@ def read(path: Path) -> Statement:
     last_closed = closed_exits[max(closed_exits)] if closed_exits else None
 
     trades: list[Trade] = []
-    extra_rows: list[tuple[str, int]] = []  # the second row of each trade (the first is its source)
     for number in sorted(groups):
         group = groups[number]
         entries = [r for r in group if r.kind == "entry"]
@@ -240,28 +229,10 @@ def read(path: Path) -> Statement:
                     f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
             continue
         trades.append(trade)
-        extra_rows += [(SECTION, r.rec.line) for r in group if r is not first]
 
     totals = StatementTotals(
         closed_trades=len(closed_exits),
         closed_pnl=last_closed.cum if last_closed is not None and cum_col else None,
     )
-    statement = Statement(file=file, format=FORMAT, broker=BROKER, account=account, account_currency=account_ccy,
-                          trades=trades, non_trades=non_trades, rejected=rejected, totals=totals)
-    closed = [t for t in trades if t.is_closed]
-    # TradingView numbers trades 1, 2, 3...: a number missing below the highest one is a lost row pair
-    numbers = {r.number for r in rows} | {_trade_number(r) for r in rejected} - {None}
-    highest = max(numbers) if numbers else None
-    return settle(statement, ledger, extra_rows, checks=[
-        check_total("trades numbered", highest, len(numbers), unit="trades",
-                    source="Trade # (numbered from 1 without gaps)"),
-        check_total("closed trade P/L", totals.closed_pnl, round(sum(t.profit for t in closed), 2),
-                    tolerance=0.005 * max(len(closed), 1), unit=account_ccy,
-                    source="Cumulative P&L of the last closed trade"),
-    ])
-
-
-def _trade_number(rejected: RejectedRow) -> int | None:
-    """The Trade # of a rejected row (its first field), when it is a number."""
-    first = rejected.raw.split(",", 1)[0].strip()
-    return int(first) if first.isdigit() else None
+    return Statement(file=file, format=FORMAT, broker=BROKER, account=account, account_currency=account_ccy,
+                     trades=trades, non_trades=non_trades, rejected=rejected, totals=totals)

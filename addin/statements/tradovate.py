@@ -22,10 +22,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .csv_records import CsvRecord, field_count_problem, head_columns, read_csv_records
+from .generic_csv import CsvRecord, field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
-from .ledger import Ledger, check_total, settle
-from .parsing import detect_decimal, parse_datetime, parse_number
+from .parsing import parse_datetime, parse_number
 
 FORMAT = "tradovate"
 DESCRIPTION = 'Tradovate "Performance" CSV (futures round trips)'
@@ -75,7 +74,7 @@ def _fill_order(buy_id: str, sell_id: str) -> bool | None:
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
-    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED)
+    header, leading, records = read_csv_records(path, expected=EXPECTED)
     idx: dict[str, int] = {}
     for i, c in enumerate(header.fields):
         idx.setdefault(c, i)
@@ -92,20 +91,12 @@ def read(path: Path) -> Statement:
     pnl_sum = 0.0
     dollars = False
     seen: dict[str, int] = {}
-    ledger = Ledger(file)
-    for r in leading:
-        ledger.see(SECTION, r.line)
-    decimal, _why = detect_decimal(
-        ((f"line {r.line} column {c!r}", r.fields[idx[c]]) for r in records
-         if field_count_problem(r, header) is None for c in ("qty", "buyPrice", "sellPrice", "pnl")),
-        header.delimiter)
 
     def reject(rec: CsvRecord, reason: str) -> None:
         rejected.append(RejectedRow(source=SourceRef(file=file, row=rec.line, section=SECTION),
                                     reason=f"{name} line {rec.line}: {reason}", raw=rec.raw()))
 
     for rec in records:
-        ledger.see(SECTION, rec.line)
         src = SourceRef(file=file, row=rec.line, section=SECTION)
         if rec.is_blank:
             non_trades.append(NonTradeRow(kind="blank", source=src))
@@ -120,7 +111,7 @@ def read(path: Path) -> Statement:
         num: dict[str, float] = {}
         for col in ("qty", "buyPrice", "sellPrice", "pnl"):
             try:
-                num[col] = parse_number(f[col], decimal)
+                num[col] = parse_number(f[col])
             except ValueError as exc:
                 errors.append(f"column {col!r}: {exc}")
                 continue
@@ -167,13 +158,8 @@ def read(path: Path) -> Statement:
         seen[trade_id] = rec.line
         trades.append(trade)
 
-    statement = Statement(
+    return Statement(
         file=file, format=FORMAT, broker=BROKER, account="", account_currency="USD" if dollars else None,
         trades=trades, non_trades=non_trades, rejected=rejected,
         totals=StatementTotals(closed_trades=data_rows, closed_pnl=round(pnl_sum, 2)),
     )
-    unit = "USD" if dollars else ""
-    return settle(statement, ledger, checks=[
-        check_total("closed trade P/L", round(pnl_sum, 2), round(sum(t.profit for t in trades), 2),
-                    tolerance=0.005, unit=unit, source="sum of the pnl column over every row"),
-    ])
