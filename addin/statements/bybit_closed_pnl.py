@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .csv_records import field_count_problem, head_columns, read_csv_records
+from .generic_csv import field_count_problem, head_columns, read_csv_records
 from .model import NonTradeRow, RejectedRow, SourceRef, Statement, StatementError, StatementTotals, Trade
 from .parsing import parse_datetime, parse_number
 from .ledger import Ledger, check_total, settle

@@ -297,7 +297,7 @@ def position_trade(p: Position, *, broker: str, account: str, quote: str | None,
         notes.append(f"partly closed: {p.closed_qty:g} of {p.opened_qty:g} closed, realised {p.profit:+.2f} "
                      f"{quote or ''} (counted when the position closes)".replace("  ", " "))
     if "liquidation" in p.notes and not p.has_realized:
-        notes.append("liquidated: the fills' prices give the loss at the liquidation price; the exchange books it at "
+        notes.append("liquidated: the fills' prices give the loss at the liquidation price, the exchange books it at "
                      "the bankruptcy price (the margin left goes to its insurance fund), so its Closed P&L shows a "
                      "larger loss")
     notes.extend(n for n in p.notes if n != "liquidation")
