@@ -345,3 +345,17 @@ def test_any_order_sequence_groups_into_positions_that_keep_every_fill_and_all_r
     for t in closed:
         side = 1 if t.side == "long" else -1
         assert (t.exit - t.entry) * t.quantity * side == pytest.approx(t.profit, abs=1e-6)
+
+
+def test_a_position_that_cannot_exist_is_rejected_row_by_row_and_the_rest_is_read(tmp_path):
+    # a SELL of 1 at 10 realising +50 would close a long bought at -40: no such price
+    path = write_xlsx(tmp_path / "t.xlsx", [
+        xrow("2024-01-03 10:00:00", "BTCUSDT", "SELL", 43000, 0.1, rp="100"),
+        xrow("2024-01-02 10:00:00", "BTCUSDT", "BUY", 42000, 0.1),
+        xrow("2024-01-01 10:00:00", "XYZUSDT", "SELL", 10, 1, rp="50"),
+    ])
+    s = binance_usdm.read(path)
+    (bad,) = s.rejected
+    assert bad.source.row == 4 and "XYZUSDT closed" in bad.reason and "entry" in bad.reason
+    assert [t.symbol for t in s.trades] == ["BTCUSDT"] and s.ledger.balanced
+    assert [c.ok for c in s.checks] == [False]  # the 50 realised on the rejected row is missing, and said so

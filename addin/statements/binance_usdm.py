@@ -243,6 +243,7 @@ def read(path: Path) -> Statement:
     trades: list[Trade] = []
     trade_rows: list[list[int]] = []
     kept_positions = []
+    failed: list[tuple] = []
     used_ids: dict[str, int] = {}
     fill_at = {fl.row: fl for fl in fills}
     for p in grouping.positions:
@@ -258,15 +259,20 @@ def read(path: Path) -> Statement:
                                    file=file, section=SECTION, trade_id=trade_id, flags=zone_flag)
         except ValidationError as exc:
             why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            taken = {r for rows in trade_rows for r in rows}
-            for r in p.rows:
-                if r not in taken and not any(x.source.row == r for x in rejected):
-                    fl = fill_at[r]
-                    reject(r, f"position {trade_id}: {why}", f"{fl.symbol},{fl.side},{fl.price},{fl.quantity}")
+            failed.append((p, trade_id, why))
             continue
         trades.append(trade)
         trade_rows.append(p.rows)
         kept_positions.append(p)
+    # A position that cannot be a Trade rejects its rows, except a flip fill that also belongs to a
+    # position that could (each row ends as exactly one outcome).
+    in_trades = {r for rows in trade_rows for r in rows}
+    for p, trade_id, why in failed:
+        for r in p.rows:
+            if r not in in_trades and not any(x.source.row == r for x in rejected):
+                fl = fill_at[r]
+                reject(r, f"position {trade_id}: {why}", f"{fl.symbol},{'BUY' if fl.side == 1 else 'SELL'},"
+                                                        f"{fl.price},{fl.quantity}")
 
     statement = Statement(
         file=file, format=FORMAT, broker=BROKER, account=account, account_currency=main_quote,
