@@ -38,6 +38,9 @@ READER_MODULES = (
     "ibkr_activity",
     "tradingview",
     "tradovate",
+    "binance_usdm",
+    "bybit_trades",
+    "bybit_closed_pnl",
     "generic_csv",
 )
 
