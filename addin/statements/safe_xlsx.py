@@ -13,44 +13,7 @@ import zlib
 from pathlib import Path
 
 from .model import StatementError
-
-# The readers branch adds the same limits, shared by every reader, as safety.check_zip: once it is
-# merged, check_zip below becomes that import.
-MB = 1024 * 1024
-MAX_FILE_BYTES = 256 * MB
-MAX_UNZIPPED_BYTES = 512 * MB
-MAX_RATIO = 250  # a zip bomb expands thousands of times; spreadsheet XML 5-30 times
-MAX_MEMBERS = 10_000
-
-
-def check_zip(path: Path, expected: str) -> None:
-    """Refuse a zip (.xlsx) that is too big or would expand beyond the limits, from its directory."""
-    file = str(path)
-    try:
-        size = Path(path).stat().st_size
-        with zipfile.ZipFile(path) as zf:
-            members = zf.infolist()
-    except OSError as exc:
-        raise StatementError(file, f"cannot open: {exc.strerror or exc}") from None
-    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
-        raise StatementError(file, f"not a readable zip/xlsx container ({exc}): damaged or cut short? "
-                                   f"expected {expected}") from None
-    if size > MAX_FILE_BYTES:
-        raise StatementError(file, f"the file is {size / MB:,.0f} MB, more than a statement may have "
-                                   f"({MAX_FILE_BYTES / MB:,.0f} MB); expected {expected}")
-    if len(members) > MAX_MEMBERS:
-        raise StatementError(file, f"the workbook holds {len(members):,} files (limit {MAX_MEMBERS:,}); "
-                                   f"expected {expected}")
-    total = sum(m.file_size for m in members)
-    if total > MAX_UNZIPPED_BYTES:
-        raise StatementError(file, f"the workbook expands to {total / MB:,.0f} MB (limit {MAX_UNZIPPED_BYTES / MB:,.0f} "
-                                   f"MB): a zip bomb? expected {expected}")
-    for m in members:
-        ratio = m.file_size / max(m.compress_size, 1)
-        if m.file_size > MB and ratio > MAX_RATIO:
-            raise StatementError(file, f"the workbook member {m.filename} expands {ratio:,.0f} times (limit "
-                                       f"{MAX_RATIO}): a zip bomb? expected {expected}")
-
+from .safety import check_zip
 
 def check_xlsx(path: Path, expected: str) -> None:
     """Raise StatementError (naming the file and ``expected``) unless ``path`` is a sane XLSX zip."""
