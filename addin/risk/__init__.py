@@ -24,6 +24,7 @@ from .leverage import (
     round_down,
 )
 from .limits import classify, max_leverage, safe_leverage
+from .margin_models import open_profit, position_margin, price_at_margin_level
 from .moves import (
     futures_margin_call_price,
     liquidation_price,
@@ -36,6 +37,6 @@ from .moves import (
     wipeout_move,
     wipeout_pips,
 )
-from .sizing import position_size, r_multiple, reward_risk, risk_amount, risk_at_stop
+from .sizing import position_size, profit_at_price, r_multiple, reward_risk, risk_amount, risk_at_stop
 
 __all__ = [name for name in dir() if not name.startswith("_")]
