@@ -40,9 +40,9 @@ LOT_STEP = "Smallest size increment to round down to, e.g. 0.01 lots. 0 = no rou
 POINT_VALUE = "Account-currency profit of a 1.0 price move for 1.0 of quantity (contract_size x fx_rate; EURUSD lots in USD: 100000). Default 1."
 COMMISSION = "Round-trip commission per 1.0 of quantity, account currency. Default 0."
 OTHER_MARGIN = "Margin held by the account's other open positions, account currency. Default 0."
-BASE = ("TRUE when the account currency is the pair's base currency (USDJPY in a USD account, EURUSD in a EUR "
-        "account): margin = quantity x contract_size / leverage in that currency, constant as price moves; profit "
-        "converted at 1/price (MetaTrader). Leave fx_rate at 1. Default FALSE.")
+BASE = ("TRUE when the account currency is the pair's base (USDJPY in USD, EURUSD in EUR): margin = "
+        "quantity x contract_size / leverage, constant; profit converted at 1/price (MetaTrader). Leave fx_rate at 1. "
+        "Default FALSE.")
 
 
 # Leverage and margin ------------------------------------------------------------------------------
@@ -219,9 +219,9 @@ _WIPEOUT_MOVE = excel(risk.wipeout_move, lev("leverage"), num("stop_out_level", 
 @arg("side", 'Direction: "long" (default) or "short".')
 @arg("account_is_base", BASE)
 def WIPEOUT_MOVE(leverage, stop_out_level=0.0, side="long", account_is_base=False):
-    """Adverse move, as a fraction of entry, that takes an all-in position (equity = its margin) to the
-    stop-out level, by the same margin model as STOP_OUT_PRICE: long (1 - s) / (leverage - s), short
-    (1 - s) / (leverage + s). At 50:1 a 2% move wipes out the margin."""
+    """Adverse move, as a fraction of entry, that takes an all-in position to the stop-out level, by
+    STOP_OUT_PRICE's margin model: long (1 - s) / (leverage - s), short (1 - s) / (leverage + s). At 50:1
+    a 2% move wipes out the margin."""
     return _WIPEOUT_MOVE(leverage, stop_out_level, side, account_is_base)
 
 
@@ -252,8 +252,8 @@ _MARGIN_CALL_PRICE = excel(risk.margin_call_price,
 def MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level=1.0, contract_size=1.0, fx_rate=1.0,
                       other_margin=0.0, account_is_base=False):
     """Price at which equity / used margin falls to level, as MetaTrader computes both: margin revalued
-    at the price (or constant in the base currency with account_is_base, profit converted at 1/price);
-    closed form. A message when the level is never reached or already breached."""
+    at the price (constant with account_is_base, profit at 1/price); closed form. A message when the
+    level is never reached or already breached."""
     return _MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin,
                               account_is_base)
 
