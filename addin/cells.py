@@ -92,13 +92,9 @@ def _flatten(value: object) -> tuple[list, int, int]:
             raise BadShape("must be a rectangular range (it mixes cells and rows)")
         return list(value), len(value), 1
     rows, cols = len(value), len(value[0])
-    try:
-        lengths = set(map(len, value))  # one pass in C: every row's length
-    except TypeError:  # a number among the rows
-        raise BadShape("must be a rectangular range (it mixes rows and single cells)") from None
-    if lengths != {cols} or not set(map(type, value)) <= _ROW_TYPES:
-        if not set(map(type, value)) <= _ROW_TYPES:
-            raise BadShape("must be a rectangular range (it mixes rows and single cells)")
+    if not set(map(type, value)) <= _ROW_TYPES:  # one pass in C over the rows, then one for their lengths
+        raise BadShape("must be a rectangular range (it mixes rows and single cells)")
+    if set(map(len, value)) != {cols}:
         bad = next(i for i, r in enumerate(value, start=1) if len(r) != cols)
         raise BadShape(f"must be a rectangular range (row {bad} has {_cells(len(value[bad - 1]))}, row 1 has {_cells(cols)})")
     if cols == 0:

@@ -274,7 +274,7 @@ def test_mismatched_ranges_say_so():
 
 
 def test_a_ragged_range_is_a_message_not_a_traceback():
-    assert udfs.LEVERAGE([[0.02, 0.01], [0.03]]) == "margin_rate must be a rectangular range (row 2 has 1 cell, row 1 has 2)"
+    assert udfs.LEVERAGE([[0.02, 0.01], [0.03]]) == "margin_rate must be a rectangular range (row 2 has 1 cell, row 1 has 2 cells)"
     assert udfs.NOTIONAL([[1.0], [2.0, 3.0]], 1.1) == "quantity must be a rectangular range (row 2 has 2 cells, row 1 has 1 cell)"
     assert udfs.NOTIONAL([[1.0], []], 1.1) == "quantity must be a rectangular range (row 2 has 0 cells, row 1 has 1 cell)"
     assert udfs.NOTIONAL([], 1.1) == "quantity must not be an empty range (it has no rows)"

@@ -162,15 +162,13 @@ def round_down(quantity: float, lot_step: float) -> float:
         raise OverflowError("the quantity holds too many lot steps to round")
     digits = max(0, -math.floor(math.log10(lot_step))) + 6
     allowed = quantity * (1 + STEP_TOLERANCE)
-    steps = math.floor(quantity / lot_step)
-    if round((steps + 1) * lot_step, digits) <= allowed:
+    ratio = quantity / lot_step
+    steps = math.floor(ratio)
+    if ratio - steps > 0.999 and round((steps + 1) * lot_step, digits) <= allowed:  # 19.999999999999996 steps
         steps += 1
     size = round(steps * lot_step, digits)
-    for _ in range(3):  # a step less each time; float noise needs one at most
-        if size <= allowed or steps <= 0:
-            break
-        steps -= 1
-        size = round(steps * lot_step, digits)
+    if size > allowed:  # float noise in steps x lot_step: one step less
+        size = round((steps - 1) * lot_step, digits)
     return size if size <= allowed else 0.0
 
 

@@ -76,7 +76,8 @@ def position_size(risk_amount: float, entry: float, stop_price: float, point_val
     size = round_down(risk_amount / per_unit, lot_step)
     # Never above the budget as risk_at_stop() computes the loss (beyond the floating-point noise of the
     # prices, STEP_TOLERANCE): round_down never rounds up, and the division's own noise is checked here.
-    if size > 0 and risk_at_stop(size, entry, stop_price, point_value, commission) > risk_amount * (1 + STEP_TOLERANCE):
+    # risk_at_stop()'s expression inline, the same operations in the same order: this runs once per row.
+    if size > 0 and abs(entry - stop_price) * size * point_value + commission * size > risk_amount * (1 + STEP_TOLERANCE):
         size = round_down(risk_amount / per_unit * (1 - 1e-9), lot_step)  # float noise: a hair less
         if not risk_at_stop(size, entry, stop_price, point_value, commission) <= risk_amount:
             raise OverflowError("the loss at the stop cannot be computed within the float range")
