@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .errors import NoPrice, RiskInputError, must
-from .margin_models import position_margin, price_at_margin_level
+from .margin_models import price_at_margin_level
 
 _INF = math.inf
 
@@ -65,16 +65,17 @@ def wipeout_pips(margin: float, quantity: float, pip_size: float = 0.0001, contr
 
 def wipeout_move(leverage: float, stop_out_level: float = 0.0, side: int = 1, account_is_base: bool = False) -> float:
     """Adverse move, as a fraction of entry price, that takes an all-in position (equity = its margin
-    at entry) to the stop-out level: ``side × (entry − P) / entry`` with P from
-    :func:`stop_out_price` (the same margin model, :mod:`addin.risk.margin_models`). In closed form,
-    with s = stop_out_level and L = leverage:
+    at entry) to the stop-out level: ``side × (entry − P) / entry`` with P the price
+    :func:`stop_out_price` gives for that position (the same margin model,
+    :mod:`addin.risk.margin_models`; tests check the two agree). Its closed form, with
+    s = stop_out_level and L = leverage:
 
         quote kind (margin revalued at the price): long (1 − s) / (L − s), short (1 − s) / (L + s)
         base kind (margin constant, profit at 1/P): long (1 − s) / (L + 1 − s), short (1 − s) / (L − 1 + s)
 
     At 50:1 a 2% fall wipes out a long's margin; at 10:1 it takes 10%:
 
-    >>> round(wipeout_move(50), 6), round(wipeout_move(10), 6)
+    >>> wipeout_move(50), wipeout_move(10)
     (0.02, 0.1)
 
     With a 50% stop-out a long at 30:1 is closed after a 1.69% fall:
@@ -87,9 +88,18 @@ def wipeout_move(leverage: float, stop_out_level: float = 0.0, side: int = 1, ac
         raise must("leverage", "> 0", leverage)
     if not 0 <= stop_out_level < 1:
         raise must("stop_out_level", ">= 0 and < 1", stop_out_level)
-    equity = position_margin(1.0, 1.0, leverage, 1.0, 1.0, account_is_base)
-    price = price_at_margin_level(side, 1.0, 1.0, equity, leverage, stop_out_level, 1.0, 1.0, 0.0, account_is_base)
-    return side * (1.0 - price)
+    cushion = 1.0 - stop_out_level
+    if account_is_base:  # price_at_margin_level's base-kind solution with equity = Q / leverage
+        room = leverage + side * cushion
+    else:  # its quote-kind solution with equity = K × entry / leverage
+        room = leverage - side * stop_out_level
+    if room <= 0:
+        raise NoPrice("no price: an all-in position at this leverage never reaches the stop-out level"
+                      if side == 1 or account_is_base else "margin level never falls to that level")
+    move = cushion / room
+    if side == 1 and move >= 1:
+        raise NoPrice("no price: equity covers the position all the way to zero")
+    return move
 
 
 def _check_position(side: int, entry: float, quantity: float, equity: float, leverage: float, level: float,
