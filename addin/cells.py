@@ -8,10 +8,14 @@ of :mod:`addin.risk` once per row and returns a scalar for single cells or a lis
 :func:`excel` ties a risk function to its argument readers (``num``, ``lev``, ``direction`` ...) for
 :mod:`addin.udfs`.
 
-Speed: a single cell costs at most a few times the risk function itself (:func:`excel` sends finite
-floats, bare or ``[[v]]``, straight to it), and 100,000 rows cost little more than the bare formula
-(columns are checked in C with ``set``/``sum``/``min``, then the risk function is mapped over
-them). See bench/bench_udfs.py.
+Speed: 100,000 rows in one call cost well under a quarter of a second (columns are checked in C
+with ``set``/``sum``/``min``, then the risk function is mapped over them; see bench/bench_udfs.py).
+A single cell is read and computed by the same plain code: its microseconds are invisible next to
+the milliseconds Excel spends on the call itself.
+
+Shapes: a range must be rectangular and hold at least one cell. A ragged or empty range gives one
+message naming the argument (and the row that breaks the shape) instead of results: nothing is
+computed from ranges whose rows do not line up.
 
 The error convention (one for classic Excel and xlwings Lite): a bad argument or a price that does
 not exist never raises. The cell, or that row of the spilled range, shows a text message naming the
@@ -66,24 +70,44 @@ class Column:
         self.values, self.rows, self.cols, self.bad = values, rows, cols, bad
 
 
+class BadShape(Exception):
+    """A range that cannot be read as a rectangle of cells; the text says what is wrong."""
+
+
+_ROW_TYPES = frozenset({list, tuple})
+
+
+def _cells(n: int) -> str:
+    return "1 cell" if n == 1 else f"{n} cells"
+
+
 def _flatten(value: object) -> tuple[list, int, int]:
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return [None], 1, 1
-        if isinstance(value[0], (list, tuple)):
-            rows, cols = len(value), len(value[0])
-            if cols == 1:
-                return list(map(_first, value)), rows, 1
-            flat = [v for r in value for v in r]
-            if len(flat) != rows * cols or cols == 0:
-                raise ValueError("ragged range")
-            return flat, rows, cols
+    """The cells of ``value`` row by row, with its shape; raises BadShape for a ragged or empty range."""
+    if not isinstance(value, (list, tuple)):
+        return [value], 1, 1
+    if not value:
+        raise BadShape("must not be an empty range (it has no rows)")
+    if not isinstance(value[0], (list, tuple)):  # one row given as a flat list: a column of cells
+        if any(isinstance(v, (list, tuple)) for v in value):
+            raise BadShape("must be a rectangular range (it mixes cells and rows)")
         return list(value), len(value), 1
-    return [value], 1, 1
+    rows, cols = len(value), len(value[0])
+    if not set(map(type, value)) <= _ROW_TYPES:  # one pass in C over the rows, then one for their lengths
+        raise BadShape("must be a rectangular range (it mixes rows and single cells)")
+    if set(map(len, value)) != {cols}:
+        bad = next(i for i, r in enumerate(value, start=1) if len(r) != cols)
+        raise BadShape(f"must be a rectangular range (row {bad} has {_cells(len(value[bad - 1]))}, row 1 has {_cells(cols)})")
+    if cols == 0:
+        raise BadShape("must not be an empty range (its rows have no cells)")
+    if cols == 1:
+        return list(map(_first, value)), rows, 1
+    return [v for r in value for v in r], rows, cols
 
 
-def _ragged(name: str) -> Column:
-    return Column([Invalid(f"{name} must be a rectangular range (its rows have different lengths)")], 1, 1, True)
+def _bad_shape(name: str, exc: BadShape) -> Column:
+    """The reader's answer for a range of the wrong shape: a Column of no cells holding the message
+    (:func:`spill` returns it as the whole result)."""
+    return Column([Invalid(f"{name} {exc}")], 0, 0, True)
 
 
 def _all_finite_floats(flat: list) -> bool:
@@ -100,13 +124,20 @@ def _excel_error(v: object) -> bool:
 
 def _number_or_invalid(name: str, v: object, default: float | None) -> object:
     """Slow path of :func:`number` for one value that is not a finite float."""
+    if isinstance(v, Decimal):  # pywin32 reads currency-formatted cells so; sNaN must not be compared
+        if v.is_nan():
+            return Invalid(f"{name} must be a number (got NaN)")
+        f = float(v)  # a Decimal beyond the float range becomes an infinity, it does not raise
+        if math.isinf(f):
+            return Invalid(f"{name} must be finite (got {'+' if f > 0 else '-'}infinity)")
+        return f
     if v is None or v == "":
         if default is None:
             return Invalid(f"{name} is required (the cell is empty)")
         return float(default)
     if isinstance(v, bool):
         return Invalid(f"{name} must be a number (got {'TRUE' if v else 'FALSE'})")
-    if isinstance(v, (int, float, Decimal)):  # Decimal: pywin32 reads currency-formatted cells so
+    if isinstance(v, (int, float)):
         try:
             f = float(v)
         except OverflowError:  # an int beyond the float range
@@ -148,8 +179,8 @@ def number(name: str, value: object, default: float | None = None) -> float | Co
 def _number_column(name: str, value: object, default: float | None) -> float | Column:
     try:
         flat, rows, cols = _flatten(value)
-    except ValueError:
-        return _ragged(name)
+    except BadShape as exc:
+        return _bad_shape(name, exc)
     if _all_finite_floats(flat):
         if rows == 1 and cols == 1:
             return flat[0]
@@ -167,8 +198,8 @@ def _convert(name: str, value: object, default: object, parse: Callable[[object,
     argument is required and has no default. One readable cell comes back as its value."""
     try:
         flat, rows, cols = _flatten(value)
-    except ValueError:
-        return _ragged(name)
+    except BadShape as exc:
+        return _bad_shape(name, exc)
     values: list = []
     bad = False
     for v in flat:
@@ -187,6 +218,9 @@ def _convert(name: str, value: object, default: object, parse: Callable[[object,
             values.append(parse(v, name))
         except RiskInputError as exc:
             values.append(Invalid(message(exc)))
+            bad = True
+        except (ArithmeticError, ValueError, TypeError):  # a value no parser foresaw (sNaN, a huge number)
+            values.append(Invalid(f"{name} must be a value this argument can read (got {v!r})"))
             bad = True
     if rows == 1 and cols == 1 and not bad:
         return values[0]
@@ -212,8 +246,8 @@ def leverage_arg(name: str, value: object, default: float | None = None) -> floa
     if v is value and type(value) is list:  # a range: all positive finite numbers need no parsing
         try:
             flat, rows, cols = _flatten(value)
-        except ValueError:
-            return _ragged(name)
+        except BadShape as exc:
+            return _bad_shape(name, exc)
         if _all_finite_floats(flat) and min(flat) > 0.0:
             return Column(flat, rows, cols, False)
     return _convert(name, value, default, parse_leverage)
@@ -288,8 +322,8 @@ def numbers(name: str, value: object) -> list[float | None]:
     anything else that is not a finite number raises RiskInputError naming the cell's position."""
     try:
         flat, _, _ = _flatten(value)
-    except ValueError:
-        raise RiskInputError(f"{name} must be a rectangular range (its rows have different lengths)") from None
+    except BadShape as exc:
+        raise RiskInputError(f"{name} {exc}") from None
     out: list[float | None] = []
     for i, v in enumerate(flat, start=1):
         if v is None or v == "":
@@ -312,23 +346,24 @@ def table(name: str, value: object) -> list[list[float]]:
             continue
         while cells and (cells[-1] is None or cells[-1] == ""):
             cells.pop()
+        read = []
         for j, c in enumerate(cells, start=1):
-            if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
-                raise RiskInputError(f"{name} row {i} column {j} must be a number (got {c!r})")
-        out.append([float(c) for c in cells])
+            v = c if type(c) is float and c - c == 0.0 else _number_or_invalid(f"{name} row {i} column {j}", c, None)
+            if type(v) is Invalid:
+                raise RiskInputError(v)
+            read.append(v)
+        out.append(read)
     return out
 
 
 class Arg:
     """How one argument of an Excel function is read: its reader (:func:`number`, :func:`leverage_arg`,
-    ...), its name (for the messages) and the default an empty cell takes. ``lower`` marks the
-    readers that pass one finite float through unchanged when it is above ``lower`` (numbers:
-    -infinity; leverage: 0); :func:`excel` calls the risk function at once for such cells."""
+    ...), its name (for the messages) and the default an empty cell takes."""
 
-    __slots__ = ("reader", "name", "default", "lower")
+    __slots__ = ("reader", "name", "default")
 
-    def __init__(self, reader: Callable, name: str, default: object = None, lower: float | None = None):
-        self.reader, self.name, self.default, self.lower = reader, name, default, lower
+    def __init__(self, reader: Callable, name: str, default: object = None):
+        self.reader, self.name, self.default = reader, name, default
 
     def read(self, value: object) -> object:
         return self.reader(self.name, value, self.default)
@@ -336,12 +371,12 @@ class Arg:
 
 def num(name: str, default: float | None = None) -> Arg:
     """A numeric argument (see :func:`number`)."""
-    return Arg(number, name, default, -_INF)
+    return Arg(number, name, default)
 
 
 def lev(name: str, default: float | None = None) -> Arg:
     """A leverage argument (see :func:`leverage_arg`)."""
-    return Arg(leverage_arg, name, default, 0.0)
+    return Arg(leverage_arg, name, default)
 
 
 def direction(name: str, default: int | None = None) -> Arg:
@@ -366,49 +401,12 @@ def date_arg(name: str) -> Arg:
 
 def excel(fn: Callable, *args: Arg) -> Callable:
     """The Excel side of the risk function ``fn``: a function of the raw cell values, one per
-    ``args``, that reads them and spills ``fn`` over them (:func:`spill`).
+    ``args``, that reads each with its :class:`Arg` and spills ``fn`` over them (:func:`spill`)."""
 
-    Single cells that need no reading (finite floats, bare or as xlwings' ``[[value]]``, within the
-    reader's bounds) go straight to ``fn``: the same answer as reading them, at a fraction of the
-    cost. That check is generated as straight-line code for the arguments at hand, because a loop
-    over ``*values`` would cost more than most risk functions themselves.
-    """
-    readers = tuple((a.reader, a.name, a.default) for a in args)
+    def call(*values: object) -> object:
+        return spill(fn, *[arg.read(value) for arg, value in zip(args, values)])
 
-    def slow(values: tuple) -> object:
-        return spill(fn, *[reader(name, v, default) for (reader, name, default), v in zip(readers, values)])
-
-    params = ", ".join(f"a{i}" for i in range(len(args)))
-    give_up = f"return slow(({params},))"
-    lines = [f"def call({params}):"]
-    if any(a.lower is None for a in args):
-        lines.append(f"    {give_up}")
-    else:
-        for i, _ in enumerate(args):
-            lines += [
-                f"    if type(a{i}) is float: c{i} = a{i}",
-                "    else:",
-                "        try:",
-                f"            (c{i},), = a{i}  # [[value]]: one cell as xlwings passes it",
-                "        except (TypeError, ValueError):",
-                f"            {give_up}",
-                f"        if type(c{i}) is not float: {give_up}",
-            ]
-        checks = [f"c{i} - c{i} == 0.0" if a.lower == -_INF else f"{a.lower!r} < c{i} < INF"
-                  for i, a in enumerate(args)]
-        lines += [
-            f"    if not ({' and '.join(checks)}): {give_up}",
-            "    try:",
-            f"        result = fn({', '.join(f'c{i}' for i in range(len(args)))})",
-            "    except (ArithmeticError, ValueError) as exc:  # RiskInputError and NoPrice are ValueErrors",
-            "        return message(exc)",
-            "    return result if result - result == 0 else OUT_OF_RANGE",
-        ]
-    namespace = {"fn": fn, "slow": slow, "message": message, "OUT_OF_RANGE": OUT_OF_RANGE, "INF": _INF}
-    exec("\n".join(lines), namespace)  # noqa: S102 - our own generated code, no user input
-    call = namespace["call"]
     call.__name__ = call.__qualname__ = f"excel_{getattr(fn, '__name__', 'fn')}"
-    call.source = "\n".join(lines)
     return call
 
 
@@ -448,6 +446,9 @@ def spill(fn: Callable, *columns: object) -> object:
     """
     for c in columns:
         if type(c) is Column:
+            for bad in columns:
+                if type(bad) is Column and bad.rows == 0:  # a ragged or empty range: its message, nothing computed
+                    return str(bad.values[0])
             return _spill(fn, [c if type(c) is Column else Column([c], 1, 1, False) for c in columns])
     try:  # single cells, all readable: the fast path
         result = fn(*columns)
@@ -494,9 +495,7 @@ def _spill(fn: Callable, columns: list[Column]) -> object:
             gc.enable()
 
 
-# --- Readers for the functions over whole ranges (issue 14: WIN_RATE, ATR, CURRENCY_EXPOSURE, ...) --
-# Appended as one block so that it merges with changes above; it uses _flatten, _excel_error,
-# _convert and _parse_text from above.
+# --- Readers for the functions over whole ranges (WIN_RATE, ATR, CURRENCY_EXPOSURE, ...) -----------
 
 def one_cell(name: str, value: object, reader: Callable, default: object = None) -> object:
     """A one-cell argument of a function over ranges (ATR's ``period``, PORTFOLIO_STOP_OUT_MOVE's
@@ -532,8 +531,8 @@ def cells_read(name: str, value: object, parse: Callable[[object, str], object])
     the cell's position ("sides value 3 must be ...")."""
     try:
         flat, _, _ = _flatten(value)
-    except ValueError:
-        raise RiskInputError(f"{name} must be a rectangular range (its rows have different lengths)") from None
+    except BadShape as exc:
+        raise RiskInputError(f"{name} {exc}") from None
     out: list = []
     for i, v in enumerate(flat, start=1):
         if v is None or v == "":

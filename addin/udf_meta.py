@@ -88,6 +88,9 @@ def func(topic: str) -> Callable:
         missing = [p for p in sig.parameters if p not in docs]
         if missing:
             raise TypeError(f"{f.__name__}: arguments without a doc: {', '.join(missing)}")
+        too_long = [n for n, d in docs.items() if len(d) > EXCEL_TEXT_LIMIT]
+        if too_long:
+            raise TypeError(f"{f.__name__}: argument docs beyond Excel's {EXCEL_TEXT_LIMIT} characters: {', '.join(too_long)}")
         info = FuncInfo(
             name=f.__name__,
             description=_description(f),
@@ -95,6 +98,8 @@ def func(topic: str) -> Callable:
             category=CATEGORY,
             args=[ArgInfo(p.name, docs[p.name], p.default) for p in sig.parameters.values()],
         )
+        if len(info.description) > EXCEL_TEXT_LIMIT:
+            raise TypeError(f"{f.__name__}: description beyond Excel's {EXCEL_TEXT_LIMIT} characters")
         f.__doc__ = info.description  # xlwings shows the docstring as the wizard's one-line description
         wrapped = xw.func(category=CATEGORY)(f)
         info.function = wrapped

@@ -2,8 +2,7 @@
 
 Each function reads its cells (:mod:`addin.cells`), calls one function of :mod:`addin.risk` per
 row and spills the results; no arithmetic happens here. ``_NAME = excel(risk.fn, num("arg"), ...)``
-above each function says how its cells are read (and lets single cells skip straight to the risk
-function). Names, argument order and formulas follow
+above each function says how its cells are read. Names, argument order and formulas follow
 the contract in the README's function reference. ``UDF MODULES = addin.udfs`` loads them all.
 
 Conventions: rates are fractions (2% is 0.02); ``leverage`` is a number or "1:30"; ``side`` is
@@ -41,6 +40,9 @@ LOT_STEP = "Smallest size increment to round down to, e.g. 0.01 lots. 0 = no rou
 POINT_VALUE = "Account-currency profit of a 1.0 price move for 1.0 of quantity (contract_size x fx_rate; EURUSD lots in USD: 100000). Default 1."
 COMMISSION = "Round-trip commission per 1.0 of quantity, account currency. Default 0."
 OTHER_MARGIN = "Margin held by the account's other open positions, account currency. Default 0."
+BASE = ("TRUE when the account currency is the pair's base (USDJPY in USD, EURUSD in EUR): margin = "
+        "quantity x contract_size / leverage, constant; profit converted at 1/price (MetaTrader). Leave fx_rate at 1. "
+        "Default FALSE.")
 
 
 # Leverage and margin ------------------------------------------------------------------------------
@@ -83,7 +85,8 @@ _MARGIN_REQUIRED = excel(risk.margin_required,
                          num("price"),
                          lev("leverage"),
                          num("contract_size", 1),
-                         num("fx_rate", 1))
+                         num("fx_rate", 1),
+                         true_false("account_is_base", False))
 
 
 @func(LEVERAGE_MARGIN)
@@ -92,9 +95,11 @@ _MARGIN_REQUIRED = excel(risk.margin_required,
 @arg("leverage", LEV)
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
-def MARGIN_REQUIRED(quantity, price, leverage, contract_size=1.0, fx_rate=1.0):
-    """Margin (collateral) the position needs: notional / leverage, account currency."""
-    return _MARGIN_REQUIRED(quantity, price, leverage, contract_size, fx_rate)
+@arg("account_is_base", BASE)
+def MARGIN_REQUIRED(quantity, price, leverage, contract_size=1.0, fx_rate=1.0, account_is_base=False):
+    """Margin (collateral) the position needs, account currency: notional / leverage; with
+    account_is_base, quantity x contract_size / leverage (MetaTrader's Forex margin in the base currency)."""
+    return _MARGIN_REQUIRED(quantity, price, leverage, contract_size, fx_rate, account_is_base)
 
 
 _EFFECTIVE_LEVERAGE = excel(risk.effective_leverage, num("notional"), num("equity"))
@@ -147,7 +152,8 @@ _MAX_POSITION_SIZE = excel(risk.max_position_size,
                            lev("leverage"),
                            num("contract_size", 1),
                            num("fx_rate", 1),
-                           num("lot_step", 0))
+                           num("lot_step", 0),
+                           true_false("account_is_base", False))
 
 
 @func(LEVERAGE_MARGIN)
@@ -157,9 +163,12 @@ _MAX_POSITION_SIZE = excel(risk.max_position_size,
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
 @arg("lot_step", LOT_STEP)
-def MAX_POSITION_SIZE(free_margin, price, leverage, contract_size=1.0, fx_rate=1.0, lot_step=0.0):
-    """Largest quantity whose margin fits in free_margin, rounded down to lot_step."""
-    return _MAX_POSITION_SIZE(free_margin, price, leverage, contract_size, fx_rate, lot_step)
+@arg("account_is_base", BASE)
+def MAX_POSITION_SIZE(free_margin, price, leverage, contract_size=1.0, fx_rate=1.0, lot_step=0.0,
+                      account_is_base=False):
+    """Largest quantity whose margin (as MARGIN_REQUIRED computes it) fits in free_margin, rounded down
+    to lot_step."""
+    return _MAX_POSITION_SIZE(free_margin, price, leverage, contract_size, fx_rate, lot_step, account_is_base)
 
 
 # Adverse moves, margin call, stop-out, liquidation ------------------------------------------------
@@ -200,16 +209,20 @@ def WIPEOUT_PIPS(margin, quantity, pip_size=0.0001, contract_size=1.0, fx_rate=1
     return _WIPEOUT_PIPS(margin, quantity, pip_size, contract_size, fx_rate)
 
 
-_WIPEOUT_MOVE = excel(risk.wipeout_move, lev("leverage"), num("stop_out_level", 0))
+_WIPEOUT_MOVE = excel(risk.wipeout_move, lev("leverage"), num("stop_out_level", 0), direction("side", 1),
+                      true_false("account_is_base", False))
 
 
 @func(MOVES)
 @arg("leverage", LEV)
 @arg("stop_out_level", "Margin level at which the broker closes positions, as a fraction (50% is 0.5). Default 0.")
-def WIPEOUT_MOVE(leverage, stop_out_level=0.0):
-    """Adverse move, as a fraction of entry, that takes an all-in position to the stop-out level:
-    (1 - stop_out_level) / leverage. At 50:1 a 2% move wipes out the margin."""
-    return _WIPEOUT_MOVE(leverage, stop_out_level)
+@arg("side", 'Direction: "long" (default) or "short".')
+@arg("account_is_base", BASE)
+def WIPEOUT_MOVE(leverage, stop_out_level=0.0, side="long", account_is_base=False):
+    """Adverse move, as a fraction of entry, that takes an all-in position to the stop-out level, by
+    STOP_OUT_PRICE's margin model: long (1 - s) / (leverage - s), short (1 - s) / (leverage + s). At 50:1
+    a 2% move wipes out the margin."""
+    return _WIPEOUT_MOVE(leverage, stop_out_level, side, account_is_base)
 
 
 _MARGIN_CALL_PRICE = excel(risk.margin_call_price,
@@ -221,7 +234,8 @@ _MARGIN_CALL_PRICE = excel(risk.margin_call_price,
                            num("level", 1),
                            num("contract_size", 1),
                            num("fx_rate", 1),
-                           num("other_margin", 0))
+                           num("other_margin", 0),
+                           true_false("account_is_base", False))
 
 
 @func(MOVES)
@@ -234,11 +248,14 @@ _MARGIN_CALL_PRICE = excel(risk.margin_call_price,
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
 @arg("other_margin", OTHER_MARGIN)
+@arg("account_is_base", BASE)
 def MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level=1.0, contract_size=1.0, fx_rate=1.0,
-                      other_margin=0.0):
-    """Price at which equity / used margin falls to level (margin revalued at the current price,
-    as MetaTrader does)."""
-    return _MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin)
+                      other_margin=0.0, account_is_base=False):
+    """Price at which equity / used margin falls to level, as MetaTrader computes both: margin revalued
+    at the price (constant with account_is_base, profit at 1/price); closed form. A message when the
+    level is never reached or already breached."""
+    return _MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin,
+                              account_is_base)
 
 
 _STOP_OUT_PRICE = excel(risk.stop_out_price,
@@ -250,7 +267,8 @@ _STOP_OUT_PRICE = excel(risk.stop_out_price,
                         num("level", 0.5),
                         num("contract_size", 1),
                         num("fx_rate", 1),
-                        num("other_margin", 0))
+                        num("other_margin", 0),
+                        true_false("account_is_base", False))
 
 
 @func(MOVES)
@@ -263,10 +281,12 @@ _STOP_OUT_PRICE = excel(risk.stop_out_price,
 @arg("contract_size", CONTRACT)
 @arg("fx_rate", FX)
 @arg("other_margin", OTHER_MARGIN)
+@arg("account_is_base", BASE)
 def STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level=0.5, contract_size=1.0, fx_rate=1.0,
-                   other_margin=0.0):
+                   other_margin=0.0, account_is_base=False):
     """Price at which the broker stops the position out: MARGIN_CALL_PRICE at the stop-out level."""
-    return _STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin)
+    return _STOP_OUT_PRICE(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin,
+                           account_is_base)
 
 
 _STOCK_MARGIN_CALL_PRICE = excel(risk.stock_margin_call_price,
@@ -283,7 +303,8 @@ _STOCK_MARGIN_CALL_PRICE = excel(risk.stock_margin_call_price,
 @arg("side", 'Direction: "long" (default) or "short".')
 def STOCK_MARGIN_CALL_PRICE(entry, initial_margin, maintenance_margin, side="long"):
     """Price at which a stock bought (or shorted) on margin meets the maintenance requirement.
-    Long: entry x (1 - initial) / (1 - maintenance)."""
+    Long: entry x (1 - initial) / (1 - maintenance). A message when there is no loan (100% initial)
+    or the initial margin is not above the maintenance margin."""
     return _STOCK_MARGIN_CALL_PRICE(entry, initial_margin, maintenance_margin, side)
 
 
@@ -324,7 +345,8 @@ _LIQUIDATION_PRICE = excel(risk.liquidation_price,
 @arg("inverse", "TRUE for coin-margined (inverse) contracts, FALSE for USDT-margined (linear, default).")
 def LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate=0.005, inverse=False):
     """Isolated-margin liquidation price with no added margin. Linear long:
-    entry x (1 - 1/leverage + mmr); short: entry x (1 + 1/leverage - mmr)."""
+    entry x (1 - 1/leverage + mmr); short: entry x (1 + 1/leverage - mmr). A message when 1/leverage is
+    not above the maintenance rate (liquidated at entry)."""
     return _LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate, inverse)
 
 
@@ -339,7 +361,8 @@ def LIQUIDATION_PRICE(side, entry, leverage, maintenance_rate=0.005, inverse=Fal
 def LIQUIDATION_PRICE_TIERED(side, quantity, entry, wallet_balance, tiers, other_maintenance=0.0,
                              other_upnl=0.0):
     """Liquidation price of a one-way USDT-margined futures position under an exchange tier table,
-    the tier re-chosen at the liquidation notional."""
+    the tier re-chosen at the liquidation notional. A message when the answer is beyond the last
+    bracket, at or beyond entry, or at or below zero."""
     try:
         rows = table("tiers", tiers)
     except RiskInputError as exc:
@@ -418,7 +441,8 @@ _R_MULTIPLE = excel(risk.r_multiple, direction("side"), num("entry"), num("stop_
 @arg("stop_price", STOP)
 @arg("exit_price", "Exit price, quote currency.")
 def R_MULTIPLE(side, entry, stop_price, exit_price):
-    """Result in units of initial risk: side x (exit_price - entry) / abs(entry - stop_price)."""
+    """Result in units of initial risk: side x (exit_price - entry) / abs(entry - stop_price). A message
+    when the stop is on the profit side of entry (no initial risk)."""
     return _R_MULTIPLE(side, entry, stop_price, exit_price)
 
 
@@ -431,8 +455,36 @@ _REWARD_RISK = excel(risk.reward_risk, direction("side"), num("entry"), num("sto
 @arg("stop_price", STOP)
 @arg("target", "Take-profit price, quote currency.")
 def REWARD_RISK(side, entry, stop_price, target):
-    """Planned reward per unit of risk: side x (target - entry) / abs(entry - stop_price)."""
+    """Planned reward per unit of risk: side x (target - entry) / abs(entry - stop_price). A message when
+    the stop is on the profit side or the target on the losing side of entry."""
     return _REWARD_RISK(side, entry, stop_price, target)
+
+
+_PROFIT_AT_PRICE = excel(risk.profit_at_price,
+                         direction("side"),
+                         num("entry"),
+                         num("price"),
+                         num("quantity"),
+                         num("contract_size", 1),
+                         num("fx_rate", 1),
+                         num("commission", 0),
+                         true_false("account_is_base", False))
+
+
+@func(SIZING)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("price", "Price the position is closed at (a target, a stop), quote currency.")
+@arg("quantity", QUANTITY)
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+@arg("commission", COMMISSION)
+@arg("account_is_base", BASE)
+def PROFIT_AT_PRICE(side, entry, price, quantity, contract_size=1.0, fx_rate=1.0, commission=0.0,
+                    account_is_base=False):
+    """Signed profit in account currency if the position closes at price: side x (price - entry) x
+    abs(quantity) x contract_size x fx_rate - commission x abs(quantity) (at 1/price with account_is_base)."""
+    return _PROFIT_AT_PRICE(side, entry, price, quantity, contract_size, fx_rate, commission, account_is_base)
 
 
 # Drawdown and ruin --------------------------------------------------------------------------------
@@ -481,15 +533,19 @@ def MAX_DRAWDOWN(equity_curve):
     return worst if worst - worst == 0 else OUT_OF_RANGE
 
 
-_RISK_OF_RUIN = excel(risk.risk_of_ruin, num("win_rate"), num("capital_units"))
+# RISK_OF_RUIN with the contract's payoff_ratio (functions-next.md); payoff_ratio = 1 is the
+# even-payoff closed form risk.risk_of_ruin, which tests/test_risk_stats.py holds it equal to.
+_RISK_OF_RUIN = excel(risk.ruin_probability, num("win_rate"), num("capital_units"), num("payoff_ratio", 1))
 
 
 @func(DRAWDOWN)
 @arg("win_rate", "Fraction of trades won: 55% is 0.55.")
 @arg("capital_units", "Capital in units of the amount risked per trade.")
-def RISK_OF_RUIN(win_rate, capital_units):
-    """Even-payoff gambler's-ruin probability ((1 - p) / p) ^ units; 1 when p <= 0.5."""
-    return _RISK_OF_RUIN(win_rate, capital_units)
+@arg("payoff_ratio", "Units won by a winning trade per unit lost by a losing one. Default 1 (even payoff).")
+def RISK_OF_RUIN(win_rate, capital_units, payoff_ratio=1.0):
+    """Probability of ever losing capital_units risk units: z ^ units, z the root in (0, 1) of
+    p z^(b+1) - z + (1 - p) = 0; b = 1 gives ((1 - p) / p) ^ units; 1 when p x b <= 1 - p."""
+    return _RISK_OF_RUIN(win_rate, capital_units, payoff_ratio)
 
 
 # Costs of carrying the position -------------------------------------------------------------------
@@ -538,23 +594,28 @@ _MAX_LEVERAGE = excel(risk.max_leverage, words("regime"), words("instrument"), d
 
 @func(LIMITS)
 @arg("regime", "Regulator: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan) or REGT (US securities).")
-@arg("instrument", 'Class (FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR, COMMODITY, EQUITY, CRYPTO) or an FX symbol "EURUSD".')
+@arg("instrument", 'Class (FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR, COMMODITY, EQUITY, CRYPTO) or a symbol: "EURUSD", "EUR/USD", "EURUSD.m", "XAUUSD", "BTCUSD".')
 @arg("as_of", "Date whose rules apply. Default: today.")
 def MAX_LEVERAGE(regime, instrument, as_of=None):
-    """The retail leverage cap of a regulator for an instrument, from dated rules with sources."""
+    """The retail leverage cap of a regulator for an instrument, from dated rules with sources; an FX
+    symbol is classified by that regulator's own major currencies (ASIC's include AUD)."""
     return _MAX_LEVERAGE(regime, instrument, as_of)
 
 
-_SAFE_LEVERAGE = excel(risk.safe_leverage, num("atr_pct"), num("atr_multiple", 3))
+_SAFE_LEVERAGE = excel(risk.safe_leverage, num("atr_pct"), num("atr_multiple", 3), num("stop_out_level", 0.5),
+                       num("maintenance_rate", 0))
 
 
 @func(LIMITS)
 @arg("atr_pct", "Average true range as a fraction of price: 0.6% is 0.006.")
-@arg("atr_multiple", "How many ATRs of adverse move the margin must survive. Default 3.")
-def SAFE_LEVERAGE(atr_pct, atr_multiple=3.0):
-    """Highest leverage at which an adverse move of atr_multiple ATRs does not wipe out the margin:
-    1 / (atr_multiple x atr_pct)."""
-    return _SAFE_LEVERAGE(atr_pct, atr_multiple)
+@arg("atr_multiple", "How many ATRs of adverse move the position must survive before the stop-out. Default 3.")
+@arg("stop_out_level", "Margin level at which the broker closes positions, as a fraction (50% is 0.5). Default 0.5.")
+@arg("maintenance_rate", "For an exchange's isolated position: maintenance margin rate (0.5% is 0.005); when > 0 it replaces stop_out_level. Default 0.")
+def SAFE_LEVERAGE(atr_pct, atr_multiple=3.0, stop_out_level=0.5, maintenance_rate=0.0):
+    """Highest leverage at which an all-in position reaches the stop-out only after atr_multiple ATRs,
+    long or short: (1 - s) / d - max(s, 1 - s) with d = atr_multiple x atr_pct, s = stop_out_level
+    (1 / (d + maintenance_rate) on an exchange)."""
+    return _SAFE_LEVERAGE(atr_pct, atr_multiple, stop_out_level, maintenance_rate)
 
 
 # Statistics of a journal, the account as a whole, volatility (issue 14) ---------------------------
@@ -628,21 +689,6 @@ def KELLY_FRACTION(win_rate, payoff_ratio):
     return _KELLY_FRACTION(win_rate, payoff_ratio)
 
 
-# RISK_OF_RUIN with the contract's third argument payoff_ratio (functions-next.md). It replaces the
-# two-argument definition above instead of editing it, so that branch `numbers` (issue 11), which
-# edits the functions above, merges without a conflict. On merge, delete the definition above and
-# its _RISK_OF_RUIN line: this one gives the same values for payoff_ratio = 1.
-_RISK_OF_RUIN_AT_PAYOFF = excel(risk.ruin_probability, num("win_rate"), num("capital_units"), num("payoff_ratio", 1))
-
-
-@func(DRAWDOWN)
-@arg("win_rate", WIN_RATE_ARG)
-@arg("capital_units", "Capital in units of the amount risked per trade.")
-@arg("payoff_ratio", "Units won by a winning trade per unit lost by a losing one. Default 1 (even payoff).")
-def RISK_OF_RUIN(win_rate, capital_units, payoff_ratio=1.0):  # noqa: F811 (see the comment above)
-    """Probability of ever losing capital_units risk units: z ^ units, z the root in (0, 1) of
-    p z^(b+1) - z + (1 - p) = 0; b = 1 gives ((1 - p) / p) ^ units; 1 when p x b <= 1 - p."""
-    return _RISK_OF_RUIN_AT_PAYOFF(win_rate, capital_units, payoff_ratio)
 
 
 @func(ACCOUNT)

@@ -247,7 +247,7 @@ DAY = datetime(2026, 1, 15)  # rules in force on a fixed day, so the test does n
     ("ESMA", "XAUUSD", 20), ("ESMA", "INDEX_MAJOR", 20), ("ESMA", "INDEX_MINOR", 10), ("ESMA", "COMMODITY", 10),
     ("ESMA", "EQUITY", 5), ("ESMA", "CRYPTO", 2),
     ("FCA", "EURUSD", 30), ("FCA", "AUDUSD", 20), ("FCA", "EQUITY", 5),
-    ("ASIC", "EURUSD", 30), ("ASIC", "AUDUSD", 20), ("ASIC", "GOLD", 20), ("ASIC", "CRYPTO", 2),
+    ("ASIC", "EURUSD", 30), ("ASIC", "AUDUSD", 30), ("ASIC", "NZDUSD", 20), ("ASIC", "GOLD", 20), ("ASIC", "CRYPTO", 2),
     ("NFA", "EURUSD", 50), ("NFA", "EUR/USD", 50), ("NFA", "AUDUSD", 50), ("NFA", "EURAUD", 50),
     ("NFA", "USDSEK", 50), ("NFA", "USDTRY", 20), ("NFA", "EURPLN", 20),
     ("JFSA", "EURUSD", 25), ("JFSA", "USDTRY", 25), ("JFSA", "CRYPTO", 2),

@@ -24,20 +24,21 @@ GOOD: dict[str, dict[str, object]] = {
     "LEVERAGE": dict(margin_rate=0.02),
     "MARGIN_RATE": dict(leverage=50.0),
     "NOTIONAL": dict(quantity=10_000.0, price=1.1, contract_size=1.0, fx_rate=1.0),
-    "MARGIN_REQUIRED": dict(quantity=10_000.0, price=1.1, leverage=50.0, contract_size=1.0, fx_rate=1.0),
+    "MARGIN_REQUIRED": dict(quantity=10_000.0, price=1.1, leverage=50.0, contract_size=1.0, fx_rate=1.0,
+                            account_is_base=False),
     "EFFECTIVE_LEVERAGE": dict(notional=5_000.0, equity=1_000.0),
     "MARGIN_LEVEL": dict(equity=600.0, used_margin=220.0),
     "FREE_MARGIN": dict(equity=1_000.0, used_margin=220.0),
     "RETURN_ON_MARGIN": dict(pnl=100.0, margin=220.0),
     "MAX_POSITION_SIZE": dict(free_margin=1_000.0, price=1.1, leverage=30.0, contract_size=100_000.0, fx_rate=1.0,
-                              lot_step=0.01),
+                              lot_step=0.01, account_is_base=False),
     "PIP_VALUE": dict(quantity=1.0, pip_size=0.0001, contract_size=100_000.0, fx_rate=1.0),
     "WIPEOUT_PIPS": dict(margin=220.0, quantity=10_000.0, pip_size=0.0001, contract_size=1.0, fx_rate=1.0),
-    "WIPEOUT_MOVE": dict(leverage=50.0, stop_out_level=0.0),
+    "WIPEOUT_MOVE": dict(leverage=50.0, stop_out_level=0.0, side="long", account_is_base=False),
     "MARGIN_CALL_PRICE": dict(side="long", entry=1.1, quantity=1.0, equity=2_000.0, leverage=100.0, level=1.0,
-                              contract_size=100_000.0, fx_rate=1.0, other_margin=0.0),
+                              contract_size=100_000.0, fx_rate=1.0, other_margin=0.0, account_is_base=False),
     "STOP_OUT_PRICE": dict(side="long", entry=1.1, quantity=1.0, equity=1_000.0, leverage=100.0, level=0.5,
-                           contract_size=100_000.0, fx_rate=1.0, other_margin=0.0),
+                           contract_size=100_000.0, fx_rate=1.0, other_margin=0.0, account_is_base=False),
     "STOCK_MARGIN_CALL_PRICE": dict(entry=100.0, initial_margin=0.5, maintenance_margin=0.3, side="long"),
     "FUTURES_MARGIN_CALL_PRICE": dict(side="long", entry=5_000.0, equity=30_000.0, maintenance_margin=12_000.0,
                                       multiplier=50.0, contracts=2.0),
@@ -50,6 +51,8 @@ GOOD: dict[str, dict[str, object]] = {
     "RISK_AT_STOP": dict(quantity=0.2, entry=1.1, stop_price=1.095, point_value=100_000.0, commission=0.0),
     "R_MULTIPLE": dict(side="long", entry=1.1, stop_price=1.095, exit_price=1.11),
     "REWARD_RISK": dict(side="short", entry=1.1, stop_price=1.105, target=1.085),
+    "PROFIT_AT_PRICE": dict(side="long", entry=1.1, price=1.11, quantity=0.2, contract_size=100_000.0, fx_rate=1.0,
+                            commission=7.0, account_is_base=False),
     "RECOVERY_GAIN": dict(drawdown=0.5),
     "LOSSES_TO_DRAWDOWN": dict(risk_per_trade=0.01, drawdown=0.5),
     "EQUITY_AFTER_LOSSES": dict(equity=10_000.0, risk_per_trade=0.02, losses=10.0),
@@ -58,17 +61,17 @@ GOOD: dict[str, dict[str, object]] = {
     "FUNDING_COST": dict(side="long", quantity=2.0, mark_price=3_000.0, funding_rate=0.0001, periods=3.0),
     "MARGIN_INTEREST": dict(borrowed=50_000.0, annual_rate=0.08, days=30.0, day_count=360.0),
     "MAX_LEVERAGE": dict(regime="ESMA", instrument="EURUSD", as_of=DAY),
-    "SAFE_LEVERAGE": dict(atr_pct=0.006, atr_multiple=3.0),
+    "SAFE_LEVERAGE": dict(atr_pct=0.006, atr_multiple=3.0, stop_out_level=0.5, maintenance_rate=0.0),
 }
 
 # Arguments that are not plain numbers; every other argument is read as a number.
-KIND = {"side": "side", "leverage": "leverage", "inverse": "flag", "regime": "text", "instrument": "text",
+KIND = {"side": "side", "leverage": "leverage", "inverse": "flag", "account_is_base": "flag", "regime": "text",
+        "instrument": "text",
         "as_of": "date", "tiers": "table", "equity_curve": "range"}
 
 # Values of the right type that break the argument's rule (zero, negative, out of range, unknown).
 INVALID: dict[tuple[str, str], list] = {
     ("LEVERAGE", "margin_rate"): [0.0, -0.02],
-    ("MARGIN_RATE", "leverage"): [0.0, -30.0, "1:0", "abc:30", "x"],
     ("NOTIONAL", "price"): [0.0, -1.1], ("NOTIONAL", "contract_size"): [0.0, -1.0], ("NOTIONAL", "fx_rate"): [0.0],
     ("MARGIN_REQUIRED", "price"): [0.0, -1.1], ("MARGIN_REQUIRED", "leverage"): [0.0, -50.0, "0:1"],
     ("MARGIN_REQUIRED", "contract_size"): [0.0, -1.0], ("MARGIN_REQUIRED", "fx_rate"): [0.0, -1.0],
@@ -100,8 +103,8 @@ INVALID: dict[tuple[str, str], list] = {
     ("POSITION_SIZE", "commission"): [-1.0], ("POSITION_SIZE", "min_size"): [-1.0], ("POSITION_SIZE", "max_size"): [-1.0],
     ("RISK_AT_STOP", "entry"): [0.0], ("RISK_AT_STOP", "stop_price"): [-1.0], ("RISK_AT_STOP", "point_value"): [0.0],
     ("RISK_AT_STOP", "commission"): [-1.0],
-    ("R_MULTIPLE", "entry"): [0.0], ("R_MULTIPLE", "stop_price"): [0.0, 1.1], ("R_MULTIPLE", "exit_price"): [0.0],
-    ("REWARD_RISK", "entry"): [-1.0], ("REWARD_RISK", "stop_price"): [1.1], ("REWARD_RISK", "target"): [0.0],
+    ("R_MULTIPLE", "entry"): [0.0], ("R_MULTIPLE", "exit_price"): [0.0],
+    ("REWARD_RISK", "entry"): [-1.0],
     ("RECOVERY_GAIN", "drawdown"): [-0.1, 1.0, 1.5],
     ("LOSSES_TO_DRAWDOWN", "risk_per_trade"): [0.0, 1.0], ("LOSSES_TO_DRAWDOWN", "drawdown"): [0.0, 1.0],
     ("EQUITY_AFTER_LOSSES", "risk_per_trade"): [-0.1, 1.5], ("EQUITY_AFTER_LOSSES", "losses"): [-1.0],
@@ -114,6 +117,14 @@ INVALID: dict[tuple[str, str], list] = {
     ("MAX_LEVERAGE", "regime"): ["XXX", "SEC"], ("MAX_LEVERAGE", "instrument"): ["ABC", "EURXYZ", "BITCOIN"],
     ("MAX_LEVERAGE", "as_of"): ["yesterday", "2026-13-01"],
     ("SAFE_LEVERAGE", "atr_pct"): [0.0, -0.006], ("SAFE_LEVERAGE", "atr_multiple"): [0.0],
+    ("SAFE_LEVERAGE", "stop_out_level"): [-0.1, 1.0], ("SAFE_LEVERAGE", "maintenance_rate"): [-0.01, 1.0],
+    ("MARGIN_RATE", "leverage"): [0.0, -30.0, "1:0", "abc:30", "x", "xx30xx", "30 lots", "1:30:1"],
+    ("WIPEOUT_MOVE", "side"): ["up", 0.0, 2.0],
+    ("PROFIT_AT_PRICE", "entry"): [0.0], ("PROFIT_AT_PRICE", "price"): [0.0, -1.0],
+    ("PROFIT_AT_PRICE", "quantity"): [math.inf], ("PROFIT_AT_PRICE", "contract_size"): [0.0],
+    ("PROFIT_AT_PRICE", "fx_rate"): [0.0], ("PROFIT_AT_PRICE", "commission"): [-1.0],
+    ("R_MULTIPLE", "stop_price"): [0.0, 1.1, 1.2], ("REWARD_RISK", "stop_price"): [1.1, 1.09],
+    ("REWARD_RISK", "target"): [0.0, 1.2, 1.1],
 }
 # Issue 14: the functions over whole ranges, and RISK_OF_RUIN's third argument. A range with nothing to
 # compute ("no losing trades", "needs 2 or more R multiples") is not a bad cell: tests/test_risk_stats.py.
@@ -166,6 +177,8 @@ def over_ranges(name: str) -> bool:
     return any(KIND.get(a.name) == "range" for a in REGISTRY[name].args)
 
 
+for (_f, _a) in [(f, "account_is_base") for f, args in GOOD.items() if "account_is_base" in args]:
+    INVALID.setdefault((_f, _a), ["maybe", 2.0])
 for (_f, _a) in [(f, "side") for f, args in GOOD.items() if "side" in args]:
     INVALID.setdefault((_f, _a), ["up", "flat", 0.0, 2.0])
 
@@ -315,7 +328,12 @@ def test_mismatched_ranges_say_so():
 
 
 def test_a_ragged_range_is_a_message_not_a_traceback():
-    assert udfs.LEVERAGE([[0.02, 0.01], [0.03]]) == "margin_rate must be a rectangular range (its rows have different lengths)"
+    assert udfs.LEVERAGE([[0.02, 0.01], [0.03]]) == "margin_rate must be a rectangular range (row 2 has 1 cell, row 1 has 2 cells)"
+    assert udfs.NOTIONAL([[1.0], [2.0, 3.0]], 1.1) == "quantity must be a rectangular range (row 2 has 2 cells, row 1 has 1 cell)"
+    assert udfs.NOTIONAL([[1.0], []], 1.1) == "quantity must be a rectangular range (row 2 has 0 cells, row 1 has 1 cell)"
+    assert udfs.NOTIONAL([], 1.1) == "quantity must not be an empty range (it has no rows)"
+    assert udfs.NOTIONAL([[]], 1.1) == "quantity must not be an empty range (its rows have no cells)"
+    assert udfs.NOTIONAL([[1.0], 2.0], 1.1) == "quantity must be a rectangular range (it mixes rows and single cells)"
     assert "equity_curve" in udfs.MAX_DRAWDOWN([[1.0, 2.0], [3.0]])
 
 

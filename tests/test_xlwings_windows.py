@@ -57,7 +57,7 @@ VALID: dict[str, object] = {
     "drawdown": 0.2, "risk_per_trade": 0.01, "losses": 5.0, "win_rate": 0.55, "capital_units": 20.0,
     "mark_price": 100.0, "funding_rate": 0.0001, "periods": 3.0, "borrowed": 10000.0,
     "annual_rate": 0.08, "days": 30.0, "day_count": 365.0, "regime": "ESMA", "instrument": "EURUSD",
-    "as_of": _winstubs.TimeType(2025, 6, 30), "atr_pct": 0.006, "atr_multiple": 3.0,
+    "as_of": _winstubs.TimeType(2025, 6, 30), "atr_pct": 0.006, "atr_multiple": 3.0, "account_is_base": False,
 }
 SECOND: dict[str, object] = {"leverage": "1:30", "side": "sell", "instrument": "GOLD", "regime": "FCA",
                              "inverse": True}

@@ -24,6 +24,7 @@ from .leverage import (
     round_down,
 )
 from .limits import classify, max_leverage, safe_leverage
+from .margin_models import open_profit, position_margin, price_at_margin_level
 from .moves import (
     futures_margin_call_price,
     liquidation_price,
@@ -36,7 +37,7 @@ from .moves import (
     wipeout_move,
     wipeout_pips,
 )
-from .sizing import position_size, r_multiple, reward_risk, risk_amount, risk_at_stop
+from .sizing import position_size, profit_at_price, r_multiple, reward_risk, risk_amount, risk_at_stop
 
 # Statistics of a journal, the account as a whole, volatility (issue 14)
 from .portfolio import currency_exposure, currency_legs, portfolio_stop_out_move

@@ -55,14 +55,34 @@ CAPS: tuple[tuple[str, str, float | None, str, str], ...] = (
     ("REGT", "EQUITY", 2, "1974-01-01", _REGT),
 )
 
-# The currencies whose pairs each regime counts as "major" (both legs must be in the set).
+# The currencies whose pairs each regime counts as "major" (both legs must be in the set), from the
+# regulator's own definition (MAJOR_SOURCES).
 MAJOR_CURRENCIES: dict[str, frozenset[str]] = {
     "ESMA": frozenset({"USD", "EUR", "JPY", "GBP", "CAD", "CHF"}),
     "FCA": frozenset({"USD", "EUR", "JPY", "GBP", "CAD", "CHF"}),
-    "ASIC": frozenset({"USD", "EUR", "JPY", "GBP", "CAD", "CHF"}),
+    "ASIC": frozenset({"AUD", "USD", "EUR", "JPY", "GBP", "CAD", "CHF"}),
     "NFA": frozenset({"GBP", "CHF", "CAD", "JPY", "EUR", "AUD", "NZD", "SEK", "NOK", "DKK", "USD"}),
     "JFSA": frozenset(),  # one 4% rate for every pair
 }
+
+MAJOR_SOURCES: dict[str, str] = {
+    "ESMA": "ESMA Decision (EU) 2018/796, Annex II: 30:1 for a currency pair composed of any two of the US "
+            "dollar, euro, Japanese yen, pound sterling, Canadian dollar and Swiss franc",
+    "FCA": "FCA PS19/18 and the FCA Handbook glossary 'major foreign exchange pair': any two of the US dollar, "
+           "euro, Japanese yen, pound sterling, Canadian dollar and Swiss franc",
+    "ASIC": "ASIC Corporations (Product Intervention Order—Contracts for Difference) Instrument 2020/986, s 4(1) "
+            "'major currency pair': an exchange rate between any two of the Australian dollar, Canadian dollar, "
+            "euro, Japanese yen, pound sterling, Swiss franc and United States dollar",
+    "NFA": "NFA Financial Requirements Section 12 and its notice of 'major foreign currencies': GBP, CHF, CAD, "
+           "JPY, EUR, AUD, NZD, SEK, NOK, DKK (against each other or USD: 2%)",
+    "JFSA": "Japan FSA Cabinet Office Ordinance: one 4% rate for every currency pair (no major/minor split)",
+}
+
+# Crypto-asset codes (and stablecoins) as they appear in exchange and broker symbols: a symbol with
+# one of these as a leg (BTCUSD, ETHEUR, EURUSDT) is CRYPTO, never a currency pair.
+CRYPTO_CODES = frozenset("""
+    BTC XBT ETH LTC XRP BCH ADA SOL DOT DOGE BNB TRX AVAX LINK MATIC XLM XMR EOS USDT USDC BUSD DAI TUSD
+""".split())
 
 # ISO 4217 codes that appear in retail FX symbols; a symbol is an FX pair when both legs are here.
 CURRENCIES = frozenset("""

@@ -6,35 +6,58 @@ import math
 import re
 from datetime import date
 
-from .caps import CAPS, CURRENCIES, INSTRUMENT_CLASSES, MAJOR_CURRENCIES, METAL_CLASSES, NOT_COVERED
-from .errors import RiskInputError, must
+from .caps import CAPS, CRYPTO_CODES, CURRENCIES, INSTRUMENT_CLASSES, MAJOR_CURRENCIES, METAL_CLASSES, NOT_COVERED
+from .errors import NoPrice, RiskInputError, must
 
 REGIMES = tuple(dict.fromkeys(row[0] for row in CAPS))
-_SEPARATORS = re.compile(r"[/\-_. ]")
+# A broker's suffix on a symbol: anything after a separator (".m", "_i", ".pro", "#", "+"), or
+# lower-case letters glued to an upper-case symbol ("EURUSDm"). "EURUSDT" has no suffix: USDT is a code.
+_SUFFIX = re.compile(r"(?:[._#+!][A-Za-z0-9._#+!-]*)$|(?<=[A-Z])[a-z]+$")
+_LEG_SEPARATORS = re.compile(r"[/\- ]")
+
+
+def _legs(symbol: str) -> list[tuple[str, str]]:
+    """The ways the symbol, its broker suffix removed, splits into two codes (upper case)."""
+    head = _LEG_SEPARATORS.sub("", _SUFFIX.sub("", symbol)).upper()
+    if not head.isalpha():
+        return []
+    return [(head[:i], head[i:]) for i in range(2, len(head) - 1)]
 
 
 def classify(regime: str, instrument: str) -> str:
-    """The regime's instrument class for ``instrument``: a class name as given, or an FX symbol
-    ("EURUSD", "EUR/USD", "eurusd.m") classified by the regime's own major currencies; metals
-    quoted against a currency (XAUUSD) are GOLD or COMMODITY.
+    """The regime's instrument class for ``instrument``: a class name as given, or a symbol.
 
-    >>> classify("ESMA", "EUR/USD"), classify("ESMA", "AUDUSD"), classify("NFA", "AUDUSD"), classify("FCA", "XAUUSD")
+    An FX symbol is exactly two ISO currency codes ("EURUSD", "EUR/USD", "eurusd") with at most a
+    broker suffix ("EURUSD.m", "EURUSDm", "EURUSD.pro", "EURUSD_i", "EURUSD#"), classified by the
+    regime's own major currencies (:data:`addin.risk.caps.MAJOR_CURRENCIES`, sources in
+    MAJOR_SOURCES). Metals quoted against a currency (XAUUSD) are GOLD or COMMODITY; a symbol with a
+    crypto-asset leg (BTCUSD, ETH/EUR, EURUSDT) is CRYPTO. Anything else raises RiskInputError.
+
+    >>> classify("ESMA", "EUR/USD"), classify("ESMA", "AUDUSD"), classify("ASIC", "AUDUSD"), classify("FCA", "XAUUSD")
     ('FX_MAJOR', 'FX_MINOR', 'FX_MAJOR', 'GOLD')
+    >>> classify("ESMA", "EURUSDm"), classify("ESMA", "EURUSDT"), classify("ESMA", "BTCUSD")
+    ('FX_MAJOR', 'CRYPTO', 'CRYPTO')
     """
     upper = instrument.strip().upper()
     if upper in INSTRUMENT_CLASSES:
         return upper
-    letters = _SEPARATORS.sub("", upper)
-    base, quote = letters[:3], letters[3:6]
-    if base in METAL_CLASSES and quote in CURRENCIES:
-        return METAL_CLASSES[base]
-    if base in CURRENCIES and quote in CURRENCIES and base != quote:
-        if regime == "JFSA":
-            return "FX_MAJOR"
-        majors = MAJOR_CURRENCIES.get(regime, frozenset())
-        return "FX_MAJOR" if base in majors and quote in majors else "FX_MINOR"
+    legs = _legs(instrument.strip())
+    for base, quote in legs:
+        if len(base) == 3 and len(quote) == 3:
+            if base in METAL_CLASSES and quote in CURRENCIES:
+                return METAL_CLASSES[base]
+            if base in CURRENCIES and quote in CURRENCIES and base != quote:
+                if regime == "JFSA":
+                    return "FX_MAJOR"
+                majors = MAJOR_CURRENCIES.get(regime, frozenset())
+                return "FX_MAJOR" if base in majors and quote in majors else "FX_MINOR"
+    known = CRYPTO_CODES | CURRENCIES
+    for base, quote in legs:
+        if base in known and quote in known and (base in CRYPTO_CODES or quote in CRYPTO_CODES):
+            return "CRYPTO"
     raise RiskInputError(
-        f"instrument must be one of {', '.join(INSTRUMENT_CLASSES)} or an FX symbol like EURUSD (got {instrument!r})")
+        f"instrument must be one of {', '.join(INSTRUMENT_CLASSES)} or a symbol we can classify, like EURUSD, "
+        f"EUR/USD, EURUSD.m, XAUUSD or BTCUSD (got {instrument!r}): give its class instead")
 
 
 def max_leverage(regime: str, instrument: str, as_of: date | None = None) -> float:
@@ -64,17 +87,47 @@ def max_leverage(regime: str, instrument: str, as_of: date | None = None) -> flo
     return float(cap)
 
 
-def safe_leverage(atr_pct: float, atr_multiple: float = 3.0) -> float:
-    """Highest leverage at which an adverse move of ``atr_multiple`` average true ranges does not
-    wipe out the margin: ``1 / (atr_multiple × atr_pct)``. ``atr_pct`` is ATR / price.
+def safe_leverage(atr_pct: float, atr_multiple: float = 3.0, stop_out_level: float = 0.5,
+                  maintenance_rate: float = 0.0) -> float:
+    """Highest leverage at which an all-in position (equity = its margin at entry) reaches the
+    stop-out only after an adverse move of at least ``atr_multiple`` average true ranges, long or
+    short, whatever its margin model (:mod:`addin.risk.margin_models`). ``atr_pct`` is ATR / price.
 
-    A 0.6% daily ATR with room for 3 ATRs allows about 55:1:
+    With d = atr_multiple × atr_pct and s = stop_out_level, the move to the stop-out of an all-in
+    position at leverage L (:func:`addin.risk.moves.wipeout_move`) is (1 − s) / (L − s) long and
+    (1 − s) / (L + s) short when the margin is revalued at the price (quote kind), (1 − s) / (L + 1 − s)
+    long and (1 − s) / (L − 1 + s) short when it is constant (base kind). Each is at least d when
 
-    >>> round(safe_leverage(0.006), 1)
-    55.6
+        L ≤ (1 − s) / d − max(s, 1 − s)
+
+    and that bound is the answer: the nearest stop-out, of whichever side and kind, is exactly d away.
+    With ``maintenance_rate`` m > 0 the position is an exchange's isolated linear one instead
+    (:func:`addin.risk.moves.liquidation_price`, liquidated after a move of 1/L − m either way), the
+    stop-out level does not apply, and the answer is ``1 / (d + m)``. NoPrice when no leverage
+    survives the move.
+
+    Worked example: a 0.6% daily ATR, room for 3 ATRs (d = 1.8%), stop-out at 50%:
+    L = 0.5 / 0.018 − 0.5 = 27.28. Check: a short at 27.28:1 stops out after 0.5 / 27.78 = 1.80%, a
+    long after 0.5 / 26.78 = 1.87%. (Ignoring the stop-out, 1 / 0.018 = 55.6:1 would stop out after
+    about 0.9%, half the promised distance.)
+
+    >>> round(safe_leverage(0.006), 2), round(safe_leverage(0.006, 3, 0), 2), round(safe_leverage(0.01, 3, 0.5, 0.005), 2)
+    (27.28, 54.56, 28.57)
     """
     if not 0 < atr_pct < math.inf:
         raise must("atr_pct", "> 0 (0.6% is 0.006)", atr_pct)
     if not 0 < atr_multiple < math.inf:
         raise must("atr_multiple", "> 0", atr_multiple)
-    return 1.0 / (atr_multiple * atr_pct)
+    if not 0 <= stop_out_level < 1:
+        raise must("stop_out_level", ">= 0 and < 1 (50% is 0.5)", stop_out_level)
+    if not 0 <= maintenance_rate < 1:
+        raise must("maintenance_rate", ">= 0 and < 1 (0.5% is 0.005)", maintenance_rate)
+    move = atr_multiple * atr_pct
+    if maintenance_rate > 0:
+        return 1.0 / (move + maintenance_rate)
+    cushion = 1.0 - stop_out_level
+    safe = cushion / move - max(stop_out_level, cushion)
+    if not safe > 0:
+        raise NoPrice(f"no safe leverage: a move of {move:.4g} (atr_multiple × atr_pct) reaches the stop-out "
+                      f"at any leverage")
+    return safe

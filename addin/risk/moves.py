@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .errors import NoPrice, RiskInputError, must
+from .margin_models import price_at_margin_level
 
 _INF = math.inf
 
@@ -62,42 +63,47 @@ def wipeout_pips(margin: float, quantity: float, pip_size: float = 0.0001, contr
     return margin / (abs(quantity) * contract_size * pip_size * fx_rate)
 
 
-def wipeout_move(leverage: float, stop_out_level: float = 0.0) -> float:
-    """Adverse move, as a fraction of entry price, that takes an all-in position to the stop-out
-    level: ``(1 − stop_out_level) / leverage``.
+def wipeout_move(leverage: float, stop_out_level: float = 0.0, side: int = 1, account_is_base: bool = False) -> float:
+    """Adverse move, as a fraction of entry price, that takes an all-in position (equity = its margin
+    at entry) to the stop-out level: ``side × (entry − P) / entry`` with P the price
+    :func:`stop_out_price` gives for that position (the same margin model,
+    :mod:`addin.risk.margin_models`; tests check the two agree). Its closed form, with
+    s = stop_out_level and L = leverage:
 
-    At 50:1 a 2% move wipes out the margin; at 10:1 it takes 10%:
+        quote kind (margin revalued at the price): long (1 − s) / (L − s), short (1 − s) / (L + s)
+        base kind (margin constant, profit at 1/P): long (1 − s) / (L + 1 − s), short (1 − s) / (L − 1 + s)
+
+    At 50:1 a 2% fall wipes out a long's margin; at 10:1 it takes 10%:
 
     >>> wipeout_move(50), wipeout_move(10)
     (0.02, 0.1)
+
+    With a 50% stop-out a long at 30:1 is closed after a 1.69% fall:
+
+    >>> round(wipeout_move(30, 0.5), 5)
+    0.01695
     """
+    _check_side(side)
     if not 0 < leverage < _INF:
         raise must("leverage", "> 0", leverage)
     if not 0 <= stop_out_level < 1:
         raise must("stop_out_level", ">= 0 and < 1", stop_out_level)
-    return (1.0 - stop_out_level) / leverage
+    cushion = 1.0 - stop_out_level
+    if account_is_base:  # price_at_margin_level's base-kind solution with equity = Q / leverage
+        room = leverage + side * cushion
+    else:  # its quote-kind solution with equity = K × entry / leverage
+        room = leverage - side * stop_out_level
+    if room <= 0:
+        raise NoPrice("no price: an all-in position at this leverage never reaches the stop-out level"
+                      if side == 1 or account_is_base else "margin level never falls to that level")
+    move = cushion / room
+    if side == 1 and move >= 1:
+        raise NoPrice("no price: equity covers the position all the way to zero")
+    return move
 
 
-def margin_call_price(side: int, entry: float, quantity: float, equity: float, leverage: float,
-                      level: float = 1.0, contract_size: float = 1.0, fx_rate: float = 1.0,
-                      other_margin: float = 0.0) -> float:
-    """Price at which equity / used margin falls to ``level`` (MetaTrader convention: this
-    position's margin is revalued at the current price; ``other_margin`` is held by other positions).
-
-    With k = abs(quantity) × contract_size × fx_rate, equity(P) = equity + side × (P − entry) × k and
-    margin(P) = k × P / leverage + other_margin; solving equity(P) = level × margin(P):
-
-        P = (equity − side × entry × k − level × other_margin) / (k × (level / leverage − side))
-
-    ``equity`` is the account equity with the position just opened (no P/L yet).
-    Raises NoPrice when the level can never be reached (a long whose equity covers the position)
-    or is already breached at entry.
-
-    1 lot EUR/USD at 1.1000, 1:100, $1,000 equity, stop-out at 50%:
-
-    >>> round(margin_call_price(1, 1.1, 1, 1_000, 100, 0.5, 100_000), 5)
-    1.09548
-    """
+def _check_position(side: int, entry: float, quantity: float, equity: float, leverage: float, level: float,
+                    contract_size: float, fx_rate: float, other_margin: float) -> None:
     _check_side(side)
     if not 0 < entry < _INF:
         raise must("entry", "> 0", entry)
@@ -115,32 +121,59 @@ def margin_call_price(side: int, entry: float, quantity: float, equity: float, l
         raise must("fx_rate", "> 0", fx_rate)
     if not 0 <= other_margin < _INF:
         raise must("other_margin", ">= 0", other_margin)
-    k = abs(quantity) * contract_size * fx_rate
-    if equity < level * (k * entry / leverage + other_margin):
-        raise NoPrice(f"margin level is already below {level:.4g} at entry")
-    slope = k * (level / leverage - side)
-    if side == 1 and slope >= 0:
-        raise NoPrice("margin level never falls to that level as price falls")
-    numerator = equity - side * entry * k - level * other_margin
-    if abs(numerator) <= 1e-12 * (abs(equity) + entry * k + level * other_margin):
-        numerator = 0.0  # rounding noise: the equity exactly covers the position (a price of 0)
-    price = numerator / slope
-    if price <= 0:
-        raise NoPrice("no price: equity covers the position all the way to zero")
-    return price
+
+
+def margin_call_price(side: int, entry: float, quantity: float, equity: float, leverage: float,
+                      level: float = 1.0, contract_size: float = 1.0, fx_rate: float = 1.0,
+                      other_margin: float = 0.0, account_is_base: bool = False) -> float:
+    """Price at which equity / used margin falls to ``level``, by the margin model of the position's
+    kind (:mod:`addin.risk.margin_models`); ``other_margin`` is held by other positions and
+    ``equity`` is the account equity with the position just opened (no P/L yet), account currency.
+
+    Quote kind (``account_is_base`` FALSE): margin K × P / leverage revalued at the price, in account
+    currency, profit side × (P − entry) × K with K = abs(quantity) × contract_size × fx_rate (fx_rate
+    held fixed). Closed form:
+
+        P = (equity − side × entry × K − level × other_margin) / (K × (level / leverage − side))
+
+    Base kind (``account_is_base`` TRUE: USDJPY or USDCHF in a USD account, EURUSD in a EUR
+    account): margin Q / leverage in the account (= base) currency, constant; profit in the quote
+    currency converted at the current price, side × (P − entry) × Q / P, Q = abs(quantity) × contract_size.
+    Closed form, T = level × (Q / leverage + other_margin):
+
+        P = entry / (1 + side × (equity − T) / Q)
+
+    Raises NoPrice when the level can never be reached (a long whose equity covers the position) or
+    is already breached at entry.
+
+    1 lot EUR/USD at 1.1000, 1:100, $1,000 equity, stop-out at 50%:
+
+    >>> round(margin_call_price(1, 1.1, 1, 1_000, 100, 0.5, 100_000), 5)
+    1.09548
+
+    1 lot USD/JPY long at 150.00 in a USD account, 1:100 ($1,000 margin), $2,000 equity, stop-out at
+    50%: the stop-out takes a $1,500 loss, 100,000 × (150 − P) / P = 1,500, P = 150 / 1.015:
+
+    >>> round(margin_call_price(1, 150.0, 1, 2_000, 100, 0.5, 100_000, 1, 0, True), 3)
+    147.783
+    """
+    _check_position(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin)
+    return price_at_margin_level(side, entry, quantity, equity, leverage, level, contract_size, fx_rate,
+                                 other_margin, account_is_base)
 
 
 def stop_out_price(side: int, entry: float, quantity: float, equity: float, leverage: float,
                    level: float = 0.5, contract_size: float = 1.0, fx_rate: float = 1.0,
-                   other_margin: float = 0.0) -> float:
-    """Price at which the broker closes the position: :func:`margin_call_price` at the stop-out
-    level (default 50%, the close-out rule for retail CFDs under ESMA, FCA and ASIC).
+                   other_margin: float = 0.0, account_is_base: bool = False) -> float:
+    """Price at which the broker closes the position: :func:`margin_call_price` (same margin model,
+    same currencies, same closed form) at the stop-out level (default 50%, the close-out rule for
+    retail CFDs under ESMA, FCA and ASIC).
 
     >>> round(stop_out_price(-1, 1.1, 1, 1_000, 100, 0.5, 100_000), 5)
     1.10448
     """
     return margin_call_price(side, entry, quantity, equity, leverage, level, contract_size, fx_rate,
-                             other_margin)
+                             other_margin, account_is_base)
 
 
 def stock_margin_call_price(entry: float, initial_margin: float, maintenance_margin: float,
@@ -149,6 +182,9 @@ def stock_margin_call_price(entry: float, initial_margin: float, maintenance_mar
 
     Long: ``entry × (1 − initial) / (1 − maintenance)``;
     short: ``entry × (1 + initial) / (1 + maintenance)``.
+
+    A long bought with 100% initial margin has no loan and no call price; an initial margin at or
+    below the maintenance margin is at the call from entry: both raise NoPrice.
 
     Bought at 100 with 50% initial (Reg T) and 30% maintenance:
 
@@ -162,6 +198,11 @@ def stock_margin_call_price(entry: float, initial_margin: float, maintenance_mar
         raise must("initial_margin", "> 0 and <= 1", initial_margin)
     if not 0 <= maintenance_margin < 1:
         raise must("maintenance_margin", ">= 0 and < 1", maintenance_margin)
+    if side == 1 and initial_margin == 1:
+        raise NoPrice("no margin call: with 100% initial margin nothing is borrowed (no loan)")
+    if initial_margin <= maintenance_margin:
+        raise NoPrice(f"no price: the initial margin ({initial_margin:.4g}) is not above the maintenance margin "
+                      f"({maintenance_margin:.4g}), so the account is at the call from entry")
     if side == 1:
         return entry * (1 - initial_margin) / (1 - maintenance_margin)
     return entry * (1 + initial_margin) / (1 + maintenance_margin)
@@ -207,6 +248,9 @@ def liquidation_price(side: int, entry: float, leverage: float, maintenance_rate
     Inverse (coin-margined): long ``entry × (1 + mmr) / (1 + 1/leverage)``,
     short ``entry × (1 − mmr) / (1 − 1/leverage)``.
 
+    Raises NoPrice when 1/leverage is not above the maintenance rate (the answer would be at or
+    beyond entry: 250x with 0.5% maintenance) or when the margin covers a fall to zero.
+
     Entry 10, 10x, maintenance 1%: long 9.10, short 10.90:
 
     >>> round(liquidation_price(1, 10, 10, 0.01), 2), round(liquidation_price(-1, 10, 10, 0.01), 2)
@@ -220,6 +264,9 @@ def liquidation_price(side: int, entry: float, leverage: float, maintenance_rate
     if not 0 <= maintenance_rate < 1:
         raise must("maintenance_rate", ">= 0 and < 1", maintenance_rate)
     inv_lev = 1.0 / leverage
+    if inv_lev <= maintenance_rate:
+        raise NoPrice(f"no liquidation price: the initial margin (1/leverage = {inv_lev:.4g}) is not above the "
+                      f"maintenance rate ({maintenance_rate:.4g}), so the position is liquidated at entry")
     if not inverse:
         factor = 1 - inv_lev + maintenance_rate if side == 1 else 1 + inv_lev - maintenance_rate
     elif side == 1:
@@ -283,7 +330,9 @@ def liquidation_price_tiered(side: int, quantity: float, entry: float, wallet_ba
     with Q = abs(quantity), EP = entry, and (mmr, cum) the maintenance rate and amount of the tier
     holding the notional Q × LP; each tier is tried and the one whose range contains its own answer
     is used. Tiers are rows of (notional floor, notional cap, maintenance rate[, maintenance amount]);
-    a missing amount follows :func:`maintenance_amounts`. Raises NoPrice when LP ≤ 0.
+    a missing amount follows :func:`maintenance_amounts`. Raises NoPrice when LP ≤ 0, when LP is at or
+    beyond entry (the wallet does not cover the maintenance margin now) and when the liquidation
+    notional is beyond the last bracket's cap (the table does not say what rate applies there).
 
     1 BTC long at 60,000 with 6,000 in the wallet, first two BTCUSDT tiers: the first tier's answer
     (54,216.87) has a notional beyond its 50,000 cap, so the second tier (0.5%, 50) decides:
@@ -306,19 +355,26 @@ def liquidation_price_tiered(side: int, quantity: float, entry: float, wallet_ba
     rows = _validate_tiers(tiers)
     q = abs(quantity)
     base = wallet_balance - other_maintenance + other_upnl - side * q * entry
-    last = len(rows) - 1
     for i, (floor, cap, rate, cum) in enumerate(rows):
         denom = q * rate - side * q
         if denom == 0:
             continue
         lp = (base + cum) / denom
-        notional_at_lp = q * lp
-        if floor <= notional_at_lp < cap or (i == last and notional_at_lp >= floor):
+        if floor <= q * lp < cap:
             if lp <= 0:
                 raise NoPrice("no liquidation price: the wallet covers a fall to zero")
+            if side * (entry - lp) <= 0:
+                raise NoPrice("no liquidation price: the wallet does not cover the maintenance margin at entry "
+                              "(the answer would be at or beyond entry)")
             return lp, i + 1
-    # No tier contains its own answer: either the price is <= 0 or the notional is beyond the table.
+    # No tier contains its own answer: the price is <= 0, or its notional is beyond the table.
     lp0 = (base + rows[0][3]) / (q * rows[0][2] - side * q)
     if lp0 <= 0:
         raise NoPrice("no liquidation price: the wallet covers a fall to zero")
-    raise RiskInputError(f"tiers do not cover the liquidation notional (about {q * lp0:,.0f}); add the higher tiers")
+    last_cap = rows[-1][1]
+    lp_last = (base + rows[-1][3]) / (q * rows[-1][2] - side * q)
+    if q * lp_last >= last_cap:
+        raise NoPrice(f"no liquidation price within the tier table: the liquidation notional (about {q * lp_last:,.0f}) "
+                      f"is beyond the last bracket's cap ({last_cap:,.0f}); add the higher tiers")
+    raise NoPrice("no liquidation price: no tier of the table contains its own answer (check the floors, caps "
+                  "and maintenance amounts)")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from .errors import RiskInputError, must
-from .leverage import round_down
+from .leverage import STEP_TOLERANCE, round_down
+from .margin_models import open_profit
 
 _INF = math.inf
 
@@ -37,8 +38,11 @@ def position_size(risk_amount: float, entry: float, stop_price: float, point_val
 
         size = risk_amount / (abs(entry − stop_price) × point_value + commission)
 
-    rounded down to ``lot_step`` (0 = no rounding); 0 when even ``min_size`` would lose more than
-    the risk; capped at ``max_size`` when it is > 0. Units: quantity in the unit point_value prices.
+    rounded down to ``lot_step`` (0 = no rounding) and never above the budget: the loss at the stop
+    of the size returned, as :func:`risk_at_stop` computes it, is at most ``risk_amount`` (× (1 + 1e-12),
+    the floating-point noise of prices such as 1.095). 0 when even
+    ``min_size`` would lose more than the risk; capped at ``max_size`` when it is > 0. Units: quantity
+    in the unit point_value prices.
 
     Risk $100, EUR/USD stop 50 pips, lots (point_value 100,000), step 0.01: 0.20 lots.
 
@@ -68,7 +72,15 @@ def position_size(risk_amount: float, entry: float, stop_price: float, point_val
         raise must("min_size", ">= 0", min_size)
     if not 0 <= max_size < _INF:
         raise must("max_size", ">= 0 (0 = no cap)", max_size)
-    size = round_down(risk_amount / (abs(entry - stop_price) * point_value + commission), lot_step)
+    per_unit = abs(entry - stop_price) * point_value + commission
+    size = round_down(risk_amount / per_unit, lot_step)
+    # Never above the budget as risk_at_stop() computes the loss (beyond the floating-point noise of the
+    # prices, STEP_TOLERANCE): round_down never rounds up, and the division's own noise is checked here.
+    # risk_at_stop()'s expression inline, the same operations in the same order: this runs once per row.
+    if size > 0 and abs(entry - stop_price) * size * point_value + commission * size > risk_amount * (1 + STEP_TOLERANCE):
+        size = round_down(risk_amount / per_unit * (1 - 1e-9), lot_step)  # float noise: a hair less
+        if not risk_at_stop(size, entry, stop_price, point_value, commission) <= risk_amount:
+            raise OverflowError("the loss at the stop cannot be computed within the float range")
     if size < min_size or size <= 0:
         return 0.0
     if max_size > 0 and size > max_size:
@@ -100,35 +112,78 @@ def risk_at_stop(quantity: float, entry: float, stop_price: float, point_value: 
     return abs(entry - stop_price) * q * point_value + commission * q
 
 
-def _r(side: int, entry: float, stop_price: float, price: float, price_name: str) -> float:
+def _risk_distance(side: int, entry: float, stop_price: float) -> float:
+    """The stop's distance from entry, checked to be on the losing side: side × (entry − stop_price) > 0."""
     if side != 1 and side != -1:
         raise RiskInputError(f"side must be 1 (long) or -1 (short) (got {side!r})")
     if not 0 < entry < _INF:
         raise must("entry", "> 0", entry)
     if not 0 < stop_price < _INF:
         raise must("stop_price", "> 0", stop_price)
-    if not 0 < price < _INF:
-        raise must(price_name, "> 0", price)
     if entry == stop_price:
         raise RiskInputError(f"stop_price must differ from entry (both {entry:.10g})")
-    return side * (price - entry) / abs(entry - stop_price)
+    distance = side * (entry - stop_price)
+    if distance < 0:
+        where = "below" if side == 1 else "above"
+        raise RiskInputError(f"stop_price must be {where} entry for a {'long' if side == 1 else 'short'} "
+                             f"(got {stop_price:.10g} against entry {entry:.10g}): a stop on the profit side risks nothing")
+    return distance
 
 
 def r_multiple(side: int, entry: float, stop_price: float, exit_price: float) -> float:
     """Result in units of initial risk: ``side × (exit_price − entry) / abs(entry − stop_price)``.
+
+    The stop must be on the losing side of entry (below a long's entry, above a short's): a stop on
+    the profit side has no initial risk to count in, and raises RiskInputError.
 
     Long at 1.1000, stop 1.0950, out at 1.1100: +2R.
 
     >>> round(r_multiple(1, 1.1, 1.095, 1.11), 6)
     2.0
     """
-    return _r(side, entry, stop_price, exit_price, "exit_price")
+    distance = _risk_distance(side, entry, stop_price)
+    if not 0 < exit_price < _INF:
+        raise must("exit_price", "> 0", exit_price)
+    return side * (exit_price - entry) / distance
 
 
 def reward_risk(side: int, entry: float, stop_price: float, target: float) -> float:
     """Planned reward per unit of risk: ``side × (target − entry) / abs(entry − stop_price)``.
 
+    The stop must be on the losing side of entry and the target on the winning side: otherwise
+    there is no reward-to-risk ratio, and the function raises RiskInputError saying which.
+
     >>> round(reward_risk(-1, 1.1, 1.105, 1.085), 6)
     3.0
     """
-    return _r(side, entry, stop_price, target, "target")
+    distance = _risk_distance(side, entry, stop_price)
+    if not 0 < target < _INF:
+        raise must("target", "> 0", target)
+    if side * (target - entry) <= 0:
+        where = "above" if side == 1 else "below"
+        raise RiskInputError(f"target must be {where} entry for a {'long' if side == 1 else 'short'} "
+                             f"(got {target:.10g} against entry {entry:.10g}): no reward")
+    return side * (target - entry) / distance
+
+
+def profit_at_price(side: int, entry: float, price: float, quantity: float, contract_size: float = 1.0,
+                    fx_rate: float = 1.0, commission: float = 0.0, account_is_base: bool = False) -> float:
+    """Signed profit in account currency if the position is closed at ``price`` (a target, a stop),
+    commission included: the profit of :func:`addin.risk.margin_models.open_profit` (quote currency
+    converted at ``fx_rate``, or at 1/price when the account currency is the pair's base currency)
+    minus ``commission × abs(quantity)``. Negative when ``price`` is on the losing side.
+
+    0.2 lots EUR/USD long 1.1000, target 1.1100: +$200; the same target for a short: −$200:
+
+    >>> round(profit_at_price(1, 1.1, 1.11, 0.2, 100_000), 2), round(profit_at_price(-1, 1.1, 1.11, 0.2, 100_000), 2)
+    (200.0, -200.0)
+
+    1 lot USD/JPY long 150 → 151 in a USD account (profit converted at 151):
+
+    >>> round(profit_at_price(1, 150.0, 151.0, 1, 100_000, 1, 0, True), 2)
+    662.25
+    """
+    if not 0 <= commission < _INF:
+        raise must("commission", ">= 0", commission)
+    profit = open_profit(side, entry, price, quantity, contract_size, fx_rate, account_is_base)
+    return profit - commission * abs(quantity)

@@ -183,13 +183,13 @@ failed:
     LOSSES_TO_DRAWDOWN = Err.Description
 End Function
 
-Function MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, Optional level, Optional contract_size, Optional fx_rate, Optional other_margin)
+Function MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, Optional level, Optional contract_size, Optional fx_rate, Optional other_margin, Optional account_is_base)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        MARGIN_CALL_PRICE = XLPy.CallUDF("addin.udfs", "MARGIN_CALL_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin), ActiveWorkbook, Application.Caller)
+        MARGIN_CALL_PRICE = XLPy.CallUDF("addin.udfs", "MARGIN_CALL_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin, account_is_base), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        MARGIN_CALL_PRICE = XLPy.CallUDF("addin.udfs", "MARGIN_CALL_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin))
+        MARGIN_CALL_PRICE = XLPy.CallUDF("addin.udfs", "MARGIN_CALL_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin, account_is_base))
         Exit Function
     #End If
 failed:
@@ -235,13 +235,13 @@ failed:
     MARGIN_RATE = Err.Description
 End Function
 
-Function MARGIN_REQUIRED(quantity, price, leverage, Optional contract_size, Optional fx_rate)
+Function MARGIN_REQUIRED(quantity, price, leverage, Optional contract_size, Optional fx_rate, Optional account_is_base)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        MARGIN_REQUIRED = XLPy.CallUDF("addin.udfs", "MARGIN_REQUIRED", Array(quantity, price, leverage, contract_size, fx_rate), ActiveWorkbook, Application.Caller)
+        MARGIN_REQUIRED = XLPy.CallUDF("addin.udfs", "MARGIN_REQUIRED", Array(quantity, price, leverage, contract_size, fx_rate, account_is_base), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        MARGIN_REQUIRED = XLPy.CallUDF("addin.udfs", "MARGIN_REQUIRED", Array(quantity, price, leverage, contract_size, fx_rate))
+        MARGIN_REQUIRED = XLPy.CallUDF("addin.udfs", "MARGIN_REQUIRED", Array(quantity, price, leverage, contract_size, fx_rate, account_is_base))
         Exit Function
     #End If
 failed:
@@ -274,13 +274,13 @@ failed:
     MAX_LEVERAGE = Err.Description
 End Function
 
-Function MAX_POSITION_SIZE(free_margin, price, leverage, Optional contract_size, Optional fx_rate, Optional lot_step)
+Function MAX_POSITION_SIZE(free_margin, price, leverage, Optional contract_size, Optional fx_rate, Optional lot_step, Optional account_is_base)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        MAX_POSITION_SIZE = XLPy.CallUDF("addin.udfs", "MAX_POSITION_SIZE", Array(free_margin, price, leverage, contract_size, fx_rate, lot_step), ActiveWorkbook, Application.Caller)
+        MAX_POSITION_SIZE = XLPy.CallUDF("addin.udfs", "MAX_POSITION_SIZE", Array(free_margin, price, leverage, contract_size, fx_rate, lot_step, account_is_base), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        MAX_POSITION_SIZE = XLPy.CallUDF("addin.udfs", "MAX_POSITION_SIZE", Array(free_margin, price, leverage, contract_size, fx_rate, lot_step))
+        MAX_POSITION_SIZE = XLPy.CallUDF("addin.udfs", "MAX_POSITION_SIZE", Array(free_margin, price, leverage, contract_size, fx_rate, lot_step, account_is_base))
         Exit Function
     #End If
 failed:
@@ -350,6 +350,19 @@ Function POSITION_SIZE(risk_amount, entry, stop_price, Optional point_value, Opt
     #End If
 failed:
     POSITION_SIZE = Err.Description
+End Function
+
+Function PROFIT_AT_PRICE(side, entry, price, quantity, Optional contract_size, Optional fx_rate, Optional commission, Optional account_is_base)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PROFIT_AT_PRICE = XLPy.CallUDF("addin.udfs", "PROFIT_AT_PRICE", Array(side, entry, price, quantity, contract_size, fx_rate, commission, account_is_base), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PROFIT_AT_PRICE = XLPy.CallUDF("addin.udfs", "PROFIT_AT_PRICE", Array(side, entry, price, quantity, contract_size, fx_rate, commission, account_is_base))
+        Exit Function
+    #End If
+failed:
+    PROFIT_AT_PRICE = Err.Description
 End Function
 
 Function PROFIT_FACTOR(pnls)
@@ -456,13 +469,13 @@ failed:
     R_MULTIPLE = Err.Description
 End Function
 
-Function SAFE_LEVERAGE(atr_pct, Optional atr_multiple)
+Function SAFE_LEVERAGE(atr_pct, Optional atr_multiple, Optional stop_out_level, Optional maintenance_rate)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        SAFE_LEVERAGE = XLPy.CallUDF("addin.udfs", "SAFE_LEVERAGE", Array(atr_pct, atr_multiple), ActiveWorkbook, Application.Caller)
+        SAFE_LEVERAGE = XLPy.CallUDF("addin.udfs", "SAFE_LEVERAGE", Array(atr_pct, atr_multiple, stop_out_level, maintenance_rate), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        SAFE_LEVERAGE = XLPy.CallUDF("addin.udfs", "SAFE_LEVERAGE", Array(atr_pct, atr_multiple))
+        SAFE_LEVERAGE = XLPy.CallUDF("addin.udfs", "SAFE_LEVERAGE", Array(atr_pct, atr_multiple, stop_out_level, maintenance_rate))
         Exit Function
     #End If
 failed:
@@ -495,13 +508,13 @@ failed:
     STOCK_MARGIN_CALL_PRICE = Err.Description
 End Function
 
-Function STOP_OUT_PRICE(side, entry, quantity, equity, leverage, Optional level, Optional contract_size, Optional fx_rate, Optional other_margin)
+Function STOP_OUT_PRICE(side, entry, quantity, equity, leverage, Optional level, Optional contract_size, Optional fx_rate, Optional other_margin, Optional account_is_base)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        STOP_OUT_PRICE = XLPy.CallUDF("addin.udfs", "STOP_OUT_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin), ActiveWorkbook, Application.Caller)
+        STOP_OUT_PRICE = XLPy.CallUDF("addin.udfs", "STOP_OUT_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin, account_is_base), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        STOP_OUT_PRICE = XLPy.CallUDF("addin.udfs", "STOP_OUT_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin))
+        STOP_OUT_PRICE = XLPy.CallUDF("addin.udfs", "STOP_OUT_PRICE", Array(side, entry, quantity, equity, leverage, level, contract_size, fx_rate, other_margin, account_is_base))
         Exit Function
     #End If
 failed:
@@ -521,13 +534,13 @@ failed:
     WIN_RATE = Err.Description
 End Function
 
-Function WIPEOUT_MOVE(leverage, Optional stop_out_level)
+Function WIPEOUT_MOVE(leverage, Optional stop_out_level, Optional side, Optional account_is_base)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        WIPEOUT_MOVE = XLPy.CallUDF("addin.udfs", "WIPEOUT_MOVE", Array(leverage, stop_out_level), ActiveWorkbook, Application.Caller)
+        WIPEOUT_MOVE = XLPy.CallUDF("addin.udfs", "WIPEOUT_MOVE", Array(leverage, stop_out_level, side, account_is_base), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        WIPEOUT_MOVE = XLPy.CallUDF("addin.udfs", "WIPEOUT_MOVE", Array(leverage, stop_out_level))
+        WIPEOUT_MOVE = XLPy.CallUDF("addin.udfs", "WIPEOUT_MOVE", Array(leverage, stop_out_level, side, account_is_base))
         Exit Function
     #End If
 failed:
