@@ -73,7 +73,7 @@ def sheet_xml(path: Path, title: str) -> str:
 
 
 def test_sheets_and_order(wb):
-    assert wb.sheetnames == ["Dashboard", "Trades", "Cash", "Planner", "Instruments", "Settings", "Rejected",
+    assert wb.sheetnames == ["Dashboard", "Trades", "Cash", "Planner", "Instruments", "Caps", "Settings", "Rejected",
                              "xlwings.conf"]
     assert wb.active.title == "Dashboard"
 
@@ -90,7 +90,14 @@ def test_trades_table_headers_and_ref(wb, trades):
         assert h in headers, h
 
 
-def test_calculated_column_formulas(wb, trades):
+ADDIN_FUNCTIONS = sorted(n for n in dir(__import__("addin.udfs", fromlist=["x"])) if n.isupper() and n[0] != "_")
+# What Excel 2016, LibreOffice 7 and Google Sheets all evaluate (no LET, XLOOKUP, MAXIFS, IFS...).
+NATIVE = {"IF", "IFERROR", "AND", "OR", "NOT", "ISNUMBER", "ISTEXT", "ISNA", "ISLOGICAL", "N", "SUM", "SUMPRODUCT",
+          "MIN", "MAX", "ABS", "INT", "INDEX", "MATCH", "COUNTIF", "COUNTIFS", "LEFT", "MID", "UPPER", "TRIM",
+          "SUBSTITUTE"}
+
+
+def test_calculated_column_formulas_are_native(wb, trades):
     ws = wb["Trades"]
     table = ws.tables["Trades"]
     for j, (tc, col) in enumerate(zip(table.tableColumns, C.COLUMNS)):
@@ -100,12 +107,25 @@ def test_calculated_column_formulas(wb, trades):
         f = tc.calculatedColumnFormula.attr_text
         assert ws.cell(row=2, column=j + 1).value == "=" + f
         assert ws.cell(row=len(trades) + 1, column=j + 1).value.startswith("=")
-        assert "[@" not in f and "XLOOKUP" not in f.upper() and "_xlfn" not in f
-    uses_udf = [col.name for col in C.CALCS if re.search(r"\b[A-Z_]{4,}\(", col.formula.replace("ISNUMBER(", ""))]
-    for name in REQUIRED_CALCS:
-        if name not in ("Risk %", "Stop beyond stop-out", "Over cap"):
-            assert name in uses_udf, f"{name} does not call an add-in function"
+        assert "[@" not in f and "_xlfn" not in f
+        used = set(re.findall(r"\b([A-Z][A-Z0-9_.]*)\(", re.sub(r'"[^"]*"', '""', f)))
+        assert used <= NATIVE, (col.name, used - NATIVE)
+        assert not used & set(ADDIN_FUNCTIONS), col.name
+        assert callable(col.twin), col.name
     assert "Trades[[#This Row],[Entry]]" in C.BY_NAME["Notional"].formula
+
+
+def test_no_column_depends_on_a_whole_trades_column(wb):
+    """O(1) per row: a row reads its own cells, the row above, and tables that do not grow with trades."""
+    for col in C.CALCS:
+        f = C.formula(col)
+        assert not re.search(r"Trades\[(?!\[#This Row\])", f), col.name
+        assert not re.search(r"\$[A-Z]+\$?\d+:", f) and "FirstTradeTime" not in f, col.name
+    for row in (2, 3, 500):
+        refs = {c.name: re.findall(r"(?<![A-Za-z\[])([A-Z]{1,3})(\d+)(?![\d(])", C.row_formula(c, row)) for c in C.CALCS}
+        for name, found in refs.items():
+            assert all(int(r) == row - 1 for _, r in found), (name, found)
+    assert C.RUNNING == {"Cumulative P/L", "Peak P/L"}
 
 
 def test_every_formula_has_a_cached_value_and_no_full_calc(journal):
@@ -126,7 +146,8 @@ def test_cached_values_readable_without_calculation(journal, trades):
     head = [c.value for c in ws[1]]
     notional = head.index("Notional") + 1
     assert all(isinstance(ws.cell(row=r, column=notional).value, float) for r in range(2, 202))
-    assert vals["Dashboard"]["B3"].value == trades[-1].trade_id
+    last_closed = max((t for t in trades if t.close_time), key=lambda t: t.close_time)
+    assert vals["Dashboard"]["B3"].value == last_closed.trade_id
     assert isinstance(vals["Planner"]["B22"].value, float)
 
 
@@ -146,13 +167,26 @@ def test_hidden_xlwings_conf(wb):
     assert [[c.value for c in r] for r in ws.iter_rows()] == [["UDF MODULES", "addin.udfs"]]
 
 
-def test_dropdown_lists_trade_ids_and_defaults_to_last(wb, trades):
+def test_dropdown_lists_trade_ids_and_opens_on_the_latest_closed_trade(wb, trades):
     ws = wb["Dashboard"]
     dvs = [dv for dv in ws.data_validations.dataValidation if "B3" in str(dv.sqref)]
     assert len(dvs) == 1 and dvs[0].type == "list" and dvs[0].formula1 == "TradeIDs"
     assert wb.defined_names["TradeIDs"].attr_text == "Trades[Trade ID]"
-    assert ws["B3"].value == trades[-1].trade_id
-    assert "MATCH(B3,Trades[Trade ID],0)" in ws["B4"].value
+    assert ws["B3"].value == max((t for t in trades if t.close_time), key=lambda t: t.close_time).trade_id
+
+
+def test_the_dashboard_opens_on_the_latest_closed_trade_not_an_open_one(tmp_path):
+    trades = sample_trades(30, seed=3)
+    assert trades[-1].close_time is None  # the sample's last trades are still open
+    path = tmp_path / "j.xlsx"
+    build_journal(path, trades)
+    vals = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
+    closed = max((t for t in trades if t.close_time), key=lambda t: t.close_time)
+    assert vals["B3"].value == closed.trade_id
+    card = {vals[f"D{r}"].value: vals[f"E{r}"].value for r in range(7, 30)}
+    assert isinstance(card["R multiple"], float) or closed.stop is None
+    assert isinstance(card["Return on margin"], float) and isinstance(card["Margin"], float)
+    assert "MATCH(B3,Trades[Trade ID],0)" in openpyxl.load_workbook(path)["Dashboard"]["B4"].value
 
 
 def test_no_newer_excel_functions(journal):
@@ -170,8 +204,22 @@ def test_conditional_formats(wb):
     assert stop_out and all(r[2].endswith("FFC7CE") for r in stop_out)  # a stop beyond the stop-out is red
     assert len(rules) >= 15
     trades_cf = [(str(cf.sqref), r.formula[0]) for cf in wb["Trades"].conditional_formatting for r in cf.rules]
-    beyond = C.letter(C.INDEX["Stop beyond stop-out"])
-    assert any(sq.startswith(f"{beyond}2:") and "=TRUE" in f for sq, f in trades_cf)
+    for name in ("Stop beyond stop-out", "Over cap"):
+        x = C.letter(C.INDEX[name])
+        assert any(sq.startswith(f"{x}2:") and "ISLOGICAL" in f for sq, f in trades_cf), name
+        assert C.BY_NAME[name].number_format == '"TRUE";"TRUE";"FALSE"'
+
+
+def test_trades_prints_landscape_one_page_wide_with_the_header_on_every_page(wb):
+    ws = wb["Trades"]
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$1"
+    for j, col in enumerate(C.COLUMNS):
+        width = ws.column_dimensions[C.letter(j)].width
+        assert all(len(word) + 2 <= width for word in col.name.split()), col.name  # wraps between words only
+        assert ws.cell(row=1, column=j + 1).alignment.wrap_text
+    assert ws.row_dimensions[1].height >= 15 * 3
 
 
 def test_charts(journal):
@@ -285,13 +333,14 @@ def test_empty_journal(tmp_path):
 def test_incomplete_rows_are_clean(journal):
     vals = openpyxl.load_workbook(journal, data_only=True)["Trades"]
     head = [c.value for c in vals[1]]
-    rows = {r[0]: dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True)}
+    rows = {r[1]: dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True)}
     bare = rows["bare-1"]  # no stop, no exit, no equity, no leverage, a symbol not in Instruments
     for col in ("Risk at stop", "Risk %", "R multiple", "Return on margin", "Wipe-out pips", "Net P/L",
                 "Stop beyond stop-out"):
         assert bare[col] in (None, ""), col
     assert isinstance(bare["Notional"], float) and isinstance(bare["Equity used"], float)
-    assert "NOSUCH" in bare["Leverage cap"]  # the message says which symbol it could not classify
+    assert bare["Leverage cap"] == "no class: symbol not in Instruments"
+    assert bare["Leverage source"] == "AccountLeverage: symbol not in Instruments" and bare["Leverage used"] == 30
     for r in rows.values():
         for col in C.CALCS:
             v = r[col.name]
@@ -307,15 +356,15 @@ def test_fca_bars_crypto_as_a_message(tmp_path):
     build_journal(path, edge_trades(), settings=Settings(regulator="FCA"))
     vals = openpyxl.load_workbook(path, data_only=True)["Trades"]
     head = [c.value for c in vals[1]]
-    btc = next(dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True) if r[0] == "btc-1")
+    btc = next(dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True) if r[1] == "btc-1")
     assert btc["Leverage cap"].startswith("FCA bars CRYPTO")
     assert btc["Over cap"] in (None, "")
 
 
 def test_journal_with_200_trades_has_a_row_each(wb, trades):
     ws = wb["Trades"]
-    ids = [r[0] for r in ws.iter_rows(min_row=2, max_col=1, values_only=True)]
-    assert ids == [t.trade_id for t in trades]
+    rows = [r[:2] for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)]
+    assert rows == [(k + 1, t.trade_id) for k, t in enumerate(trades)]
 
 
 @pytest.mark.parametrize("symbol, want", [

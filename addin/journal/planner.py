@@ -20,12 +20,12 @@ FUTURE_CAP = C.FUTURE_CAP
 
 def result(fn, *args) -> object:
     """What the add-in's cell shows for ``fn(*args)``: the number, or the risk error's message."""
-    if any(isinstance(a, str) for a in args):
-        return ""
     try:
         return fn(*args)
     except (RiskInputError, NoPrice) as err:
         return str(err)
+    except TypeError:  # an argument is another cell's message: the add-in says so in its own words
+        return ""
 
 
 def build(book: Book) -> None:

@@ -106,8 +106,9 @@ def build(book: Book) -> None:
     def rng(name: str) -> tuple[str, str]:
         x = letter(C.INDEX[name])
         return f"{x}2:{x}{nrows}", f"${x}2"
-    # Booleans are tested with N() (TRUE is 1): "=TRUE" on a boolean formula column aborts
-    # LibreOffice 7.4 when it prints the sheet.
+    # The boolean columns carry the number format '"TRUE";"TRUE";"FALSE"' (columns.BOOL): with
+    # "General", LibreOffice 7.4 shows FALSE as 0 and aborts (signal 6) printing a sheet whose
+    # conditional format refers to such cells. The rule tests the value as a boolean explicitly.
     for name in ("Stop beyond stop-out", "Over cap"):
         r, a = rng(name)
         ws.conditional_formatting.add(r, FormulaRule(formula=[f"AND(ISLOGICAL({a}),N({a})=1)"], fill=RED[0], font=RED[1]))
