@@ -333,7 +333,7 @@ def test_empty_journal(tmp_path):
 def test_incomplete_rows_are_clean(journal):
     vals = openpyxl.load_workbook(journal, data_only=True)["Trades"]
     head = [c.value for c in vals[1]]
-    rows = {r[1]: dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True)}
+    rows = {r[0]: dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True)}
     bare = rows["bare-1"]  # no stop, no exit, no equity, no leverage, a symbol not in Instruments
     for col in ("Risk at stop", "Risk %", "R multiple", "Return on margin", "Wipe-out pips", "Net P/L",
                 "Stop beyond stop-out"):
@@ -356,7 +356,7 @@ def test_fca_bars_crypto_as_a_message(tmp_path):
     build_journal(path, edge_trades(), settings=Settings(regulator="FCA"))
     vals = openpyxl.load_workbook(path, data_only=True)["Trades"]
     head = [c.value for c in vals[1]]
-    btc = next(dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True) if r[1] == "btc-1")
+    btc = next(dict(zip(head, r)) for r in vals.iter_rows(min_row=2, values_only=True) if r[0] == "btc-1")
     assert btc["Leverage cap"].startswith("FCA bars CRYPTO")
     assert btc["Over cap"] in (None, "")
 
@@ -364,7 +364,7 @@ def test_fca_bars_crypto_as_a_message(tmp_path):
 def test_journal_with_200_trades_has_a_row_each(wb, trades):
     ws = wb["Trades"]
     rows = [r[:2] for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)]
-    assert rows == [(k + 1, t.trade_id) for k, t in enumerate(trades)]
+    assert rows == [(t.trade_id, k + 1) for k, t in enumerate(trades)]
 
 
 @pytest.mark.parametrize("symbol, want", [

@@ -152,7 +152,7 @@ def test_every_sheet_prints_to_pdf(real_journal, tmp_path):
                   "Account leverage", "Contract size", "TRUE", "FALSE", "Risk card"):
         assert words in text, words
     wb = openpyxl.load_workbook(real_journal, read_only=True)
-    first_id = next(wb["Trades"].iter_rows(min_row=2, max_row=2, values_only=True))[1]
+    first_id = next(wb["Trades"].iter_rows(min_row=2, max_row=2, values_only=True))[0]
     assert str(first_id) in text
     # the Trades sheet alone (the sheet that used to abort LibreOffice): a page per ~40 rows, booleans as words
     one = only_sheet(real_journal, "Trades", tmp_path / "Trades.xlsx")
@@ -227,7 +227,7 @@ def _sorted_copy(src: Path, dest: Path, key, hide: set[int] = frozenset()) -> No
 def _by_id(path: Path) -> dict[str, dict]:
     ws = openpyxl.load_workbook(path, data_only=True)["Trades"]
     head = [c.value for c in ws[1]]
-    return {str(r[1]): dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    return {str(r[0]): dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True)}
 
 
 RUNNING = {"Cumulative P/L", "Peak P/L", "Balance", "Drawdown", "Equity used", "Effective leverage", "Risk %",

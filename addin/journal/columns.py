@@ -669,8 +669,8 @@ OVER_CAP = f'IF(AND(ISNUMBER({_LEVU}),ISNUMBER({T("Leverage cap")})),{_LEVU}>{T(
 # The table ---------------------------------------------------------------------------------------
 
 INPUTS: tuple[Column, ...] = (
-    Column("No.", "number", 6, "0"),
     Column("Trade ID", "text", 12, "@", field="trade_id"),
+    Column("No.", "number", 6, "0"),
     Column("Broker", "text", 14, "@", field="broker"),
     Column("Account", "text", 11, "@", field="account"),
     Column("Open time", "date", 16, DATE, field="open_time"),
