@@ -6,6 +6,7 @@ in test_journal_libreoffice.py.
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -390,3 +391,69 @@ def test_default_instruments():
     assert {s: by[s].contract_size for s in mult} == mult
     assert all(by[s].asset_class == "FUTURE" for s in mult)
     assert by["AUDUSD"].asset_class == "FX_MINOR" and by["EURGBP"].asset_class == "FX_MAJOR"
+
+
+# The twins on hostile rows -------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+from addin.journal.workbook import trade_columns  # noqa: E402
+
+_CELL = st.one_of(st.none(), st.just(""), st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
+                  st.sampled_from([0.0, -1.0, 1.0, 1e-9]), st.text(max_size=6))
+
+
+def _env(settings=None):
+    return C.Env(settings=settings or Settings(), instruments={"EURUSD": {"Asset class": "FX_MAJOR", "Contract size": 1e5,
+                                                                          "Pip size": 1e-4, "Margin rate": None}},
+                 cash_upto=lambda t: 0.0)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries({c.name: _CELL for c in C.INPUTS + C.TRAILING}), min_size=1, max_size=4))
+def test_a_hostile_row_gets_a_number_a_boolean_blank_or_a_short_text_never_an_exception(rows):
+    cols = {c.name: [r[c.name] for r in rows] for c in C.INPUTS + C.TRAILING}
+    C.compute(cols, _env())
+    for col in C.CALCS:
+        for v in cols[col.name]:
+            assert v == "" or isinstance(v, bool) or (C.isnum(v) and math.isfinite(v)) or \
+                (isinstance(v, str) and 0 < len(v) <= 60 and not v.startswith("#")), (col.name, v)
+    for i, r in enumerate(rows):
+        if r["Entry"] in (None, ""):
+            assert all(cols[c.name][i] == "" for c in C.CALCS), r  # a row without an entry is blank
+
+
+def test_an_unknown_symbol_falls_back_to_the_account_leverage_and_says_so(tmp_path):
+    trades = edge_trades()
+    cols, _ = trade_columns(trades, Settings(account_leverage=50), list(DEFAULT_INSTRUMENTS), [])
+    bare = [t.trade_id for t in trades].index("bare-1")
+    assert cols["Leverage used"][bare] == 50
+    assert cols["Leverage source"][bare] == "AccountLeverage: symbol not in Instruments"
+    assert cols["Over cap"][bare] == ""  # no class, no cap to compare with
+
+
+def test_the_caps_sheet_is_generated_from_addin_risk(wb):
+    from addin.risk.caps import CAPS
+    ws = wb["Caps"]
+    t = ws.tables["Caps"]
+    rows = list(ws.iter_rows(min_row=4, max_col=6, values_only=True))[:len(CAPS)]
+    assert len(rows) == len(CAPS) and t.ref == f"A3:F{3 + len(CAPS)}"
+    assert {(r[0], r[1], r[2] if r[2] != "barred" else None) for r in rows} == {(c[0], c[1], c[2]) for c in CAPS}
+    assert all(r[5] == f"{r[0]}|{r[1]}" and r[4] for r in rows)
+    keys = [r[5] for r in rows]
+    assert keys == sorted(keys)  # a key's rules are contiguous and dated in order
+
+
+def test_fx_majors_table_classifies_every_pair_as_addin_risk_does():
+    from addin.journal.caps import major_rows
+    from addin.risk.caps import CURRENCIES
+    from addin.risk.limits import REGIMES, classify
+    majors = {}
+    for reg, cur in major_rows():
+        majors.setdefault(reg, set()).add(cur)
+    for reg in REGIMES:
+        for a in sorted(CURRENCIES):
+            for b in sorted(CURRENCIES):
+                if a != b:
+                    native = "FX_MAJOR" if a in majors.get(reg, ()) and b in majors.get(reg, ()) else "FX_MINOR"
+                    assert native == classify(reg, a + b), (reg, a, b)

@@ -409,7 +409,7 @@ NO_CLASS = "no class: symbol not in Instruments"
 FUTURE_CAP = "exchange margin, no retail cap"
 _RC = T("Cap class")
 _CAPKEY = f'Regulator&"|"&{_RC}'
-_DAY = f'IF({T("Open time")}<>"",INT({T("Open time")}),{LAST_DAY})'
+_DAY = f'IF(ISNUMBER({T("Open time")}),INT({T("Open time")}),{LAST_DAY})'
 _INFORCE = f'COUNTIFS({CAPS_TABLE}[Key],{_CAPKEY},{CAPS_TABLE}[In force from],"<="&{_DAY})'
 _CAPCELL = f"INDEX({CAPS_TABLE}[Max leverage],MATCH({_CAPKEY},{CAPS_TABLE}[Key],0)+{_INFORCE}-1)"
 
@@ -422,7 +422,8 @@ def _open_day(r) -> date | None:
     o = r["Open time"]
     if not isnum(o):
         return None
-    return date.fromordinal(date(1899, 12, 30).toordinal() + int(o))
+    day = date(1899, 12, 30).toordinal() + math.floor(o)
+    return date.fromordinal(min(max(day, 1), date.max.toordinal()))
 
 
 def _leverage_cap(r, up, env):
