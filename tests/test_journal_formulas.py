@@ -7,8 +7,8 @@ Two fixes to pycel 1.0b30 are applied here, for the test only:
 
 * its openpyxl wrapper reads ``workbook.defined_names.definedName``, gone in openpyxl 3.1 (defined
   names are a dict there);
-* a one-row table column reaches MATCH/INDEX as a single value, not a 1x1 range (Excel passes a
-  range): wrapped back into a range.
+* a one-row table column reaches MATCH/INDEX/SUMPRODUCT as a single value, not a 1x1 range (Excel
+  passes a range): wrapped back into a range.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from addin.journal.workbook import build_journal
 pycel = pytest.importorskip("pycel")
 from pycel import ExcelCompiler  # noqa: E402
 from pycel import excelwrapper  # noqa: E402
+from pycel import excellib as pycel_excellib  # noqa: E402
 from pycel.lib import lookup as pycel_lookup  # noqa: E402
 from pycel.lib.function_helpers import FUNC_META  # noqa: E402
 
@@ -75,8 +76,12 @@ def _plugin() -> types.ModuleType:
     def index(array, row_num, col_num=None):
         return pycel_lookup.index(_as_range(array), row_num, col_num)
 
-    for f, orig in ((match, pycel_lookup.match), (index, pycel_lookup.index)):
-        setattr(f, FUNC_META, dict(getattr(orig, FUNC_META)))
+    def sumproduct(*args):
+        return pycel_excellib.sumproduct(*[_as_range(a) for a in args])
+
+    for f, orig in ((match, pycel_lookup.match), (index, pycel_lookup.index), (sumproduct, pycel_excellib.sumproduct)):
+        if hasattr(orig, FUNC_META):
+            setattr(f, FUNC_META, dict(getattr(orig, FUNC_META)))
         setattr(mod, f.__name__, f)
     return mod
 
@@ -268,3 +273,54 @@ def test_selected_trade_other_than_the_last(tmp_path, trades):
     want = udfs.R_MULTIPLE(pick.side, pick.entry, pick.stop, pick.exit)
     assert math.isclose(r, want, rel_tol=1e-12)
     assert isinstance(xl.evaluate(f"Dashboard!{allowed}"), float)  # an add-in call, recomputed
+
+
+def test_hostile_cells_typed_by_hand_agree_with_the_twins_and_show_no_error_code(tmp_path):
+    """A trader types text where a number belongs, a zero entry, a stop on the wrong side, an
+    unknown side, leverage as "1:30", no No.: every calculated cell is what its twin says, in words
+    where it cannot be a number, never an Excel error code."""
+    from datetime import datetime as dt
+
+    from openpyxl.utils.datetime import to_excel as serial
+
+    from addin.journal.instruments import DEFAULT_INSTRUMENTS
+    from addin.journal.workbook import trade_columns
+
+    src, path = tmp_path / "j.xlsx", tmp_path / "hostile.xlsx"
+    build_journal(src, sample_trades(9, seed=8))
+    wb = openpyxl.load_workbook(src)
+    ws = wb["Trades"]
+    at = {c.name: j + 1 for j, c in enumerate(C.COLUMNS)}
+    edits = {3: {"Quantity": "two"}, 4: {"Entry": 0.0}, 5: {"Side": "sideways"}, 6: {"Leverage": "1:30"},
+             7: {"No.": None, "FX to account": "n/a"}, 8: {"Stop": -5.0, "Exit": 0.0}, 9: {"Entry": None},
+             10: {"Contract size": "lot", "Open time": "yesterday"}}
+    for row, cells in edits.items():
+        for name, v in cells.items():
+            cell = ws.cell(row=row, column=at[name])
+            cell.value = v
+            if isinstance(v, str):
+                cell.data_type = "s"
+    wb.save(path)
+    # the twins on the same inputs
+    cols, _ = trade_columns([], Settings(), list(DEFAULT_INSTRUMENTS), [])
+    inputs = {c.name: [] for c in C.COLUMNS if c.kind != "calc"}
+    for r in range(2, 11):
+        for name in inputs:
+            v = ws.cell(row=r, column=at[name]).value
+            inputs[name].append(serial(v) if isinstance(v, dt) else v)
+    env = C.Env(settings=Settings(), instruments={i.symbol.upper(): {"Asset class": i.asset_class,
+                "Contract size": i.contract_size, "Pip size": i.pip_size, "Margin rate": i.margin_rate}
+                for i in reversed(DEFAULT_INSTRUMENTS)}, cash_upto=lambda t: 0.0)
+    C.compute(inputs, env)
+    xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])
+    bad = []
+    for r in range(2, 11):
+        for col in C.CALCS:
+            coord = f"Trades!{C.letter(C.INDEX[col.name])}{r}"
+            got, want = xl.evaluate(coord), inputs[col.name][r - 2]
+            if isinstance(got, str) and got.startswith("#"):
+                bad.append(f"{coord} {col.name}: engine shows {got}")
+            elif not _same(got, want):
+                bad.append(f"{coord} {col.name}: engine {got!r}, twin {want!r}")
+    assert not bad, "\n".join(bad[:25])
+    assert all(inputs[c.name][7] == "" for c in C.CALCS)  # the row without an entry is blank
