@@ -510,11 +510,12 @@ def _notional(r, up, env):
     try:
         return risk.notional(q, e, pv)
     except RiskInputError as err:
-        return _why(err, {"price": "entry must be > 0", "contract_size": "point value must be > 0"})
+        return _why(err, {"price": str(err), "contract_size": "point value must be > 0"})
 
 
 NOTIONAL = (f'IF(OR({E}="",{Q}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q}),ISNUMBER({_PV})),IF({E}<=0,'
-            f'"entry must be > 0",IF({_PV}<=0,"point value must be > 0",ABS({Q})*{_PV}*{E})),"{NOT_NUMBERS}"))')
+            f'"price must be > 0 (got "&{E}&")",IF({_PV}<=0,"point value must be > 0",ABS({Q})*{_PV}*{E})),'
+            f'"{NOT_NUMBERS}"))')
 _LEVU = T("Leverage used")
 
 
