@@ -52,7 +52,6 @@ CAPS_TABLE = "Caps"
 MAJORS_TABLE = "FXMajors"
 CURRENCY_TABLE = "FXCurrencies"
 CASH_FROM = "CashFrom"  # defined name: a date (value) on the Cash sheet, written by the build
-FIRST_TRADE = CASH_FROM  # the old name some callers import
 NO_TIME = 9.99e307  # a row with neither close nor open time counts every dated movement
 LAST_DAY = 2958465  # 9999-12-31: a trade without an open time gets the caps in force now
 

@@ -59,7 +59,7 @@ from . import columns as C
 from . import instruments as instruments_sheet
 from .cash import CASH_COLUMNS, cash_rows
 from .instruments import DEFAULT_INSTRUMENTS, INSTRUMENT_COLUMNS, Instrument
-from .layout import Book, Sheet, clean_text, excel_serial, format_source
+from .layout import Book, clean_text, excel_serial, format_source
 from .rejected import REJECTED_COLUMNS
 from .settings import Settings
 
@@ -193,4 +193,4 @@ def _write_package(path: Path, buf: io.BytesIO, trades_part: str, cols: dict[str
             out.writestr(zi, data)
 
 
-Sheet = Sheet  # re-exported for sheet modules written against the old single-module layout
+
