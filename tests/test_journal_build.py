@@ -409,13 +409,16 @@ def _env(settings=None):
                  cash_upto=lambda t: 0.0)
 
 
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.fixed_dictionaries({c.name: _CELL for c in C.INPUTS + C.TRAILING}), min_size=1, max_size=4))
 def test_a_hostile_row_gets_a_number_a_boolean_blank_or_a_short_text_never_an_exception(rows):
     cols = {c.name: [r[c.name] for r in rows] for c in C.INPUTS + C.TRAILING}
     C.compute(cols, _env())
     for col in C.CALCS:
-        for v in cols[col.name]:
+        for i, v in enumerate(cols[col.name]):
+            typed = {str(x).upper() for x in rows[i].values() if isinstance(x, str)}
+            if isinstance(v, str) and v.upper() in typed:
+                continue  # the trader's own text shown back (Class, Leverage used...)
             assert v == "" or isinstance(v, bool) or (C.isnum(v) and math.isfinite(v)) or \
                 (isinstance(v, str) and 0 < len(v) <= 60 and not v.startswith("#")), (col.name, v)
     for i, r in enumerate(rows):
