@@ -37,8 +37,9 @@ pytestmark = [
     pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not on PATH: apt-get install libreoffice-calc"),
 ]
 
-# Real exports whose trades together make a journal of several hundred trades in one account currency.
+# Real exports whose trades together make a journal of several hundred trades (one of them in EUR, flagged).
 REAL = ("mt4_statement_html/jsacap_Tradeslide_Statement.htm",
+        "mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm",  # 1:200: over ESMA's caps
         "tradovate_performance_csv/arielSofer_Performance.csv",
         "tradovate_performance_csv/arielSofer_Performance_1.csv",
         "tradingview_list_of_trades_csv/AlphaDogsResearch_TRIX_Signal_Strategy_BINANCE_ETHUSDT.P_2026-02-26.csv")
@@ -109,6 +110,8 @@ def test_libreoffice_recalculates_every_trades_cell_of_real_statements_to_the_ca
     assert not errors, errors[:10]
     numbers = sum(1 for r in theirs["Trades"].iter_rows(min_row=2) for c in r[len(C.INPUTS):len(C.INPUTS) + len(C.CALCS)]
                   if isinstance(c.value, float))
+    over = [r[C.INDEX["Over cap"]].value for r in theirs["Trades"].iter_rows(min_row=2)]
+    assert set(over) <= {True, False, None, ""} and True in over  # 1:200 and 1:100 accounts exceed ESMA's caps
     assert numbers > n * 10  # most calculated cells are numbers (these exports rarely give a stop)
 
 
