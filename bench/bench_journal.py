@@ -36,7 +36,7 @@ def baseline(trades, path: Path) -> None:
 
     from addin.journal import columns as C
     from addin.journal.instruments import DEFAULT_INSTRUMENTS
-    from addin.journal.workbook import _input_columns
+    from addin.journal.trades import input_columns as _input_columns
 
     cols = _input_columns(trades, DEFAULT_INSTRUMENTS)
     wb = Workbook(write_only=True)

@@ -101,7 +101,8 @@ def test_cash_sheet_lists_every_movement_by_time_and_reads_back(small):
     assert ws.tables["Cash"].ref == "A1:D6"
     assert [ws[f"C{r}"].value for r in range(2, 7)] == ["deposit", "deposit", "withdrawal", "fee", "adjustment"]
     assert ws["D3"].value == "s.csv, row 101"
-    assert wb.defined_names["FirstTradeTime"].attr_text == "Cash!$G$1"
+    assert wb.defined_names["CashFrom"].attr_text == "Cash!$G$1"
+    assert not isinstance(ws["G1"].value, str)  # a value, not MIN(Trades[Open time]): a new trade changes no row
     assert read_journal(path).cash == cash
 
 

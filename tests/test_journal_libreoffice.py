@@ -1,36 +1,48 @@
-"""LibreOffice, headless, opens a filled journal and shows the values the build cached.
+"""LibreOffice, headless, as the trader's other spreadsheet: it recalculates a filled journal with no
+add-in, prints every sheet, and sorts the Trades table.
 
-LibreOffice does not know the add-in's functions: had it recalculated on opening, every function
-cell would read #NAME?. It re-saves the journal as xlsx with the values it displays, which must be
-the cached values, cell for cell, on Trades, Dashboard and Planner. A CSV export of the Dashboard
-(what a user sees, as formatted text) is checked too.
-
-The balance columns use no add-in function, so LibreOffice can calculate them itself: with their
-cached values removed it recalculates them (and the Dashboard's cash and balance cells) from the
-Cash table and must land on what the build cached.
+* Recalculation forced on load (the profile's OOXMLRecalcMode = always): every cell of the Trades
+  table of a journal filled from the real broker exports (>= 200 trades) must equal the cached value
+  the fill wrote (relative 1e-9), with no #NAME? and no Err:5xx; the Dashboard and Planner cells that
+  call the add-in say "needs the add-in".
+* Without forced recalculation LibreOffice shows the cached values, add-in cells included.
+* PDF export of every sheet (Trades included: it used to abort LibreOffice 7.4), checked by its text.
+* Sorting the table as a user does (whole rows move, formulas keep pointing at the row above) and
+  filtering: per-trade figures stay, running figures either stay or say "out of order: sort by No.".
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import re
-import zipfile
+import random
+import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from addin.journal.render import convert, render_sheet_png, soffice
+from addin.fill import fill_journal
 from addin.journal import columns as C
+from addin.journal.layout import NO_ADDIN
+from addin.journal.render import convert, only_sheet, render_sheet_png, soffice
 from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.workbook import build_journal
+from conftest import STATEMENTS
 
 pytestmark = [
     pytest.mark.libreoffice,
     pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not on PATH: apt-get install libreoffice-calc"),
 ]
+
+# Real exports whose trades together make a journal of several hundred trades (one of them in EUR, flagged).
+REAL = ("mt4_statement_html/jsacap_Tradeslide_Statement.htm",
+        "mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm",  # 1:200: over ESMA's caps
+        "tradovate_performance_csv/arielSofer_Performance.csv",
+        "tradovate_performance_csv/arielSofer_Performance_1.csv",
+        "tradingview_list_of_trades_csv/AlphaDogsResearch_TRIX_Signal_Strategy_BINANCE_ETHUSDT.P_2026-02-26.csv")
 
 
 def _same(a, b) -> bool:
@@ -38,67 +50,148 @@ def _same(a, b) -> bool:
         return True
     if isinstance(a, datetime) or isinstance(b, datetime):
         return a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return a == b
 
 
+def _compare(ours: Path, theirs: Path, title: str) -> tuple[int, list[str]]:
+    """(formula cells compared, differences) between the cached values of two files on one sheet."""
+    a = openpyxl.load_workbook(ours, data_only=True)[title]
+    b = openpyxl.load_workbook(theirs, data_only=True)[title]
+    f = openpyxl.load_workbook(ours)[title]
+    count, bad = 0, []
+    for row in f.iter_rows():
+        for cell in row:
+            if cell.data_type != "f":
+                continue
+            count += 1
+            x, y = a[cell.coordinate].value, b[cell.coordinate].value
+            if not _same(x, y):
+                bad.append(f"{title}!{cell.coordinate}: cached {x!r}, LibreOffice {y!r}")
+    return count, bad
+
+
 @pytest.fixture(scope="module")
-def journal(tmp_path_factory):
+def real_journal(tmp_path_factory):
+    paths = [STATEMENTS / r for r in REAL]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        pytest.skip(f"real broker exports not available: {', '.join(missing)}")
+    path = tmp_path_factory.mktemp("lo") / "real.xlsx"
+    fill_journal(paths, path, progress=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample_journal(tmp_path_factory):
     path = tmp_path_factory.mktemp("lo") / "journal.xlsx"
     trades = sample_trades(200, seed=5) + edge_trades()
     build_journal(path, trades, cash=sample_cash(trades))
     return path
 
 
-def test_libreoffice_shows_the_cached_values(journal, tmp_path):
-    out = convert(journal, "xlsx:Calc MS Excel 2007 XML", tmp_path)
-    ours = openpyxl.load_workbook(journal, data_only=True)
-    theirs = openpyxl.load_workbook(out, data_only=True)
-    formulas = openpyxl.load_workbook(journal)
-    count, bad = 0, []
+@pytest.fixture(scope="module")
+def recalculated(real_journal, tmp_path_factory):
+    return convert(real_journal, "xlsx:Calc MS Excel 2007 XML", tmp_path_factory.mktemp("recalc"), recalc=True)
+
+
+def test_libreoffice_recalculates_every_trades_cell_of_real_statements_to_the_cached_value(real_journal, recalculated):
+    n = openpyxl.load_workbook(real_journal, read_only=True)["Trades"].max_row - 1
+    assert n >= 200
+    count, bad = _compare(real_journal, recalculated, "Trades")
+    assert count == n * len(C.CALCS)
+    assert not bad, f"{len(bad)} of {count} cells differ:\n" + "\n".join(bad[:20])
+    theirs = openpyxl.load_workbook(recalculated, data_only=True)
+    errors = [f"{ws.title}!{c.coordinate}={c.value}" for ws in theirs for r in ws.iter_rows() for c in r
+              if isinstance(c.value, str) and c.value.startswith(("#NAME", "#VALUE", "#N/A", "#DIV", "#REF", "Err:"))]
+    assert not errors, errors[:10]
+    numbers = sum(1 for r in theirs["Trades"].iter_rows(min_row=2) for c in r[len(C.INPUTS):len(C.INPUTS) + len(C.CALCS)]
+                  if isinstance(c.value, float))
+    over = [r[C.INDEX["Over cap"]].value for r in theirs["Trades"].iter_rows(min_row=2)]
+    assert set(over) <= {True, False, None, ""} and True in over  # 1:200 and 1:100 accounts exceed ESMA's caps
+    assert numbers > n * 10  # most calculated cells are numbers (these exports rarely give a stop)
+
+
+def test_without_the_addin_the_dashboard_and_planner_say_so(real_journal, recalculated):
+    for title in ("Dashboard", "Planner"):
+        f = openpyxl.load_workbook(real_journal)[title]
+        theirs = openpyxl.load_workbook(recalculated, data_only=True)[title]
+        ours = openpyxl.load_workbook(real_journal, data_only=True)[title]
+        addin = [c.coordinate for r in f.iter_rows() for c in r if c.data_type == "f" and "IFERROR(" in c.value
+                 and any(fn in c.value for fn in ("MARGIN_LEVEL(", "WIPEOUT_MOVE(", "POSITION_SIZE(", "NOTIONAL(",
+                                                  "RECOVERY_GAIN(", "LOSSES_TO_DRAWDOWN(", "MAX_LEVERAGE("))]
+        assert addin, title
+        for coord in addin:
+            assert theirs[coord].value in (NO_ADDIN, "", None), (title, coord, theirs[coord].value)
+        reads_row = [c.coordinate for r in f.iter_rows() for c in r if c.data_type == "f" and "INDEX(Trades[" in c.value]
+        assert (len(reads_row) >= 20) == (title == "Dashboard")
+        for coord in reads_row:  # what the Dashboard reads from the Trades row needs no add-in
+            assert _same(ours[coord].value, theirs[coord].value), (coord, ours[coord].value, theirs[coord].value)
+
+
+@pytest.fixture(scope="module")
+def saved_by_libreoffice(sample_journal, tmp_path_factory):
+    return convert(sample_journal, "xlsx:Calc MS Excel 2007 XML", tmp_path_factory.mktemp("saved"))
+
+
+def test_without_recalculation_libreoffice_shows_the_cached_values(sample_journal, saved_by_libreoffice):
     for title in ("Trades", "Dashboard", "Planner"):
-        for row in formulas[title].iter_rows():
-            for cell in row:
-                if cell.data_type != "f":
-                    continue
-                count += 1
-                a, b = ours[title][cell.coordinate].value, theirs[title][cell.coordinate].value
-                if not _same(a, b):
-                    bad.append(f"{title}!{cell.coordinate}: cached {a!r}, LibreOffice {b!r}")
-    assert count > 206 * 20
-    assert not bad, "\n".join(bad[:20])
-    assert not any(isinstance(c.value, str) and c.value.startswith(("#NAME", "Err:"))
-                   for r in theirs["Trades"].iter_rows() for c in r)
+        count, bad = _compare(sample_journal, saved_by_libreoffice, title)
+        assert count >= 20 and not bad, "\n".join(bad[:20])
 
 
-def test_dashboard_as_text(journal, tmp_path):
-    one = tmp_path / "dash.xlsx"
-    from addin.journal.render import only_sheet
-    only_sheet(journal, "Dashboard", one)
-    out = convert(one, "csv:Text - txt - csv (StarCalc):44,34,76,1", tmp_path)
-    rows = list(csv.reader(out.open(encoding="utf-8")))
-    text = {r[3]: r[4] for r in rows if len(r) > 4 and r[3]}
-    ws = openpyxl.load_workbook(journal, data_only=True)["Dashboard"]
-    assert rows[2][1] == ws["B3"].value  # the selected trade (the last one)
-    assert text["Notional"] and not text["Notional"].startswith("#")
-    assert text["Margin"] == f"{ws['E11'].value:,.2f}"
-    assert text["Risk, % of equity"].endswith("%")
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def test_render_dashboard_png(journal, tmp_path):
-    png = render_sheet_png(journal, "Dashboard", tmp_path / "dash.png")
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_every_sheet_prints_to_pdf(real_journal, tmp_path):
+    pdf = convert(real_journal, "pdf", tmp_path)
+    text = _pdf_text(pdf)
+    for words in ("Trade risk card", "Counted from", "Pre-trade planner", "Retail leverage caps by regulator",
+                  "Account leverage", "Contract size", "TRUE", "FALSE", "Risk card"):
+        assert words in text, words
+    wb = openpyxl.load_workbook(real_journal, read_only=True)
+    first_id = next(wb["Trades"].iter_rows(min_row=2, max_row=2, values_only=True))[0]
+    assert str(first_id) in text
+    # the Trades sheet alone (the sheet that used to abort LibreOffice): a page per ~40 rows, booleans as words
+    one = only_sheet(real_journal, "Trades", tmp_path / "Trades.xlsx")
+    text = _pdf_text(convert(one, "pdf", tmp_path))
+    pages = text.split("\f")
+    assert "Over cap" in pages[0] and "Flags" in pages[0]  # one page wide: the last column is on page 1
+    assert len(pages) >= 3 and all("Trade ID" in p for p in pages[:-1] if p.strip())  # header row on every page
+    assert "FALSE" in text  # a boolean reads FALSE, not 0
+
+
+def test_render_dashboard_png(sample_journal, tmp_path):
+    png = render_sheet_png(sample_journal, "Dashboard", tmp_path / "dash.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 
 
-def test_a_journal_saved_by_libreoffice_reads_back(journal, tmp_path):
-    """A journal a user opened and saved in another application (shared strings, relative part
-    paths, 15-digit numbers) still reads back into the same trades."""
+def test_dashboard_as_text(sample_journal, tmp_path):
+    one = tmp_path / "dash.xlsx"
+    only_sheet(sample_journal, "Dashboard", one)
+    out = convert(one, "csv:Text - txt - csv (StarCalc):44,34,76,1", tmp_path)
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    text = {r[3]: r[4] for r in rows if len(r) > 4 and r[3]}
+    ws = openpyxl.load_workbook(sample_journal, data_only=True)["Dashboard"]
+    assert rows[2][1] == ws["B3"].value
+    assert text["Notional"] and not text["Notional"].startswith("#")
+    margin = next(ws[f"E{r}"].value for r in range(7, 30) if ws[f"D{r}"].value == "Margin")
+    assert text["Margin"] == f"{margin:,.2f}"
+    assert text["Risk, % of equity"].endswith("%")
+
+
+def test_a_journal_saved_by_libreoffice_reads_back(sample_journal, saved_by_libreoffice):
+    """A journal a user opened and saved in another application still reads back into the same trades."""
     from addin.journal.read import read_journal
 
-    saved = convert(journal, "xlsx:Calc MS Excel 2007 XML", tmp_path)
-    want, got = read_journal(journal), read_journal(saved)
+    saved = saved_by_libreoffice
+    want, got = read_journal(sample_journal), read_journal(saved)
     assert len(got.trades) == len(want.trades) and got.settings == want.settings
     assert got.instruments == want.instruments and got.rejected == want.rejected
     for a, b in zip(want.trades, got.trades):
@@ -110,49 +203,77 @@ def test_a_journal_saved_by_libreoffice_reads_back(journal, tmp_path):
                 assert v == db[k], (a.trade_id, k)
 
 
-def _strip_cached(src: Path, dest: Path, cells: dict[str, re.Pattern]) -> int:
-    """Copy ``src`` with the cached value of the formula cells whose reference matches, per sheet."""
-    with zipfile.ZipFile(src) as z:
-        names = re.findall(r'<sheet [^>]*name="([^"]*)"', z.read("xl/workbook.xml").decode())
-        parts = {f"xl/worksheets/sheet{names.index(title) + 1}.xml": pat for title, pat in cells.items()}
-        stripped = 0
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in z.infolist():
-                data = z.read(info.filename)
-                if info.filename in parts:
-                    pat = parts[info.filename]
+# Sorting and filtering --------------------------------------------------------------------------
 
-                    def strip(m: re.Match) -> str:
-                        nonlocal stripped
-                        if not pat.fullmatch(m.group(1)):
-                            return m.group(0)
-                        stripped += 1
-                        return f'<c r="{m.group(1)}"{m.group(2)}><f>{m.group(3)}</f></c>'
-                    xml = re.sub(r'<c r="([A-Z]+\d+)"((?: s="\d+")?)(?: t="\w+")?><f>([^<]*)</f><v>[^<]*</v></c>',
-                                 strip, data.decode())
-                    data = xml.encode()
-                out.writestr(info, data)
-    return stripped
+def _sorted_copy(src: Path, dest: Path, key, hide: set[int] = frozenset()) -> None:
+    """What Excel and LibreOffice do when a user sorts the Trades table: each row's cells move as a
+    whole; a calculated column's formula stays the same in every position (the row above stays the
+    row above). Inputs are permuted, formulas left in place; ``hide`` hides rows (a filter)."""
+    wb = openpyxl.load_workbook(src)
+    ws = wb["Trades"]
+    n = ws.max_row - 1
+    inputs = [j for j, c in enumerate(C.COLUMNS) if c.kind != "calc"]
+    rows = [[ws.cell(row=r, column=j + 1).value for j in inputs] for r in range(2, n + 2)]
+    head = [c.name for c in C.COLUMNS if c.kind != "calc"]
+    order = sorted(range(n), key=lambda i: key(dict(zip(head, rows[i]))))
+    for pos, i in enumerate(order):
+        for k, j in enumerate(inputs):
+            cell = ws.cell(row=pos + 2, column=j + 1)
+            cell.value = rows[i][k]
+            if isinstance(rows[i][k], str):
+                cell.data_type = "s"  # a Trade ID "=1+1" stays text
+    for r in hide:
+        ws.row_dimensions[r].hidden = True
+    wb.save(dest)
 
 
-def test_libreoffice_recalculates_the_cash_driven_balance(journal, tmp_path):
-    trades_cols = [C.letter(C.INDEX[n]) for n in ("Net P/L", "Cumulative P/L", "Cash in/out", "Balance", "Drawdown")]
-    dash = openpyxl.load_workbook(journal)["Dashboard"]
-    top = next(c.row for c in dash["A"] if c.value == "The account")
-    dash_cells = [f"B{c.row}" for c in dash["A"]
-                  if c.row > top and c.value in ("Net P/L", "Cash in/out since 1st trade", "Balance")]
-    assert len(dash_cells) == 3
-    bare = tmp_path / "bare.xlsx"
-    n = _strip_cached(journal, bare, {"Trades": re.compile("(" + "|".join(trades_cols) + r")\d+"),
-                                      "Cash": re.compile("G1"), "Dashboard": re.compile("|".join(dash_cells))})
-    assert n == 5 * 206 + 1 + 3
-    out = convert(bare, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
-    ours = openpyxl.load_workbook(journal, data_only=True)
-    theirs = openpyxl.load_workbook(out, data_only=True)
-    cells = [("Trades", f"{x}{r}") for x in trades_cols for r in range(2, 208)]
-    cells += [("Cash", "G1")] + [("Dashboard", c) for c in dash_cells]
-    bad = [f"{t}!{c}: cached {ours[t][c].value!r}, LibreOffice {theirs[t][c].value!r}" for t, c in cells
-           if not _same(ours[t][c].value, theirs[t][c].value)]
-    assert not bad, "\n".join(bad[:20])
-    flows = {theirs["Trades"][f"{trades_cols[2]}{r}"].value for r in range(2, 208)}
-    assert len(flows) >= 4  # the deposits, the credit and the withdrawal each move the balance
+def _by_id(path: Path) -> dict[str, dict]:
+    ws = openpyxl.load_workbook(path, data_only=True)["Trades"]
+    head = [c.value for c in ws[1]]
+    return {str(r[0]): dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True)}
+
+
+RUNNING = {"Cumulative P/L", "Peak P/L", "Balance", "Drawdown", "Equity used", "Effective leverage", "Risk %",
+           "Stop-out price", "Stop beyond stop-out"}
+
+
+def test_sorting_and_filtering_never_show_a_wrong_running_figure(sample_journal, tmp_path):
+    want = _by_id(sample_journal)
+    by_symbol = tmp_path / "by_symbol.xlsx"
+    _sorted_copy(sample_journal, by_symbol, key=lambda r: (str(r["Symbol"]), -(r["No."] or 0)))
+    got = _by_id(convert(by_symbol, "xlsx:Calc MS Excel 2007 XML", tmp_path / "a", recalc=True))
+    assert got.keys() == want.keys()
+    moved = 0
+    for tid, row in want.items():
+        for col in C.CALCS:
+            a, b = row[col.name], got[tid][col.name]
+            if col.name in RUNNING and not _same(a, b):
+                moved += 1
+                assert b in (C.OUT_OF_ORDER, C.NO_ABOVE, "", None), (tid, col.name, a, b)  # a message, never a wrong number
+                continue
+            assert _same(a, b), (tid, col.name, a, b)  # a trade's own figures do not depend on the order
+    assert moved > 100  # the running figures did notice the sort
+    assert sum(1 for r in got.values() if r["Balance"] == C.OUT_OF_ORDER) >= 1
+    assert not any(isinstance(r["Balance"], float) and not _same(r["Balance"], want[t]["Balance"]) for t, r in got.items())
+
+    # sorted back by No. (and a filter hiding rows): every figure is back
+    back = tmp_path / "back.xlsx"
+    _sorted_copy(by_symbol, back, key=lambda r: r["No."], hide={3, 10, 11, 50})
+    again = _by_id(convert(back, "xlsx:Calc MS Excel 2007 XML", tmp_path / "b", recalc=True))
+    bad = [(t, c.name, want[t][c.name], again[t][c.name]) for t in want for c in C.CALCS
+           if not _same(want[t][c.name], again[t][c.name])]
+    assert not bad, bad[:10]
+    assert len({r["Cash in/out"] for r in again.values()}) >= 4  # deposits, credit, withdrawal recalculated
+
+
+def test_a_shuffle_never_shows_a_balance_of_the_wrong_trades(sample_journal, tmp_path):
+    rnd = random.Random(4)
+    want = _by_id(sample_journal)
+    shuffled = tmp_path / "shuffled.xlsx"
+    keys = {tid: rnd.random() for tid in want}
+    _sorted_copy(sample_journal, shuffled, key=lambda r: keys[str(r["Trade ID"])])
+    got = _by_id(convert(shuffled, "xlsx:Calc MS Excel 2007 XML", tmp_path / "c", recalc=True))
+    for tid, row in got.items():
+        for col in ("Cumulative P/L", "Balance", "Drawdown", "Equity used", "Risk %"):
+            b = row[col]
+            assert not isinstance(b, float) or _same(b, want[tid][col]), (tid, col, want[tid][col], b)

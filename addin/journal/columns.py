@@ -1,44 +1,106 @@
-"""The Trades table: its columns, their formulas, and the same arithmetic in Python for cached values.
+"""The Trades table: ONE list of columns, each with its native spreadsheet formula and its Python twin.
 
-Input columns hold what a statement says (one per :class:`~addin.statements.model.Trade` field,
-plus ``Instrument``, the Instruments-table key the build fills from :func:`instruments.lookup`).
-Calculated columns call the add-in's functions through ``Trades[[#This Row],[Column]]`` (the form
-Excel writes for a table's calculated column and LibreOffice also reads). Each calculated column
-is defined twice, side by side: its Excel formula, and :func:`compute` which evaluates the same
-thing column-wise with the Python implementations in :mod:`addin.udfs` so every formula cell is
-written with the value Excel will show. ``tests/test_journal_formulas.py`` evaluates the formulas
-with an Excel engine and checks that the two agree on every cell.
+A column is a :class:`Column`: name, kind, width, number format, and for a calculated column its
+formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, COUNTIFS, SUMPRODUCT,
+ABS, MIN/MAX, N, LEFT/MID/UPPER/TRIM/SUBSTITUTE -- what Excel 2016+, LibreOffice 7.x and Google
+Sheets all evaluate; no add-in call, no XLOOKUP/MAXIFS/LET, no volatile function) and its ``twin``:
+the same figure in Python, computed from :mod:`addin.risk` (the single definition of every formula),
+which the build writes as the cell's cached value. ``tests/test_journal_formulas.py`` evaluates the
+formulas with an Excel engine and checks every cell against the twins; ``tests/test_journal_libreoffice.py``
+has LibreOffice recalculate them.
+
+To add a column, add one :class:`Column` to :data:`INPUTS`, :data:`CALCS` or :data:`TRAILING`.
+Input columns name the :class:`~addin.statements.model.Trade` field they show (``field``); a
+calculated column gives ``formula`` and ``twin``. A twin is ``twin(row, up, env)``: ``row`` maps
+every column to this row's value (inputs as written, dates as serials, calculated columns to the
+left already computed; empty cells are ``None`` or ""), ``up`` the row above (``None`` above the
+first data row: the header), ``env`` the :class:`Env` (settings, Instruments, Cash).
 
 Conventions of the formulas:
 
-* a row without an entry price is blank: every calculated cell shows "";
+* a row without an entry price is blank ("") in every calculated column;
+* where a figure cannot be computed the cell says what is missing in a few words (never an Excel
+  error code): "equity must be > 0", "out of order: sort by No.", "never stopped out";
 * ``Point value`` (contract size x FX to account, each falling back to the Instruments table and 1)
-  is passed to the functions as their ``contract_size`` argument with ``fx_rate`` left at 1:
-  ``NOTIONAL(q, price, point_value)`` = q x contract x fx x price;
-* ``Balance`` is StartingBalance + ``Cash in/out`` + ``Cumulative P/L`` (see :data:`CASH_DOC` and the
-  column notes below); ``Drawdown`` is measured on trading P/L only, so a withdrawal is not a
-  drawdown (see :data:`DRAWDOWN_DOC`);
-* ``Equity used`` is the trade's equity when the statement gives it, else the balance before the
-  trade (this row's Balance minus its own net P/L); ``Leverage used`` the trade's
-  leverage, else 1 / the instrument's margin rate, else AccountLeverage;
-* where a function answers with a message (no stop-out price exists, a product the regulator bars)
-  the cell shows that message.
+  stands for ``contract_size`` with ``fx_rate`` 1 in the :mod:`addin.risk` functions;
+* running figures (Cumulative P/L, Peak P/L) are the row above's plus this row's, so each row
+  costs O(1) and typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC`
+  for how sorting is handled;
+* ``Leverage used`` is the trade's own leverage, else 1 / the instrument's margin rate, else
+  min(AccountLeverage, the regulator's cap for the instrument's class); ``Leverage source`` says
+  which (and flags a symbol missing from Instruments); ``Over cap`` is TRUE when the leverage used
+  exceeds the cap (see :data:`CAP_DOC`).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from .. import udfs
+from .. import risk
+from ..risk.caps import CAPS, CURRENCIES, METAL_CLASSES
+from ..risk.errors import NoPrice, RiskInputError
+from ..risk.inputs import _LONG, _SHORT
 
 TABLE = "Trades"
+CASH_TABLE = "Cash"
+CAPS_TABLE = "Caps"
+MAJORS_TABLE = "FXMajors"
+CURRENCY_TABLE = "FXCurrencies"
+CASH_FROM = "CashFrom"  # defined name: a date (value) on the Cash sheet, written by the build
+NO_TIME = 9.99e307  # a row with neither close nor open time counts every dated movement
+LAST_DAY = 2958465  # 9999-12-31: a trade without an open time gets the caps in force now
 
+PRICE = "#,##0.00###"
+QTY = "#,##0.####"
+MONEY = "#,##0.00"
+PCT = "0.00%"
+LEV = '0.0"x"'
+DATE = "yyyy-mm-dd hh:mm"
+# A boolean shows TRUE/FALSE in Excel whatever the format; LibreOffice stores it as 1/0 and needs this.
+BOOL = '"TRUE";"TRUE";"FALSE"'
 
-def T(col: str) -> str:
-    """Structured reference to this row's cell of ``col``."""
-    return f"{TABLE}[[#This Row],[{col}]]"
+RUNNING_DOC = """Running figures (Cumulative P/L, Peak P/L, and through them Balance, Drawdown and the
+Equity used of a trade without its own equity) add this row's figure to the row above's: O(1) per
+row. They follow the No. column, which the build numbers 1, 2, 3... in time order: a row continues
+the running total when its No. is the row above's plus one (or is empty, for a trade typed at the
+bottom); No. 1 starts it. Filtering hides rows without moving them, so nothing changes. Sorting
+moves whole rows, and a table's formula keeps pointing at the row above in the new order: a row
+whose neighbour above is no longer its predecessor says "out of order: sort by No." (and the rows
+below it "row above has no P/L") instead of showing a running total of the wrong trades. Sort by
+No. (ascending) and every figure is back. Per-trade figures that do not depend on earlier trades
+(Notional, Margin, Risk at stop, R multiple...) are the same in any order."""
+
+CASH_DOC = """Cash in/out: deposits, withdrawals, credits and other cash movements (the Cash table) dated on or
+after CashFrom (the Cash sheet's "Counted from" date: the first trade's open time, written by the
+build) and up to this row's time: its Close time for a closed trade, its Open time for an open one
+(the balance the position was opened against, as equity at entry is), every dated movement for a row
+with neither. Movements dated before CashFrom are part of StartingBalance (the fill sets it from the
+statement's balance before its first trade); undated movements are listed but never counted.
+Formula: SUMPRODUCT(ISNUMBER(Cash[Time])*(Cash[Time]>=CashFrom)*(Cash[Time]<=as-of), Cash[Amount]) --
+exact comparisons of the date serials (SUMIFS criteria would go through text). CashFrom is a value,
+not MIN(Trades[Open time]): a trade typed at the bottom changes no other row."""
+
+DRAWDOWN_DOC = """Drawdown is measured on trading results, not on cash flows: the fall of Cumulative P/L from
+its highest value so far (Peak P/L: 0, the start, included), as a fraction of the balance that would
+stand had that fall not happened: 1 - Balance / (StartingBalance + Cash in/out + Peak P/L). With no
+deposits or withdrawals this is the usual 1 - balance / peak balance. A withdrawal lowers the balance
+but not the P/L, so it is no drawdown; a deposit does not hide one, it only enlarges the base the loss
+is measured against. Empty ("") when that base is not positive (everything withdrawn)."""
+
+CAP_DOC = """Leverage cap is the retail leverage cap of the Regulator setting for the trade's class on the day
+the trade opened, looked up in the Caps sheet (generated from addin/risk/caps.py, one dated row per
+rule with its source). FX pairs are classed major or minor by the regulator's own list (the FXMajors
+table). Futures have exchange margin and no retail cap. Over cap is TRUE when the leverage the trade
+used (its own, else the instrument's margin rate, else the account's) exceeds that cap: the position
+was margined more thinly than the regulator allows retail clients, e.g. a 1:500 offshore account
+checked against ESMA's 30:1 for EURUSD. A professional client, or a broker outside that regulator,
+may legitimately trade over the cap; the column says the trade would not be allowed to a retail
+client under the Regulator setting."""
 
 
 @dataclass(frozen=True)
@@ -47,136 +109,621 @@ class Column:
     kind: str            # "text", "number", "date", "calc"
     width: float
     number_format: str = "General"
-    formula: str = ""    # calculated columns: the formula without "="
+    formula: str = ""    # calculated columns: the native formula without "=" (``{up:Col}`` = the cell above)
     field: str = ""      # input columns: the Trade field
+    twin: Callable | None = dataclasses.field(default=None, compare=False, repr=False)  # calculated: the Python twin
 
 
-PRICE = "#,##0.00###"
-QTY = "#,##0.####"
-MONEY = "#,##0.00"
-PCT = "0.00%"
-LEV = '0.0"x"'
-DATE = "yyyy-mm-dd hh:mm"
+# Formula building ---------------------------------------------------------------------------------
 
-_KEY = f'IF({T("Instrument")}<>"",{T("Instrument")},{T("Symbol")})'
+def T(col: str) -> str:
+    """Structured reference to this row's cell of ``col``."""
+    return f"{TABLE}[[#This Row],[{col}]]"
 
 
-def _inst(col: str) -> str:
-    return f"INDEX(Instruments[{col}],MATCH({_KEY},Instruments[Symbol],0))"
+def UP(col: str) -> str:
+    """Placeholder for the cell of ``col`` in the row above (an A1 reference once placed in a row)."""
+    return "{up:" + col + "}"
 
 
-# Running sums over the column above this row (A1 references: a table's calculated column keeps
-# them relative, and every engine reads them). RUNNING: column -> the column its range runs over.
-RUNNING = {"Cumulative P/L": "Net P/L", "Drawdown": "Cumulative P/L"}
-_CUM_SUM = "SUM({ref}$2:{ref}2)"
-_PEAK = "MAX(0,{ref}$2:{ref}2)"
+E, Q, S, X = T("Entry"), T("Quantity"), T("Stop"), T("Exit")
+KEY = f'IF({T("Instrument")}<>"",{T("Instrument")},{T("Symbol")})'
 
-CASH_TABLE = "Cash"
-FIRST_TRADE = "FirstTradeTime"  # defined name: MIN(Trades[Open time]), a cell on the Cash sheet
-NO_TIME = 9.99e307  # a row with neither close nor open time counts every dated movement
 
-CASH_DOC = """Cash in/out: deposits, withdrawals, credits and other cash movements (the Cash table) dated
-on or after the first trade's open time (FirstTradeTime = MIN(Trades[Open time])) and up to this
-row's time: its Close time for a closed trade, its Open time for an open one (the balance the
-position was opened against, as equity at entry is), every dated movement for a row with neither.
-Movements dated before the first trade are part of StartingBalance (the fill sets it from the
-statement's balance before its first trade); undated movements are listed but never counted.
-Formula: SUMPRODUCT(ISNUMBER(Cash[Time])*(Cash[Time]>=FirstTradeTime)*(Cash[Time]<=as-of),
-Cash[Amount]) -- exact comparisons of the date serials (SUMIFS criteria would go through text)."""
+def inst(col: str) -> str:
+    return f"INDEX(Instruments[{col}],MATCH({KEY},Instruments[Symbol],0))"
 
-DRAWDOWN_DOC = """Drawdown is measured on trading results, not on cash flows: the fall of Cumulative P/L from
-its highest value so far (0, the start, included), as a fraction of the balance that would stand
-had that fall not happened: 1 - Balance / (StartingBalance + Cash in/out + peak Cumulative P/L).
-With no deposits or withdrawals this is the usual 1 - balance / peak balance. A withdrawal lowers
-the balance but not the P/L, so it is no drawdown; a deposit does not hide one, it only enlarges
-the base the loss is measured against (as a broker's or Myfxbook's gain-based drawdown does).
-Empty ("") when that base is not positive (everything withdrawn)."""
+
+# Python evaluation helpers (Excel semantics) ------------------------------------------------------
+
+def blank(v: object) -> bool:
+    return v is None or v == ""
+
+
+def isnum(v: object) -> bool:
+    return type(v) in (float, int)
+
+
+def N(v: object) -> float:
+    return v if isnum(v) else 0
+
+
+@dataclass
+class Env:
+    """What the twins read besides the row: settings, the Instruments rows by symbol (upper case,
+    as MATCH compares), the Cash window function, CashFrom."""
+    settings: object
+    instruments: dict[str, dict]
+    cash_upto: Callable[[float], float]
+    cash_from: float | None = None
+
+
+def key(row: dict) -> object:
+    k = row["Instrument"]
+    return k if not blank(k) else row["Symbol"]
+
+
+class _NA(Exception):
+    """INDEX/MATCH found nothing (#N/A)."""
+
+
+def inst_val(row: dict, env: Env, col: str) -> object:
+    """INDEX/MATCH into Instruments: raises _NA for #N/A; an empty cell reads as 0."""
+    k = key(row)
+    got = env.instruments.get(str(k).upper()) if not blank(k) else None
+    if got is None:
+        raise _NA(k)
+    v = got.get(col)
+    return 0.0 if blank(v) else v
+
+
+def iferror_inst(row: dict, env: Env, col: str, fallback: object) -> object:
+    try:
+        return inst_val(row, env, col)
+    except _NA:
+        return fallback
+
+
+def _why(err: Exception, texts: dict[str, str]) -> str:
+    """The short text for a risk error: ``texts`` maps the argument a RiskInputError names first
+    (``price must be > 0 ...`` -> "price") to what the cell says."""
+    name = str(err).split(" ", 1)[0]
+    return texts.get(name, str(err))
+
+
+# Calculated columns: formula and twin, side by side ----------------------------------------------
+
+def _net(r, up, env):
+    if blank(r["Entry"]) or blank(r["Profit"]):
+        return ""
+    return sum(v for v in (r["Profit"], r["Commission"], r["Swap"], r["Taxes"]) if isnum(v))
+
+
+NET = f'IF(OR({E}="",{T("Profit")}=""),"",SUM({T("Profit")},{T("Commission")},{T("Swap")},{T("Taxes")}))'
+
+_NO = T("No.")
+_START = f'OR({_NO}=1,AND({_NO}="",ISTEXT({UP("No.")})))'
+_CONT = (f'IF({_NO}="",ISNUMBER({UP("Cumulative P/L")}),IF(ISNUMBER({_NO}),'
+         f'AND(N({UP("No.")})={_NO}-1,ISNUMBER({UP("Cumulative P/L")})),FALSE))')
+OUT_OF_ORDER = "out of order: sort by No."
+NO_ABOVE = "row above has no P/L"
+
+
+def _up(up: dict | None, col: str) -> object:
+    """The cell above: the header's text above the first data row."""
+    return col if up is None else up[col]
+
+
+def _start(r, up) -> bool:
+    no = r["No."]
+    return (isnum(no) and no == 1) or (blank(no) and isinstance(_up(up, "No."), str) and _up(up, "No.") != "")
+
+
+def _cont(r, up) -> bool:
+    no, above = r["No."], _up(up, "Cumulative P/L")
+    if blank(no):
+        return isnum(above)
+    if isnum(no):
+        return N(_up(up, "No.")) == no - 1 and isnum(above)
+    return False
+
+
+def _cum(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    if _start(r, up):
+        return N(r["Net P/L"])
+    if _cont(r, up):
+        return _up(up, "Cumulative P/L") + N(r["Net P/L"])
+    no = r["No."]
+    return OUT_OF_ORDER if isnum(no) and N(_up(up, "No.")) != no - 1 else NO_ABOVE
+
+
+CUM = (f'IF({E}="","",IF({_START},N({T("Net P/L")}),IF({_CONT},{UP("Cumulative P/L")}+N({T("Net P/L")}),'
+       f'IF(AND(ISNUMBER({_NO}),N({UP("No.")})<>{_NO}-1),"{OUT_OF_ORDER}","{NO_ABOVE}"))))')
+
+
+def _peak(r, up, env):
+    c = r["Cumulative P/L"]
+    if not isnum(c):
+        return ""
+    prev = 0 if _start(r, up) else _up(up, "Peak P/L")
+    return max([0, c] + ([prev] if isnum(prev) else []))
+
+
+PEAK = f'IF(ISNUMBER({T("Cumulative P/L")}),MAX(0,{T("Cumulative P/L")},IF({_START},0,{UP("Peak P/L")})),"")'
+
+
+def _asof(r) -> float:
+    c, o = r["Close time"], r["Open time"]
+    return c if not blank(c) else o if not blank(o) else NO_TIME
+
+
+def _cash(r, up, env):
+    return "" if blank(r["Entry"]) else env.cash_upto(_asof(r))
+
+
+CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={CASH_FROM})'
+        f'*({CASH_TABLE}[Time]<=IF({T("Close time")}<>"",{T("Close time")},IF({T("Open time")}<>"",'
+        f'{T("Open time")},9.99E+307))),{CASH_TABLE}[Amount]))')
+
+
+def _balance(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    c = r["Cumulative P/L"]
+    return env.settings.starting_balance + r["Cash in/out"] + c if isnum(c) else c
+
+
+BALANCE = (f'IF({E}="","",IF(ISNUMBER({T("Cumulative P/L")}),StartingBalance+{T("Cash in/out")}+'
+           f'{T("Cumulative P/L")},{T("Cumulative P/L")}))')
+
+
+def _drawdown(r, up, env):
+    b = r["Balance"]
+    if not isnum(b):
+        return ""
+    base = max(0, env.settings.starting_balance + r["Cash in/out"] + r["Peak P/L"])
+    return 1 - b / base if base != 0 else ""
+
+
+DRAWDOWN = (f'IF(ISNUMBER({T("Balance")}),IFERROR(1-{T("Balance")}/MAX(0,StartingBalance+{T("Cash in/out")}+'
+            f'{T("Peak P/L")}),""),"")')
+
+
+def _equity_used(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    if not blank(r["Equity"]):
+        return r["Equity"]
+    b = r["Balance"]
+    return b - N(r["Net P/L"]) if isnum(b) else b
+
+
+EQUITY_USED = (f'IF({E}="","",IF({T("Equity")}<>"",{T("Equity")},IF(ISNUMBER({T("Balance")}),'
+               f'{T("Balance")}-N({T("Net P/L")}),{T("Balance")})))')
+
+BAD_SIDE = "side must be long or short"
+
+
+def _is(ref: str, words: frozenset[str]) -> str:
+    """Native test of a side cell against :mod:`addin.risk.inputs`' words (case-insensitive, trimmed)."""
+    return "OR(" + ",".join(f'TRIM({ref})="{w}"' for w in sorted(words)) + ")"
+
+
+def _direction(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    try:
+        return risk.parse_side(r["Side"])
+    except RiskInputError:
+        return BAD_SIDE
+
+
+DIRECTION = (f'IF({E}="","",IF({_is(T("Side"), _LONG)},1,IF({_is(T("Side"), _SHORT)},-1,"{BAD_SIDE}")))')
+BAD_POINT = "contract size and FX must be numbers"
+
+
+def _point_value(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    cs = r["Contract size"] if not blank(r["Contract size"]) else iferror_inst(r, env, "Contract size", 1)
+    fx = r["FX to account"] if not blank(r["FX to account"]) else 1
+    return cs * fx if isnum(cs) and isnum(fx) else BAD_POINT
+
+
+POINT_VALUE = (f'IF({E}="","",IFERROR(IF({T("Contract size")}<>"",{T("Contract size")},'
+               f'IFERROR({inst("Contract size")},1))*IF({T("FX to account")}<>"",{T("FX to account")},1),'
+               f'"{BAD_POINT}"))')
+
+
+def _pip(r, up, env):
+    return "" if blank(r["Entry"]) else iferror_inst(r, env, "Pip size", "")
+
+
+PIP = f'IF({E}="","",IFERROR({inst("Pip size")},""))'
+
+
+def _class(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    return r["Asset class"] if not blank(r["Asset class"]) else iferror_inst(r, env, "Asset class", "")
+
+
+CLASS = f'IF({E}="","",IF({T("Asset class")}<>"",{T("Asset class")},IFERROR({inst("Asset class")},"")))'
+
+# The regulator's class: an FX pair is major or minor by the Regulator's own list of currencies
+# (risk.limits.classify); metals quoted in a currency are GOLD/COMMODITY; other classes as they are.
+NOT_PAIR = "not an FX pair"
+_SEP = "/-_. "
+
+
+def _letters(ref: str) -> str:
+    out = f"UPPER(TRIM({ref}))"
+    for ch in _SEP:
+        out = f'SUBSTITUTE({out},"{ch}","")'
+    return out
+
+
+_K = _letters(KEY)
+_B, _QC = f"LEFT({_K},3)", f"MID({_K},4,3)"
+
+
+def _metal() -> str:
+    out = f'"{NOT_PAIR}"'
+    for code, cls in reversed(list(METAL_CLASSES.items())):
+        out = f'IF({_B}="{code}","{cls}",{out})'
+    return out
+
+
+def _major(c: str) -> str:
+    return f"COUNTIFS({MAJORS_TABLE}[Regime],Regulator,{MAJORS_TABLE}[Currency],{c})"
+
+
+def _cur(c: str) -> str:
+    return f"COUNTIF({CURRENCY_TABLE}[Currency],{c})"
+
+
+CAP_CLASS = (f'IF({E}="","",IF({T("Class")}="","",IF(LEFT({T("Class")},3)<>"FX_",UPPER({T("Class")}),'
+             f'IF({_cur(_QC)}=0,"{NOT_PAIR}",IF({_cur(_B)}=0,{_metal()},IF({_B}={_QC},"{NOT_PAIR}",'
+             f'IF({_major(_B)}*{_major(_QC)}>0,"FX_MAJOR","FX_MINOR")))))))')
+
+
+def _cap_class(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    cls = r["Class"]
+    if blank(cls):
+        return ""
+    cls = str(cls)
+    if cls[:3].upper() != "FX_":
+        return cls.upper()
+    try:
+        return risk.classify(env.settings.regulator, str(key(r)))
+    except RiskInputError:
+        return NOT_PAIR
+
+
+NO_CLASS = "no class: symbol not in Instruments"
+FUTURE_CAP = "exchange margin, no retail cap"
+_RC = T("Cap class")
+_CAPKEY = f'Regulator&"|"&{_RC}'
+_DAY = f'IF(ISNUMBER({T("Open time")}),INT({T("Open time")}),{LAST_DAY})'
+_INFORCE = f'COUNTIFS({CAPS_TABLE}[Key],{_CAPKEY},{CAPS_TABLE}[In force from],"<="&{_DAY})'
+_CAPCELL = f"INDEX({CAPS_TABLE}[Max leverage],MATCH({_CAPKEY},{CAPS_TABLE}[Key],0)+{_INFORCE}-1)"
+
+LEVERAGE_CAP = (f'IF({E}="","",IF({_RC}="","{NO_CLASS}",IF({_RC}="FUTURE","{FUTURE_CAP}",IF({_RC}="{NOT_PAIR}",'
+                f'"{NOT_PAIR}",IF({_INFORCE}=0,"no "&Regulator&" cap for "&{_RC},IF(ISNUMBER({_CAPCELL}),{_CAPCELL},'
+                f'Regulator&" bars "&{_RC}&" for retail clients"))))))')
+
+
+def _open_day(r) -> date | None:
+    o = r["Open time"]
+    if not isnum(o):
+        return None
+    day = date(1899, 12, 30).toordinal() + math.floor(o)
+    return date.fromordinal(min(max(day, 1), date.max.toordinal()))
+
+
+def _leverage_cap(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    rc = r["Cap class"]
+    if rc == "":
+        return NO_CLASS
+    if rc == "FUTURE":
+        return FUTURE_CAP
+    if rc == NOT_PAIR:
+        return NOT_PAIR
+    reg = env.settings.regulator
+    day = _open_day(r) or date(9999, 12, 31)
+    try:
+        return risk.max_leverage(reg, rc, day)
+    except RiskInputError:
+        barred = [row for row in CAPS if row[0] == reg.strip().upper() and row[1] == rc and row[3] <= day.isoformat()]
+        if barred and max(barred, key=lambda row: row[3])[2] is None:
+            return f"{reg} bars {rc} for retail clients"
+        return f"no {reg} cap for {rc}"
+
+
+def _margin_rate_leverage(r, env) -> float | None:
+    """1 / the instrument's margin rate (risk.leverage), None where the IFERROR falls back."""
+    try:
+        rate = inst_val(r, env, "Margin rate")
+    except _NA:
+        return None
+    if not isnum(rate) or rate == 0:
+        return None
+    return risk.leverage(rate) if rate > 0 else 1 / rate
+
+
+def _leverage_used(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    if not blank(r["Leverage"]):
+        return r["Leverage"]
+    lev = _margin_rate_leverage(r, env)
+    if lev is not None:
+        return lev
+    cap, acct = r["Leverage cap"], env.settings.account_leverage
+    return min(acct, cap) if isnum(cap) else acct
+
+
+LEVERAGE_USED = (f'IF({E}="","",IF({T("Leverage")}<>"",{T("Leverage")},IFERROR(1/{inst("Margin rate")},'
+                 f'IF(ISNUMBER({T("Leverage cap")}),MIN(AccountLeverage,{T("Leverage cap")}),AccountLeverage))))')
+
+SRC_TRADE, SRC_RATE, SRC_CAP = "trade", "Instruments margin rate", "regulator's cap"
+SRC_UNKNOWN, SRC_ACCOUNT = "AccountLeverage: symbol not in Instruments", "AccountLeverage"
+
+
+def _leverage_source(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    if not blank(r["Leverage"]):
+        return SRC_TRADE
+    if _margin_rate_leverage(r, env) is not None:
+        return SRC_RATE
+    cap = r["Leverage cap"]
+    if isnum(cap) and cap < env.settings.account_leverage:
+        return SRC_CAP
+    k = key(r)
+    if blank(k) or str(k).upper() not in env.instruments:
+        return SRC_UNKNOWN
+    return SRC_ACCOUNT
+
+
+LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
+                   f'"{SRC_RATE}",IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
+                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}")))))')
+
+NOT_NUMBERS = "entry and quantity must be numbers"
+_PV = T("Point value")
+
+
+def _notional(r, up, env):
+    e, q, pv = r["Entry"], r["Quantity"], r["Point value"]
+    if blank(e) or blank(q):
+        return ""
+    if not (isnum(e) and isnum(q) and isnum(pv)):
+        return NOT_NUMBERS
+    try:
+        return risk.notional(q, e, pv)
+    except RiskInputError as err:
+        return _why(err, {"price": str(err), "contract_size": "point value must be > 0"})
+
+
+NOTIONAL = (f'IF(OR({E}="",{Q}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q}),ISNUMBER({_PV})),IF({E}<=0,'
+            f'"price must be > 0 (got "&{E}&")",IF({_PV}<=0,"point value must be > 0",ABS({Q})*{_PV}*{E})),'
+            f'"{NOT_NUMBERS}"))')
+_LEVU = T("Leverage used")
+
+
+def _margin(r, up, env):
+    n, lev = r["Notional"], r["Leverage used"]
+    if not isnum(n):
+        return ""
+    if not (isnum(lev) and lev > 0):
+        return "leverage must be > 0"
+    return risk.margin_required(r["Quantity"], r["Entry"], lev, r["Point value"])
+
+
+MARGIN = (f'IF(ISNUMBER({T("Notional")}),IF(AND(ISNUMBER({_LEVU}),N({_LEVU})>0),{T("Notional")}/{_LEVU},'
+          f'"leverage must be > 0"),"")')
+_EQ = T("Equity used")
+
+
+def _effective(r, up, env):
+    n, eq = r["Notional"], r["Equity used"]
+    if not (isnum(n) and isnum(eq)):
+        return ""
+    return risk.effective_leverage(n, eq) if eq > 0 else "equity must be > 0"
+
+
+EFFECTIVE = f'IF(AND(ISNUMBER({T("Notional")}),ISNUMBER({_EQ})),IF({_EQ}>0,{T("Notional")}/{_EQ},"equity must be > 0"),"")'
+NOT_NUMBERS_STOP = "entry, stop and quantity must be numbers"
+
+
+def _risk_at_stop(r, up, env):
+    e, q, s, pv = r["Entry"], r["Quantity"], r["Stop"], r["Point value"]
+    if blank(e) or blank(q) or blank(s):
+        return ""
+    if not (isnum(e) and isnum(q) and isnum(s) and isnum(pv)):
+        return NOT_NUMBERS_STOP
+    try:
+        return risk.risk_at_stop(q, e, s, pv)
+    except RiskInputError as err:
+        return _why(err, {"entry": "entry must be > 0", "stop_price": "stop must be > 0",
+                          "point_value": "point value must be > 0"})
+
+
+RISK_AT_STOP = (f'IF(OR({E}="",{Q}="",{S}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q}),ISNUMBER({S}),ISNUMBER({_PV})),'
+                f'IF({E}<=0,"entry must be > 0",IF({S}<=0,"stop must be > 0",IF({_PV}<=0,"point value must be > 0",'
+                f'ABS({E}-{S})*ABS({Q})*{_PV}))),"{NOT_NUMBERS_STOP}"))')
+
+
+def _risk_pct(r, up, env):
+    ras, eq = r["Risk at stop"], r["Equity used"]
+    if not (isnum(ras) and isnum(eq)):
+        return ""
+    return ras / eq if eq > 0 else "equity must be > 0"
+
+
+RISK_PCT = (f'IF(AND(ISNUMBER({T("Risk at stop")}),ISNUMBER({_EQ})),IF({_EQ}>0,{T("Risk at stop")}/{_EQ},'
+            f'"equity must be > 0"),"")')
+
+
+def _wipeout(r, up, env):
+    m, pip = r["Margin"], r["Pip size"]
+    if not (isnum(m) and isnum(pip)):
+        return ""
+    if pip <= 0:
+        return "pip size must be > 0"
+    if r["Quantity"] == 0:
+        return "quantity must be non-zero"
+    return risk.wipeout_pips(m, r["Quantity"], pip, r["Point value"])
+
+
+WIPEOUT = (f'IF(AND(ISNUMBER({T("Margin")}),ISNUMBER({T("Pip size")})),IF({T("Pip size")}<=0,"pip size must be > 0",'
+           f'IF({Q}=0,"quantity must be non-zero",{T("Margin")}/(ABS({Q})*{_PV}*{T("Pip size")}))),"")')
+
+SO_AT_ENTRY, SO_NEVER, SO_ZERO = "stopped out at entry", "never stopped out", "no stop-out above 0"
+_DIR = T("Direction")
+
+
+def _stop_out(r, up, env):
+    e, q, d, eq, lev, pv = (r["Entry"], r["Quantity"], r["Direction"], r["Equity used"], r["Leverage used"],
+                            r["Point value"])
+    if blank(e) or blank(q) or blank(d):
+        return ""
+    if not (isnum(d) and isnum(eq) and isnum(lev) and isnum(r["Notional"])) or lev <= 0:
+        return ""
+    if q == 0:
+        return "quantity must be non-zero"
+    try:
+        return risk.stop_out_price(d, e, q, eq, lev, env.settings.stop_out_level, pv)
+    except NoPrice as err:
+        text = str(err)
+        return SO_AT_ENTRY if "already below" in text else SO_NEVER if "never" in text else SO_ZERO
+
+
+_K_ = f"(ABS({Q})*{_PV})"
+_NUM = f"({_EQ}-{_DIR}*{E}*{_K_})"
+_NUM0 = f"IF(ABS({_NUM})<=1E-12*(ABS({_EQ})+{E}*{_K_}),0,{_NUM})"
+_SLOPE = f"({_K_}*(StopOutLevel/{_LEVU}-{_DIR}))"
+_PRICE = f"{_NUM0}/{_SLOPE}"
+STOP_OUT = (f'IF(OR({E}="",{Q}="",{_DIR}=""),"",IF(OR(NOT(AND(ISNUMBER({_DIR}),ISNUMBER({_EQ}),ISNUMBER({_LEVU}),'
+            f'ISNUMBER({T("Notional")}))),N({_LEVU})<=0),"",IF({Q}=0,"quantity must be non-zero",'
+            f'IF({_EQ}<StopOutLevel*({_K_}*{E}/{_LEVU}),"{SO_AT_ENTRY}",IF(AND({_DIR}=1,{_SLOPE}>=0),"{SO_NEVER}",'
+            f'IF({_PRICE}<=0,"{SO_ZERO}",{_PRICE}))))))')
+
+
+def _beyond(r, up, env):
+    s, so = r["Stop"], r["Stop-out price"]
+    if not (isnum(s) and isnum(so)):
+        return ""
+    return s >= so if r["Direction"] == -1 else s <= so
+
+
+BEYOND = (f'IF(AND(ISNUMBER({S}),ISNUMBER({T("Stop-out price")})),IF({_DIR}=-1,{S}>={T("Stop-out price")},'
+          f'{S}<={T("Stop-out price")}),"")')
+
+
+def _r_multiple(r, up, env):
+    e, s, x, d = r["Entry"], r["Stop"], r["Exit"], r["Direction"]
+    if blank(e) or blank(s) or blank(x):
+        return ""
+    if not (isnum(d) and isnum(e) and isnum(s) and isnum(x)):
+        return ""
+    try:
+        return risk.r_multiple(d, e, s, x)
+    except RiskInputError as err:
+        if "differ" in str(err):
+            return "stop equals entry"
+        return _why(err, {"entry": "entry must be > 0", "stop_price": "stop must be > 0",
+                          "exit_price": "exit must be > 0"})
+
+
+R_MULTIPLE = (f'IF(OR({E}="",{S}="",{X}=""),"",IF(AND(ISNUMBER({_DIR}),ISNUMBER({E}),ISNUMBER({S}),ISNUMBER({X})),'
+              f'IF({E}<=0,"entry must be > 0",IF({S}<=0,"stop must be > 0",IF({X}<=0,"exit must be > 0",'
+              f'IF({E}={S},"stop equals entry",{_DIR}*({X}-{E})/ABS({E}-{S}))))),""))')
+
+
+def _rom(r, up, env):
+    net, m = r["Net P/L"], r["Margin"]
+    if not (isnum(net) and isnum(m)):
+        return ""
+    return risk.return_on_margin(net, m) if m > 0 else "margin must be > 0"
+
+
+ROM = (f'IF(AND(ISNUMBER({T("Net P/L")}),ISNUMBER({T("Margin")})),IF({T("Margin")}>0,{T("Net P/L")}/{T("Margin")},'
+       f'"margin must be > 0"),"")')
+
+
+def _over_cap(r, up, env):
+    lev, cap = r["Leverage used"], r["Leverage cap"]
+    return lev > cap if isnum(lev) and isnum(cap) else ""
+
+
+OVER_CAP = f'IF(AND(ISNUMBER({_LEVU}),ISNUMBER({T("Leverage cap")})),{_LEVU}>{T("Leverage cap")},"")'
+
+
+# The table ---------------------------------------------------------------------------------------
 
 INPUTS: tuple[Column, ...] = (
     Column("Trade ID", "text", 12, "@", field="trade_id"),
+    Column("No.", "number", 6, "0"),
     Column("Broker", "text", 14, "@", field="broker"),
     Column("Account", "text", 11, "@", field="account"),
     Column("Open time", "date", 16, DATE, field="open_time"),
     Column("Close time", "date", 16, DATE, field="close_time"),
     Column("Symbol", "text", 10, "@", field="symbol"),
-    Column("Instrument", "text", 10, "@"),
+    Column("Instrument", "text", 12, "@"),
     Column("Asset class", "text", 12, "@", field="asset_class"),
     Column("Side", "text", 6, "@", field="side"),
-    Column("Quantity", "number", 9, QTY, field="quantity"),
-    Column("Contract size", "number", 9, "#,##0.##", field="contract_size"),
+    Column("Quantity", "number", 10, QTY, field="quantity"),
+    Column("Contract size", "number", 10, "#,##0.##", field="contract_size"),
     Column("Entry", "number", 11, PRICE, field="entry"),
     Column("Stop", "number", 11, PRICE, field="stop"),
     Column("Target", "number", 11, PRICE, field="target"),
     Column("Exit", "number", 11, PRICE, field="exit"),
-    Column("Commission", "number", 10, MONEY, field="commission"),
+    Column("Commission", "number", 12, MONEY, field="commission"),
     Column("Swap", "number", 9, MONEY, field="swap"),
-    Column("Taxes", "number", 8, MONEY, field="taxes"),
+    Column("Taxes", "number", 9, MONEY, field="taxes"),
     Column("Profit", "number", 11, MONEY, field="profit"),
-    Column("Quote currency", "text", 8, "@", field="quote_currency"),
-    Column("Account currency", "text", 8, "@", field="account_currency"),
-    Column("FX to account", "number", 9, "0.######", field="fx_to_account"),
+    Column("Quote currency", "text", 10, "@", field="quote_currency"),
+    Column("Account currency", "text", 10, "@", field="account_currency"),
+    Column("FX to account", "number", 10, "0.######", field="fx_to_account"),
     Column("Equity", "number", 11, MONEY, field="equity"),
-    Column("Leverage", "number", 8, "0.##", field="leverage"),
+    Column("Leverage", "number", 10, "0.##", field="leverage"),
 )
 
-_E = T("Entry")
-_Q = T("Quantity")
-
 CALCS: tuple[Column, ...] = (
-    Column("Net P/L", "calc", 11, MONEY,
-           f'IF({T("Profit")}="","",SUM({T("Profit")},{T("Commission")},{T("Swap")},{T("Taxes")}))'),
-    Column("Cumulative P/L", "calc", 11, MONEY, f'IF({_E}="","",{_CUM_SUM})'),
-    Column("Cash in/out", "calc", 11, MONEY,
-           f'IF({_E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={FIRST_TRADE})'
-           f'*({CASH_TABLE}[Time]<=IF({T("Close time")}<>"",{T("Close time")},IF({T("Open time")}<>"",'
-           f'{T("Open time")},9.99E+307))),{CASH_TABLE}[Amount]))'),
-    Column("Balance", "calc", 12, MONEY,
-           f'IF({_E}="","",StartingBalance+{T("Cash in/out")}+{T("Cumulative P/L")})'),
-    Column("Drawdown", "calc", 9, PCT,
-           f'IF({_E}="","",IFERROR(1-{T("Balance")}/MAX(0,StartingBalance+{T("Cash in/out")}+{_PEAK}),""))'),
-    Column("Equity used", "calc", 12, MONEY,
-           f'IF({_E}="","",IF({T("Equity")}<>"",{T("Equity")},{T("Balance")}-SUM({T("Net P/L")})))'),
-    Column("Leverage used", "calc", 8, "0.##",
-           f'IF({_E}="","",IF({T("Leverage")}<>"",{T("Leverage")},'
-           f'IFERROR(1/{_inst("Margin rate")},AccountLeverage)))'),
-    Column("Point value", "calc", 10, "#,##0.####",
-           f'IF({_E}="","",IF({T("Contract size")}<>"",{T("Contract size")},IFERROR({_inst("Contract size")},1))'
-           f'*IF({T("FX to account")}<>"",{T("FX to account")},1))'),
-    Column("Pip size", "calc", 8, "0.#####", f'IF({_E}="","",IFERROR({_inst("Pip size")},""))'),
-    Column("Class", "calc", 12, "@",
-           f'IF({_E}="","",IF({T("Asset class")}<>"",{T("Asset class")},IFERROR({_inst("Asset class")},"")))'),
-    Column("Notional", "calc", 13, MONEY,
-           f'IF(OR({_E}="",{_Q}=""),"",NOTIONAL({_Q},{_E},{T("Point value")}))'),
-    Column("Margin", "calc", 11, MONEY,
-           f'IF(OR({_E}="",{_Q}=""),"",MARGIN_REQUIRED({_Q},{_E},{T("Leverage used")},{T("Point value")}))'),
-    Column("Effective leverage", "calc", 9, LEV,
-           f'IF(ISNUMBER({T("Notional")}),EFFECTIVE_LEVERAGE({T("Notional")},{T("Equity used")}),"")'),
-    Column("Risk at stop", "calc", 11, MONEY,
-           f'IF(OR({_E}="",{_Q}="",{T("Stop")}=""),"",RISK_AT_STOP({_Q},{_E},{T("Stop")},{T("Point value")}))'),
-    Column("Risk %", "calc", 8, PCT,
-           f'IF(ISNUMBER({T("Risk at stop")}),IF({T("Equity used")}>0,{T("Risk at stop")}/{T("Equity used")},'
-           f'"equity must be > 0"),"")'),
-    Column("Wipe-out pips", "calc", 10, "#,##0.0",
-           f'IF(AND(ISNUMBER({T("Margin")}),ISNUMBER({T("Pip size")})),'
-           f'WIPEOUT_PIPS({T("Margin")},{_Q},{T("Pip size")},{T("Point value")}),"")'),
-    Column("Stop-out price", "calc", 12, PRICE,
-           f'IF(OR({_E}="",{_Q}="",{T("Side")}=""),"",STOP_OUT_PRICE({T("Side")},{_E},{_Q},{T("Equity used")},'
-           f'{T("Leverage used")},StopOutLevel,{T("Point value")}))'),
-    Column("Stop beyond stop-out", "calc", 10, "General",
-           f'IF(AND(ISNUMBER({T("Stop")}),ISNUMBER({T("Stop-out price")})),'
-           f'IF(OR({T("Side")}="short",{T("Side")}="sell",{T("Side")}=-1),'
-           f'{T("Stop")}>={T("Stop-out price")},{T("Stop")}<={T("Stop-out price")}),"")'),
-    Column("R multiple", "calc", 8, "0.00",
-           f'IF(OR({_E}="",{T("Stop")}="",{T("Exit")}=""),"",R_MULTIPLE({T("Side")},{_E},{T("Stop")},{T("Exit")}))'),
-    Column("Return on margin", "calc", 10, PCT,
-           f'IF(AND(ISNUMBER({T("Net P/L")}),ISNUMBER({T("Margin")})),RETURN_ON_MARGIN({T("Net P/L")},{T("Margin")}),"")'),
-    Column("Leverage cap", "calc", 10, "0.##",
-           f'IF({_E}="","",IF({T("Class")}="FUTURE","exchange margin, no retail cap",'
-           f'MAX_LEVERAGE(Regulator,IF(OR({T("Class")}="",LEFT({T("Class")},3)="FX_"),{_KEY},{T("Class")}),'
-           f'{T("Open time")})))'),
-    Column("Over cap", "calc", 8, "General",
-           f'IF(AND(ISNUMBER({T("Leverage cap")}),ISNUMBER({T("Effective leverage")})),'
-           f'{T("Effective leverage")}>{T("Leverage cap")},"")'),
+    Column("Net P/L", "calc", 11, MONEY, NET, twin=_net),
+    Column("Cumulative P/L", "calc", 12, MONEY, CUM, twin=_cum),
+    Column("Peak P/L", "calc", 11, MONEY, PEAK, twin=_peak),
+    Column("Cash in/out", "calc", 11, MONEY, CASH, twin=_cash),
+    Column("Balance", "calc", 12, MONEY, BALANCE, twin=_balance),
+    Column("Drawdown", "calc", 11, PCT, DRAWDOWN, twin=_drawdown),
+    Column("Equity used", "calc", 12, MONEY, EQUITY_USED, twin=_equity_used),
+    Column("Direction", "calc", 11, "0", DIRECTION, twin=_direction),
+    Column("Point value", "calc", 10, "#,##0.####", POINT_VALUE, twin=_point_value),
+    Column("Pip size", "calc", 8, "0.#####", PIP, twin=_pip),
+    Column("Class", "calc", 13, "@", CLASS, twin=_class),
+    Column("Cap class", "calc", 13, "@", CAP_CLASS, twin=_cap_class),
+    Column("Leverage cap", "calc", 10, "0.##", LEVERAGE_CAP, twin=_leverage_cap),
+    Column("Leverage used", "calc", 10, "0.##", LEVERAGE_USED, twin=_leverage_used),
+    Column("Leverage source", "calc", 16, "@", LEVERAGE_SOURCE, twin=_leverage_source),
+    Column("Notional", "calc", 13, MONEY, NOTIONAL, twin=_notional),
+    Column("Margin", "calc", 11, MONEY, MARGIN, twin=_margin),
+    Column("Effective leverage", "calc", 11, LEV, EFFECTIVE, twin=_effective),
+    Column("Risk at stop", "calc", 11, MONEY, RISK_AT_STOP, twin=_risk_at_stop),
+    Column("Risk %", "calc", 8, PCT, RISK_PCT, twin=_risk_pct),
+    Column("Wipe-out pips", "calc", 10, "#,##0.0", WIPEOUT, twin=_wipeout),
+    Column("Stop-out price", "calc", 12, PRICE, STOP_OUT, twin=_stop_out),
+    Column("Stop beyond stop-out", "calc", 12, BOOL, BEYOND, twin=_beyond),
+    Column("R multiple", "calc", 10, "0.00", R_MULTIPLE, twin=_r_multiple),
+    Column("Return on margin", "calc", 10, PCT, ROM, twin=_rom),
+    Column("Over cap", "calc", 8, BOOL, OVER_CAP, twin=_over_cap),
 )
 
 TRAILING: tuple[Column, ...] = (
@@ -200,68 +747,35 @@ def letter(i: int) -> str:
     return s
 
 
-def formula(col: Column) -> str:
-    """The formula of a calculated column for its first data row (row 2)."""
-    if col.name in RUNNING:
-        return col.formula.format(ref=letter(INDEX[RUNNING[col.name]]))
-    return col.formula
-
-
-def row_formula(col: Column, row: int) -> str:
-    """The formula of a calculated column in sheet row ``row`` (only the running sums move)."""
-    f = formula(col)
-    if row != 2 and col.name in RUNNING:
-        ref = letter(INDEX[RUNNING[col.name]])
-        f = f.replace(f"{ref}$2:{ref}2", f"{ref}$2:{ref}{row}")
+def _place(f: str, row: int) -> str:
+    """``f`` with each ``{up:Col}`` placeholder as the A1 reference of Col in ``row`` - 1."""
+    while "{up:" in f:
+        a = f.index("{up:")
+        b = f.index("}", a)
+        f = f[:a] + f"{letter(INDEX[f[a + 4:b]])}{row - 1}" + f[b + 1:]
     return f
 
 
+RUNNING = frozenset(c.name for c in CALCS if "{up:" in c.formula)
+
+
+def formula(col: Column) -> str:
+    """The formula of a calculated column for its first data row (row 2): what the table stores
+    as its calculated column formula."""
+    return _place(col.formula, 2)
+
+
+def row_formula(col: Column, row: int) -> str:
+    """The formula of a calculated column in sheet row ``row`` (only the references above move)."""
+    return _place(col.formula, row)
+
+
 # Python evaluation --------------------------------------------------------------------------------
-
-def blank(v: object) -> bool:
-    return v is None or v == ""
-
-
-def isnum(v: object) -> bool:
-    return type(v) in (float, int)
-
-
-def _flat(result: object, n: int) -> list:
-    if isinstance(result, list):
-        return [r[0] for r in result]
-    return [result] * n
-
-
-def vcall(fn: Callable, rows: Sequence[int], n: int, *args: object) -> list:
-    """Call a UDF once over the selected ``rows`` (each arg a full column list or a scalar) and
-    scatter its results into a column of ``n`` cells; other cells are ""."""
-    out: list = [""] * n
-    if not rows:
-        return out
-    picked = [[a[i] for i in rows] if isinstance(a, list) else a for a in args]
-    if len(rows) == 1:
-        picked = [p[0] if isinstance(p, list) else p for p in picked]
-    for i, v in zip(rows, _flat(fn(*picked), len(rows))):
-        out[i] = v
-    return out
-
-
-def _side_is_short(v: object) -> bool:
-    return (isinstance(v, str) and v.strip().lower() in ("short", "sell")) or (isnum(v) and v == -1)
-
-
-def first_trade_time(open_times: Sequence[float | None]) -> float:
-    """MIN(Trades[Open time]) on date serials: 0 when no row has one."""
-    got = [t for t in open_times if isnum(t)]
-    return min(got) if got else 0.0
-
 
 def cash_windows(cash: Sequence[tuple[float | None, float]], t0: float) -> Callable[[float], float]:
     """The Cash in/out SUMPRODUCT for a given as-of serial: the amounts of the movements dated in
     [t0, as-of], summed in the Cash table's row order (``cash``: (time serial or None, amount), the
     dated rows sorted by time first, as the build writes them) so the sum is the engine's, bit for bit."""
-    from bisect import bisect_left, bisect_right
-
     dated = [(t, a) for t, a in cash if isnum(t)]
     times = [t for t, _ in dated]
     if times != sorted(times):
@@ -278,137 +792,38 @@ def cash_windows(cash: Sequence[tuple[float | None, float]], t0: float) -> Calla
     return upto
 
 
-def compute(c: dict[str, list], settings, inst: dict[str, dict],
-            cash: Sequence[tuple[float | None, float]] = (), times: dict[str, list] | None = None) -> None:
-    """Fill ``c`` (input column name -> list of cell values, None for empty) with every calculated
-    column, exactly as the formulas compute them. ``inst`` maps an Instruments symbol (upper case,
-    as MATCH compares) to its row {column: value}. ``cash`` is the Cash table as (time serial,
-    amount) rows in sheet order; ``times`` the "Open time" and "Close time" columns as date serials
-    (None for empty)."""
+def first_trade_time(open_times: Sequence[float | None]) -> float:
+    """The earliest open time (date serial), 0 when no row has one: the build's CashFrom."""
+    got = [t for t in open_times if isnum(t)]
+    return min(got) if got else 0.0
+
+
+def compute(c: dict[str, list], env: Env) -> None:
+    """Fill ``c`` (input column name -> list of cell values, dates as serials, None for empty)
+    with every calculated column, row by row through the twins, exactly as the formulas compute."""
     n = len(c["Entry"])
-    rng = range(n)
-    E, Q = c["Entry"], c["Quantity"]
-    live = [i for i in rng if not blank(E[i])]
-
-    def key(i: int) -> str:
-        k = c["Instrument"][i]
-        return k if not blank(k) else c["Symbol"][i]
-
-    def inst_val(i: int, col: str) -> object:
-        """INDEX/MATCH into Instruments: KeyError stands for #N/A; an empty cell reads as 0."""
-        k = key(i)
-        row = inst[str(k).upper()] if not blank(k) else None
-        if row is None:
-            raise KeyError(k)
-        v = row.get(col)
-        return 0.0 if blank(v) else v
-
-    def iferror(i: int, col: str, fallback: object) -> object:
-        try:
-            return inst_val(i, col)
-        except KeyError:
-            return fallback
-
-    profit = c["Profit"]
-    net = [""] * n
-    for i in rng:
-        if not blank(profit[i]):
-            net[i] = sum(v for v in (profit[i], c["Commission"][i], c["Swap"][i], c["Taxes"][i]) if isnum(v))
-    c["Net P/L"] = net
-
-    sb = settings.starting_balance
-    times = times or {"Open time": [None] * n, "Close time": [None] * n}
-    opens, closes = times["Open time"], times["Close time"]
-    upto = cash_windows(cash, first_trade_time(opens))
-    cum, flow, bal, dd = ([""] * n for _ in range(4))
-    run = 0.0
-    peak = 0.0
-    for i in rng:
-        if isnum(net[i]):
-            run += net[i]
-        if blank(E[i]):
-            continue
-        cum[i] = run
-        peak = max(peak, run)
-        asof = closes[i] if isnum(closes[i]) else opens[i] if isnum(opens[i]) else NO_TIME
-        flow[i] = upto(asof)
-        bal[i] = sb + flow[i] + run
-        base = sb + flow[i] + peak
-        dd[i] = 1 - bal[i] / base if base > 0 else ""
-    c["Cumulative P/L"], c["Cash in/out"], c["Balance"], c["Drawdown"] = cum, flow, bal, dd
-
-    eq, lev, pv, pip, cls = ([""] * n for _ in range(5))
-    for i in live:
-        eq[i] = c["Equity"][i] if not blank(c["Equity"][i]) else bal[i] - (net[i] if isnum(net[i]) else 0)
-        if not blank(c["Leverage"][i]):
-            lev[i] = c["Leverage"][i]
-        else:
-            try:
-                rate = inst_val(i, "Margin rate")
-                lev[i] = 1 / rate if isnum(rate) and rate != 0 else settings.account_leverage
-            except KeyError:
-                lev[i] = settings.account_leverage
-        cs = c["Contract size"][i] if not blank(c["Contract size"][i]) else iferror(i, "Contract size", 1)
-        fx = c["FX to account"][i] if not blank(c["FX to account"][i]) else 1
-        pv[i] = cs * fx
-        pip[i] = iferror(i, "Pip size", "")
-        cls[i] = c["Asset class"][i] if not blank(c["Asset class"][i]) else iferror(i, "Asset class", "")
-    c["Equity used"], c["Leverage used"], c["Point value"], c["Pip size"], c["Class"] = eq, lev, pv, pip, cls
-
-    sized = [i for i in live if not blank(Q[i])]
-    c["Notional"] = notional = vcall(udfs.NOTIONAL, sized, n, Q, E, pv)
-    c["Margin"] = margin = vcall(udfs.MARGIN_REQUIRED, sized, n, Q, E, lev, pv)
-    c["Effective leverage"] = eff = vcall(udfs.EFFECTIVE_LEVERAGE, [i for i in rng if isnum(notional[i])], n,
-                                          notional, eq)
-    S = c["Stop"]
-    c["Risk at stop"] = ras = vcall(udfs.RISK_AT_STOP, [i for i in sized if not blank(S[i])], n, Q, E, S, pv)
-    rp = [""] * n
-    for i in rng:
-        if isnum(ras[i]):
-            rp[i] = ras[i] / eq[i] if _gt0(eq[i]) else "equity must be > 0"
-    c["Risk %"] = rp
-    c["Wipe-out pips"] = vcall(udfs.WIPEOUT_PIPS, [i for i in rng if isnum(margin[i]) and isnum(pip[i])], n,
-                               margin, Q, pip, pv)
-    side = c["Side"]
-    c["Stop-out price"] = so = vcall(udfs.STOP_OUT_PRICE, [i for i in sized if not blank(side[i])], n,
-                                     side, E, Q, eq, lev, settings.stop_out_level, pv)
-    beyond = [""] * n
-    for i in rng:
-        if isnum(S[i]) and isnum(so[i]):
-            beyond[i] = S[i] >= so[i] if _side_is_short(side[i]) else S[i] <= so[i]
-    c["Stop beyond stop-out"] = beyond
-    X = c["Exit"]
-    c["R multiple"] = vcall(udfs.R_MULTIPLE, [i for i in live if not blank(S[i]) and not blank(X[i])], n,
-                            side, E, S, X)
-    c["Return on margin"] = vcall(udfs.RETURN_ON_MARGIN, [i for i in rng if isnum(net[i]) and isnum(margin[i])],
-                                  n, net, margin)
-    cap = [""] * n
-    cap_rows, cap_args, cap_dates = [], [], []
-    for i in live:
-        if isinstance(cls[i], str) and cls[i].upper() == "FUTURE":
-            cap[i] = "exchange margin, no retail cap"
-            continue
-        k = cls[i]
-        if k == "" or (isinstance(k, str) and k[:3].upper() == "FX_"):
-            k = key(i)
-        cap_rows.append(i)
-        cap_args.append(k)
-        cap_dates.append(c["Open time"][i])
-    if cap_rows:
-        full_args = [""] * n
-        full_dates: list = [None] * n
-        for i, k, d in zip(cap_rows, cap_args, cap_dates):
-            full_args[i], full_dates[i] = k, d
-        got = vcall(udfs.MAX_LEVERAGE, cap_rows, n, settings.regulator, full_args, full_dates)
-        for i in cap_rows:
-            cap[i] = got[i]
-    c["Leverage cap"] = cap
-    c["Over cap"] = [eff[i] > cap[i] if isnum(cap[i]) and isnum(eff[i]) else "" for i in rng]
+    names = [col.name for col in COLUMNS if col.kind != "calc"]
+    calcs = [(col.name, col.twin) for col in CALCS]
+    out = {name: [""] * n for name, _ in calcs}
+    inputs = [c[name] for name in names]
+    up = None
+    for i in range(n):
+        row = {name: col[i] for name, col in zip(names, inputs)}
+        for name, twin in calcs:
+            v = twin(row, up, env)
+            row[name] = v
+            out[name][i] = v
+        up = row
+    c.update(out)
 
 
-def _gt0(v: object) -> bool:
-    """Excel's ``v>0``: text compares greater than any number."""
-    return isinstance(v, str) or (isnum(v) and v > 0)
+def serial(d: datetime | date) -> float:
+    """An Excel date serial (1900 system) of a date or naive datetime."""
+    if isinstance(d, datetime):
+        if d.tzinfo is not None:
+            d = d.replace(tzinfo=None)
+        return (d - datetime(1899, 12, 30)).total_seconds() / 86400
+    return float((d - date(1899, 12, 30)).days)
 
 
 def is_finite_number(v: object) -> bool:

@@ -162,3 +162,40 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
         if len(name) >= 4 and key.startswith(name) and _SUFFIX.match(key[len(name):]):
             return table[ALIASES.get(name, name)] if name not in table else table[name]
     return None
+
+
+# The Instruments sheet ----------------------------------------------------------------------------
+
+TITLE = "Instruments"
+INSTRUMENT_COLUMNS = (("Symbol", "symbol", 10, "@"), ("Asset class", "asset_class", 13, "@"),
+                      ("Contract size", "contract_size", 12, "#,##0.##"), ("Pip size", "pip_size", 9, "0.#####"),
+                      ("Quote currency", "quote_currency", 9, "@"), ("Margin rate", "margin_rate", 9, "0.00%"),
+                      ("Description", "description", 36, "@"))
+
+
+def build(book) -> None:
+    """The Instruments table: one row per instrument, the contract data the Trades formulas look up."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    from .layout import HEAD_FILL, HEAD_FONT, fit_width
+
+    s = book.sheet(TITLE)
+    ws = s.ws
+    for j, (head, _, width, _) in enumerate(INSTRUMENT_COLUMNS):
+        x = get_column_letter(j + 1)
+        s.text(f"{x}1", head, font=HEAD_FONT, fill=HEAD_FILL)
+        ws.column_dimensions[x].width = width
+    for i, inst in enumerate(book.instruments):
+        for j, (_, field, _, fmt) in enumerate(INSTRUMENT_COLUMNS):
+            coord = f"{get_column_letter(j + 1)}{i + 2}"
+            v = getattr(inst, field)
+            if isinstance(v, str):
+                s.text(coord, v)
+            else:
+                s.value(coord, v, fmt=fmt)
+    ref = f"A1:{get_column_letter(len(INSTRUMENT_COLUMNS))}{max(len(book.instruments), 1) + 1}"
+    ws.add_table(Table(displayName="Instruments", ref=ref,
+                       tableStyleInfo=TableStyleInfo(name="TableStyleLight1", showRowStripes=True)))
+    ws.freeze_panes = "A2"
+    fit_width(ws, "portrait")

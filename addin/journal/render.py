@@ -22,12 +22,26 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def convert(src: Path, fmt: str, outdir: Path, timeout: float = 180) -> Path:
-    """``soffice --headless --convert-to fmt`` with a throw-away profile; the converted file's path."""
+# LibreOffice's "Recalculation on file load" for Excel 2007+ files: 0 always, 1 never, 2 prompt
+# (the default, which headless treats as never: it shows the cached values).
+_RECALC_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>{mode}</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>{mode}</value></prop></item>
+</oor:items>
+"""
+
+
+def convert(src: Path, fmt: str, outdir: Path, timeout: float = 180, recalc: bool = False) -> Path:
+    """``soffice --headless --convert-to fmt`` with a throw-away profile; the converted file's path.
+    ``recalc``: LibreOffice recalculates every formula on loading (as if it had no cached values)."""
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
     profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
+    if recalc:
+        (profile / "user").mkdir()
+        (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_XCU.format(mode=0), encoding="utf-8")
     try:
         subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
                         "--convert-to", fmt, "--outdir", str(outdir), str(src)],

@@ -36,3 +36,37 @@ SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
     ("stop_out_level", "StopOutLevel", "Stop-out level", "0%", "margin level at which the broker closes positions (ESMA: 50%)"),
     ("max_drawdown", "MaxDrawdown", "Largest accepted drawdown", "0%", "fall from the peak you accept before stopping"),
 )
+
+
+# The Settings sheet -------------------------------------------------------------------------------
+
+TITLE = "Settings"
+
+
+def build(book) -> None:
+    """One named input cell per setting, with its label and a note."""
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from .layout import INPUT_FILL, LABEL_FONT, NOTE_FONT, TITLE_FONT, VALUE_FONT
+
+    s = book.sheet(TITLE)
+    ws = s.ws
+    s.text("A1", "Settings", font=TITLE_FONT)
+    for i, (field, name, label, fmt, note) in enumerate(SETTINGS_CELLS):
+        row = i + 3
+        s.text(f"A{row}", label, font=LABEL_FONT)
+        v = getattr(book.settings, field)
+        if isinstance(v, str):
+            s.text(f"B{row}", v, fill=INPUT_FILL, font=VALUE_FONT)
+        else:
+            s.value(f"B{row}", v, fmt=fmt, fill=INPUT_FILL, font=VALUE_FONT)
+        s.text(f"C{row}", note, font=NOTE_FONT)
+        book.wb.defined_names[name] = DefinedName(name, attr_text=f"Settings!$B${row}")
+        if field == "regulator":
+            dv = DataValidation(type="list", formula1='"' + ",".join(REGIMES) + '"', allow_blank=False)
+            ws.add_data_validation(dv)
+            dv.add(f"B{row}")
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 14
+    ws.column_dimensions["C"].width = 64
