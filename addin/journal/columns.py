@@ -639,13 +639,21 @@ def _r_multiple(r, up, env):
     except RiskInputError as err:
         if "differ" in str(err):
             return "stop equals entry"
+        if "profit side" in str(err):
+            return STOP_ON_PROFIT_SIDE
         return _why(err, {"entry": "entry must be > 0", "stop_price": "stop must be > 0",
                           "exit_price": "exit must be > 0"})
 
 
+# A stop on the profit side (a trailed stop the statement reports at its last level) risks nothing,
+# so there is no R to count in (risk.r_multiple refuses it).
+STOP_ON_PROFIT_SIDE = "stop on the profit side: no initial risk"
+
+
 R_MULTIPLE = (f'IF(OR({E}="",{S}="",{X}=""),"",IF(AND(ISNUMBER({_DIR}),ISNUMBER({E}),ISNUMBER({S}),ISNUMBER({X})),'
               f'IF({E}<=0,"entry must be > 0",IF({S}<=0,"stop must be > 0",IF({X}<=0,"exit must be > 0",'
-              f'IF({E}={S},"stop equals entry",{_DIR}*({X}-{E})/ABS({E}-{S}))))),""))')
+              f'IF({E}={S},"stop equals entry",IF({_DIR}*({E}-{S})<0,"{STOP_ON_PROFIT_SIDE}",'
+              f'{_DIR}*({X}-{E})/ABS({E}-{S})))))),""))')
 
 
 def _rom(r, up, env):
