@@ -72,6 +72,7 @@ from . import columns as C
 from .columns import COLUMNS, blank, isnum, letter
 from .instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
 from .settings import SETTINGS_CELLS, Settings
+from .stats import build_stats  # issue 14
 
 CALC_ID = 191029
 FIXED_TIME = datetime(2025, 1, 1)
@@ -182,6 +183,8 @@ def _input_columns(trades: Sequence[Trade], instruments: Sequence[Instrument]) -
             inst = lookup(t.symbol, instruments)
             found[t.symbol] = inst.symbol if inst else None
         cols["Instrument"].append(found[t.symbol])
+    for name in ("Setup", "Tags"):  # Stats sheet (issue 14): trader's columns, no Trade field
+        cols[name] = [None] * len(trades)
     return cols
 
 
@@ -840,6 +843,7 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     dash = wb.active
     dash.title = "Dashboard"
     trades_ws = _trades_sheet(wb, n, cache)
+    build_stats(wb, cols, times, cache)  # issue 14: the Stats sheet (addin/journal/stats.py)
     _cash_sheet(wb, cash, first_trade, cache)
     _planner(wb, settings, instruments, cache)
     _instruments_sheet(wb, instruments, cache)
@@ -865,19 +869,20 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
 
 
 _PROTO = re.compile(r'<c r="([A-Z]+)2"( s="\d+")?')
-_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)?</c>', re.S)
+# <f> may carry attributes: the Stats sheet's array formulas are <f t="array" ref="M5">.
+_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f((?: [^>]*)?)>(.*?)</f>(?:<v\s*/>|<v></v>)?</c>', re.S)
 
 
 def _splice_cached(xml: str, values: dict[str, object]) -> str:
     def repl(m: re.Match) -> str:
-        ref, attrs, f = m.group(1), m.group(2), m.group(3)
+        ref, attrs, fa, f = m.group(1), m.group(2), m.group(3), m.group(4)
         attrs = re.sub(r'\s+t="[^"]*"', "", attrs)
         v = values.get(ref, "")
         if isinstance(v, bool):
-            return f'<c r="{ref}"{attrs} t="b"><f>{f}</f><v>{int(v)}</v></c>'
+            return f'<c r="{ref}"{attrs} t="b"><f{fa}>{f}</f><v>{int(v)}</v></c>'
         if isinstance(v, str):
-            return f'<c r="{ref}"{attrs} t="str"><f>{f}</f><v>{escape(clean_text(v))}</v></c>'
-        return f'<c r="{ref}"{attrs}><f>{f}</f><v>{float(v)!r}</v></c>'
+            return f'<c r="{ref}"{attrs} t="str"><f{fa}>{f}</f><v>{escape(clean_text(v))}</v></c>'
+        return f'<c r="{ref}"{attrs}><f{fa}>{f}</f><v>{float(v)!r}</v></c>'
     return _FORMULA_CELL.sub(repl, xml)
 
 
