@@ -72,6 +72,7 @@ from . import columns as C
 from .columns import COLUMNS, blank, isnum, letter
 from .instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
 from .settings import SETTINGS_CELLS, Settings
+from .account import build_account, planner_context  # issue 14
 from .stats import build_stats  # issue 14
 
 CALC_ID = 191029
@@ -686,7 +687,7 @@ def _charts(wb: Workbook, ws, n: int, top: int):
 
 # Planner ------------------------------------------------------------------------------------------
 
-def _planner(wb: Workbook, settings: Settings, instruments: Sequence[Instrument], cache: dict):
+def _planner(wb: Workbook, settings: Settings, instruments: Sequence[Instrument], cache: dict, acct=None):
     s = _Sheet(wb.create_sheet("Planner"), cache)
     ws = s.ws
     s.text("A1", "Pre-trade planner", font=TITLE_FONT)
@@ -795,6 +796,8 @@ def _planner(wb: Workbook, settings: Settings, instruments: Sequence[Instrument]
     profit = size * abs(tg - e) * pv if isnum(size) else ""
     out("Profit at the target", f'IF(ISNUMBER({P["Position size"]}),{P["Position size"]}*ABS({P["Target"]}-'
         f'{P["Entry"]})*{P["Point value"]},"")', profit, C.MONEY)
+    if acct is not None:  # issue 14: the planned trade in the account's context (addin/journal/account.py)
+        row[0] = planner_context(s, P, V, row[0] + 1, acct, settings)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 16
     ws.column_dimensions["C"].width = 52
@@ -844,8 +847,10 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     dash.title = "Dashboard"
     trades_ws = _trades_sheet(wb, n, cache)
     build_stats(wb, cols, times, cache)  # issue 14: the Stats sheet (addin/journal/stats.py)
+    acct = build_account(wb, trades, cols, settings,  # issue 14: the Account sheet (addin/journal/account.py)
+                         settings.starting_balance + cash_total + sum(v for v in cols["Net P/L"] if isnum(v)), cache)
     _cash_sheet(wb, cash, first_trade, cache)
-    _planner(wb, settings, instruments, cache)
+    _planner(wb, settings, instruments, cache, acct)
     _instruments_sheet(wb, instruments, cache)
     _settings_sheet(wb, settings, cache)
     _rejected_sheet(wb, list(rejected), cache)
