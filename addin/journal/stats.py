@@ -55,6 +55,7 @@ OC, SB = f"{T}[Over cap]", f"{T}[Stop beyond stop-out]"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 R_EDGES = tuple(x / 2 for x in range(-6, 11))  # -3R .. +5R in half-R steps, open-ended at both ends
+R_EPS = "1E-9"  # a bin's edges move down by this much: 1.9999999999998R (2R after float rounding) counts as 2R
 
 # Messages a statistic shows instead of a number (the same in the formula and in its twin).
 NO_LOSS = "no losing trades"
@@ -439,11 +440,11 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
         crit = [P, '">=-9.99E+307"']  # closed trades only: a numeric Net P/L (text never meets it)
         if lo is not None:
             s.value(f"B{hr}", lo, fmt="0.0")
-            crit += [R, f'">="&B{hr}']
+            crit += [R, f'">="&(B{hr}-{R_EPS})']
         if hi is not None:
             s.value(f"C{hr}", hi, fmt="0.0")
-            crit += [R, f'"<"&C{hr}']
-        count = float(sum(1 for v in rvals if (lo is None or v >= lo) and (hi is None or v < hi)))
+            crit += [R, f'"<"&(C{hr}-{R_EPS})']
+        count = float(sum(1 for v in rvals if (lo is None or v >= lo - 1e-9) and (hi is None or v < hi - 1e-9)))
         if lo is None and hi is None:  # pragma: no cover - the edges are never both open
             continue
         f = f"COUNTIFS({','.join(crit)})"  # numeric criteria on R skip its text cells
