@@ -310,22 +310,27 @@ def build_account(wb, trades: Sequence[Trade], cols: dict[str, list], settings, 
     end = r
     r += 1
     biggest = max(exposure, key=lambda e: abs(e[1])) if exposure else ("", 0.0)
-    s.text(f"A{r}", "Largest single-currency bet", font=LABEL_FONT, border=BOX)
     rng = f"$D${first}:$D${end}"
+    abs_x = f"ABS(IF(ISNUMBER({rng}),{rng},0))"
     big_x = abs(biggest[1]) / equity if equity > 0 and exposure else ""
-    ws[f"B{r}"] = ArrayFormula(f"B{r}", f'=IF(COUNT({rng})=0,"",INDEX($A${first}:$A${end},'
-                                        f'MATCH(MAX(ABS(IF(ISNUMBER({rng}),{rng},0))),ABS(IF(ISNUMBER({rng}),{rng},0)),0)))')
-    s.cache[f"B{r}"] = biggest[0] if big_x != "" else ""
-    ws[f"B{r}"].font = VALUE_FONT
-    ws[f"B{r}"].alignment = right
-    ws[f"D{r}"] = ArrayFormula(f"D{r}", f'=IF(COUNT({rng})=0,"",MAX(ABS(IF(ISNUMBER({rng}),{rng},0))))')
-    s.cache[f"D{r}"] = big_x
-    ws[f"D{r}"].number_format = '0.00"x"'
-    ws[f"D{r}"].font = VALUE_FONT
-    ws.merge_cells(f"D{r}:E{r}")
-    s.text(f"F{r}", "the currency whose net position is the largest multiple of equity", font=NOTE_FONT)
-    cells["Largest currency"], vals["Largest currency"] = f"$B${r}", s.cache[f"B{r}"]
-    cells["Largest currency x equity"], vals["Largest currency x equity"] = f"$D${r}", big_x
+    for label, formula, value, fmt, note in (
+            ("Largest single-currency bet", f'IF(COUNT({rng})=0,"",INDEX($A${first}:$A${end},MATCH(MAX({abs_x}),{abs_x},0)))',
+             biggest[0] if big_x != "" else "", None, "the currency whose net position is the largest multiple of equity"),
+            ("Largest bet, x equity", f'IF(COUNT({rng})=0,"",MAX({abs_x}))', big_x, '0.00"x"',
+             "its size, long or short, as a multiple of equity")):
+        s.text(f"A{r}", label, font=LABEL_FONT, border=BOX)
+        ws.merge_cells(f"A{r}:C{r}")
+        ws[f"D{r}"] = ArrayFormula(f"D{r}", "=" + formula)  # classic array formula: ABS over the list
+        s.cache[f"D{r}"] = value
+        ws[f"D{r}"].font = VALUE_FONT
+        ws[f"D{r}"].alignment = right
+        if fmt:
+            ws[f"D{r}"].number_format = fmt
+        ws.merge_cells(f"D{r}:E{r}")
+        s.text(f"F{r}", note, font=NOTE_FONT)
+        cells[label], vals[label] = f"$D${r}", value
+        r += 1
+    r -= 1
 
     for label, name in NAMES.items():
         wb.defined_names[name] = DefinedName(name, attr_text=f"{SHEET}!{cells[label]}")
