@@ -245,7 +245,7 @@ class Section:
     title: str
     keys: list[str]
     mask: Callable[[str], str]          # key cell reference -> SUMPRODUCT factor
-    selects: Callable[[int, str], bool]  # (row index, key) -> the Python twin of the mask
+    groups: dict[str, list[int]]         # key -> the Trades rows (0-based) its mask selects: the twin
     not_listed: bool = True              # a "(not listed above)" row (single-valued keys only)
     literal_keys: dict[str, str] = field(default_factory=dict)  # key -> mask, for fixed keys (weekday)
 
@@ -260,25 +260,37 @@ class StatsResult:
     hist_rows: list[int]
 
 
+def _groups(keys: Sequence[str], row_keys: Sequence[Sequence[str]]) -> dict[str, list[int]]:
+    """key -> rows whose keys (compared case-insensitively) include it, in row order: one pass."""
+    at = {k.upper(): k for k in keys}
+    out: dict[str, list[int]] = {k: [] for k in keys}
+    for i, ks in enumerate(row_keys):
+        for k in dict.fromkeys(x.upper() for x in ks):
+            if k in at:
+                out[at[k]].append(i)
+    return out
+
+
 def sections(cols: dict[str, list], times: dict[str, list]) -> list[Section]:
     n = len(cols["Net P/L"])
     closed = [_num(v) for v in cols["Net P/L"]]
 
-    def eq(column: str) -> Callable[[int, str], bool]:
+    def single(column: str, mask: Callable[[str], str], title: str) -> Section:
         values = cols.get(column, [None] * n)
-        return lambda i, k: _key(values[i]) is not None and str(values[i]).upper() == k.upper()
+        keys = distinct_keys(values, closed)
+        return Section(title, keys, mask, _groups(keys, [[k] if (k := _key(v)) is not None else [] for v in values]))
 
     tags_col = cols.get("Tags", [None] * n)
-    tag_keys = distinct_keys([t for cell in tags_col for t in tag_list(cell)],
-                             [c for cell, c in zip(tags_col, closed) for _ in tag_list(cell)])
+    row_tags = [tag_list(cell) for cell in tags_col]
+    tag_keys = distinct_keys([t for ts in row_tags for t in ts], [c for ts, c in zip(row_tags, closed) for _ in ts])
     opens = times["Open time"]
+    days = [[WEEKDAYS[weekday(t) - 1]] if _num(t) else [] for t in opens]
     return [
-        Section("By setup", distinct_keys(cols.get("Setup", [None] * n), closed), _eq_mask("Setup"), eq("Setup")),
-        Section("By tag", tag_keys, _tag_mask, lambda i, k: has_tag(tags_col[i], k), not_listed=False),
-        Section("By symbol", distinct_keys(cols["Symbol"], closed), _eq_mask("Symbol"), eq("Symbol")),
-        Section("By side", distinct_keys(cols["Side"], closed), _eq_mask("Side"), eq("Side")),
-        Section("By weekday opened", list(WEEKDAYS), lambda ref: "", 
-                lambda i, k: _num(opens[i]) and weekday(opens[i]) == WEEKDAYS.index(k) + 1, not_listed=False,
+        single("Setup", _eq_mask("Setup"), "By setup"),
+        Section("By tag", tag_keys, _tag_mask, _groups(tag_keys, row_tags), not_listed=False),
+        single("Symbol", _eq_mask("Symbol"), "By symbol"),
+        single("Side", _eq_mask("Side"), "By side"),
+        Section("By weekday opened", list(WEEKDAYS), lambda ref: "", _groups(WEEKDAYS, days), not_listed=False,
                 literal_keys={d: _weekday_mask(j + 1) for j, d in enumerate(WEEKDAYS)}),
     ]
 
@@ -360,7 +372,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
                 mask = sec.literal_keys[key]
             else:
                 mask = sec.mask(f"$A{r}")
-            stat_row(r, key, mask, [i for i in every if sec.selects(i, key)])
+            stat_row(r, key, mask, sec.groups[key])
             rows[f"{sec.title}:{key}"] = r
         if not sec.keys:
             r += 1
@@ -370,7 +382,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
             last = r - 1
             s.text(f"A{r}", NOT_LISTED, font=NOTE_FONT, border=BOX)
             all_n = f"${COL['n']}${rows['All']}"
-            listed = float(sum(1 for i in every if _num(cols["Net P/L"][i]) and any(sec.selects(i, k) for k in sec.keys)))
+            listed = float(sum(1 for k in sec.keys for i in sec.groups[k] if _num(cols["Net P/L"][i])))
             put(f"{COL['n']}{r}", f"{all_n}-SUM({COL['n']}{first}:{COL['n']}{last})" if sec.keys else all_n,
                 values[all_n.replace("$", "")] - listed, "0", border=BOX, align=right)
             rows[f"{sec.title}:{NOT_LISTED}"] = r
@@ -404,14 +416,18 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
     closes = times["Close time"]
     net = cols["Net P/L"]
     years = sorted({_year(t) for t, v in zip(closes, net) if _num(t) and _num(v)})
+    buckets: dict[tuple[int, int], list[float]] = {}
+    for t, v in zip(closes, net):
+        if _num(t) and _num(v):
+            d = _date(t)
+            buckets.setdefault((d.year, d.month), []).append(v)
     month_rows: dict[int, int] = {}
     for y in years or []:
         r = grid_head + 1 + len(month_rows)
         s.value(f"A{r}", y, fmt="0", font=VALUE_FONT)
         month_rows[y] = r
         for mth in range(1, 13):
-            lo, hi = month_start(y, mth), month_start(y, mth + 1)
-            v = float(sum(p for t, p in zip(closes, net) if _num(t) and _num(p) and lo <= t < hi))
+            v = float(sum(buckets.get((y, mth), [])))  # [DATE(y,m,1), DATE(y,m+1,1)): the month of the day
             put(f"{get_column_letter(mth + 1)}{r}",
                 f'SUMIFS({P},{T}[Close time],">="&DATE($A{r},{mth},1),{T}[Close time],"<"&DATE($A{r},{mth + 1},1))',
                 v, C.MONEY, align=right)
@@ -470,9 +486,13 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
     return StatsResult(values=values, rows=rows, card=card, month_rows=month_rows, hist_rows=hist_rows)
 
 
-def _year(serial: float) -> int:
+def _date(serial: float):
     from datetime import date, timedelta
-    return (date(1899, 12, 30) + timedelta(days=math.floor(serial))).year
+    return date(1899, 12, 30) + timedelta(days=math.floor(serial))
+
+
+def _year(serial: float) -> int:
+    return _date(serial).year
 
 
 def _charts(wb, ws, n: int, grid_head: int, month_rows: dict[int, int], hist_rows: list[int]) -> None:
