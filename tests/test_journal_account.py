@@ -221,3 +221,24 @@ def test_account_sheet_renders_in_libreoffice(tmp_path, hand_journal):
                   "Net exposure per currency", "GBP", "-29.65x", "Largest single-currency bet", "Largest bet, x equity", "29.65x"):
         assert words in text, words
     assert "#VALUE" not in text and "#NAME" not in text and "Err:" not in text
+
+
+def test_a_typed_mark_survives_the_next_fill(tmp_path):
+    """The trader types today's price for the sample's open EURUSD; filling the same statement
+    again keeps it (the journal belongs to the trader)."""
+    from addin.fill import fill_journal, sample_statement
+
+    path = tmp_path / "journal.xlsx"
+    fill_journal([sample_statement()], path, progress=False)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Account"]
+    head = [c.value for c in ws[4]]
+    col = openpyxl.utils.get_column_letter(head.index("Mark price") + 1)
+    assert ws[f"{col}5"].value == pytest.approx(1.0946)  # the statement's mark
+    ws[f"{col}5"] = 1.1
+    wb.save(path)
+    fill_journal([sample_statement()], path, progress=False)
+    ws = openpyxl.load_workbook(path, data_only=True)["Account"]
+    assert ws[f"{col}5"].value == 1.1
+    f = figures(ws)
+    assert f["Unrealised P/L"] == pytest.approx(0.5 * 100_000 * (1.1 - 1.09557) - 3.50)

@@ -353,3 +353,15 @@ def test_stats_sheet_renders_in_libreoffice(tmp_path, hand_journal):
                   "By tag", "newsflow", "By weekday opened", "Monday"):
         assert words in text, words
     assert "#VALUE" not in text and "#NAME" not in text and "Err:" not in text
+
+
+def test_readme_explains_each_statistic():
+    from conftest import ROOT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip() for line in readme.splitlines() if line.startswith("| ")}
+    for label, *_ in S.EXPLAINED:
+        label = {"Average leverage used": "Average / largest leverage used",
+                 "Largest leverage used": "Average / largest leverage used"}.get(label, label)
+        assert label in rows, f"README has no sentence for {label}"
+    assert "docs/stats.png" in readme and "docs/account.png" in readme
+    assert (ROOT / "docs" / "stats.png").stat().st_size > 20_000 and (ROOT / "docs" / "account.png").stat().st_size > 20_000

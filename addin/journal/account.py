@@ -77,7 +77,7 @@ POSITION_COLUMNS: tuple[tuple[str, float, str, str | None], ...] = (
     ("Entry", 11, C.PRICE, f'IF({_LIVE},"",{_from_trades("Entry")})'),
     ("Mark price", 11, C.PRICE, None),
     ("Point value", 10, "#,##0.####", f'IF({_LIVE},"",{_from_trades("Point value")})'),
-    ("Leverage", 8, "0.##", f'IF({_LIVE},"",{_from_trades("Leverage used")})'),
+    ("Leverage", 9, "0.##", f'IF({_LIVE},"",{_from_trades("Leverage used")})'),
     ("Base", 6, "@", None),
     ("Quote", 6, "@", None),
     ("Sign", 5, "0", f'IF({_LIVE},"",IF(OR({_row("Side")}="short",{_row("Side")}="sell"),-1,1))'),
@@ -213,7 +213,7 @@ def build_account(wb, trades: Sequence[Trade], cols: dict[str, list], settings, 
         for j, (name, _, fmt, f) in enumerate(POSITION_COLUMNS):
             coord = f"{get_column_letter(j + 1)}{r}"
             if f is not None:
-                s.formula(coord, f, computed[name](p) if p else "", fmt=fmt, align=right)
+                s.formula(coord, f, computed[name](p) if p else "", fmt=fmt, align=None if fmt == "@" else right)
             elif name == "Mark price":
                 s.value(coord, p.mark if p else None, fmt=fmt, fill=INPUT_FILL)
             else:

@@ -286,12 +286,12 @@ def sections(cols: dict[str, list], times: dict[str, list]) -> list[Section]:
     opens = times["Open time"]
     days = [[WEEKDAYS[weekday(t) - 1]] if _num(t) else [] for t in opens]
     return [
-        single("Setup", _eq_mask("Setup"), "By setup"),
-        Section("By tag", tag_keys, _tag_mask, _groups(tag_keys, row_tags), not_listed=False),
         single("Symbol", _eq_mask("Symbol"), "By symbol"),
         single("Side", _eq_mask("Side"), "By side"),
         Section("By weekday opened", list(WEEKDAYS), lambda ref: "", _groups(WEEKDAYS, days), not_listed=False,
                 literal_keys={d: _weekday_mask(j + 1) for j, d in enumerate(WEEKDAYS)}),
+        single("Setup", _eq_mask("Setup"), "By setup"),
+        Section("By tag", tag_keys, _tag_mask, _groups(tag_keys, row_tags), not_listed=False),
     ]
 
 
@@ -509,6 +509,8 @@ def _charts(wb, ws, n: int, grid_head: int, month_rows: dict[int, int], hist_row
     eq.series[0].smooth = False
     eq.series[0].graphicalProperties.line.width = 19050
     eq.x_axis.title = "trade"
+    eq.x_axis.tickLblSkip = max(1, n // 8)  # about eight trade numbers along the axis
+    eq.x_axis.tickMarkSkip = max(1, n // 8)
     eq.y_axis.number_format = "#,##0"
 
     monthly = BarChart()
