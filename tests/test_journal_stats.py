@@ -365,3 +365,46 @@ def test_readme_explains_each_statistic():
         assert label in rows, f"README has no sentence for {label}"
     assert "docs/stats.png" in readme and "docs/account.png" in readme
     assert (ROOT / "docs" / "stats.png").stat().st_size > 20_000 and (ROOT / "docs" / "account.png").stat().st_size > 20_000
+
+
+def _top_level(text: str, seps: str) -> list[str]:
+    parts, depth, cur, quoted = [], 0, "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "([{":
+            depth += 1
+        elif not quoted and ch in ")]}":
+            depth -= 1
+        if not quoted and depth == 0 and ch in seps:
+            parts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    return parts + [cur]
+
+
+def sumproduct_args(formula: str) -> list[str]:
+    out = []
+    for m in re.finditer(r"SUMPRODUCT\(", formula):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(formula[i], 0)
+            i += 1
+        out += _top_level(formula[m.end():i - 1], ",")
+    return out
+
+
+@pytest.mark.parametrize("sheet", ["Stats", "Account", "Planner"])
+def test_no_sumproduct_argument_is_a_bare_boolean_array(hand_journal, sheet):
+    """Excel's SUMPRODUCT counts TRUE/FALSE array entries as 0 (LibreOffice counts TRUE as 1, so its
+    recalculation cannot catch it): each argument must be arithmetic (a product, a difference) or a
+    plain range."""
+    ws = openpyxl.load_workbook(hand_journal)[sheet]
+    formulas = [str(getattr(c.value, "text", c.value)) for row in ws.iter_rows() for c in row
+                if "SUMPRODUCT" in str(getattr(c.value, "text", c.value))]
+    args = [a for f in formulas for a in sumproduct_args(f)]
+    assert len(args) > (100 if sheet == "Stats" else 2)
+    plain_range = re.compile(r"[A-Za-z_]+\[[^\]]*\]")
+    bad = [a for a in args if not plain_range.fullmatch(a) and len(_top_level(a, "*-+")) < 2]
+    assert not bad, bad[:5]

@@ -117,7 +117,9 @@ def stat_formulas(mask: str, row: int) -> dict[str, object]:
     """The formulas of one statistics row (columns B..O) for trades selected by ``mask`` ("" = all
     closed trades); ``row`` is the sheet row (the win rate and others read its Trades/Wins/Losses
     cells). The largest leverage is an array formula (returned as ``("array", text)``)."""
-    m = f"{mask}*ISNUMBER({P})" if mask else f"ISNUMBER({P})"
+    # Every SUMPRODUCT argument is a product or a range: Excel counts a bare TRUE/FALSE array as 0s
+    # (LibreOffice does not), so the all-trades mask is 1*ISNUMBER(...).
+    m = f"{mask}*ISNUMBER({P})" if mask else f"1*ISNUMBER({P})"
     mr = f"{m}*ISNUMBER({R})"
     ml = f"{m}*ISNUMBER({EL})"
     n, w, lo = (f"${COL[k]}{row}" for k in ("n", "wins", "losses"))
