@@ -113,41 +113,59 @@ def _weekday_mask(day: int) -> str:
     return f"ISNUMBER({T}[Open time])*(WEEKDAY({T}[Open time],2)={day})"
 
 
-def stat_formulas(mask: str, row: int) -> dict[str, object]:
-    """The formulas of one statistics row (columns B..O) for trades selected by ``mask`` ("" = all
-    closed trades); ``row`` is the sheet row (the win rate and others read its Trades/Wins/Losses
-    cells). The largest leverage is an array formula (returned as ``("array", text)``)."""
+NUM = '">=-9.99E+307"'  # a criterion only numbers meet: the *IFS functions then skip "" and messages
+
+
+def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, object]:
+    """The formulas of one statistics row (columns B..O) for the trades selected by ``mask`` (a
+    SUMPRODUCT factor; "" = all closed trades); ``row`` is the sheet row (the win rate and others
+    read its Trades/Wins/Losses cells). Where the selection is also ``crit`` (",range,criterion"
+    pairs for COUNTIFS/SUMIFS; "" for all trades) the counts and sums use those functions, faster
+    in every engine than array arithmetic; SUMPRODUCT remains for the sum of squared R (SQN), for
+    tags and weekdays, and the largest leverage is a classic array formula (``("array", text)``)."""
     # Every SUMPRODUCT argument is a product or a range: Excel counts a bare TRUE/FALSE array as 0s
     # (LibreOffice does not), so the all-trades mask is 1*ISNUMBER(...).
     m = f"{mask}*ISNUMBER({P})" if mask else f"1*ISNUMBER({P})"
     mr = f"{m}*ISNUMBER({R})"
     ml = f"{m}*ISNUMBER({EL})"
     n, w, lo = (f"${COL[k]}{row}" for k in ("n", "wins", "losses"))
-    nr = f"SUMPRODUCT({mr})"
-    sr = f"SUMPRODUCT({mr},{R})"
     sr2 = f"SUMPRODUCT({mr},{R},{R})"
+    if crit is None:
+        count, wins, losses = f"SUMPRODUCT({m})", f"SUMPRODUCT({m}*({P}>0))", f"SUMPRODUCT({m}*({P}<0))"
+        net = f"SUMPRODUCT({m},{P})"
+        gross_win, gross_loss = f"SUMPRODUCT({m}*({P}>0),{P})", f"-SUMPRODUCT({m}*({P}<0),{P})"
+        nr, sr = f"SUMPRODUCT({mr})", f"SUMPRODUCT({mr},{R})"
+        nl, sl = f"SUMPRODUCT({ml})", f"SUMPRODUCT({ml},{EL})"
+        # TRUE/FALSE where known, "" where not: NOT(ISTEXT()) counts the known (LibreOffice stores
+        # TRUE as 1, so ISLOGICAL would not see it in an array).
+        known = {c: f"SUMPRODUCT({m}*NOT(ISTEXT({c})))" for c in (OC, SB)}
+        true = {c: f"SUMPRODUCT({m}*({c}=TRUE))" for c in (OC, SB)}
+    else:
+        count, wins, losses = f"COUNTIFS({P},{NUM}{crit})", f'COUNTIFS({P},">0"{crit})', f'COUNTIFS({P},"<0"{crit})'
+        net = f"SUMIFS({P},{P},{NUM}{crit})"
+        gross_win, gross_loss = f'SUMIFS({P},{P},">0"{crit})', f'-SUMIFS({P},{P},"<0"{crit})'
+        nr, sr = f"COUNTIFS({P},{NUM},{R},{NUM}{crit})", f"SUMIFS({R},{P},{NUM},{R},{NUM}{crit})"
+        nl, sl = f"COUNTIFS({P},{NUM},{EL},{NUM}{crit})", f"SUMIFS({EL},{P},{NUM},{EL},{NUM}{crit})"
+        true = {c: f"COUNTIFS({c},TRUE,{P},{NUM}{crit})" for c in (OC, SB)}
+        known = {c: f"({true[c]}+COUNTIFS({c},FALSE,{P},{NUM}{crit}))" for c in (OC, SB)}
     var = f"({sr2}-{sr}*{sr}/{nr})"
-    gross_win = f"SUMPRODUCT({m}*({P}>0),{P})"
-    gross_loss = f"-SUMPRODUCT({m}*({P}<0),{P})"
     return {
-        "n": f"SUMPRODUCT({m})",
-        "wins": f"SUMPRODUCT({m}*({P}>0))",
-        "losses": f"SUMPRODUCT({m}*({P}<0))",
-        "net": f"SUMPRODUCT({m},{P})",
+        "n": count,
+        "wins": wins,
+        "losses": losses,
+        "net": net,
         "win_rate": f'IF({n}=0,"",IF({w}+{lo}=0,"{NO_DECIDED}",{w}/({w}+{lo})))',
         "pf": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",{gross_win}/({gross_loss})))',
         "payoff": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",IF({w}=0,"{NO_WIN}",'
                   f'({gross_win}/{w})/(({gross_loss})/{lo}))))',
-        "exp": f'IF({n}=0,"",SUMPRODUCT({m},{P})/{n})',
+        "exp": f'IF({n}=0,"",${COL["net"]}{row}/{n})',
         "exp_r": f'IF({n}=0,"",IF({nr}=0,"{NO_R}",{sr}/{nr}))',
         "sqn": f'IF({n}=0,"",IF({nr}<2,"{FEW_R}",IF({var}<=1E-12*{sr2},"{SAME_R}",'
                f'SQRT(MIN({nr},100))*({sr}/{nr})/SQRT({var}/({nr}-1)))))',
-        "lev_avg": f'IF(SUMPRODUCT({ml})=0,"",SUMPRODUCT({ml},{EL})/SUMPRODUCT({ml}))',
-        "lev_max": ("array", f'IF(SUMPRODUCT({ml})=0,"",MAX(IF({ml},{EL})))'),
-        # TRUE/FALSE where known, "" where not: NOT(ISTEXT()) counts the known (LibreOffice stores
-        # TRUE as 1, so ISLOGICAL would not see it in an array).
-        "over_cap": f'IF(SUMPRODUCT({m}*NOT(ISTEXT({OC})))=0,"",SUMPRODUCT({m}*({OC}=TRUE))/SUMPRODUCT({m}*NOT(ISTEXT({OC}))))',
-        "beyond": f'IF(SUMPRODUCT({m}*NOT(ISTEXT({SB})))=0,"",SUMPRODUCT({m}*({SB}=TRUE))/SUMPRODUCT({m}*NOT(ISTEXT({SB}))))',
+        "lev_avg": f'IF({nl}=0,"",{sl}/{nl})',
+        "lev_max": ("array", f'IF({nl}=0,"",MAX(IF({ml},{EL})))'),
+        "over_cap": f'IF({known[OC]}=0,"",{true[OC]}/{known[OC]})',
+        "beyond": f'IF({known[SB]}=0,"",{true[SB]}/{known[SB]})',
     }
 
 
@@ -249,6 +267,7 @@ class Section:
     mask: Callable[[str], str]          # key cell reference -> SUMPRODUCT factor
     groups: dict[str, list[int]]         # key -> the Trades rows (0-based) its mask selects: the twin
     not_listed: bool = True              # a "(not listed above)" row (single-valued keys only)
+    criteria: Callable[[str], str] | None = None  # key cell -> ",range,criterion" for COUNTIFS/SUMIFS
     literal_keys: dict[str, str] = field(default_factory=dict)  # key -> mask, for fixed keys (weekday)
 
 
@@ -280,7 +299,8 @@ def sections(cols: dict[str, list], times: dict[str, list]) -> list[Section]:
     def single(column: str, mask: Callable[[str], str], title: str) -> Section:
         values = cols.get(column, [None] * n)
         keys = distinct_keys(values, closed)
-        return Section(title, keys, mask, _groups(keys, [[k] if (k := _key(v)) is not None else [] for v in values]))
+        return Section(title, keys, mask, _groups(keys, [[k] if (k := _key(v)) is not None else [] for v in values]),
+                       criteria=lambda ref: f',{T}[{column}],"="&{ref}')
 
     tags_col = cols.get("Tags", [None] * n)
     row_tags = [tag_list(cell) for cell in tags_col]
@@ -353,16 +373,17 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
                align=Alignment(wrap_text=True, horizontal="center", vertical="center"))
     ws.row_dimensions[head].height = 30
 
-    def stat_row(r: int, label: str, mask: str, twin_rows: Sequence[int], bold: bool = False):
+    def stat_row(r: int, label: str, mask: str, twin_rows: Sequence[int], bold: bool = False,
+                 crit: str | None = None):
         s.text(f"A{r}", label, font=VALUE_FONT if bold else LABEL_FONT, border=BOX)
         got = group_stats(twin_rows, cols)
-        for k, f in stat_formulas(mask, r).items():
+        for k, f in stat_formulas(mask, r, crit).items():
             put(f"{COL[k]}{r}", f, got[k], dict((c[0], c[2]) for c in STAT_COLUMNS)[k],
                 border=BOX, align=right)
 
     every = list(range(n))
     r = head + 1
-    stat_row(r, "All closed trades", "", every, bold=True)
+    stat_row(r, "All closed trades", "", every, bold=True, crit="")
     rows["All"] = r
     for sec in sections(cols, times):
         r += 2
@@ -374,7 +395,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
                 mask = sec.literal_keys[key]
             else:
                 mask = sec.mask(f"$A{r}")
-            stat_row(r, key, mask, sec.groups[key])
+            stat_row(r, key, mask, sec.groups[key], crit=sec.criteria(f"$A{r}") if sec.criteria else None)
             rows[f"{sec.title}:{key}"] = r
         if not sec.keys:
             r += 1
