@@ -74,7 +74,16 @@ STAT_COLUMNS = (
     ("lev_avg", "Avg leverage", C.LEV), ("lev_max", "Max leverage", C.LEV),
     ("over_cap", "Over cap", "0.0%"), ("beyond", "Stop beyond stop-out", "0.0%"),
 )
-COL = {k: get_column_letter(j + 2) for j, (k, _, _) in enumerate(STAT_COLUMNS)}
+# Hidden helper columns after the table (P onwards): each sum or count a row's statistics need is
+# computed once there and read by the visible cells (an R count appears in four statistics).
+HELPER_COLUMNS = (
+    ("gw", "Gross win", C.MONEY), ("gl", "Gross loss", C.MONEY), ("nr", "R count", "0"), ("sr", "Sum R", "0.00"),
+    ("sr2", "Sum R squared", "0.00"), ("nl", "Leverage count", "0"), ("sl", "Sum leverage", "0.00"),
+    ("oc_k", "Cap known", "0"), ("oc_t", "Over cap", "0"), ("sb_k", "Stop-out known", "0"),
+    ("sb_t", "Stop beyond", "0"),
+)
+COL = {k: get_column_letter(j + 2) for j, (k, _, _) in enumerate(STAT_COLUMNS + HELPER_COLUMNS)}
+FORMATS = {k: fmt for k, _, fmt in STAT_COLUMNS + HELPER_COLUMNS}
 
 # The overview card: (label, stat key or "dd", format, what it tells a trader).
 EXPLAINED: tuple[tuple[str, str, str, str], ...] = (
@@ -129,7 +138,6 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
     mr = f"{m}*ISNUMBER({R})"
     ml = f"{m}*ISNUMBER({EL})"
     n, w, lo = (f"${COL[k]}{row}" for k in ("n", "wins", "losses"))
-    sr2 = f"SUMPRODUCT({mr},{R},{R})"
     if crit is None:
         count, wins, losses = f"SUMPRODUCT({m})", f"SUMPRODUCT({m}*({P}>0))", f"SUMPRODUCT({m}*({P}<0))"
         net = f"SUMPRODUCT({m},{P})"
@@ -147,25 +155,28 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         nr, sr = f"COUNTIFS({P},{NUM},{R},{NUM}{crit})", f"SUMIFS({R},{P},{NUM},{R},{NUM}{crit})"
         nl, sl = f"COUNTIFS({P},{NUM},{EL},{NUM}{crit})", f"SUMIFS({EL},{P},{NUM},{EL},{NUM}{crit})"
         true = {c: f"COUNTIFS({c},TRUE,{P},{NUM}{crit})" for c in (OC, SB)}
-        known = {c: f"({true[c]}+COUNTIFS({c},FALSE,{P},{NUM}{crit}))" for c in (OC, SB)}
-    var = f"({sr2}-{sr}*{sr}/{nr})"
+        known = {c: f"{true[c]}+COUNTIFS({c},FALSE,{P},{NUM}{crit})" for c in (OC, SB)}
+    h = {k: f"${COL[k]}{row}" for k, *_ in HELPER_COLUMNS}
+    var = f"({h['sr2']}-{h['sr']}*{h['sr']}/{h['nr']})"
     return {
         "n": count,
         "wins": wins,
         "losses": losses,
         "net": net,
         "win_rate": f'IF({n}=0,"",IF({w}+{lo}=0,"{NO_DECIDED}",{w}/({w}+{lo})))',
-        "pf": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",{gross_win}/({gross_loss})))',
-        "payoff": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",IF({w}=0,"{NO_WIN}",'
-                  f'({gross_win}/{w})/(({gross_loss})/{lo}))))',
+        "pf": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",{h["gw"]}/{h["gl"]}))',
+        "payoff": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",IF({w}=0,"{NO_WIN}",({h["gw"]}/{w})/({h["gl"]}/{lo}))))',
         "exp": f'IF({n}=0,"",${COL["net"]}{row}/{n})',
-        "exp_r": f'IF({n}=0,"",IF({nr}=0,"{NO_R}",{sr}/{nr}))',
-        "sqn": f'IF({n}=0,"",IF({nr}<2,"{FEW_R}",IF({var}<=1E-12*{sr2},"{SAME_R}",'
-               f'SQRT(MIN({nr},100))*({sr}/{nr})/SQRT({var}/({nr}-1)))))',
-        "lev_avg": f'IF({nl}=0,"",{sl}/{nl})',
-        "lev_max": ("array", f'IF({nl}=0,"",MAX(IF({ml},{EL})))'),
-        "over_cap": f'IF({known[OC]}=0,"",{true[OC]}/{known[OC]})',
-        "beyond": f'IF({known[SB]}=0,"",{true[SB]}/{known[SB]})',
+        "exp_r": f'IF({n}=0,"",IF({h["nr"]}=0,"{NO_R}",{h["sr"]}/{h["nr"]}))',
+        "sqn": f'IF({n}=0,"",IF({h["nr"]}<2,"{FEW_R}",IF({var}<=1E-12*{h["sr2"]},"{SAME_R}",'
+               f'SQRT(MIN({h["nr"]},100))*({h["sr"]}/{h["nr"]})/SQRT({var}/({h["nr"]}-1)))))',
+        "lev_avg": f'IF({h["nl"]}=0,"",{h["sl"]}/{h["nl"]})',
+        "lev_max": ("array", f'IF({h["nl"]}=0,"",MAX(IF({ml},{EL})))'),
+        "over_cap": f'IF({h["oc_k"]}=0,"",{h["oc_t"]}/{h["oc_k"]})',
+        "beyond": f'IF({h["sb_k"]}=0,"",{h["sb_t"]}/{h["sb_k"]})',
+        "gw": gross_win, "gl": gross_loss,
+        "nr": nr, "sr": sr, "sr2": f"SUMPRODUCT({mr},{R},{R})", "nl": nl, "sl": sl,
+        "oc_k": known[OC], "oc_t": true[OC], "sb_k": known[SB], "sb_t": true[SB],
     }
 
 
@@ -205,9 +216,15 @@ def group_stats(rows: Sequence[int], cols: dict[str, list]) -> dict[str, object]
             out["sqn"] = SAME_R
     out["lev_avg"] = rs.expectancy(lev) if lev else ""
     out["lev_max"] = max(lev) if lev else ""
-    for key, col in (("over_cap", "Over cap"), ("beyond", "Stop beyond stop-out")):
+    for key, col, h in (("over_cap", "Over cap", "oc"), ("beyond", "Stop beyond stop-out", "sb")):
         flags = [cols[col][i] for i in closed if isinstance(cols[col][i], bool)]
         out[key] = sum(flags) / len(flags) if flags else ""
+        out[f"{h}_k"], out[f"{h}_t"] = float(len(flags)), float(sum(flags))
+    # the hidden helper cells: the sums and counts, in row order as the engine adds them
+    out["gw"] = float(sum(v for v in pnl if v > 0))
+    out["gl"] = float(-sum(v for v in pnl if v < 0))
+    out["nr"], out["sr"], out["sr2"] = float(len(rm)), float(sum(rm)), float(sum(v * v for v in rm))
+    out["nl"], out["sl"] = float(len(lev)), float(sum(lev))
     return out
 
 
@@ -368,7 +385,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
     s.text(f"A{top}", "Breakdown", font=SECTION_FONT)
     head = top + 1
     s.text(f"A{head}", "Trades", font=HEAD_FONT, fill=HEAD_FILL)
-    for k, label, _ in STAT_COLUMNS:
+    for k, label, _ in STAT_COLUMNS + HELPER_COLUMNS:
         s.text(f"{COL[k]}{head}", label, font=HEAD_FONT, fill=HEAD_FILL,
                align=Alignment(wrap_text=True, horizontal="center", vertical="center"))
     ws.row_dimensions[head].height = 30
@@ -378,7 +395,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
         s.text(f"A{r}", label, font=VALUE_FONT if bold else LABEL_FONT, border=BOX)
         got = group_stats(twin_rows, cols)
         for k, f in stat_formulas(mask, r, crit).items():
-            put(f"{COL[k]}{r}", f, got[k], dict((c[0], c[2]) for c in STAT_COLUMNS)[k],
+            put(f"{COL[k]}{r}", f, got[k], FORMATS[k],
                 border=BOX, align=right)
 
     every = list(range(n))
@@ -496,6 +513,8 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
     ws.column_dimensions["A"].width = KEY_WIDTH
     for j in range(len(STAT_COLUMNS) + 1):
         ws.column_dimensions[get_column_letter(j + 2)].width = STAT_WIDTH
+    for k, *_ in HELPER_COLUMNS:
+        ws.column_dimensions[COL[k]].hidden = True
     ws.column_dimensions["B"].width = 13
     ws.sheet_view.showGridLines = False
     ws.freeze_panes = "B1"
