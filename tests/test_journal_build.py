@@ -74,7 +74,8 @@ def sheet_xml(path: Path, title: str) -> str:
 
 
 def test_sheets_and_order(wb):
-    assert wb.sheetnames == ["Dashboard", "Trades", "Cash", "Planner", "Instruments", "Caps", "Settings", "Rejected",
+    assert wb.sheetnames == ["Dashboard", "Trades", "Stats", "Account", "Cash", "Planner", "Instruments", "Caps",
+                             "Settings", "Rejected",
                              "xlwings.conf"]
     assert wb.active.title == "Dashboard"
 
@@ -226,12 +227,12 @@ def test_trades_prints_landscape_one_page_wide_with_the_header_on_every_page(wb)
 def test_charts(journal):
     names = parts(journal)
     charts = [n for n in names if n.startswith("xl/charts/chart")]
-    assert len(charts) == 4
+    assert len(charts) == 4 + 3  # the Dashboard's four, the Stats sheet's three (issue 14)
     titles = " ".join(names[c].decode() for c in charts)
     for t in ("Balance, incl. cash in/out", "Drawdown of trading P/L only",
               "Risk %", "Effective leverage"):
         assert t in titles
-    assert all("Trades" in names[c].decode() for c in charts)
+    assert sum("Trades" in names[c].decode() for c in charts) >= 4 + 1
 
 
 def test_print_area_and_fit_to_page(wb):

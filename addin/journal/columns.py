@@ -736,6 +736,10 @@ CALCS: tuple[Column, ...] = (
 
 TRAILING: tuple[Column, ...] = (
     Column("Comment", "text", 18, "@", field="comment"),
+    # Stats sheet (issue 14): the trader's own labels its breakdowns group by; plain text inputs
+    # (Tags: comma-separated words). Issue 10 owns how a fill keeps them.
+    Column("Setup", "text", 14, "@"),
+    Column("Tags", "text", 18, "@"),
     Column("Source", "text", 24, "@", field="source"),
     Column("Flags", "text", 30, "@", field="flags"),
 )

@@ -67,6 +67,8 @@ class Book:
     cash_from: float      # CashFrom: the first trade's open time (serial), 0 without trades
     rejected: list
     cache: dict = field(default_factory=dict)
+    trades: list = field(default_factory=list)  # the Trade objects, in row order (the Account sheet's marks)
+    account: object = None  # the Account sheet's figures, once built (the Planner shows a plan among them)
 
     def sheet(self, title: str) -> "Sheet":
         return Sheet(self.wb[title], self.cache)

@@ -11,6 +11,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .. import risk
 from ..risk.errors import NoPrice, RiskInputError
 from . import columns as C
+from .account import planner_context
 from .columns import isnum
 from .layout import BOX, INPUT_FILL, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Book, fit_width, guarded
 
@@ -141,6 +142,8 @@ def build(book: Book) -> None:
     profit = size * abs(tg - e) * pv if isnum(size) else ""
     out("Profit at the target", f'IF(ISNUMBER({P["Position size"]}),{P["Position size"]}*ABS({P["Target"]}-'
         f'{P["Entry"]})*{P["Point value"]},"")', profit, C.MONEY)
+    if book.account is not None:  # the planned trade among the open positions (addin/journal/account.py)
+        row[0] = planner_context(s, P, V, row[0] + 1, book.account, settings)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 16
     ws.column_dimensions["C"].width = 52

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
 from . import columns as C
+from .account import TABLE as ACCOUNT_TABLE, read_marks  # issue 14
 from .instruments import Instrument
 from .settings import SETTINGS_CELLS, Settings
 from .workbook import CASH_COLUMNS, INSTRUMENT_COLUMNS, REJECTED_COLUMNS
@@ -208,6 +209,11 @@ def read_journal(path: str | Path) -> JournalContents:
                 rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section="Trades"),
                                             reason=f"not a valid trade: {exc}".splitlines()[0] + _first_error(exc),
                                             raw=_raw(row[:len(C.INPUTS)])))
+
+    marks = read_marks(wb, tables.get(ACCOUNT_TABLE))  # issue 14: mark prices of the Account sheet
+    if marks:
+        out.trades = [t.model_copy(update={"mark_price": marks[t.trade_id.upper()]})
+                      if not t.is_closed and t.trade_id.upper() in marks else t for t in out.trades]
 
     if C.CASH_TABLE in tables:
         header, rows = _rows(wb, tables[C.CASH_TABLE])

@@ -99,19 +99,21 @@ def render_sheet_png(xlsx_path: str | Path, sheet_name: str, png_path: str | Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m addin.journal.render [PNG]``: the Dashboard of a journal filled from the bundled
-    sample statement (as ``python -m addin fill --sample`` does: trades, deposits, the statement's
-    opening balance), rendered to ``docs/dashboard.png`` (the picture in the docs)."""
+    """``python -m addin.journal.render [PNG [SHEET]]``: a sheet (default the Dashboard) of a journal
+    filled from the bundled sample statement (as ``python -m addin fill --sample`` does: trades,
+    deposits, the statement's opening balance), rendered to ``docs/dashboard.png`` (the picture in
+    the docs); ``docs/stats.png Stats`` and ``docs/account.png Account`` render the others shown."""
     import sys
 
     from ..fill import fill_journal, sample_statement
 
     args = sys.argv[1:] if argv is None else argv
     png = Path(args[0]) if args else Path("docs") / "dashboard.png"
+    sheet = args[1] if len(args) > 1 else "Dashboard"
     with tempfile.TemporaryDirectory(prefix="journal-") as tmp:
         xlsx = Path(tmp) / "TradeJournal.xlsx"
         fill_journal([sample_statement()], xlsx, progress=False)
-        render_sheet_png(xlsx, "Dashboard", png)
+        render_sheet_png(xlsx, sheet, png)
     print(f"wrote {png}")
     return 0
 

@@ -37,7 +37,9 @@ def input_columns(trades: Sequence[Trade], instruments: Sequence[Instrument]) ->
     found: dict[str, str | None] = {}
     for k, t in enumerate(trades):
         for col in C.INPUTS + C.TRAILING:
-            if not col.field:
+            if not col.field:  # the trader's own columns (Setup, Tags...): empty in a built journal
+                if col.name not in ("Instrument", "No."):
+                    cols[col.name].append(None)
                 continue
             v = getattr(t, col.field)
             if col.field == "source":

@@ -54,7 +54,8 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.writer.excel import ExcelWriter
 
 from ..statements.model import BalanceEvent, RejectedRow, Trade
-from . import caps, cash, dashboard, planner, rejected, settings as settings_sheet, trades as trades_sheet
+from . import account, caps, cash, dashboard, planner, rejected, settings as settings_sheet, stats
+from . import trades as trades_sheet
 from . import columns as C
 from . import instruments as instruments_sheet
 from .cash import CASH_COLUMNS, cash_rows
@@ -84,6 +85,8 @@ def _conf(book: Book) -> None:
 SHEETS: list[tuple[str, object]] = [
     (dashboard.TITLE, dashboard.build),
     (trades_sheet.TITLE, trades_sheet.build),
+    (stats.TITLE, stats.build),
+    (account.TITLE, account.build),  # before the Planner, which shows a plan among the open positions
     (cash.TITLE, cash.build),
     (planner.TITLE, planner.build),
     (instruments_sheet.TITLE, instruments_sheet.build),
@@ -141,7 +144,7 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     for title, _ in SHEETS[1:]:
         wb.create_sheet(title)
     book = Book(wb=wb, settings=settings, instruments=instruments, cols=cols, n=len(trades), cash=cash_events,
-                cash_from=cash_from, rejected=list(rejected))
+                cash_from=cash_from, rejected=list(rejected), trades=trades)
     wb.defined_names["TradeIDs"] = DefinedName("TradeIDs", attr_text=f"{C.TABLE}[Trade ID]")
     for _, build in SHEETS:
         build(book)
@@ -161,19 +164,20 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     _write_package(Path(path), buf, trades_part, cols, len(trades), by_part)
 
 
-_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)?</c>', re.S)
+# <f> may carry attributes: the Stats sheet's array formulas are <f t="array" ref="M5">.
+_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f((?: [^>]*)?)>(.*?)</f>(?:<v\s*/>|<v></v>)?</c>', re.S)
 
 
 def _splice_cached(xml: str, values: dict[str, object]) -> str:
     def repl(m: re.Match) -> str:
-        ref, attrs, f = m.group(1), m.group(2), m.group(3)
+        ref, attrs, fa, f = m.group(1), m.group(2), m.group(3), m.group(4)
         attrs = re.sub(r'\s+t="[^"]*"', "", attrs)
         v = values.get(ref, "")
         if isinstance(v, bool):
-            return f'<c r="{ref}"{attrs} t="b"><f>{f}</f><v>{int(v)}</v></c>'
+            return f'<c r="{ref}"{attrs} t="b"><f{fa}>{f}</f><v>{int(v)}</v></c>'
         if isinstance(v, str):
-            return f'<c r="{ref}"{attrs} t="str"><f>{f}</f><v>{escape(clean_text(v))}</v></c>'
-        return f'<c r="{ref}"{attrs}><f>{f}</f><v>{float(v)!r}</v></c>'
+            return f'<c r="{ref}"{attrs} t="str"><f{fa}>{f}</f><v>{escape(clean_text(v))}</v></c>'
+        return f'<c r="{ref}"{attrs}><f{fa}>{f}</f><v>{float(v)!r}</v></c>'
     return _FORMULA_CELL.sub(repl, xml)
 
 

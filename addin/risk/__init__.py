@@ -44,4 +44,9 @@ from .portfolio import currency_exposure, currency_legs, portfolio_stop_out_move
 from .stats import expectancy, kelly_fraction, payoff_ratio, profit_factor, ruin_probability, sqn, win_rate
 from .volatility import atr, atr_stop, true_ranges
 
+# Statistics of a journal, the account as a whole, volatility (issue 14)
+from .portfolio import currency_exposure, currency_legs, portfolio_stop_out_move
+from .stats import expectancy, kelly_fraction, payoff_ratio, profit_factor, ruin_probability, sqn, win_rate
+from .volatility import atr, atr_stop, true_ranges
+
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -49,7 +49,9 @@ class Trade(BaseModel):
     quote currency into the account currency when the statement gives it; ``contract_size``,
     ``equity`` and ``leverage`` likewise only when the statement states them (the journal fills the
     gaps from its Instruments table and settings, and says so in ``flags``: one short note per
-    assumption, e.g. "symbol not in Instruments: contract size 1 assumed").
+    assumption, e.g. "symbol not in Instruments: contract size 1 assumed"). ``mark_price`` is an open
+    trade's current market price where the statement prints one (MT4's Open Trades; the journal's
+    Account sheet values the position at it, or at a price the trader types there).
 
     Prices are positive, except where a market really prints 0: an option that expires worthless,
     or leaves the book by assignment or exercise, is closed at price 0 (Interactive Brokers writes
@@ -85,12 +87,13 @@ class Trade(BaseModel):
     asset_class: str | None = None
     equity: float | None = None
     leverage: float | None = Field(default=None, gt=0)
+    mark_price: float | None = Field(default=None, gt=0)  # open trades: the statement's current price
     comment: str = ""
     flags: tuple[str, ...] = ()
     source: SourceRef
 
     @field_validator("entry", "exit", "stop", "target", "commission", "swap", "taxes", "profit",
-                     "fx_to_account", "contract_size", "equity", "leverage", "quantity")
+                     "fx_to_account", "contract_size", "equity", "leverage", "quantity", "mark_price")
     @classmethod
     def _finite(cls, v: float | None) -> float | None:
         if v is not None and not math.isfinite(v):

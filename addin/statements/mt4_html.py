@@ -406,6 +406,7 @@ class _Builder:
                 commission=parse_number(texts[10]), taxes=parse_number(texts[11]),
                 swap=parse_number(texts[12]),
                 profit=parse_number(texts[13]) if closed else None,
+                mark_price=(parse_number(texts[9]) or None) if not closed else None,
                 account_currency=self.currency, leverage=self.leverage, comment=note,
                 source=self.ref(i, section))
         except ValueError as exc:  # includes pydantic's ValidationError

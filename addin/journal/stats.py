@@ -1,0 +1,585 @@
+"""The Stats sheet: what the closed trades say, in native formulas over the Trades table.
+
+Layout (one function, :func:`build_stats`, writes it):
+
+* an overview card: closed trades, net P/L, win rate, profit factor, payoff ratio, expectancy in
+  money and in R, SQN, max drawdown, average and largest leverage used, the share of trades over
+  the regulator's cap and the share whose stop lay beyond the stop-out price, each with a sentence
+  saying what it means (:data:`EXPLAINED`, also the README's text);
+* three native charts: the equity curve (cumulative net P/L per trade), P/L by month (one series
+  per year) and the distribution of R multiples;
+* the same statistics broken down by Setup, Tags, Symbol, Side and the weekday the trade was
+  opened; a monthly P/L grid (years x months, by close time); the R-multiple histogram's bins.
+
+Cost model: no add-in call at all. Every cell is COUNTIFS/SUMIFS/SUMPRODUCT over the table's
+columns (Excel 2016 and LibreOffice 7: no LET, FILTER or dynamic arrays); the largest leverage is
+a classic array formula ``{=MAX(IF(...))}`` (MAXIFS is Excel 2019+). A statistic of a group is
+computed over its closed trades: rows whose ``Net P/L`` is a number; the R statistics over those
+with a numeric ``R multiple``.
+
+Breakdown keys (the symbols, setups, tags seen) are values the build writes, one row each, with
+the formulas of that row reading the key from column A: a trader who adds a symbol in Excel
+inserts a row in the section, copies the formulas from the row above and types the new key (the
+section's "(not listed above)" row counts the closed trades no key row covers, so a missing key
+shows). Tags are matched as whole comma-separated words, case-insensitively (``breakout, news``
+has the tags ``breakout`` and ``news``).
+
+Python twins: :func:`compute_stats` evaluates every formula of the sheet column-wise with the
+journal's statistics functions in :mod:`addin.risk.stats` (never through the Excel layer) and the
+builder writes those values as the cells' cached values; ``tests/test_journal_stats.py`` holds the
+two equal through LibreOffice's recalculation and against an independent computation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
+
+from ..risk import stats as rs
+from ..risk.errors import RiskInputError
+from . import columns as C
+from .layout import (BOX, HEAD_FILL, HEAD_FONT, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Sheet,
+                     excel_serial)
+
+SHEET = TITLE = "Stats"
+
+
+def build(book) -> StatsResult:
+    """The Stats sheet of the journal ``book`` (:class:`layout.Book`): over the Trades columns, the
+    open and close times as date serials."""
+    times = {k: [excel_serial(v) if hasattr(v, "year") else None for v in book.cols[k]]
+             for k in ("Open time", "Close time")}
+    return build_stats(book.wb, book.cols, times, book.cache)
+T = C.TABLE
+P, R, EL = f"{T}[Net P/L]", f"{T}[R multiple]", f"{T}[Effective leverage]"
+OC, SB = f"{T}[Over cap]", f"{T}[Stop beyond stop-out]"
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+R_EDGES = tuple(x / 2 for x in range(-6, 11))  # -3R .. +5R in half-R steps, open-ended at both ends
+R_EPS = "1E-9"  # a bin's edges move down by this much: 1.9999999999998R (2R after float rounding) counts as 2R
+
+# Messages a statistic shows instead of a number (the same in the formula and in its twin).
+NO_LOSS = "no losing trades"
+NO_WIN = "no winning trades"
+NO_DECIDED = "no wins or losses"
+NO_R = "no R multiples"
+FEW_R = "needs 2 or more R multiples"
+SAME_R = "R multiples all equal"
+NOT_LISTED = "(not listed above)"
+
+# (key, heading, number format): the breakdown table's columns after the key column A.
+STAT_COLUMNS = (
+    ("n", "Trades", "0"), ("wins", "Wins", "0"), ("losses", "Losses", "0"), ("net", "Net P/L", C.MONEY),
+    ("win_rate", "Win rate", "0.0%"), ("pf", "Profit factor", "0.00"), ("payoff", "Payoff ratio", "0.00"),
+    ("exp", "Expectancy", C.MONEY), ("exp_r", "Expectancy (R)", "0.00"), ("sqn", "SQN", "0.00"),
+    ("lev_avg", "Avg leverage", C.LEV), ("lev_max", "Max leverage", C.LEV),
+    ("over_cap", "Over cap", "0.0%"), ("beyond", "Stop beyond stop-out", "0.0%"),
+)
+# Hidden helper columns after the table (P onwards): each sum or count a row's statistics need is
+# computed once there and read by the visible cells (an R count appears in four statistics).
+HELPER_COLUMNS = (
+    ("gw", "Gross win", C.MONEY), ("gl", "Gross loss", C.MONEY), ("nr", "R count", "0"), ("sr", "Sum R", "0.00"),
+    ("sr2", "Sum R squared", "0.00"), ("nl", "Leverage count", "0"), ("sl", "Sum leverage", "0.00"),
+    ("oc_k", "Cap known", "0"), ("oc_t", "Over cap", "0"), ("sb_k", "Stop-out known", "0"),
+    ("sb_t", "Stop beyond", "0"),
+)
+COL = {k: get_column_letter(j + 2) for j, (k, _, _) in enumerate(STAT_COLUMNS + HELPER_COLUMNS)}
+FORMATS = {k: fmt for k, _, fmt in STAT_COLUMNS + HELPER_COLUMNS}
+
+# The overview card: (label, stat key or "dd", format, what it tells a trader).
+EXPLAINED: tuple[tuple[str, str, str, str], ...] = (
+    ("Closed trades", "n", "0", "trades with a result (a net P/L); every figure below counts these"),
+    ("Net P/L", "net", C.MONEY, "what the closed trades made, after commission, swap and taxes"),
+    ("Win rate", "win_rate", "0.0%", "winning trades out of those that won or lost (a trade at exactly 0 is neither)"),
+    ("Profit factor", "pf", "0.00", "money won for every 1 lost; above 1 the trading makes money"),
+    ("Payoff ratio", "payoff", "0.00", "the average win divided by the average loss"),
+    ("Expectancy per trade", "exp", C.MONEY, "what one trade made on average, in money"),
+    ("Expectancy in R", "exp_r", "0.00",
+     "what one trade made on average in units of its initial risk (entry to stop): 0.3 = 30% of the risk"),
+    ("SQN", "sqn", "0.00", "Van Tharp's system quality: sqrt(trades, at most 100) x average R / spread of the Rs; "
+                            "below 1.6 hard to trade, above 3 excellent"),
+    ("Max drawdown", "dd", "0.00%", "the deepest fall of the balance from its previous high, trading results only"),
+    ("Average leverage used", "lev_avg", C.LEV, "position value / equity when the trade was opened, on average"),
+    ("Largest leverage used", "lev_max", C.LEV, "the highest position value / equity of any closed trade"),
+    ("Over the regulator's cap", "over_cap", "0.0%",
+     "share of trades whose leverage was above the retail cap of the Regulator setting"),
+    ("Stop beyond the stop-out", "beyond", "0.0%",
+     "share of trades whose stop lay past the stop-out price: the broker would close them before the stop"),
+)
+
+
+# Masks: a breakdown row selects its trades with one of these (a SUMPRODUCT factor per row).
+
+def _eq_mask(column: str) -> Callable[[str], str]:
+    return lambda key_ref: f"({T}[{column}]={key_ref})"
+
+
+def _tag_mask(key_ref: str) -> str:
+    return (f'ISNUMBER(SEARCH(","&SUBSTITUTE({key_ref}," ","")&",",'
+            f'","&SUBSTITUTE({T}[Tags]," ","")&","))')
+
+
+def _weekday_mask(day: int) -> str:
+    return f"ISNUMBER({T}[Open time])*(WEEKDAY({T}[Open time],2)={day})"
+
+
+NUM = '">=-9.99E+307"'  # a criterion only numbers meet: the *IFS functions then skip "" and messages
+
+
+def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, object]:
+    """The formulas of one statistics row (columns B..O) for the trades selected by ``mask`` (a
+    SUMPRODUCT factor; "" = all closed trades); ``row`` is the sheet row (the win rate and others
+    read its Trades/Wins/Losses cells). Where the selection is also ``crit`` (",range,criterion"
+    pairs for COUNTIFS/SUMIFS; "" for all trades) the counts and sums use those functions, faster
+    in every engine than array arithmetic; SUMPRODUCT remains for the sum of squared R (SQN), for
+    tags and weekdays, and the largest leverage is a classic array formula (``("array", text)``)."""
+    # Every SUMPRODUCT argument is a product or a range: Excel counts a bare TRUE/FALSE array as 0s
+    # (LibreOffice does not), so the all-trades mask is 1*ISNUMBER(...).
+    m = f"{mask}*ISNUMBER({P})" if mask else f"1*ISNUMBER({P})"
+    mr = f"{m}*ISNUMBER({R})"
+    ml = f"{m}*ISNUMBER({EL})"
+    n, w, lo = (f"${COL[k]}{row}" for k in ("n", "wins", "losses"))
+    if crit is None:
+        count, wins, losses = f"SUMPRODUCT({m})", f"SUMPRODUCT({m}*({P}>0))", f"SUMPRODUCT({m}*({P}<0))"
+        net = f"SUMPRODUCT({m},{P})"
+        gross_win, gross_loss = f"SUMPRODUCT({m}*({P}>0),{P})", f"-SUMPRODUCT({m}*({P}<0),{P})"
+        nr, sr = f"SUMPRODUCT({mr})", f"SUMPRODUCT({mr},{R})"
+        nl, sl = f"SUMPRODUCT({ml})", f"SUMPRODUCT({ml},{EL})"
+        # TRUE/FALSE where known, "" where not: NOT(ISTEXT()) counts the known (LibreOffice stores
+        # TRUE as 1, so ISLOGICAL would not see it in an array).
+        known = {c: f"SUMPRODUCT({m}*NOT(ISTEXT({c})))" for c in (OC, SB)}
+        true = {c: f"SUMPRODUCT({m}*({c}=TRUE))" for c in (OC, SB)}
+    else:
+        count, wins, losses = f"COUNTIFS({P},{NUM}{crit})", f'COUNTIFS({P},">0"{crit})', f'COUNTIFS({P},"<0"{crit})'
+        net = f"SUMIFS({P},{P},{NUM}{crit})"
+        gross_win, gross_loss = f'SUMIFS({P},{P},">0"{crit})', f'-SUMIFS({P},{P},"<0"{crit})'
+        nr, sr = f"COUNTIFS({P},{NUM},{R},{NUM}{crit})", f"SUMIFS({R},{P},{NUM},{R},{NUM}{crit})"
+        nl, sl = f"COUNTIFS({P},{NUM},{EL},{NUM}{crit})", f"SUMIFS({EL},{P},{NUM},{EL},{NUM}{crit})"
+        true = {c: f"COUNTIFS({c},TRUE,{P},{NUM}{crit})" for c in (OC, SB)}
+        known = {c: f"{true[c]}+COUNTIFS({c},FALSE,{P},{NUM}{crit})" for c in (OC, SB)}
+    h = {k: f"${COL[k]}{row}" for k, *_ in HELPER_COLUMNS}
+    var = f"({h['sr2']}-{h['sr']}*{h['sr']}/{h['nr']})"
+    return {
+        "n": count,
+        "wins": wins,
+        "losses": losses,
+        "net": net,
+        "win_rate": f'IF({n}=0,"",IF({w}+{lo}=0,"{NO_DECIDED}",{w}/({w}+{lo})))',
+        "pf": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",{h["gw"]}/{h["gl"]}))',
+        "payoff": f'IF({n}=0,"",IF({lo}=0,"{NO_LOSS}",IF({w}=0,"{NO_WIN}",({h["gw"]}/{w})/({h["gl"]}/{lo}))))',
+        "exp": f'IF({n}=0,"",${COL["net"]}{row}/{n})',
+        "exp_r": f'IF({n}=0,"",IF({h["nr"]}=0,"{NO_R}",{h["sr"]}/{h["nr"]}))',
+        "sqn": f'IF({n}=0,"",IF({h["nr"]}<2,"{FEW_R}",IF({var}<=1E-12*{h["sr2"]},"{SAME_R}",'
+               f'SQRT(MIN({h["nr"]},100))*({h["sr"]}/{h["nr"]})/SQRT({var}/({h["nr"]}-1)))))',
+        "lev_avg": f'IF({h["nl"]}=0,"",{h["sl"]}/{h["nl"]})',
+        "lev_max": ("array", f'IF({h["nl"]}=0,"",MAX(IF({ml},{EL})))'),
+        "over_cap": f'IF({h["oc_k"]}=0,"",{h["oc_t"]}/{h["oc_k"]})',
+        "beyond": f'IF({h["sb_k"]}=0,"",{h["sb_t"]}/{h["sb_k"]})',
+        "gw": gross_win, "gl": gross_loss,
+        "nr": nr, "sr": sr, "sr2": f"SUMPRODUCT({mr},{R},{R})", "nl": nl, "sl": sl,
+        "oc_k": known[OC], "oc_t": true[OC], "sb_k": known[SB], "sb_t": true[SB],
+    }
+
+
+# Python twins -------------------------------------------------------------------------------------
+
+def _num(v: object) -> bool:
+    return type(v) in (float, int)
+
+
+def group_stats(rows: Sequence[int], cols: dict[str, list]) -> dict[str, object]:
+    """The row of statistics the formulas compute for the trades at ``rows`` (0-based Trades rows),
+    through :mod:`addin.risk.stats`."""
+    net_col = cols["Net P/L"]
+    closed = [i for i in rows if _num(net_col[i])]
+    pnl = [net_col[i] for i in closed]
+    rm = [cols["R multiple"][i] for i in closed if _num(cols["R multiple"][i])]
+    lev = [cols["Effective leverage"][i] for i in closed if _num(cols["Effective leverage"][i])]
+    n = len(pnl)
+    wins = sum(1 for v in pnl if v > 0)
+    losses = sum(1 for v in pnl if v < 0)
+    out: dict[str, object] = {"n": float(n), "wins": float(wins), "losses": float(losses), "net": float(sum(pnl))}
+    blank = n == 0
+    out["win_rate"] = "" if blank else NO_DECIDED if wins + losses == 0 else rs.win_rate(pnl)
+    out["pf"] = "" if blank else NO_LOSS if not losses else rs.profit_factor(pnl)
+    out["payoff"] = "" if blank else NO_LOSS if not losses else NO_WIN if not wins else rs.payoff_ratio(pnl)
+    out["exp"] = "" if blank else rs.expectancy(pnl)
+    out["exp_r"] = "" if blank else NO_R if not rm else rs.expectancy(rm)
+    if blank:
+        out["sqn"] = ""
+    elif len(rm) < 2:
+        out["sqn"] = FEW_R
+    else:
+        s, s2 = sum(rm), sum(v * v for v in rm)
+        try:
+            out["sqn"] = SAME_R if s2 - s * s / len(rm) <= 1e-12 * s2 else rs.sqn(rm)
+        except RiskInputError:
+            out["sqn"] = SAME_R
+    out["lev_avg"] = rs.expectancy(lev) if lev else ""
+    out["lev_max"] = max(lev) if lev else ""
+    for key, col, h in (("over_cap", "Over cap", "oc"), ("beyond", "Stop beyond stop-out", "sb")):
+        flags = [cols[col][i] for i in closed if isinstance(cols[col][i], bool)]
+        out[key] = sum(flags) / len(flags) if flags else ""
+        out[f"{h}_k"], out[f"{h}_t"] = float(len(flags)), float(sum(flags))
+    # the hidden helper cells: the sums and counts, in row order as the engine adds them
+    out["gw"] = float(sum(v for v in pnl if v > 0))
+    out["gl"] = float(-sum(v for v in pnl if v < 0))
+    out["nr"], out["sr"], out["sr2"] = float(len(rm)), float(sum(rm)), float(sum(v * v for v in rm))
+    out["nl"], out["sl"] = float(len(lev)), float(sum(lev))
+    return out
+
+
+def _key(v: object) -> str | None:
+    """A breakdown key as the sheet compares it (Excel's "=" ignores case)."""
+    if v is None or v == "":
+        return None
+    return str(v)
+
+
+def distinct_keys(values: Sequence[object], closed: Sequence[bool]) -> list[str]:
+    """The distinct keys of closed trades, case-insensitively, the most frequent first (then by name)."""
+    count: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for v, c in zip(values, closed):
+        k = _key(v)
+        if k is None or not c:
+            continue
+        u = k.upper()
+        shown.setdefault(u, k)
+        count[u] = count.get(u, 0) + 1
+    return [shown[u] for u in sorted(count, key=lambda u: (-count[u], u))]
+
+
+def tag_list(cell: object) -> list[str]:
+    """The tags of a Tags cell: comma-separated words, spaces ignored (as the formula compares them)."""
+    if not isinstance(cell, str):
+        return [] if cell is None or cell == "" else [str(cell)]
+    return [t for t in (p.replace(" ", "") for p in cell.split(",")) if t]
+
+
+def has_tag(cell: object, tag: str) -> bool:
+    """SEARCH(","&tag&",", ","&cell&",") with spaces removed: a whole tag, any case."""
+    if cell is None or cell == "":
+        return False
+    text = "," + str(cell).replace(" ", "") + ","
+    return ("," + tag.replace(" ", "") + ",").upper() in text.upper()
+
+
+def weekday(serial: float) -> int:
+    """WEEKDAY(serial, 2): Monday 1 .. Sunday 7 (date serials after 1900-02-28)."""
+    return (math.floor(serial) - 2) % 7 + 1
+
+
+def month_start(year: int, month: int) -> float:
+    """DATE(year, month, 1) as a serial (month 13 rolls into the next year, as DATE does)."""
+    from datetime import date
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return float((date(year, month, 1) - date(1899, 12, 30)).days)
+
+
+@dataclass
+class Section:
+    title: str
+    keys: list[str]
+    mask: Callable[[str], str]          # key cell reference -> SUMPRODUCT factor
+    groups: dict[str, list[int]]         # key -> the Trades rows (0-based) its mask selects: the twin
+    not_listed: bool = True              # a "(not listed above)" row (single-valued keys only)
+    criteria: Callable[[str], str] | None = None  # key cell -> ",range,criterion" for COUNTIFS/SUMIFS
+    literal_keys: dict[str, str] = field(default_factory=dict)  # key -> mask, for fixed keys (weekday)
+
+
+@dataclass
+class StatsResult:
+    """What the build (and the tests) need back: the cached values by cell and the sheet's layout."""
+    values: dict[str, object]
+    rows: dict[str, int]         # "All" and "<section>:<key>" -> sheet row of that statistics row
+    card: dict[str, str]         # card label -> cell
+    month_rows: dict[int, int]   # year -> grid row
+    hist_rows: list[int]
+
+
+def _groups(keys: Sequence[str], row_keys: Sequence[Sequence[str]]) -> dict[str, list[int]]:
+    """key -> rows whose keys (compared case-insensitively) include it, in row order: one pass."""
+    at = {k.upper(): k for k in keys}
+    out: dict[str, list[int]] = {k: [] for k in keys}
+    for i, ks in enumerate(row_keys):
+        for k in dict.fromkeys(x.upper() for x in ks):
+            if k in at:
+                out[at[k]].append(i)
+    return out
+
+
+def sections(cols: dict[str, list], times: dict[str, list]) -> list[Section]:
+    n = len(cols["Net P/L"])
+    closed = [_num(v) for v in cols["Net P/L"]]
+
+    def single(column: str, mask: Callable[[str], str], title: str) -> Section:
+        values = cols.get(column, [None] * n)
+        keys = distinct_keys(values, closed)
+        return Section(title, keys, mask, _groups(keys, [[k] if (k := _key(v)) is not None else [] for v in values]),
+                       criteria=lambda ref: f',{T}[{column}],"="&{ref}')
+
+    tags_col = cols.get("Tags", [None] * n)
+    row_tags = [tag_list(cell) for cell in tags_col]
+    tag_keys = distinct_keys([t for ts in row_tags for t in ts], [c for ts, c in zip(row_tags, closed) for _ in ts])
+    opens = times["Open time"]
+    days = [[WEEKDAYS[weekday(t) - 1]] if _num(t) else [] for t in opens]
+    return [
+        single("Symbol", _eq_mask("Symbol"), "By symbol"),
+        single("Side", _eq_mask("Side"), "By side"),
+        Section("By weekday opened", list(WEEKDAYS), lambda ref: "", _groups(WEEKDAYS, days), not_listed=False,
+                literal_keys={d: _weekday_mask(j + 1) for j, d in enumerate(WEEKDAYS)}),
+        single("Setup", _eq_mask("Setup"), "By setup"),
+        Section("By tag", tag_keys, _tag_mask, _groups(tag_keys, row_tags), not_listed=False),
+    ]
+
+
+# The sheet ----------------------------------------------------------------------------------------
+
+CARD_TOP = 4
+CHART_TOP = CARD_TOP + len(EXPLAINED) + 2
+CHART_ROWS = 18
+_EMU_PX = 9525
+KEY_WIDTH = 26
+STAT_WIDTH = 11.5
+
+
+def _span(col0: int, row0: int, col1: int, row1: int) -> TwoCellAnchor:
+    return TwoCellAnchor(_from=AnchorMarker(col=col0, colOff=0, row=row0, rowOff=0),
+                         to=AnchorMarker(col=col1, colOff=0, row=row1, rowOff=0))
+
+
+def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) -> StatsResult:
+    """Write the Stats sheet into ``wb`` (after the Trades sheet exists). ``cols`` are the Trades
+    columns as :func:`columns.compute` leaves them (plus "Setup" and "Tags"), ``times`` the open and
+    close times as date serials; ``cache`` the build's {sheet title: {cell: cached value}}."""
+    s = Sheet(wb[SHEET], cache)
+    ws = s.ws
+    n = len(cols["Net P/L"])
+    values: dict[str, object] = {}
+    rows: dict[str, int] = {}
+    right = Alignment(horizontal="right")
+
+    def put(coord: str, f, v, fmt: str | None, **style):
+        if isinstance(f, tuple):  # ("array", formula): a classic array formula
+            ws[coord] = ArrayFormula(coord, "=" + f[1])
+            s.cache[coord] = v
+            cell = ws[coord]
+            if fmt:
+                cell.number_format = fmt
+            for k, val in style.items():
+                setattr(cell, {"font": "font", "border": "border", "align": "alignment"}[k], val)
+        else:
+            s.formula(coord, f, v, fmt=fmt, **style)
+        values[coord] = v
+
+    s.text("A1", "Statistics of the closed trades", font=TITLE_FONT)
+    s.text("A2", "Every figure is a native formula over the Trades table: edit a trade and it updates. "
+                 "Setup and Tags come from the Trades columns of those names.", font=NOTE_FONT)
+
+    # The statistics table: header, the all-trades row, then one section per breakdown.
+    top = CHART_TOP + CHART_ROWS + 1
+    s.text(f"A{top}", "Breakdown", font=SECTION_FONT)
+    head = top + 1
+    s.text(f"A{head}", "Trades", font=HEAD_FONT, fill=HEAD_FILL)
+    for k, label, _ in STAT_COLUMNS + HELPER_COLUMNS:
+        s.text(f"{COL[k]}{head}", label, font=HEAD_FONT, fill=HEAD_FILL,
+               align=Alignment(wrap_text=True, horizontal="center", vertical="center"))
+    ws.row_dimensions[head].height = 30
+
+    def stat_row(r: int, label: str, mask: str, twin_rows: Sequence[int], bold: bool = False,
+                 crit: str | None = None):
+        s.text(f"A{r}", label, font=VALUE_FONT if bold else LABEL_FONT, border=BOX)
+        got = group_stats(twin_rows, cols)
+        for k, f in stat_formulas(mask, r, crit).items():
+            put(f"{COL[k]}{r}", f, got[k], FORMATS[k],
+                border=BOX, align=right)
+
+    every = list(range(n))
+    r = head + 1
+    stat_row(r, "All closed trades", "", every, bold=True, crit="")
+    rows["All"] = r
+    for sec in sections(cols, times):
+        r += 2
+        s.text(f"A{r}", sec.title, font=SECTION_FONT)
+        first = r + 1
+        for key in sec.keys:
+            r += 1
+            if sec.literal_keys:
+                mask = sec.literal_keys[key]
+            else:
+                mask = sec.mask(f"$A{r}")
+            stat_row(r, key, mask, sec.groups[key], crit=sec.criteria(f"$A{r}") if sec.criteria else None)
+            rows[f"{sec.title}:{key}"] = r
+        if not sec.keys:
+            r += 1
+            s.text(f"A{r}", "(none yet: fill the Trades column)", font=NOTE_FONT)
+        if sec.not_listed:
+            r += 1
+            last = r - 1
+            s.text(f"A{r}", NOT_LISTED, font=NOTE_FONT, border=BOX)
+            all_n = f"${COL['n']}${rows['All']}"
+            listed = float(sum(1 for k in sec.keys for i in sec.groups[k] if _num(cols["Net P/L"][i])))
+            put(f"{COL['n']}{r}", f"{all_n}-SUM({COL['n']}{first}:{COL['n']}{last})" if sec.keys else all_n,
+                values[all_n.replace("$", "")] - listed, "0", border=BOX, align=right)
+            rows[f"{sec.title}:{NOT_LISTED}"] = r
+    breakdown_end = r
+
+    # The overview card reads the all-trades row.
+    s.text(f"A{CARD_TOP - 1}", "Overview", font=SECTION_FONT)
+    card: dict[str, str] = {}
+    all_row = rows["All"]
+    drawdown = [v for v in cols["Drawdown"] if _num(v)]
+    for j, (label, key, fmt, note) in enumerate(EXPLAINED):
+        cr = CARD_TOP + j
+        s.text(f"A{cr}", label, font=LABEL_FONT, border=BOX)
+        if key == "dd":
+            f, v = f"MAX({T}[Drawdown])", (max(drawdown) if drawdown else 0.0)
+        else:
+            ref = f"{COL[key]}{all_row}"
+            f, v = f'IF({ref}="","",{ref})', values[ref]
+        put(f"B{cr}", f, v, fmt, font=VALUE_FONT, border=BOX, align=right)
+        s.text(f"C{cr}", note, font=NOTE_FONT)
+        card[label] = f"B{cr}"
+
+    # Monthly P/L: years x months, by close time.
+    r = breakdown_end + 2
+    s.text(f"A{r}", "Net P/L by month closed", font=SECTION_FONT)
+    grid_head = r + 1
+    s.text(f"A{grid_head}", "Year", font=HEAD_FONT, fill=HEAD_FILL)
+    for mth, name in enumerate(MONTHS):
+        s.text(f"{get_column_letter(mth + 2)}{grid_head}", name, font=HEAD_FONT, fill=HEAD_FILL, align=right)
+    s.text(f"N{grid_head}", "Year", font=HEAD_FONT, fill=HEAD_FILL, align=right)
+    closes = times["Close time"]
+    net = cols["Net P/L"]
+    years = sorted({_year(t) for t, v in zip(closes, net) if _num(t) and _num(v)})
+    buckets: dict[tuple[int, int], list[float]] = {}
+    for t, v in zip(closes, net):
+        if _num(t) and _num(v):
+            d = _date(t)
+            buckets.setdefault((d.year, d.month), []).append(v)
+    month_rows: dict[int, int] = {}
+    for y in years or []:
+        r = grid_head + 1 + len(month_rows)
+        s.value(f"A{r}", y, fmt="0", font=VALUE_FONT)
+        month_rows[y] = r
+        for mth in range(1, 13):
+            v = float(sum(buckets.get((y, mth), [])))  # [DATE(y,m,1), DATE(y,m+1,1)): the month of the day
+            put(f"{get_column_letter(mth + 1)}{r}",
+                f'SUMIFS({P},{T}[Close time],">="&DATE($A{r},{mth},1),{T}[Close time],"<"&DATE($A{r},{mth + 1},1))',
+                v, C.MONEY, align=right)
+        put(f"N{r}", f"SUM(B{r}:M{r})", sum(values[f"{get_column_letter(m + 1)}{r}"] for m in range(1, 13)),
+            C.MONEY, font=VALUE_FONT, align=right)
+    grid_end = grid_head + max(len(month_rows), 1)
+    if not month_rows:
+        s.text(f"A{grid_end}", "(no closed trades yet)", font=NOTE_FONT)
+    s.text(f"A{grid_end + 1}", "A new year: copy the last row down and type the year in column A.", font=NOTE_FONT)
+
+    # R-multiple histogram bins.
+    r = grid_end + 3
+    s.text(f"A{r}", "R multiples, closed trades", font=SECTION_FONT)
+    s.text(f"A{r + 1}", "Bin", font=HEAD_FONT, fill=HEAD_FILL)
+    s.text(f"B{r + 1}", "From", font=HEAD_FONT, fill=HEAD_FILL, align=right)
+    s.text(f"C{r + 1}", "Below", font=HEAD_FONT, fill=HEAD_FILL, align=right)
+    s.text(f"D{r + 1}", "Trades", font=HEAD_FONT, fill=HEAD_FILL, align=right)
+    rvals = [v for v, p in zip(cols["R multiple"], net) if _num(v) and _num(p)]
+    edges = [None, *R_EDGES, None]
+    hist_rows = []
+    for b in range(len(edges) - 1):
+        lo, hi = edges[b], edges[b + 1]
+        hr = r + 2 + b
+        label = f"below {hi:g}R" if lo is None else f"{lo:g}R or more" if hi is None else f"{lo:g} to {hi:g}R"
+        s.text(f"A{hr}", label, font=LABEL_FONT)
+        crit = [P, '">=-9.99E+307"']  # closed trades only: a numeric Net P/L (text never meets it)
+        if lo is not None:
+            s.value(f"B{hr}", lo, fmt="0.0")
+            crit += [R, f'">="&(B{hr}-{R_EPS})']
+        if hi is not None:
+            s.value(f"C{hr}", hi, fmt="0.0")
+            crit += [R, f'"<"&(C{hr}-{R_EPS})']
+        count = float(sum(1 for v in rvals if (lo is None or v >= lo - 1e-9) and (hi is None or v < hi - 1e-9)))
+        if lo is None and hi is None:  # pragma: no cover - the edges are never both open
+            continue
+        f = f"COUNTIFS({','.join(crit)})"  # numeric criteria on R skip its text cells
+        put(f"D{hr}", f, count, "0", align=right)
+        hist_rows.append(hr)
+    hist_end = hist_rows[-1]
+
+    _charts(wb, ws, n, grid_head, month_rows, hist_rows)
+
+    ws.column_dimensions["A"].width = KEY_WIDTH
+    for j in range(len(STAT_COLUMNS) + 1):
+        ws.column_dimensions[get_column_letter(j + 2)].width = STAT_WIDTH
+    for k, *_ in HELPER_COLUMNS:
+        ws.column_dimensions[COL[k]].hidden = True
+    ws.column_dimensions["B"].width = 13
+    ws.sheet_view.showGridLines = False
+    ws.freeze_panes = "B1"
+    ws.print_area = f"A1:{get_column_letter(len(STAT_COLUMNS) + 1)}{hist_end}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    return StatsResult(values=values, rows=rows, card=card, month_rows=month_rows, hist_rows=hist_rows)
+
+
+def _date(serial: float):
+    from datetime import date, timedelta
+    return date(1899, 12, 30) + timedelta(days=math.floor(serial))
+
+
+def _year(serial: float) -> int:
+    return _date(serial).year
+
+
+def _charts(wb, ws, n: int, grid_head: int, month_rows: dict[int, int], hist_rows: list[int]) -> None:
+    """Equity curve, P/L by month (a series per year), R-multiple histogram: side by side."""
+    trades = wb[T]
+    last = max(n, 1) + 1
+    third = (len(STAT_COLUMNS) + 1) // 3  # columns per chart
+    top = CHART_TOP - 1
+
+    eq = LineChart()
+    eq.title = "Equity curve: cumulative net P/L"
+    j = C.INDEX["Cumulative P/L"] + 1
+    eq.add_data(Reference(trades, min_col=j, min_row=1, max_row=last), titles_from_data=True)
+    eq.series[0].smooth = False
+    eq.series[0].graphicalProperties.line.width = 19050
+    eq.x_axis.title = "trade"
+    eq.x_axis.tickLblSkip = max(1, n // 8)  # about eight trade numbers along the axis
+    eq.x_axis.tickMarkSkip = max(1, n // 8)
+    eq.y_axis.number_format = "#,##0"
+
+    monthly = BarChart()
+    monthly.title = "Net P/L by month closed"
+    for y, r in (month_rows or {"": grid_head + 1}).items():
+        monthly.add_data(Reference(ws, min_col=2, max_col=13, min_row=r), from_rows=True, titles_from_data=False)
+        monthly.series[-1].tx = SeriesLabel(v=str(y))
+    monthly.set_categories(Reference(ws, min_col=2, max_col=13, min_row=grid_head))
+    monthly.y_axis.number_format = "#,##0"
+    monthly.gapWidth = 40
+
+    hist = BarChart()
+    hist.title = "R multiples: trades per bin"
+    hist.add_data(Reference(ws, min_col=4, min_row=hist_rows[0], max_row=hist_rows[-1]), titles_from_data=False)
+    hist.set_categories(Reference(ws, min_col=1, min_row=hist_rows[0], max_row=hist_rows[-1]))
+    hist.gapWidth = 10
+    hist.legend = None
+    eq.legend = None
+
+    for k, ch in enumerate((eq, monthly, hist)):
+        ch.x_axis.delete = False
+        ch.y_axis.delete = False
+        ws.add_chart(ch, _span(k * third, top, (k + 1) * third, top + CHART_ROWS))

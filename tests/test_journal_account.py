@@ -1,0 +1,244 @@
+"""The Account sheet and the Planner's account context, against a two-position account solved by hand,
+a real MT4 statement's own equity, LibreOffice's recalculation and rendering.
+
+The hand case: balance 10,000 USD, no closed trade, two open positions at leverage 1:100:
+
+  EURUSD long 1 lot, entry 1.1000, mark 1.1050: notional 1 x 1.1050 x 100,000 = 110,500;
+      margin 1,105; unrealised +0.0050 x 100,000 = +500
+  GBPUSD short 2 lots, entry 1.2500, mark 1.2600: notional 252,000; margin 2,520;
+      unrealised -0.0100 x 200,000 = -2,000
+
+  equity 10,000 - 1,500 = 8,500; used margin 3,625; free margin 4,875; margin level 234.48%;
+  gross exposure 362,500 (42.65x equity);
+  uniform move to the margin call (100%): (8,500 - 3,625) / 362,500 = 1.3448%;
+  to the stop-out (50%): (8,500 - 1,812.50) / 362,500 = 1.8448%;
+  net exposure: EUR +110,500 = +13.00x equity, GBP -252,000 = -29.65x (USD, the account's, left out);
+  the largest single-currency bet: GBP, 29.65x.
+
+The Planner's default plan (EURUSD long 0.2 lot at 1.0850: notional 21,700, margin 723.33 at 1:30)
+in that account: free margin 4,875 - 723.33 = 4,151.67; margin level 8,500 / 4,348.33 = 195.48%;
+EUR after: (110,500 + 21,700) / 8,500 = 15.55x; uniform move to stop-out with it:
+(8,500 - 0.5 x 4,348.33) / (362,500 + 21,700) = 1.6465%.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from addin.journal import account as A
+from addin.journal.read import read_journal
+from addin.journal.render import convert, soffice
+from addin.journal.settings import Settings
+from addin.journal.workbook import build_journal
+from addin.risk import portfolio as rp
+from addin.statements.model import SourceRef, Trade
+from conftest import shared_statement
+from test_journal_stats import formula_cells, needs_lo, pdf_text, same, strip_cached
+
+SRC = SourceRef(file="hand.csv")
+
+
+def two_positions(marks=(1.1050, 1.2600)) -> list[Trade]:
+    return [
+        Trade(broker="Hand", trade_id="P1", symbol="EURUSD", side="long", quantity=1, entry=1.1000,
+              open_time=datetime(2024, 6, 3, 9), leverage=100, mark_price=marks[0], account_currency="USD", source=SRC),
+        Trade(broker="Hand", trade_id="P2", symbol="GBPUSD", side="short", quantity=2, entry=1.2500,
+              open_time=datetime(2024, 6, 4, 9), leverage=100, mark_price=marks[1], account_currency="USD", source=SRC),
+    ]
+
+
+def figures(ws) -> dict[str, object]:
+    """Label (column A) -> value (column D) of the Account sheet's summary; positions by Trade ID."""
+    out = {}
+    for r in range(1, ws.max_row + 1):
+        a = ws[f"A{r}"].value
+        if isinstance(a, str):
+            out.setdefault(a, ws[f"D{r}"].value)
+            if a in ("EUR", "GBP", "USD"):
+                out[f"{a} money"] = ws[f"B{r}"].value
+    return out
+
+
+def planner(ws) -> dict[str, object]:
+    return {ws[f"A{r}"].value: ws[f"B{r}"].value for r in range(1, ws.max_row + 1) if ws[f"A{r}"].value}
+
+
+@pytest.fixture
+def hand_journal(tmp_path):
+    path = tmp_path / "account.xlsx"
+    build_journal(path, two_positions(), settings=Settings(starting_balance=10_000))
+    return path
+
+
+def test_two_positions_solved_by_hand(hand_journal):
+    wb = openpyxl.load_workbook(hand_journal, data_only=True)
+    f = figures(wb["Account"])
+    approx = pytest.approx
+    assert f["Balance"] == approx(10_000)
+    assert f["Unrealised P/L"] == approx(-1_500)
+    assert f["Equity"] == approx(8_500)
+    assert f["Used margin"] == approx(3_625)
+    assert f["Free margin"] == approx(4_875)
+    assert f["Margin level"] == approx(8_500 / 3_625) and round(f["Margin level"], 4) == 2.3448
+    assert f["Gross exposure"] == approx(362_500)
+    assert f["Move to margin call (100%)"] == approx(4_875 / 362_500) and round(f["Move to margin call (100%)"], 6) == 0.013448
+    assert f["Move to stop-out"] == approx(6_687.5 / 362_500) and round(f["Move to stop-out"], 6) == 0.018448
+    assert f["EUR"] == approx(13.0) and f["EUR money"] == approx(110_500)
+    assert f["GBP"] == approx(-252_000 / 8_500) and round(f["GBP"], 2) == -29.65
+    assert "USD" not in f
+    assert f["Largest single-currency bet"] == "GBP" and f["Largest bet, x equity"] == approx(252_000 / 8_500)
+    assert f["Positions without a mark price"] == 0
+    # The same through the add-in's functions (PORTFOLIO_STOP_OUT_MOVE, CURRENCY_EXPOSURE).
+    assert f["Move to stop-out"] == approx(rp.portfolio_stop_out_move(8_500, [110_500, 252_000], [1_105, 2_520], 0.5))
+    assert rp.currency_exposure(["EURUSD", "GBPUSD"], [1, -1], [110_500, 252_000], "USD") == [
+        ("GBP", approx(-252_000)), ("EUR", approx(110_500))]
+    pos = {r[0]: r for r in wb["Account"].iter_rows(min_row=5, max_row=6, values_only=True)}
+    head = [c.value for c in wb["Account"][4]]
+    p1, p2 = (dict(zip(head, pos[k])) for k in ("P1", "P2"))
+    assert (p1["Notional"], p1["Margin"], p1["Unrealised P/L"]) == (approx(110_500), approx(1_105), approx(500))
+    assert (p2["Notional"], p2["Margin"], p2["Unrealised P/L"]) == (approx(252_000), approx(2_520), approx(-2_000))
+    assert (p1["Base"], p1["Quote"], p2["Sign"]) == ("EUR", "USD", -1)
+
+
+def test_planner_in_the_account(hand_journal):
+    p = planner(openpyxl.load_workbook(hand_journal, data_only=True)["Planner"])
+    approx = pytest.approx
+    assert p["Notional"] == approx(21_700) and p["Margin"] == approx(723.3333333)
+    assert p["Account equity"] == approx(8_500)
+    assert p["Free margin after this trade"] == approx(4_875 - 723.3333333)
+    assert p["Margin level after this trade"] == approx(8_500 / (3_625 + 723.3333333))
+    assert (p["Base currency"], p["Quote currency"]) == ("EUR", "USD")
+    assert p["Net exposure of the base currency after"] == approx((110_500 + 21_700) / 8_500)
+    assert p["Net exposure of the quote currency after"] == "account currency"
+    assert p["Uniform move to stop-out with it"] == approx((8_500 - 0.5 * (3_625 + 723.3333333)) / (362_500 + 21_700))
+    assert round(p["Uniform move to stop-out with it"], 6) == 0.016465
+
+
+def test_a_position_without_a_mark_price(tmp_path):
+    path = tmp_path / "nomark.xlsx"
+    build_journal(path, two_positions(marks=(1.1050, None)), settings=Settings(starting_balance=10_000))
+    f = figures(openpyxl.load_workbook(path, data_only=True)["Account"])
+    assert f["Positions without a mark price"] == 1
+    assert f["Unrealised P/L"] == pytest.approx(500)            # only the marked one
+    assert f["Used margin"] == pytest.approx(1_105 + 2_500)      # the other at its entry price
+
+
+def test_no_open_positions(tmp_path):
+    path = tmp_path / "none.xlsx"
+    build_journal(path, [])
+    f = figures(openpyxl.load_workbook(path, data_only=True)["Account"])
+    assert f["Margin level"] == A.NO_POSITIONS and f["Move to stop-out"] == A.NO_POSITIONS
+    assert f["Equity"] == pytest.approx(10_000)
+
+
+def test_past_the_stop_out(tmp_path):
+    path = tmp_path / "deep.xlsx"
+    build_journal(path, two_positions(marks=(1.1050, 1.2950)), settings=Settings(starting_balance=10_000))
+    f = figures(openpyxl.load_workbook(path, data_only=True)["Account"])
+    # equity 10,000 + 500 - 9,000 = 1,500; margins 1,105 + 2,590 = 3,695: level 40.6% < 50%
+    assert f["Equity"] == pytest.approx(1_500) and f["Margin level"] < 0.5
+    assert f["Move to stop-out"] == A.PAST_STOP_OUT and f["Move to margin call (100%)"] == A.PAST_CALL
+
+
+def test_a_typed_mark_price_is_read_back(tmp_path):
+    """A mark typed on the Account sheet is the trade's mark_price when the journal is read (so a
+    refill writes it again)."""
+    path = tmp_path / "typed.xlsx"
+    build_journal(path, two_positions(marks=(None, None)), settings=Settings(starting_balance=10_000))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Account"]
+    head = [c.value for c in ws[4]]
+    col = openpyxl.utils.get_column_letter(head.index("Mark price") + 1)
+    ws[f"{col}5"], ws[f"{col}6"] = 1.1050, 1.26
+    wb.save(path)
+    got = {t.trade_id: t.mark_price for t in read_journal(path).trades}
+    assert got == {"P1": 1.1050, "P2": 1.26}
+    again = tmp_path / "again.xlsx"
+    build_journal(again, read_journal(path).trades, settings=Settings(starting_balance=10_000))
+    assert figures(openpyxl.load_workbook(again, data_only=True)["Account"])["Equity"] == pytest.approx(8_500)
+
+
+def test_native_pair_rule_agrees_with_currency_legs():
+    from addin.journal.instruments import DEFAULT_INSTRUMENTS
+    symbols = [i.symbol for i in DEFAULT_INSTRUMENTS] + ["EUR/USD", "EURUSD.m", "GBPJPY#", "EURUSDT", "US500",
+                                                         "BTCUSD", "XAUUSD", "USDUSD"]
+    for s in symbols:
+        want = rp.currency_legs(s)
+        assert A.native_legs(s) == (want if want else (s.replace("/", "").upper(), "")), s
+
+
+def test_real_mt4_statement_equity(tmp_path):
+    """jsacap's MT4 statement: one open AUDUSD short, 4.95 lots from 0.65877, marked at 0.65836; the
+    statement's floating P/L 186.65 (202.95 profit - 16.30 commission) and equity 94,361.59."""
+    from addin.fill import fill_journal
+    from addin.statements import read_statement
+
+    src = shared_statement("mt4_statement_html/jsacap_Tradeslide_Statement.htm")
+    st = read_statement(src)
+    open_ = [t for t in st.trades if not t.is_closed]
+    assert [(t.symbol, t.mark_price) for t in open_] == [("audusd", 0.65836)]
+    path = tmp_path / "mt4.xlsx"
+    fill_journal([src], path, progress=False)
+    ws = openpyxl.load_workbook(path, data_only=True)["Account"]
+    f = figures(ws)
+    pos = dict(zip([c.value for c in ws[4]], [c.value for c in ws[5]]))
+    assert (pos["Trade ID"], pos["Mark price"], pos["Base"], pos["Quote"]) == ("78412103", 0.65836, "AUD", "USD")
+    assert f["Unrealised P/L"] == pytest.approx(186.65, abs=0.005)
+    # The statement's equity is its balance plus that floating P/L. (Its printed balance, 94,174.94,
+    # is not the 100,000 deposit + 8,205.65 closed P/L it lists: it cannot be rebuilt from its rows.)
+    assert f["Equity"] - f["Balance"] == pytest.approx(st.totals.equity - st.totals.balance, abs=0.005)
+    assert f["AUD"] == pytest.approx(-4.95 * 100_000 * 0.65836 / f["Equity"])
+    assert f["Margin level"] == pytest.approx(f["Equity"] / (4.95 * 100_000 * 0.65836 / pos["Leverage"]))
+
+
+@needs_lo
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_account_and_planner_context(tmp_path, hand_journal):
+    planner_ws = openpyxl.load_workbook(hand_journal)["Planner"]
+    start = next(c.row for c in planner_ws["A"] if c.value == "With your open positions (Account sheet)")
+    bare = tmp_path / "bare.xlsx"
+    n = strip_cached(hand_journal, bare, {"Account": re.compile(r".*"),
+                                          "Planner": re.compile(rf"B({'|'.join(str(r) for r in range(start, start + 12))})")})
+    account_cells = formula_cells(hand_journal, "Account")
+    assert n == len(account_cells) + 8
+    out = convert(bare, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    ours, theirs = openpyxl.load_workbook(hand_journal, data_only=True), openpyxl.load_workbook(out, data_only=True)
+    cells = [("Account", c) for c in account_cells] + [("Planner", f"B{r}") for r in range(start + 1, start + 9)]
+    bad = [f"{t}!{c}: cached {ours[t][c].value!r}, LibreOffice {theirs[t][c].value!r}" for t, c in cells
+           if not same(ours[t][c].value, theirs[t][c].value)]
+    assert not bad, "\n".join(bad)
+
+
+@needs_lo
+@pytest.mark.libreoffice
+def test_account_sheet_renders_in_libreoffice(tmp_path, hand_journal):
+    text = pdf_text(hand_journal, "Account", tmp_path)
+    for words in ("open positions together", "EURUSD", "GBPUSD", "8,500.00", "3,625.00", "234%", "1.34%", "1.84%",
+                  "Net exposure per currency", "GBP", "-29.65x", "Largest single-currency bet", "Largest bet, x equity", "29.65x"):
+        assert words in text, words
+    assert "#VALUE" not in text and "#NAME" not in text and "Err:" not in text
+
+
+def test_a_typed_mark_survives_the_next_fill(tmp_path):
+    """The trader types today's price for the sample's open EURUSD; filling the same statement
+    again keeps it (the journal belongs to the trader)."""
+    from addin.fill import fill_journal, sample_statement
+
+    path = tmp_path / "journal.xlsx"
+    fill_journal([sample_statement()], path, progress=False)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Account"]
+    head = [c.value for c in ws[4]]
+    col = openpyxl.utils.get_column_letter(head.index("Mark price") + 1)
+    assert ws[f"{col}5"].value == pytest.approx(1.0946)  # the statement's mark
+    ws[f"{col}5"] = 1.1
+    wb.save(path)
+    fill_journal([sample_statement()], path, progress=False)
+    ws = openpyxl.load_workbook(path, data_only=True)["Account"]
+    assert ws[f"{col}5"].value == 1.1
+    f = figures(ws)
+    assert f["Unrealised P/L"] == pytest.approx(0.5 * 100_000 * (1.1 - 1.09557) - 3.50)
