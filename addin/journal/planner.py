@@ -55,7 +55,7 @@ def is_side(ref: str) -> str:
 def base_account(asset_class, symbol, account_currency) -> bool:
     """TRUE when the account currency is the pair's base currency (USDJPY in a USD account): a Forex
     class (FX_...) and the symbol's first three letters equal to the account currency."""
-    return (str(asset_class).strip().upper().startswith("FX_")
+    return (str(asset_class).upper().startswith("FX_")
             and str(symbol).strip()[:3].upper() == str(account_currency).strip().upper())
 
 
