@@ -150,7 +150,9 @@ def test_cached_values_readable_without_calculation(journal, trades):
     assert all(isinstance(ws.cell(row=r, column=notional).value, float) for r in range(2, 202))
     last_closed = max((t for t in trades if t.close_time), key=lambda t: t.close_time)
     assert vals["Dashboard"]["B3"].value == last_closed.trade_id
-    assert isinstance(vals["Planner"]["B22"].value, float)
+    planner = {r[0].value: r[1].value for r in vals["Planner"].iter_rows(min_row=15, max_col=2)}
+    assert isinstance(planner["Risk amount"], float) and isinstance(planner["Profit at the target"], float)
+    assert planner["Check"] == "OK"
 
 
 def test_named_cells(wb):

@@ -332,3 +332,127 @@ def test_hostile_cells_typed_by_hand_agree_with_the_twins_and_show_no_error_code
                 bad.append(f"{coord} {col.name}: engine {got!r}, twin {want!r}")
     assert not bad, "\n".join(bad[:25])
     assert all(inputs[c.name][7] == "" for c in C.CALCS)  # the row without an entry is blank
+
+
+# The Planner: one plan, the add-in's functions, twins from addin.risk -----------------------------
+
+def _plan(tmp_path, monkeypatch, settings=None, **inputs) -> tuple[dict, dict]:
+    """Build a journal whose Planner holds ``inputs``; (cached values, pycel's values) by label."""
+    from addin.journal import planner
+
+    monkeypatch.undo()  # the template's plan, not the one a previous call set
+    monkeypatch.setattr(planner, "DEFAULT_PLAN", {**planner.DEFAULT_PLAN, **inputs})
+    path = tmp_path / "plan.xlsx"
+    build_journal(path, [], settings=settings)
+    formulas = openpyxl.load_workbook(path)["Planner"]
+    cached = openpyxl.load_workbook(path, data_only=True)["Planner"]
+    xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])
+    at = {r[0].value: r[1].coordinate for r in formulas.iter_rows(min_row=15, max_col=2)
+          if r[0].value and r[1].data_type == "f"}
+    return ({k: cached[c].value for k, c in at.items()},
+            {k: xl.evaluate(f"Planner!{c}") for k, c in at.items()})
+
+
+def test_planner_profit_at_a_target_below_a_longs_entry_is_a_loss(tmp_path, monkeypatch):
+    """Long EURUSD 1.0850, stop 1.0800, target 1.0750 (below entry): a loss, not ABS()'s profit."""
+    from addin import risk
+
+    cached, engine = _plan(tmp_path, monkeypatch, Side="long", Entry=1.085, Stop=1.08, Target=1.075)
+    size = cached["Position size"]
+    assert size == 0.2  # $100 (1% of 10,000) over 50 pips at $10 a pip per lot
+    want = risk.profit_at_price(1, 1.085, 1.075, 0.2, 100_000)
+    assert want == pytest.approx(-200.0)
+    for got in (cached, engine):
+        assert got["Profit at the target"] == pytest.approx(want, rel=1e-12)
+        assert got["Reward-to-risk"].startswith("target must be above entry for a long")
+        assert got["Check"] == "OK"
+
+
+def test_planner_sides_typed_as_the_functions_read_them(tmp_path, monkeypatch):
+    """-1 and "Sell" are shorts: the target below entry is a profit; an unreadable side says so."""
+    for side in (-1, "Sell", "SHORT"):
+        cached, engine = _plan(tmp_path, monkeypatch, Side=side, Entry=1.085, Stop=1.09, Target=1.075)
+        for got in (cached, engine):
+            assert got["Profit at the target"] == pytest.approx(200.0, rel=1e-9), side
+            assert got["Reward-to-risk"] == pytest.approx(2.0, rel=1e-9)
+            assert got["Stop-out price"] > 1.085 and got["Check"] == "OK"
+    cached, engine = _plan(tmp_path, monkeypatch, Side="sideways")
+    for got in (cached, engine):
+        assert got["Check"] == "side must be long/buy, short/sell, 1 or -1"
+        assert got["Profit at the target"].startswith("side must be long/buy, short/sell, 1 or -1")
+
+
+def test_planner_usdjpy_in_a_usd_account_uses_the_base_currency_margin_model(tmp_path, monkeypatch):
+    """USDJPY short 150.00, stop 150.50, target 148.50, $10,000 at 1:30, stop-out 50%: the account
+    currency is the base currency, so margin = lots x 100,000 / 30 dollars whatever the price, and the
+    profit is converted at 1/price. Every figure as addin.risk's own functions give it."""
+    from addin import risk
+
+    settings = Settings(account_currency="USD", starting_balance=10_000, account_leverage=30,
+                        stop_out_level=0.5, risk_per_trade=0.01)
+    cached, engine = _plan(tmp_path, monkeypatch, settings=settings, Symbol="USDJPY", Side="short",
+                           Entry=150.0, Stop=150.5, Target=148.5, **{"FX to account": 1 / 150})
+    size = risk.position_size(100.0, 150.0, 150.5, 100_000 / 150, 0.01)
+    assert size == 0.3  # 50 pips of 0.01 yen at 1,000 yen (~$6.67) a pip per lot: $100 buys 0.30 lots
+    so = risk.stop_out_price(-1, 150.0, size, 10_000, 30, 0.5, 100_000, 1, 0, True)
+    # independently: equity + profit(P) = 0.5 x margin, profit(P) = -(P - 150) x Q / P, Q = 30,000
+    q, margin = size * 100_000, size * 100_000 / 30
+    assert 10_000 - (so - 150) * q / so == pytest.approx(0.5 * margin, rel=1e-12)
+    want = {
+        "Account is base currency": True,
+        "Margin": margin,
+        "Margin call price (100%)": risk.margin_call_price(-1, 150.0, size, 10_000, 30, 1, 100_000, 1, 0, True),
+        "Stop-out price": so,
+        "Wipe-out distance, % of price": risk.wipeout_move(30, 0.5, -1, True),
+        "Profit at the target": risk.profit_at_price(-1, 150.0, 148.5, size, 100_000, 1, 0, True),
+        "Check": "OK",
+    }
+    assert want["Profit at the target"] == pytest.approx(1.5 * 30_000 / 148.5)  # 45,000 yen at 148.50
+    assert want["Wipe-out distance, % of price"] == pytest.approx(0.5 / (30 - 0.5))
+    for got in (cached, engine):
+        for label, value in want.items():
+            assert _same(got[label], value), (label, got[label], value)
+    # the same pair in a EUR account is the quote kind: margin revalued at the price, FX applied
+    settings = Settings(account_currency="EUR", starting_balance=10_000, account_leverage=30)
+    cached, engine = _plan(tmp_path, monkeypatch, settings=settings, Symbol="USDJPY", Side="short",
+                           Entry=150.0, Stop=150.5, Target=148.5, **{"FX to account": 0.006})
+    for got in (cached, engine):
+        assert got["Account is base currency"] is False
+        assert got["Margin"] == pytest.approx(risk.margin_required(got["Position size"], 150, 30, 100_000, 0.006))
+        assert got["Profit at the target"] == pytest.approx(
+            risk.profit_at_price(-1, 150.0, 148.5, got["Position size"], 100_000, 0.006))
+
+
+def test_planner_explains_an_unknown_symbol_and_a_size_of_zero_lots(tmp_path, monkeypatch):
+    cached, engine = _plan(tmp_path, monkeypatch, Symbol="EURXYZ", **{"Lot step": 100_000.0})
+    for got in (cached, engine):
+        assert got["Contract size"] == 1 and got["Position size"] == 0
+        assert got["Check"] == ("EURXYZ is not in the Instruments sheet: contract size 1 and pip 0.0001 assumed; "
+                                "the risk budget does not cover one lot step (100000)")
+    # $1 of risk (1% of $100) over 50 pips of EURUSD is 0.002 lots: below the 0.01 step
+    cached, engine = _plan(tmp_path, monkeypatch, Equity=100.0)
+    for got in (cached, engine):
+        assert got["Position size"] == 0
+        assert got["Check"] == "the risk budget does not cover one lot step (0.01)"
+
+
+def test_dashboard_reads_side_minus_one_as_short(tmp_path, trades):
+    """A short typed as -1 in Trades: its stop (above entry) against its stop-out (further above)
+    is the same distance as when it read "short", not its negative."""
+    path = tmp_path / "journal.xlsx"
+    build_journal(path, trades)
+    cached = openpyxl.load_workbook(path, data_only=True)["Trades"]
+    dash = openpyxl.load_workbook(path)["Dashboard"]
+    gap = next(f"E{c.row}" for c in dash["D"] if c.value == "Stop to stop-out, pips")
+    side_col, so_col = C.letter(C.INDEX["Side"]), C.letter(C.INDEX["Stop-out price"])
+    pip_col = C.letter(C.INDEX["Pip size"])
+    r, pick = next((i + 2, t) for i, t in enumerate(trades) if t.side == "short" and t.stop is not None
+                   and isinstance(cached[f"{so_col}{i + 2}"].value, float))
+    so, pip = cached[f"{so_col}{r}"].value, cached[f"{pip_col}{r}"].value
+    xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])
+    xl.evaluate([f"Dashboard!{gap}", "Dashboard!B8"])
+    xl.set_value("Dashboard!B3", pick.trade_id)
+    for side in ("short", -1, "SELL", "Sell"):  # (pycel's TRIM keeps outer spaces; Excel's does not)
+        xl.set_value(f"Trades!{side_col}{r}", side)
+        assert xl.evaluate("Dashboard!B8") == side
+        assert xl.evaluate(f"Dashboard!{gap}") == pytest.approx((so - pick.stop) / pip, rel=1e-12), side

@@ -277,3 +277,37 @@ def test_a_shuffle_never_shows_a_balance_of_the_wrong_trades(sample_journal, tmp
         for col in ("Cumulative P/L", "Balance", "Drawdown", "Equity used", "Risk %"):
             b = row[col]
             assert not isinstance(b, float) or _same(b, want[tid][col]), (tid, col, want[tid][col], b)
+
+
+@pytest.mark.parametrize("plan, check, base", [
+    ({"Symbol": "EURXYZ", "Side": -1, "Entry": 1.085, "Stop": 1.09, "Target": 1.075, "Lot step": 100_000.0},
+     "EURXYZ is not in the Instruments sheet: contract size 1 and pip 0.0001 assumed; "
+     "the risk budget does not cover one lot step (100000)", False),
+    ({"Symbol": "USDJPY", "Side": "Sell", "Entry": 150.0, "Stop": 150.5, "Target": 148.5, "FX to account": 1 / 150},
+     "OK", True),
+    ({"Symbol": "usdjpy", "Side": "sideways"}, "side must be long/buy, short/sell, 1 or -1", True),
+])
+def test_libreoffice_computes_the_planners_own_formulas_as_cached(plan, check, base, tmp_path, monkeypatch):
+    """The Planner's native cells (lookups, the base-currency flag, the Check line) recalculated by
+    LibreOffice with no add-in equal the cached values the Python twins wrote (the Check line's
+    0-lot part needs the add-in's size); add-in cells say so."""
+    from addin.journal import planner
+
+    monkeypatch.setattr(planner, "DEFAULT_PLAN", {**planner.DEFAULT_PLAN, **plan})
+    path = tmp_path / "plan.xlsx"
+    build_journal(path, [])
+    theirs = convert(path, "xlsx:Calc MS Excel 2007 XML", tmp_path / "recalc", recalc=True)
+    f = openpyxl.load_workbook(path)["Planner"]
+    ours = openpyxl.load_workbook(path, data_only=True)["Planner"]
+    lo = openpyxl.load_workbook(theirs, data_only=True)["Planner"]
+    label = {r[0].value: r[1].coordinate for r in f.iter_rows(min_row=15, max_col=2) if r[0].value}
+    # without the add-in the size is unknown, so LibreOffice's Check cannot say it is 0 lots
+    assert ours[label["Check"]].value == check
+    assert lo[label["Check"]].value == check.replace("; the risk budget does not cover one lot step (100000)", "")
+    assert ours[label["Account is base currency"]].value is base and lo[label["Account is base currency"]].value is base
+    native = [c.coordinate for r in f.iter_rows() for c in r if c.data_type == "f" and NO_ADDIN not in c.value
+              and c.coordinate != label["Check"]]
+    assert len(native) >= 7  # six from Instruments and Settings, the stop distance
+    bad = [(c, ours[c].value, lo[c].value) for c in native if not _same(ours[c].value, lo[c].value)]
+    assert not bad, bad
+    assert lo[label["Profit at the target"]].value == NO_ADDIN

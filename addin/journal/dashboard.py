@@ -19,8 +19,9 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import risk
+from ..risk.inputs import _SHORT
 from . import columns as C
-from .columns import blank, isnum
+from .columns import _is, blank, isnum
 from .layout import (AMBER, BOX, GREEN, INPUT_FILL, LABEL_FONT, NOTE_FONT, RED, SECTION_FONT, THIN, TITLE_FONT,
                      VALUE_FONT, Book, excel_serial, fit_width, guarded, span)
 from .planner import result
@@ -156,7 +157,7 @@ def build(book: Book) -> None:
         gap = ((so - stop) if direction == -1 else (stop - so)) / pip
     else:
         gap = ""
-    item("gap", "Stop to stop-out, pips", f'IF({both(S, card["so"], PIP)},IF(OR({SD}="short",{SD}="sell"),'
+    item("gap", "Stop to stop-out, pips", f'IF({both(S, card["so"], PIP)},IF({_is(SD, _SHORT)},'
          f'{card["so"]}-{S},{S}-{card["so"]})/{PIP},"")', gap, "#,##0.0", "> 0: the stop is hit first")
     row_item("risk", "Risk at the stop", "Risk at stop", C.MONEY, "money lost if the stop is hit")
     row_item("riskpct", "Risk, % of equity", "Risk %", "0.00%", "against RiskPerTrade on Settings")
