@@ -19,6 +19,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import risk
+from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import _SHORT
 from . import columns as C
 from .columns import _is, blank, isnum
@@ -105,7 +106,7 @@ def build(book: Book) -> None:
         s.formula(f"B{row}", from_row(col), cell_of(col), fmt=fmt, align=Alignment(horizontal="right"))
         F[col], V[col] = f"$B${row}", cell_of(col)
 
-    q, e, stop, side = V["Quantity"], V["Entry"], V["Stop"], V["Side"]
+    q, e, stop = V["Quantity"], V["Entry"], V["Stop"]
     pv, lev, eq, pip = V["Point value"], V["Leverage used"], V["Equity used"], V["Pip size"]
     Q, E, S, SD = F["Quantity"], F["Entry"], F["Stop"], F["Side"]
     PV, LV, EQ, PIP = F["Point value"], F["Leverage used"], F["Equity used"], F["Pip size"]
@@ -240,8 +241,10 @@ def _account(book: Book, s, top: int) -> int:
         ("Cash in/out since 1st trade", f"SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
          f"{C.CASH_FROM}),{C.CASH_TABLE}[Amount])", flow, C.MONEY),
         ("Balance", f"StartingBalance+{{flow}}+SUM({T}[Net P/L])", settings.starting_balance + flow + total, C.MONEY),
-        ("Win rate", f'IF(COUNT({T}[Net P/L])=0,"",COUNTIF({T}[Net P/L],">0")/COUNT({T}[Net P/L]))',
-         (sum(1 for v in net_all if v > 0) / len(net_all)) if net_all else "", "0.0%"),
+        # wins / (wins + losses): a trade closed at exactly 0 is neither (WIN_RATE and the Stats sheet alike)
+        ("Win rate", f'IF(COUNTIF({T}[Net P/L],">0")+COUNTIF({T}[Net P/L],"<0")=0,"",'
+                     f'COUNTIF({T}[Net P/L],">0")/(COUNTIF({T}[Net P/L],">0")+COUNTIF({T}[Net P/L],"<0")))',
+         _win_rate(net_all), "0.0%"),
         ("Max drawdown (trading P/L)", f"MAX({T}[Drawdown])", max(dd) if dd else 0.0, "0.00%"),
         ("Largest effective leverage", f"MAX({T}[Effective leverage])", max(effs) if effs else 0.0, C.LEV),
         ("Trades over the retail cap", f"COUNTIF({T}[Over cap],TRUE)", float(over), "0"),
@@ -298,3 +301,11 @@ def _charts(book: Book, ws, n: int, top: int):
         else:
             anchor = span(3, mid + 6, row, 6, 0, row + CHART_ROWS - 1)
         ws.add_chart(ch, anchor)
+
+
+def _win_rate(pnls: list[float]) -> object:
+    """The Dashboard's win rate: :func:`addin.risk.stats.win_rate`, "" when no trade won or lost."""
+    try:
+        return risk.win_rate(pnls)
+    except (RiskInputError, NoPrice):
+        return ""
