@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openpyxl.styles import Alignment, PatternFill
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
@@ -42,6 +42,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyl
 
 from ..risk import portfolio as rp
 from ..risk.errors import NoPrice, RiskInputError
+from ..risk.inputs import parse_side as risk_side
 from ..statements.model import Trade
 from . import columns as C
 from .layout import (BOX, HEAD_FILL, HEAD_FONT, INPUT_FILL, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT,
@@ -370,6 +371,9 @@ def native_legs(symbol: object) -> tuple[str, str]:
     return (s[:3], s[3:6]) if pair else (s, "")
 
 
+NO_PLAN = "needs the plan's margin (the add-in)"
+
+
 def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: AccountResult, settings) -> int:
     """Append the "with your open positions" block to the Planner at ``row``; returns the next free
     row. ``P``/``V``: the Planner's cells and values by label (Symbol, Side, Notional, Margin)."""
@@ -395,21 +399,31 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
     out("Base currency", f"IF({pair},LEFT({sym},3),{sym})", base, None, "a pair's first currency, else the symbol")
     out("Quote currency", f'IF({pair},MID({sym},4,3),"")', quote, None)
 
-    e, u, g = acct.values["Equity"], acct.values["Used margin"], acct.values["Gross exposure"]
+    e, u = acct.values["Equity"], acct.values["Used margin"]
     notional, margin = V["Notional"], V["Margin"]
     n_ok = _num(notional) and _num(margin)
     m_ = margin if _num(margin) else 0.0
     n_ = notional if n_ok else 0.0
     M = f'IF(ISNUMBER({P["Margin"]}),{P["Margin"]},0)'
     N = f'IF(AND(ISNUMBER({P["Notional"]}),ISNUMBER({P["Margin"]})),{P["Notional"]},0)'
+    # The figures "after this trade" need the plan's margin and notional (add-in cells): without
+    # them the cell says so rather than showing the account as if the trade took no margin.
+    ok = f'AND(ISNUMBER({P["Margin"]}),ISNUMBER({P["Notional"]}))'
+
+    def planned(formula: str) -> str:
+        return f'IF({ok},{formula},"{NO_PLAN}")'
+
     out("Account equity", "AccountEquity", e, C.MONEY, "balance + unrealised P/L of the open positions")
-    out("Free margin after this trade", f"AccountFreeMargin-{M}", e - u - m_, C.MONEY,
-        "below 0: the broker refuses the order")
-    level = e / (u + m_) if u + m_ > 0 else NO_POSITIONS
-    out("Margin level after this trade", f'IF(AccountUsedMargin+{M}>0,AccountEquity/(AccountUsedMargin+{M}),'
-        f'"{NO_POSITIONS}")', level, "0%", "equity / (used margin + this trade's margin)")
-    sign = -1 if str(V["Side"]).strip().lower() in ("short", "sell") else 1
-    sgn = f'IF(OR({P["Side"]}="short",{P["Side"]}="sell"),-1,1)'
+    out("Free margin after this trade", planned(f"AccountFreeMargin-{M}"), e - u - m_ if n_ok else NO_PLAN,
+        C.MONEY, "below 0: the broker refuses the order")
+    level = (e / (u + m_) if u + m_ > 0 else NO_POSITIONS) if n_ok else NO_PLAN
+    out("Margin level after this trade", planned(f'IF(AccountUsedMargin+{M}>0,AccountEquity/(AccountUsedMargin+{M}),'
+        f'"{NO_POSITIONS}")'), level, "0%", "equity / (used margin + this trade's margin)")
+    try:
+        sign = risk_side(V["Side"])
+    except RiskInputError:
+        sign = 1
+    sgn = f'IF(OR({P["Side"]}=-1,{P["Side"]}="short",{P["Side"]}="sell"),-1,1)'
     positions = acct.positions
     for label, key, leg, mult in (("Net exposure of the base currency after", "Base currency", base, 1),
                                   ("Net exposure of the quote currency after", "Quote currency", quote, -1)):
@@ -419,15 +433,19 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
             v: object = ""
         elif leg == settings.account_currency.upper():
             v = "account currency"
+        elif not n_ok:
+            v = NO_PLAN
         elif e > 0:
             v = (held + mult * sign * n_) / e
         else:
             v = BAD_EQUITY
-        out(label, f'IF({cell}="","",IF({cell}=AccountCurrency,"account currency",IF(AccountEquity>0,'
-            f'(SUMPRODUCT({TABLE}[Sign],{TABLE}[Notional],({TABLE}[Base]={cell})-({TABLE}[Quote]={cell}))'
-            f'{"+" if mult > 0 else "-"}{sgn}*{N})/AccountEquity,"{BAD_EQUITY}")))', v, '0.00"x"',
-            "x equity, + long / - short, open positions and this trade together")
-    if n_ == 0 and not positions:
+        out(label, f'IF({cell}="","",IF({cell}=AccountCurrency,"account currency",' + planned(
+            f'IF(AccountEquity>0,(SUMPRODUCT({TABLE}[Sign],{TABLE}[Notional],({TABLE}[Base]={cell})-'
+            f'({TABLE}[Quote]={cell})){"+" if mult > 0 else "-"}{sgn}*{N})/AccountEquity,"{BAD_EQUITY}")') + "))",
+            v, '0.00"x"', "x equity, + long / - short, open positions and this trade together")
+    if not n_ok:
+        mv: object = NO_PLAN
+    elif n_ == 0 and not positions:
         mv: object = NO_POSITIONS
     else:
         notionals = [p.notional for p in positions] + ([n_] if n_ else [])
@@ -436,9 +454,9 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
             mv = rp.portfolio_stop_out_move(e, notionals, margins, settings.stop_out_level)
         except NoPrice:
             mv = PAST_STOP_OUT
-    out("Uniform move to stop-out with it", f'IF(AccountGrossExposure+{N}=0,"{NO_POSITIONS}",'
+    out("Uniform move to stop-out with it", planned(f'IF(AccountGrossExposure+{N}=0,"{NO_POSITIONS}",'
         f'IF(AccountEquity-StopOutLevel*(AccountUsedMargin+{M})<=0,"{PAST_STOP_OUT}",'
-        f'(AccountEquity-StopOutLevel*(AccountUsedMargin+{M}))/(AccountGrossExposure+{N})))', mv, "0.00%",
+        f'(AccountEquity-StopOutLevel*(AccountUsedMargin+{M}))/(AccountGrossExposure+{N})))'), mv, "0.00%",
         "every position, this one included, moving this % against you reaches the stop-out")
     return row
 
