@@ -169,6 +169,8 @@ def _input_columns(trades: Sequence[Trade], instruments: Sequence[Instrument]) -
     for t in trades:
         for col in C.INPUTS + C.TRAILING:
             if not col.field:
+                if col.name != "Instrument":  # the trader's columns start empty
+                    cols[col.name].append(None)
                 continue
             v = getattr(t, col.field)
             if col.field == "source":
@@ -396,6 +398,18 @@ def _cash_sheet(wb: Workbook, cash: Sequence[BalanceEvent], first_trade: float, 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+def _ledger_sheet(wb: Workbook, trades: Sequence[Trade]):
+    """Hidden list of the imported trades' keys: a trade deleted from Trades is not imported again."""
+    ws = wb.create_sheet(C.LEDGER_SHEET)
+    ws.append(list(C.LEDGER_COLUMNS))
+    for t in trades:
+        ws.append([clean_text(t.broker), clean_text(t.account), clean_text(t.trade_id)])
+    for row in ws.iter_rows():
+        for cell in row:
+            cell.data_type = "s"
+    ws.sheet_state = "hidden"
+
+
 def _conf_sheet(wb: Workbook, cache: dict):
     s = _Sheet(wb.create_sheet("xlwings.conf"), cache)
     s.text("A1", "UDF MODULES")
@@ -411,13 +425,14 @@ def _traffic(ws, coord: str, rules: list[tuple[str, tuple]]):
 
 
 def _dashboard(wb: Workbook, ws, cols: dict[str, list], n: int, settings: Settings, cache: dict,
-               cash_total: float = 0.0):
+               cash_total: float = 0.0, selected: str | None = None):
     s = _Sheet(ws, cache)
     s.text("A1", "Trade risk card", font=TITLE_FONT)
     ws.row_dimensions[1].height = 26
     s.text("A3", "Trade ID", font=SECTION_FONT)
     ids = cols["Trade ID"]
-    selected = ids[-1] if n else None
+    if selected is None:  # the trader's pick is kept by a fill; a new journal shows the last trade
+        selected = ids[-1] if n else None
     s.text("B3", selected, fill=INPUT_FILL, font=Font(bold=True, size=12),
            border=Border(top=THIN, bottom=THIN, left=THIN, right=THIN))
     s.text("C3", "pick a trade from the list", font=NOTE_FONT)
@@ -429,7 +444,7 @@ def _dashboard(wb: Workbook, ws, cols: dict[str, list], n: int, settings: Settin
     idx = None
     if selected is not None:
         key = str(selected).upper()
-        idx = next(i for i, v in enumerate(ids) if v is not None and str(v).upper() == key)
+        idx = next((i for i, v in enumerate(ids) if v is not None and str(v).upper() == key), None)
     s.text("A4", "Row in Trades", font=NOTE_FONT)
     s.formula("B4", f'IF(B3="","",IFERROR(MATCH(B3,{C.TABLE}[Trade ID],0),""))', "" if idx is None else float(idx + 1),
               font=NOTE_FONT, align=Alignment(horizontal="left"))
@@ -846,6 +861,7 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     _settings_sheet(wb, settings, cache)
     _rejected_sheet(wb, list(rejected), cache)
     _conf_sheet(wb, cache)
+    _ledger_sheet(wb, trades)
     wb.defined_names["TradeIDs"] = DefinedName("TradeIDs", attr_text=f"{C.TABLE}[Trade ID]")
     _dashboard(wb, dash, cols, n, settings, cache, cash_total)
     wb.active = 0
