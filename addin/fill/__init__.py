@@ -31,6 +31,7 @@ from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
 
 JOURNAL_SUFFIXES = (".xlsx", ".xlsm")
+LOCK_WAIT = 60.0  # seconds a fill queues behind another one on the same journal before refusing
 
 
 class OptionError(Exception):
@@ -126,7 +127,7 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     journal = Path(journal)
     options = validate_options(leverage, regulator, equity, stop_out_level)
     check_journal_path(journal)
-    with FillLock(journal):
+    with FillLock(journal, wait=LOCK_WAIT):
         sweep(journal)
         check_not_open(journal)
         return _fill_locked(statements, journal, fmt, mapping, options, progress, restore_deleted)

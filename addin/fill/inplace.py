@@ -45,6 +45,12 @@ _EPOCH = datetime(1899, 12, 30)
 KEY_COLUMNS = ("Broker", "Account", "Trade ID")
 STOP_COLUMNS = ("Stop", "Target")
 STATEMENT_OWNED = tuple(c.name for c in C.INPUTS if c.name not in KEY_COLUMNS + STOP_COLUMNS) + ("Source", "Flags")
+# What a statement states about a trade. The other statement-owned cells (contract size, FX, equity,
+# leverage, Source, Flags...) are completed by the fill from the statement's context; they are
+# rewritten with the facts, so an overlapping later statement that says the same does not replace
+# them with figures rebuilt from a shorter history.
+FACTS = ("Open time", "Close time", "Symbol", "Side", "Quantity", "Entry", "Exit", "Commission", "Swap", "Taxes",
+         "Profit")
 DATE_COLUMNS = {c.name for c in C.INPUTS if c.kind == "date"}
 NUMBER_COLUMNS = {c.name for c in C.INPUTS if c.kind == "number"}
 REJECTED_TABLE = "RejectedRows"
@@ -73,7 +79,8 @@ def trade_key(broker: object, account: object, trade_id: object) -> tuple[str, s
 
 def _date(v: object) -> datetime | None:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return _EPOCH + timedelta(days=float(v))
+        d = _EPOCH + timedelta(days=float(v))
+        return d.replace(microsecond=0) + timedelta(seconds=round(d.microsecond / 1e6))  # the serial's float noise
     return None
 
 
@@ -358,9 +365,15 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
                                  f"the journal: the typed one kept")
                     counts.stop_conflicts += 1
             cells["Flags"] = "; ".join(dict.fromkeys(flags)) or None
+            facts = any(name in col_of and not _same(name, cur.get(name), cells.get(name)) for name in FACTS)
             for name in STATEMENT_OWNED:
-                if name in col_of and not _same(name, cur.get(name), cells.get(name)):
+                if name not in col_of or _same(name, cur.get(name), cells.get(name)):
+                    continue
+                if facts or name in change or cur.get(name) in (None, ""):
                     change[name] = cells.get(name)
+            if not facts and "Flags" in change and set(text(change["Flags"]).split("; ")) <= \
+                    set(text(cur.get("Flags")).split("; ")) | {""}:
+                del change["Flags"]
             if change:
                 if (cur.get("Exit") in (None, "")) and cells.get("Exit") is not None:
                     counts.closed += 1

@@ -53,20 +53,26 @@ def _alive(pid: int) -> bool:
 
 
 class FillLock:
-    """``with FillLock(journal):`` -- the whole fill runs inside."""
+    """``with FillLock(journal, wait=seconds):`` -- the whole fill runs inside; a fill started while
+    another holds the lock waits up to ``wait`` seconds for it, then refuses."""
 
-    def __init__(self, journal: Path):
+    def __init__(self, journal: Path, wait: float = 0.0):
         self.journal = Path(journal)
         self.path = lock_path(self.journal)
         self.held = False
+        self.wait = wait
 
     def __enter__(self) -> "FillLock":
         me = f"{os.getpid()} {socket.gethostname()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n"
-        for _ in range(3):
+        deadline = time.monotonic() + self.wait
+        while True:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 if self._remove_if_stale():
+                    continue
+                if time.monotonic() < deadline:  # another fill is running: queue behind it
+                    time.sleep(0.2)
                     continue
                 raise JournalBusy(f"{self.journal} is being filled by another run ({self._holder()}); "
                                   f"wait for it to finish (or delete {self.path.name} if no fill is running)") from None
@@ -82,7 +88,6 @@ class FillLock:
                 os.close(fd)
             self.held = True
             return self
-        raise JournalBusy(f"could not take the lock {self.path}")
 
     def _holder(self) -> str:
         try:
