@@ -165,8 +165,9 @@ def read_ledger(pkg: Package) -> set[tuple[str, str, str]] | None:
 
 # The plan ------------------------------------------------------------------------------------------
 
-def trade_cells(t: Trade, instruments: Sequence[Instrument] | None) -> dict[str, object]:
-    """A trade's cells by column name, as the journal writes them."""
+def trade_cells(t: Trade, instruments: Sequence[Instrument] | None, _found: dict | None = None) -> dict[str, object]:
+    """A trade's cells by column name, as the journal writes them (``_found``: symbol -> Instrument
+    key, a cache the caller keeps)."""
     out: dict[str, object] = {}
     for col in C.INPUTS + C.TRAILING:
         if not col.field:
@@ -179,8 +180,11 @@ def trade_cells(t: Trade, instruments: Sequence[Instrument] | None) -> dict[str,
         if col.kind == "date" and v is not None:
             v = serial(v)
         out[col.name] = None if v == "" else v
-    inst = lookup(t.symbol, instruments)
-    out["Instrument"] = inst.symbol if inst else None
+    found = {} if _found is None else _found
+    if t.symbol not in found:
+        inst = lookup(t.symbol, instruments)
+        found[t.symbol] = inst.symbol if inst else None
+    out["Instrument"] = found[t.symbol]
     return out
 
 
@@ -217,6 +221,42 @@ class EditResult:
     changed: bool
     full_calc: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+def _shifter(formula: str) -> Callable[[int], str]:
+    """:func:`_shift` for one formula, prepared once: the formula for any row by string joins."""
+    pieces: list[tuple[str, int | None]] = []
+    out, i = [], 0
+    pattern = re.compile(r'(?<![A-Za-z0-9_.$\]])(\$?[A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(\[!])')
+    literal = re.compile(r'"(?:[^"]|"")*"|\[[^\[\]]*(?:\[[^\]]*\][^\[\]]*)*\]|\'(?:[^\']|\'\')*\'')
+    buf = ""
+    spans = []
+    for m in literal.finditer(formula):
+        spans.append((i, m.start(), True))
+        spans.append((m.start(), m.end(), False))
+        i = m.end()
+    spans.append((i, len(formula), True))
+    for a, b, code in spans:
+        seg = formula[a:b]
+        if not code:
+            buf += seg
+            continue
+        j = 0
+        for m in pattern.finditer(seg):
+            if m.group(2):
+                continue
+            buf += seg[j:m.start()] + m.group(1)
+            pieces.append((buf, int(m.group(3))))
+            buf = ""
+            j = m.end()
+        buf += seg[j:]
+    del out
+    if not pieces:
+        return lambda delta: formula
+
+    def at(delta: int) -> str:
+        return "".join(f"{text}{row + delta}" for text, row in pieces) + buf
+    return at
 
 
 def _shift(formula: str, delta: int) -> str:
@@ -326,12 +366,13 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     rejected_new: list[RejectedRow] = []
     seen_cash = {_cash_key(e) for e in read_cash(pkg)}
     seen_rej = read_rejected_keys(pkg)
+    found_symbols: dict = {}
     for trades, cash, rejected in statements:
         counts = Counts()
         per_file.append(counts)
         for t in trades:
             k = trade_key(t.broker, t.account, t.trade_id)
-            cells = trade_cells(t, instruments)
+            cells = trade_cells(t, instruments, found_symbols)
             at = index.get(k)
             if at is None and k in fresh_at:
                 j = fresh_at[k]
@@ -502,9 +543,16 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
                 continue
             upd = updates.get(i)
             nc = new_cached(i)
-            if not upd and nc == tuple(_norm_cached(v) for v in old_cached[i]):
+            oc = tuple(_norm_cached(v) for v in old_cached[i])
+            if not upd and nc == oc:
                 fh.write(piece)
                 continue
+            if not upd and len(oc) == len(nc):
+                quick = _replace_cached(piece, n, [(col_letter(col_of[h]), col_of[h], v)
+                                                   for h, v, o in zip(ours_list, nc, oc) if not _equal(v, o)], prefix)
+                if quick is not None:
+                    fh.write(quick)
+                    continue
             cells = parse_cells(piece)
             by_col = {c.col: c for c in cells}
             out: dict[int, str] = {c.col: c.text for c in cells}
@@ -537,6 +585,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
             row_prefix[0] = (m.group(1) or "") if m else ""
             break
 
+    shifters = {j: _shifter(table.formulas[table.columns[j]]) for j, h in enumerate(header) if h in calc_names}
+
     def _new_row(start: str, prefix: str, rn: int, i: int, cells: dict[str, object], proto: dict) -> str:
         out = []
         for j, h in enumerate(header):
@@ -544,8 +594,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
             ref = f"{col_letter(col)}{rn}"
             style = proto.get(col)
             if h in calc_names:
-                f = table.formulas[table.columns[j]]
-                f = _shift(f, rn - (r0 + 1))
+                f = shifters[j](rn - (r0 + 1))
                 v = cols[h][i] if h in ours else None
                 out.append((col, formula_xml(ref, f, v, style, prefix)))
             elif h in cells or h in known_inputs:
@@ -575,6 +624,40 @@ class _Buffered:
         if self.parts:
             self.raw.write("".join(self.parts).encode("utf-8"))
             self.parts, self.size = [], 0
+
+
+def _equal(new: object, old: object) -> bool:
+    if new is None or new == "":
+        return old is None or old == ""
+    if isinstance(new, bool) or isinstance(old, bool):
+        return type(new) is type(old) and new == old
+    if isinstance(new, (int, float)):
+        return isinstance(old, float) and old == float(new)
+    return old == new
+
+
+def _replace_cached(row_xml: str, n: int, changes: list[tuple[str, int, object]], prefix: str) -> str | None:
+    """``row_xml`` with the cached values of some formula cells replaced, found by reference with
+    string searches (no parse of the whole row); None when a cell is not where it is expected."""
+    if prefix:
+        return None
+    out, pos = [], 0
+    for letters, col, value in sorted(changes, key=lambda c: c[1]):
+        i = row_xml.find(f'<c r="{letters}{n}"', pos)
+        if i < 0:
+            return None
+        gt = row_xml.find(">", i)
+        if row_xml[gt - 1] == "/":
+            return None
+        end = row_xml.find("</c>", gt)
+        cell = Cell(col, row_xml[i:end + 4], row_xml[i + 2:gt], row_xml[gt + 1:end])
+        if not cell.has_formula:
+            return None
+        out.append(row_xml[pos:i])
+        out.append(with_cached(cell, value, prefix))
+        pos = end + 4
+    out.append(row_xml[pos:])
+    return "".join(out)
 
 
 def _norm_cached(v: object) -> object:
@@ -828,8 +911,9 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
             o.register = lambda wb_xml: wb_xml  # done in _write_zip (rels and content types too)
         else:
             last = 0
-            for n, _ in pkg.rows_of(part):
-                last = n
+            for kind, piece in stream_sheet(pkg.zf, part):
+                if kind == "row":
+                    last = row_number(piece, last + 1)
             extras.setdefault(part, []).extend(_ledger_row(last + 1 + k, key) for k, key in enumerate(ledger_add))
 
     for part in set(edits) | set(extras):

@@ -84,36 +84,73 @@ def range_bounds(ref: str) -> tuple[int, int, int, int]:
     return c0, r0, c1, r1
 
 
-@dataclass
+_LETTERS: dict[str, int] = {}
+_ATTR_S = re.compile(r'\bs="(\d+)"')
+_ATTR_T = re.compile(r'\bt="(\w+)"')
+_ATTR_R = re.compile(r'\br="([A-Z]+)\d+"')
+
+
 class Cell:
-    col: int
-    text: str                     # the cell's XML, as found
-    attrs: dict[str, str]
-    inner: str | None
+    """One ``<c>`` element of a row: its column, its XML as found, and its value on demand."""
+
+    __slots__ = ("col", "text", "attr_text", "inner")
+
+    def __init__(self, col: int, text: str, attr_text: str, inner: str | None):
+        self.col, self.text, self.attr_text, self.inner = col, text, attr_text, inner
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        return dict(_ATTR.findall(self.attr_text))
+
+    @property
+    def ref(self) -> str | None:
+        m = re.search(r'\br="([^"]*)"', self.attr_text)
+        return m.group(1) if m else None
 
     @property
     def style(self) -> str | None:
-        return self.attrs.get("s")
+        m = _ATTR_S.search(self.attr_text)
+        return m.group(1) if m else None
+
+    @property
+    def kind(self) -> str:
+        a = self.attr_text
+        i = a.find(' t="')
+        if i < 0:
+            return "n"
+        return a[i + 4:a.find('"', i + 4)]
 
     @property
     def has_formula(self) -> bool:
-        return bool(self.inner) and _F.search(self.inner) is not None
+        inner = self.inner
+        return bool(inner) and ("<f" in inner or ":f" in inner) and _F.search(inner) is not None
 
     def value(self, sst: list[str]) -> object:
         """The cell's value: str, float, bool or None (an error cell reads as its text, "#N/A")."""
-        t = self.attrs.get("t", "n")
-        inner = self.inner or ""
+        inner = self.inner
+        if not inner:
+            return None
+        t = self.kind
         if t == "inlineStr":
             inner = _RPH.sub("", inner)
             return "".join(html.unescape(m.group(1) or "") for m in _T.finditer(inner))
-        m = _V.search(inner)
-        if m is None:
-            return None
-        v = m.group(1)
+        i = inner.find("<v>")
+        if i >= 0:
+            v = inner[i + 3:inner.find("</v>", i)]
+        else:
+            m = _V.search(inner)
+            if m is None:
+                return None
+            v = m.group(1)
+        if t == "n":
+            try:
+                return float(v)
+            except ValueError:
+                return html.unescape(v)
         if t == "s":
             return sst[int(v)]
         if t in ("str", "e"):
-            return html.unescape(v)
+            return html.unescape(v) if "&" in v else v
         if t == "b":
             return v.strip() == "1"
         try:
@@ -129,15 +166,49 @@ class Cell:
         return html.unescape(f.group(1)) if f else ""
 
 
+def _col_of(letters: str) -> int:
+    k = _LETTERS.get(letters)
+    if k is None:
+        k = _LETTERS[letters] = col_index(letters)
+    return k
+
+
 def parse_cells(row_xml: str) -> list[Cell]:
+    """The cells of a row element. Rows without a namespace prefix (what Excel, LibreOffice and
+    openpyxl write) are split with string operations; any other row with the general pattern."""
+    if "<c>" in row_xml or "row" not in row_xml[:5] or ":c " in row_xml:
+        return _parse_cells_re(row_xml)
+    cells = []
+    nxt = 0
+    for ch in row_xml.split("<c ")[1:]:
+        gt = ch.find(">")
+        if ch[gt - 1] == "/":
+            attr_text, inner, text = ch[:gt - 1], None, "<c " + ch[:gt + 1]
+        else:
+            end = ch.find("</c>", gt)
+            attr_text, inner, text = ch[:gt], ch[gt + 1:end], "<c " + ch[:end + 4]
+        if attr_text.startswith('r="'):
+            j = 3
+            while attr_text[j].isalpha():
+                j += 1
+            col = _col_of(attr_text[3:j])
+        else:
+            r = _ATTR_R.search(attr_text)
+            col = _col_of(r.group(1)) if r else nxt
+        nxt = col + 1
+        cells.append(Cell(col, text, " " + attr_text, inner))
+    return cells
+
+
+def _parse_cells_re(row_xml: str) -> list[Cell]:
     cells = []
     nxt = 0
     for m in _CELL.finditer(row_xml):
-        attrs = dict(_ATTR.findall(m.group(2)))
-        ref = attrs.get("r")
-        col = split_ref(ref)[0] if ref else nxt
+        attr_text = m.group(2)
+        r = _ATTR_R.search(attr_text)
+        col = _col_of(r.group(1)) if r else nxt
         nxt = col + 1
-        cells.append(Cell(col, m.group(0), attrs, m.group(3)))
+        cells.append(Cell(col, m.group(0), attr_text, m.group(3)))
     return cells
 
 
@@ -189,7 +260,7 @@ def formula_xml(ref: str, formula: str | None, value: object, style: str | None,
 def with_cached(cell: Cell, value: object, prefix: str = "") -> str:
     """``cell`` (a formula cell) with its cached value replaced; its formula and style kept."""
     m = _F.search(cell.inner or "")
-    return formula_xml(cell.attrs.get("r") or "", None, value, cell.style, prefix, keep_f=m.group(0) if m else "")
+    return formula_xml(cell.ref or "", None, value, cell.style, prefix, keep_f=m.group(0) if m else "")
 
 
 def cached_equal(cell: Cell, value: object, sst: list[str]) -> bool:
