@@ -9,15 +9,13 @@ import argparse
 import sys
 from pathlib import Path
 
-FORMATS = (
-    ("mt4_html", "MetaTrader 4 Detailed Statement (.htm, .html)"),
-    ("mt5_report", "MetaTrader 5 Report / History (.html, .xlsx)"),
-    ("ibkr_flex", "Interactive Brokers Flex Query (.xml)"),
-    ("ibkr_activity", "Interactive Brokers Activity Statement (.csv)"),
-    ("tradingview", "TradingView List of Trades (.csv)"),
-    ("tradovate", "Tradovate Performance report (.csv)"),
-    ("csv", "any other CSV, described by a JSON --mapping"),
-)
+
+
+def _formats() -> list[tuple[str, str]]:
+    """(--format name, description) of every statement reader."""
+    from .statements import readers
+    return [(r.FORMAT, r.DESCRIPTION) for r in readers()]
+
 
 FILL_EPILOG = """\
 statement formats (--format; detected from the file when left out):
@@ -25,10 +23,11 @@ statement formats (--format; detected from the file when left out):
 
 --mapping: a JSON file that says which CSV column holds which trade field, for a broker export the
 add-in does not know. Example (addin/statements/example_mapping.json is a complete one):
-  {{"broker": "My Broker", "trade_id": "Ticket", "symbol": "Instrument", "side": "Direction",
-   "quantity": "Lots", "open_time": "Open time", "entry": "Open price", "close_time": "Close time",
-   "exit": "Close price", "commission": "Commission", "swap": "Swap", "profit": "Profit",
-   "time_format": "%Y-%m-%d %H:%M:%S"}}
+  {{"broker": "My Broker", "account": "12345", "date_format": "%Y-%m-%d %H:%M:%S",
+   "columns": {{"trade_id": "Ticket", "symbol": "Instrument", "side": "Direction", "quantity": "Lots",
+               "entry": "Open price", "exit": "Close price", "open_time": "Open time",
+               "close_time": "Close time", "profit": "Profit"}},
+   "sides": {{"long": ["buy"], "short": ["sell"]}}}}
   python -m addin fill trades.csv --format csv --mapping my_mapping.json --journal Journal.xlsx
 
 Your edits are safe: a fill changes only what the statement says about the trades it holds (times,
@@ -51,15 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         "fill", help="read broker statements into a trade journal, every risk figure computed",
         description="Read broker statements and merge their trades into a trade journal (.xlsx): new "
                     "trades appended, changed ones updated, everything you typed kept.",
-        epilog=FILL_EPILOG.format(formats="\n".join(f"  {k:<14} {v}" for k, v in FORMATS)),
+        epilog=FILL_EPILOG.format(formats="\n".join(f"  {k:<14} {v}" for k, v in _formats())),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     fill.add_argument("statements", nargs="*", type=Path, metavar="STATEMENT",
                       help="exported statement files (see the formats below)")
     fill.add_argument("--journal", type=Path, required=True, metavar="FILE.xlsx",
                       help="the journal: created from the template if missing, merged into if present")
     fill.add_argument("--sample", action="store_true", help="fill from the bundled sample statement")
-    fill.add_argument("--format", dest="fmt", metavar="FORMAT", choices=[k for k, _ in FORMATS],
-                      help="statement format, one of: " + ", ".join(k for k, _ in FORMATS)
+    fill.add_argument("--format", dest="fmt", metavar="FORMAT", choices=[k for k, _ in _formats()],
+                      help="statement format, one of: " + ", ".join(k for k, _ in _formats())
                       + " (default: detected from the file; csv needs --mapping)")
     fill.add_argument("--mapping", type=Path, metavar="FILE.json",
                       help="JSON column mapping for --format csv (example below)")
