@@ -424,3 +424,40 @@ def test_temp_files_of_a_killed_fill_are_swept_by_the_next(tmp_path):
     run = cli(EXAMPLE, "--format", "csv", "--mapping", MAPPING, "--journal", journal, "--no-progress")
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["j.xlsx", "j.xlsx.bak1"]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_a_refilled_journal_with_the_traders_values_and_the_new_trades(tmp_path):
+    import csv
+
+    from addin.journal.render import convert, soffice
+    if soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    journal = _example_journal(tmp_path)
+    wb = load_workbook(journal)
+    ws = wb["Trades"]
+    h = header(ws)
+    ws.cell(row_of(ws, "50123401"), h["Notes"], "kept through the fill")
+    wb.save(journal)
+    other = tmp_path / "other.csv"
+    other.write_text(EXAMPLE.read_text().replace("50123", "60123"))
+    rc, out, err = cli_inprocess(other, "--format", "csv", "--mapping", MAPPING, "--journal", journal,
+                                 "--no-progress")
+    assert rc == 0, err
+    n = len(trade_ids(journal))
+    # the CSV filter's 12th token picks the sheet to export (LibreOffice 7.2+): Trades is the 2nd
+    out_dir = tmp_path / "lo"
+    out_dir.mkdir()
+    try:
+        convert(journal, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2", out_dir)
+    except RuntimeError:
+        pass  # with a sheet chosen, LibreOffice names the file after the sheet
+    [rendered] = list(out_dir.glob("*.csv"))
+    with rendered.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    body = [r for r in rows[1:] if any(r)]
+    assert len(body) == n
+    by_id = {r[head.index("Trade ID")]: r for r in body}
+    assert by_id["50123401"][head.index("Notes")] == "kept through the fill"
+    assert by_id["60123401"][head.index("Net P/L")] == by_id["50123401"][head.index("Net P/L")]
