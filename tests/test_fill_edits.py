@@ -461,3 +461,40 @@ def test_libreoffice_opens_a_refilled_journal_with_the_traders_values_and_the_ne
     by_id = {r[head.index("Trade ID")]: r for r in body}
     assert by_id["50123401"][head.index("Notes")] == "kept through the fill"
     assert by_id["60123401"][head.index("Net P/L")] == by_id["50123401"][head.index("Net P/L")]
+
+
+def test_macros_pivots_comments_and_other_parts_are_copied_byte_for_byte(tmp_path):
+    """An .xlsm the trader saved from Excel, with a VBA project, a pivot table and comments: parts
+    the fill does not own are copied as they are (openpyxl would drop the VBA and the pivot)."""
+    plain = tmp_path / "plain.xlsx"
+    fill_journal([sample_statement()], plain, progress=False)
+    journal = tmp_path / "Journal.xlsm"
+    extra = {"xl/vbaProject.bin": bytes(range(256)) * 40,
+             "xl/pivotTables/pivotTable1.xml": b'<?xml version="1.0"?><pivotTableDefinition name="P"/>',
+             "xl/comments1.xml": b'<?xml version="1.0"?><comments><commentList/></comments>',
+             "customXml/item1.xml": b"<trader-data>keep</trader-data>"}
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(journal, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
+                    b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+            out.writestr(info, data)
+        for name, data in extra.items():
+            out.writestr(name, data)
+    before = {n: zipfile.ZipFile(journal).read(n) for n in zipfile.ZipFile(journal).namelist()}
+    rc, out, err = cli_inprocess(EXAMPLE, "--format", "csv", "--mapping", MAPPING, "--journal", journal,
+                                 "--no-progress")
+    assert rc == 0, err
+    after = zipfile.ZipFile(journal)
+    for name, data in extra.items():
+        assert after.read(name) == data, name
+    assert after.read("[Content_Types].xml") == before["[Content_Types].xml"]
+    changed = sorted(n for n in before if after.read(n) != before[n])
+    assert set(changed) <= {"xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
+                            "xl/worksheets/sheet3.xml", "xl/worksheets/sheet7.xml", "xl/worksheets/sheet9.xml",
+                            "xl/tables/table1.xml", "xl/tables/table2.xml", "xl/tables/table4.xml",
+                            "xl/charts/chart1.xml", "xl/charts/chart2.xml", "xl/charts/chart3.xml",
+                            "xl/charts/chart4.xml"}, changed
+    assert len(read_journal(journal).trades) == 41 + 9

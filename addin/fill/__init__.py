@@ -96,6 +96,9 @@ def check_journal_path(journal: Path) -> None:
         raise NotAJournal(f"{journal} is a folder: give --journal a file name such as {journal / 'Journal.xlsx'}")
     if journal.suffix.lower() not in JOURNAL_SUFFIXES:
         raise NotAJournal(f"{journal} is not an Excel workbook name: the journal must end in .xlsx")
+    if not journal.exists() and journal.suffix.lower() != ".xlsx":
+        raise NotAJournal(f"{journal} does not exist: a new journal is an .xlsx (a macro-enabled .xlsm "
+                          "journal is one you saved from Excel; the fill then keeps its macros)")
     if not journal.parent.is_dir():
         raise NotAJournal(f"the folder {journal.parent} does not exist: create it first")
 

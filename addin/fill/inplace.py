@@ -863,8 +863,12 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
             edits.setdefault(part, []).append(ft)
     dash = pkg.sheet_part("Dashboard")
     if dash:
-        values, formulas = _dashboard_cache(pkg, cols, settings, cash_total)
-        stale = []
+        stale: list[str] = []
+        try:
+            values, formulas = _dashboard_cache(pkg, cols, settings, cash_total)
+        except (AttributeError, TypeError, KeyError, ValueError):
+            # a Dashboard this version cannot rebuild: Excel recalculates it on opening
+            values, formulas = {}, {}
 
         def dedit(n, cells):
             ch = {}
