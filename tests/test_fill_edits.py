@@ -498,3 +498,22 @@ def test_macros_pivots_comments_and_other_parts_are_copied_byte_for_byte(tmp_pat
                             "xl/charts/chart1.xml", "xl/charts/chart2.xml", "xl/charts/chart3.xml",
                             "xl/charts/chart4.xml"}, changed
     assert len(read_journal(journal).trades) == 41 + 9
+
+
+def test_the_template_filled_in_place_grows_its_table_formats_and_charts_with_the_trades(tmp_path):
+    from addin.journal.template import write_template
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    rc, out, err = cli_inprocess("--sample", "--journal", journal, "--no-progress")
+    assert rc == 0, err
+    last = 1 + 41
+    with zipfile.ZipFile(journal) as z:
+        trades = z.read("xl/worksheets/sheet2.xml").decode()
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert f'<dimension ref="A1:BA{last}"/>' in trades
+    assert f'sqref="AP2:AP{last}"' in trades  # "Stop beyond stop-out" turns red on every trade
+    assert len(charts) == 4 and all(f"2:$" in c and f"${last}</f>" in c for c in charts)
+    wb = load_workbook(journal, data_only=True)
+    ws = wb["Trades"]
+    assert ws.tables["Trades"].ref == f"A1:BA{last}"
+    assert ws.cell(2, header(ws)["Trade ID"]).value is not None, "the template's blank row took the first trade"

@@ -496,7 +496,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     new_ref = f"{col_letter(c0)}{r0}:{col_letter(c1)}{new_last}"
     replaced[table.part] = table.xml.decode("utf-8").replace(f'ref="{table.ref}"', f'ref="{new_ref}"').encode("utf-8")
     other = _other_parts(pkg, settings, settings_changed, cols, cash_all, cash_new, rejected_new, first_trade,
-                         cash_total, ledger_add, r1, new_last, table.sheet)
+                         cash_total, ledger_add, r1, new_last, table.sheet, data_start=r0 + 1)
     replaced.update(other.parts)
     full_calc = full_calc or other.full_calc
     wb_xml = pkg.zf.read("xl/workbook.xml").decode("utf-8")
@@ -696,6 +696,8 @@ def _extend_tail(tail: str, r0: int, old_last: int, new_last: int, c0: int, c1: 
                 continue
             if b and rb == old_last and ra <= r0 + 1 and c0 <= ca and cb <= c1:
                 parts.append(_extend(p, old_last, new_last))
+            elif not b and ra == old_last == r0 + 1 and c0 <= ca <= c1:  # a one-row table's single cell
+                parts.append(f"{p}:{p.rstrip('0123456789')}{new_last}")
             else:
                 parts.append(p)
         return m.group(1) + " ".join(parts) + m.group(3)
@@ -757,7 +759,8 @@ def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], d
 
 def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols: dict[str, list],
                  cash_all: list[BalanceEvent], cash_new: list, rejected_new: list, first_trade: float,
-                 cash_total: float, ledger_add: list, old_last: int, new_last: int, trades_sheet: str) -> _Other:
+                 cash_total: float, ledger_add: list, old_last: int, new_last: int, trades_sheet: str,
+                 data_start: int = 2) -> _Other:
     o = _Other()
     sst = pkg.sst
     edits: dict[str, list[Callable]] = {}
@@ -886,12 +889,18 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
 
     # Charts over the Trades rows grow with the table.
     if new_last != old_last:
-        pat = re.compile(r"((?:'%s'|%s)!\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?)(%d)(?!\d)" %
-                         (re.escape(trades_sheet.replace("'", "''")), re.escape(trades_sheet), old_last))
+        sheet_ref = r"(?:'%s'|%s)!" % (re.escape(trades_sheet.replace("'", "''")), re.escape(trades_sheet))
+        pat = re.compile(r"(%s\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?)(%d)(?![\d:])" % (sheet_ref, old_last))
+        # a table of one data row: the builder refers to that one cell
+        single = re.compile(r"(%s)(\$?)([A-Z]{1,3})(\$?)(%d)(?![\d:])" % (sheet_ref, old_last)) \
+            if old_last == data_start else None
         for name in pkg.names:
             if name.startswith("xl/charts/chart") and name.endswith(".xml"):
                 xml = pkg.zf.read(name).decode("utf-8")
                 new = pat.sub(lambda m: m.group(1) + str(new_last), xml)
+                if single is not None:
+                    new = single.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{m.group(4)}{m.group(5)}:"
+                                               f"{m.group(2)}{m.group(3)}{m.group(4)}{new_last}", new)
                 if new != xml:
                     o.parts[name] = new.encode("utf-8")
 
