@@ -78,7 +78,7 @@ def prepare_refill(statement: Path, n: int) -> None:
 
     newer = statement.with_name(statement.stem + "-newer.htm")
     write_mt4_statement(newer, trades=max(n // 10, 1), seed=12)
-    newer.write_text(re.sub(r"(<td[^>]*>)4821(\d{4,}</td>)", r"\g<1>9921\2", newer.read_text()))
+    newer.write_text(re.sub(r"(<td[^>]*>)48(\d{6}</td>)", r"\g<1>99\2", newer.read_text()))  # other tickets
     plain = statement.with_name(statement.stem + "-plain.xlsx")
     fill_journal([statement], plain, progress=False)
     pkg = Package.open(plain)

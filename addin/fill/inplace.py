@@ -24,20 +24,20 @@ unless ``restore_deleted``.
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from ..journal import columns as C
 from ..journal.instruments import Instrument, lookup
 from ..journal.read import parse_source
 from ..journal.settings import SETTINGS_CELLS, Settings, setting_error
 from ..statements.model import BalanceEvent, RejectedRow, Trade
-from .xlsx_edit import (CT_SHEET, NS_MAIN, REL_SHEET, Cell, NotAJournal, Package, build_row, cached_equal,
+from .xlsx_edit import (CT_SHEET, NS_MAIN, REL_SHEET, Cell, NotAJournal, Package, build_row, cached_equal, clean,
                         cell_xml, col_letter, formula_xml, parse_cells, range_bounds, row_number, row_parts,
                         serial, split_ref, stream_sheet, with_cached)
 
@@ -305,7 +305,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
         on_stage("reading the journal's trades")
     rows: list[dict[str, object]] = []      # input cells by name (only non-empty)
     row_no: list[int] = []
-    old_cached: list[tuple] = []
+    old_cached: list[int] = []  # per row: hash of its cached values as written (see _raw_key)
     below: int | None = None
     n = r0
     for kind, piece in stream_sheet(pkg.zf, table.sheet_part):
@@ -314,26 +314,15 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
         n = row_number(piece, n + 1)
         if n <= r0:
             continue
-        cells = parse_cells(piece)
         if n > r1:
+            cells = parse_cells(piece)
             if any(c.value(sst) not in (None, "") or c.has_formula for c in cells):
                 below = below or n
             continue
-        rec: dict[str, object] = {}
-        cached: dict[str, object] = {}
-        for c in cells:
-            j = c.col - c0
-            if 0 <= j < len(header):
-                h = header[j]
-                if h in ours:
-                    cached[h] = c.value(sst)
-                elif h not in calc_names:
-                    v = c.value(sst)
-                    if v is not None and v != "":
-                        rec[h] = v
+        rec, raw = _row_values(piece, c0, header, ours, calc_names, sst)
         rows.append(rec)
         row_no.append(n)
-        old_cached.append(tuple(cached.get(h) for h in ours_list))
+        old_cached.append(hash(tuple(raw.get(h, ("n", None)) for h in ours_list)))
     if below is not None:
         raise NotAJournal(f"sheet {table.sheet!r}: row {below} below the Trades table is not empty; new trades "
                           "are appended below the table. Move those cells to another sheet and run the fill again")
@@ -341,8 +330,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     expected = list(range(r0 + 1, r1 + 1))
     if row_no != expected:
         have = dict(zip(row_no, zip(rows, old_cached)))
-        rows = [have.get(r, ({}, ()))[0] for r in expected]
-        old_cached = [have.get(r, ({}, ()))[1] for r in expected]
+        rows = [have.get(r, ({}, 0))[0] for r in expected]
+        old_cached = [have.get(r, ({}, 0))[1] for r in expected]
         row_no = expected
 
     index: dict[tuple, int] = {}
@@ -431,6 +420,9 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
             if rk not in seen_rej:
                 seen_rej.add(rk)
                 rejected_new.append(r)
+    for trades, _, _ in statements:
+        if isinstance(trades, list):
+            trades.clear()  # planned: 100,000 Trade objects need not stay for the write
     fresh.sort(key=lambda c: (c.get("Open time") is None, c.get("Open time") or c.get("Close time") or 0,
                               text(c.get("Trade ID"))))
     ledger_add += [(text(c.get("Broker")), text(c.get("Account")), text(c.get("Trade ID"))) for c in fresh
@@ -507,6 +499,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     replaced["xl/workbook.xml"] = wb_xml.encode("utf-8")
     drop = _drop_calc_chain(pkg, replaced) if (appended or reuse) else set()
 
+    letters_of = {h: col_letter(col_of[h]) for h in ours_list}
+
     def trades_part(raw) -> None:
         fh = _Buffered(raw)
         proto: dict[int, str | None] = {}
@@ -543,13 +537,12 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
                 continue
             upd = updates.get(i)
             nc = new_cached(i)
-            oc = tuple(_norm_cached(v) for v in old_cached[i])
-            if not upd and nc == oc:
+            if not upd and hash(tuple(_raw_key(v) for v in nc)) == old_cached[i]:
                 fh.write(piece)
                 continue
-            if not upd and len(oc) == len(nc):
-                quick = _replace_cached(piece, n, [(col_letter(col_of[h]), col_of[h], v)
-                                                   for h, v, o in zip(ours_list, nc, oc) if not _equal(v, o)], prefix)
+            if not upd:
+                quick = _replace_cached(piece, n, [(letters_of[h], col_of[h], v) for h, v in zip(ours_list, nc)],
+                                        prefix)
                 if quick is not None:
                     fh.write(quick)
                     continue
@@ -626,16 +619,6 @@ class _Buffered:
             self.parts, self.size = [], 0
 
 
-def _equal(new: object, old: object) -> bool:
-    if new is None or new == "":
-        return old is None or old == ""
-    if isinstance(new, bool) or isinstance(old, bool):
-        return type(new) is type(old) and new == old
-    if isinstance(new, (int, float)):
-        return isinstance(old, float) and old == float(new)
-    return old == new
-
-
 def _replace_cached(row_xml: str, n: int, changes: list[tuple[str, int, object]], prefix: str) -> str | None:
     """``row_xml`` with the cached values of some formula cells replaced, found by reference with
     string searches (no parse of the whole row); None when a cell is not where it is expected."""
@@ -653,6 +636,8 @@ def _replace_cached(row_xml: str, n: int, changes: list[tuple[str, int, object]]
         cell = Cell(col, row_xml[i:end + 4], row_xml[i + 2:gt], row_xml[gt + 1:end])
         if not cell.has_formula:
             return None
+        if _cell_raw(cell) == _raw_key(value):
+            continue
         out.append(row_xml[pos:i])
         out.append(with_cached(cell, value, prefix))
         pos = end + 4
@@ -660,8 +645,44 @@ def _replace_cached(row_xml: str, n: int, changes: list[tuple[str, int, object]]
     return "".join(out)
 
 
-def _norm_cached(v: object) -> object:
-    return None if v == "" else v
+def _raw_key(v: object) -> tuple[str, str | None]:
+    """A cached value as the journal's writers put it in the XML: (cell type, <v> text)."""
+    if v is None:
+        return ("n", None)
+    if isinstance(v, bool):
+        return ("b", str(int(v)))
+    if isinstance(v, str):
+        return ("str", escape(clean(v)))
+    return ("n", repr(float(v)))
+
+
+def _cell_raw(cell: Cell) -> tuple[str, str | None]:
+    inner = cell.inner or ""
+    i = inner.find("<v>")
+    if i < 0:
+        j = inner.find("<v/>")
+        return (cell.kind, "" if j >= 0 else None)
+    return (cell.kind, inner[i + 3:inner.find("</v>", i)])
+
+
+def _row_values(row_xml: str, c0: int, header: list[str], ours: set, calc_names: list,
+                sst: list[str]) -> tuple[dict[str, object], dict[str, tuple]]:
+    """A Trades row read for the merge: its non-empty input cells by column name, and the raw
+    cached values of the journal's own calculated columns."""
+    rec: dict[str, object] = {}
+    raw: dict[str, tuple] = {}
+    width = len(header)
+    for c in parse_cells(row_xml):
+        j = c.col - c0
+        if 0 <= j < width:
+            h = header[j]
+            if h in ours:
+                raw[h] = _cell_raw(c)
+            elif h not in calc_names:
+                v = c.value(sst)
+                if v is not None and v != "":
+                    rec[h] = v
+    return rec, raw
 
 
 def _cash_key(e) -> tuple:
