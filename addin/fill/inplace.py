@@ -37,7 +37,8 @@ from ..journal.instruments import Instrument, lookup
 from ..journal.read import parse_source
 from ..journal.settings import SETTINGS_CELLS, Settings, setting_error
 from ..statements.model import BalanceEvent, RejectedRow, Trade
-from .xlsx_edit import (CT_SHEET, NS_MAIN, REL_SHEET, Cell, NotAJournal, Package, build_row, cached_equal, clean,
+from .xlsx_edit import (CT_SHEET, NS_MAIN, REL_SHEET, Cell, NotAJournal, Package, _col_of, build_row, cached_equal,
+                        clean,
                         cell_xml, col_letter, formula_xml, parse_cells, range_bounds, row_number, row_parts,
                         serial, split_ref, stream_sheet, with_cached)
 
@@ -633,13 +634,16 @@ def _replace_cached(row_xml: str, n: int, changes: list[tuple[str, int, object]]
         if row_xml[gt - 1] == "/":
             return None
         end = row_xml.find("</c>", gt)
-        cell = Cell(col, row_xml[i:end + 4], row_xml[i + 2:gt], row_xml[gt + 1:end])
-        if not cell.has_formula:
+        attr_text, inner = row_xml[i + 2:gt], row_xml[gt + 1:end]
+        if not inner.startswith("<f"):
             return None
+        cell = Cell(col, row_xml[i:end + 4], attr_text, inner)
         if _cell_raw(cell) == _raw_key(value):
             continue
+        v = inner.find("<v")
+        keep_f = inner if v < 0 else inner[:v]
         out.append(row_xml[pos:i])
-        out.append(with_cached(cell, value, prefix))
+        out.append(formula_xml(f"{letters}{n}", None, value, cell.style, "", keep_f=keep_f))
         pos = end + 4
     out.append(row_xml[pos:])
     return "".join(out)
@@ -654,6 +658,11 @@ def _raw_key(v: object) -> tuple[str, str | None]:
     if isinstance(v, str):
         return ("str", escape(clean(v)))
     return ("n", repr(float(v)))
+
+
+def _kind(attr_text: str) -> str:
+    i = attr_text.find(' t="')
+    return "n" if i < 0 else attr_text[i + 4:attr_text.find('"', i + 4)]
 
 
 def _cell_raw(cell: Cell) -> tuple[str, str | None]:
@@ -672,6 +681,34 @@ def _row_values(row_xml: str, c0: int, header: list[str], ours: set, calc_names:
     rec: dict[str, object] = {}
     raw: dict[str, tuple] = {}
     width = len(header)
+    if "<c>" not in row_xml and ":c " not in row_xml and row_xml.startswith("<row"):
+        for ch in row_xml.split("<c ")[1:]:
+            if not ch.startswith('r="'):
+                break  # an unusual writer: read the row the general way below
+            k = 3
+            while ch[k].isalpha():
+                k += 1
+            j = _col_of(ch[3:k]) - c0
+            if not 0 <= j < width:
+                continue
+            h = header[j]
+            gt = ch.find(">")
+            closed = ch[gt - 1] == "/"
+            if h in ours:
+                if closed:
+                    raw[h] = (_kind(ch[:gt]), None)
+                else:
+                    inner = ch[gt + 1:ch.find("</c>", gt)]
+                    v = inner.find("<v>")
+                    raw[h] = (_kind(ch[:gt]), None if v < 0 else inner[v + 3:inner.find("</v>", v)])
+            elif h not in calc_names and not closed:
+                end = ch.find("</c>", gt)
+                value = Cell(0, "", " " + ch[:gt], ch[gt + 1:end]).value(sst)
+                if value is not None and value != "":
+                    rec[h] = value
+        else:
+            return rec, raw
+        rec, raw = {}, {}
     for c in parse_cells(row_xml):
         j = c.col - c0
         if 0 <= j < width:
@@ -753,7 +790,7 @@ class _Other:
     register: Callable[[str], str] | None = None
 
 
-def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], dict[int, str] | None],
+def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], dict[int, str] | None] | None,
                    extra_rows: list[str] = ()) -> str:
     """A small sheet with some rows' cells replaced: ``edits(row, cells)`` returns {col: cell XML}
     for that row (None: unchanged); ``extra_rows`` appended at the end of sheetData."""
@@ -762,6 +799,9 @@ def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], d
     tail = ""
     for kind, piece in stream_sheet(pkg.zf, part):
         if kind == "row":
+            if edits is None:
+                out.append(piece)
+                continue
             n = row_number(piece, n + 1)
             cells = parse_cells(piece)
             change = edits(n, cells)
@@ -958,7 +998,7 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
             for fn in fns:
                 ch.update(fn(n, cells) or {})
             return ch or None
-        xml = _rewrite_cells(pkg, part, combined)
+        xml = _rewrite_cells(pkg, part, combined if fns else None)
         xml = _insert_rows(xml, extras.get(part, []))
         for post in posts.get(part, []):
             xml = post(xml)
