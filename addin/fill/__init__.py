@@ -22,10 +22,10 @@ from pydantic import ValidationError
 
 from ..risk import RiskInputError
 from ..statements import read_statement
-from ..statements.model import SourceRef, Statement, StatementError
+from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
-from .inplace import SettingsError, merge_into, read_instruments, read_settings
+from .inplace import SettingsError, cap_rejected, merge_into, read_instruments, read_settings
 from .lock import FillLock, JournalBusy, check_not_open
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
@@ -52,6 +52,13 @@ class FileReport:
     stop_conflicts: int = 0
     non_trades: Counter = field(default_factory=Counter)
     rejected: list = field(default_factory=list)
+    ledger: str = ""                                  # the reader's row ledger, e.g. "145 rows: 130 trade rows, ..."
+    checks: list = field(default_factory=list)        # TotalsCheck: the statement's own totals against the rows read
+    rejected_not_listed: int = 0                      # rejected rows the reader counted but did not list
+
+    @property
+    def mismatches(self) -> list:
+        return [c for c in self.checks if not c.ok]
 
 
 @dataclass
@@ -63,6 +70,13 @@ class FillReport:
     total_trades: int
     changed: bool = True
     full_calc: bool = False
+
+    notes: list = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list:
+        """The statements' totals that the rows read do not add up to (exit code 1)."""
+        return [c for f in self.files for c in f.mismatches]
 
 
 def sample_statement() -> Path:
@@ -116,6 +130,18 @@ def _named(st: Statement) -> Statement:
         "rejected": [r.model_copy(update={"source": ref(r.source)}) for r in st.rejected],
         "non_trades": [n.model_copy(update={"source": ref(n.source)}) for n in st.non_trades],
     })
+
+
+def _rejected_extra(st: Statement) -> list[RejectedRow]:
+    """Rows for the Rejected sheet besides the rejected rows listed: one per totals mismatch (file,
+    no row, the stated figure's place in the Section column, the check's description as the reason),
+    and one counting the rejected rows the reader did not list."""
+    out = [RejectedRow(source=SourceRef(file=st.file, section=c.source), reason=c.describe()) for c in st.mismatches]
+    if st.rejected_not_listed:
+        out.append(RejectedRow(source=SourceRef(file=st.file),
+                               reason=f"{st.rejected_not_listed:,} more rejected rows not listed "
+                                      f"(the reader lists the first {len(st.rejected):,})"))
+    return out
 
 
 def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, mapping: Path | None = None,
@@ -189,9 +215,11 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                                        leverage=settings.account_leverage, equity_given=equity_given)
             done = enrich(s.trades, s.balance_events, defaults, lookup, lev or s.leverage, s.account_currency,
                           on_progress=bar.advance)
-            batches.append((done, list(s.balance_events), list(s.rejected)))
+            batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
-                                      non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected)))
+                                      non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
+                                      ledger=str(s.ledger) if s.ledger is not None else "", checks=list(s.checks),
+                                      rejected_not_listed=s.rejected_not_listed))
         bar.close()
 
         if created:
@@ -207,6 +235,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                     if _cash_key(e) not in seen:
                         seen.add(_cash_key(e))
                         cash.append(e)
+            rejected = cap_rejected(rejected, 1)  # below the header row
             stage(f"computing risk figures and writing {journal.name}", progress)
             backup = replace_with(journal, lambda tmp: build_journal(tmp, trades, settings=settings,
                                                                      instruments=instruments, rejected=rejected,
@@ -231,7 +260,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             rep.added, rep.updated, rep.unchanged, rep.closed = c.added, c.updated, c.unchanged, c.closed
             rep.deleted_skipped, rep.restored, rep.stop_conflicts = c.deleted_skipped, c.restored, c.stop_conflicts
         return FillReport(journal=journal, created=False, files=reports, backup=backup,
-                          total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc)
+                          total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc,
+                          notes=list(result.notes))
     finally:
         if pkg is not None:
             pkg.close()
@@ -273,7 +303,11 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w(f"  non-trade rows:       {sum(f.non_trades.values())} ({kinds})\n")
         else:
             w("  non-trade rows:       0\n")
-        w(f"  rejected:             {len(f.rejected)}\n")
+        if f.ledger:
+            w(f"  rows: {f.ledger}\n")
+        for c in f.checks:
+            w(f"  {'TOTALS MISMATCH: ' if not c.ok else ''}{c.describe()}\n")
+        w(f"  rejected:             {len(f.rejected) + f.rejected_not_listed}\n")
         for r in f.rejected[:10]:
             w(f"    {r.source}: {r.reason}\n")
         if len(f.rejected) > 10:
@@ -281,8 +315,10 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
     if report.backup:
         w(f"\nprevious version kept as {report.backup}\n")
     if report.full_calc:
-        w("Excel recalculates the workbook once when it opens (formulas the fill cannot evaluate: "
-          "your own calculated columns or sheets)\n")
+        w("Excel recalculates the workbook once when it opens (the Dashboard, Stats, Account and Planner "
+          "figures over the whole table, and formulas the fill cannot evaluate: your own columns or sheets)\n")
+    for note in report.notes:
+        w(f"{note}\n")
 
 
 def run_fill(args: argparse.Namespace) -> int:
@@ -302,6 +338,10 @@ def run_fill(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _refused(args.journal, _os_message(exc, args.journal))
     print_report(report)
+    if report.mismatches:
+        print(f"fill: {len(report.mismatches)} statement total(s) do not match the rows read (see TOTALS MISMATCH "
+              f"above and the Rejected sheet); the journal was written", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -36,7 +36,7 @@ from ..journal import columns as C
 from ..journal.instruments import Instrument, lookup
 from ..journal.read import parse_source
 from ..journal.settings import SETTINGS_CELLS, Settings, setting_error
-from ..statements.model import BalanceEvent, RejectedRow, Trade
+from ..statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
 from .xlsx_edit import (CT_SHEET, NS_MAIN, REL_SHEET, Cell, NotAJournal, Package, _col_of, build_row, cached_equal,
                         clean,
                         cell_xml, col_letter, formula_xml, parse_cells, range_bounds, row_number, row_parts,
@@ -57,6 +57,24 @@ NUMBER_COLUMNS = {c.name for c in C.INPUTS if c.kind == "number"}
 REJECTED_TABLE = "RejectedRows"
 # Sheets of figures over the whole Trades table, which a fill leaves to Excel's recalculation.
 SUMMARY_SHEETS = ("Dashboard", "Stats", "Account", "Planner")
+
+
+EXCEL_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice since 7.4)
+
+
+def cap_rejected(rows: list[RejectedRow], used: int, limit: int = EXCEL_ROWS) -> list[RejectedRow]:
+    """``rows`` to append to a Rejected sheet whose first ``used`` rows are taken (header included),
+    cut so the sheet stays within ``limit`` rows: the rows that do not fit become one summary row."""
+    room = limit - used
+    if len(rows) <= room:
+        return rows
+    keep = max(room - 1, 0)
+    rest = len(rows) - keep
+    files = sorted({r.source.file for r in rows[keep:]})
+    summary = RejectedRow(source=SourceRef(file=", ".join(files)[:200]),
+                          reason=f"{rest:,} more rejected rows not listed: the sheet is at Excel's {limit:,}-row "
+                                 "limit (the fill's summary counts them; re-read the file to see them)")
+    return rows[:keep] + ([summary] if room > 0 else [])
 
 
 class SettingsError(Exception):
@@ -235,6 +253,35 @@ class EditResult:
     changed: bool
     full_calc: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+def _account_notes(pkg: Package, all_rows: list[dict]) -> list[str]:
+    """What the Account sheet's OpenPositions table (one row per open trade, written by the build;
+    the fill does not add or remove its rows) no longer matches: trades now open that it does not
+    list, and trades it lists that are now closed or gone."""
+    if "OpenPositions" not in pkg.tables:
+        return []
+    listed = {norm(rec.get("Trade ID")) for _, rec in pkg.table_records("OpenPositions")
+              if text(rec.get("Trade ID")).strip()}
+    open_now, ids = set(), {}
+    for r in all_rows:
+        tid = norm(r.get("Trade ID"))
+        if not tid:
+            continue
+        ids[tid] = text(r.get("Trade ID"))
+        if r.get("Exit") in (None, "") and r.get("Entry") not in (None, "") and r.get("Quantity") not in (None, ""):
+            open_now.add(tid)
+    missing, closed = sorted(open_now - listed), sorted(listed - open_now)
+    notes = []
+    if missing:
+        notes.append(f"Account sheet: {len(missing)} open trade(s) not in its OpenPositions table "
+                     f"({', '.join(ids[k] for k in missing[:10])}{', ...' if len(missing) > 10 else ''}): "
+                     "add a row with the Trade ID (and its mark price) to count them in the account figures")
+    if closed:
+        notes.append(f"Account sheet: {len(closed)} trade(s) in its OpenPositions table are closed or gone "
+                     f"({', '.join(ids.get(k, k) for k in closed[:10])}{', ...' if len(closed) > 10 else ''}): "
+                     "delete their rows so the account figures count only open positions")
+    return notes
 
 
 def _shifter(formula: str) -> Callable[[int], str]:
@@ -508,6 +555,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
                 cash_from=first_trade)
     C.compute(cols, env)
     cash_total = C.cash_windows(cash_cells, first_trade)(float("inf"))
+
+    result.notes.extend(_account_notes(pkg, all_rows))
 
     def new_cached(i: int) -> tuple:
         return tuple(cols[h][i] for h in ours_list)
@@ -928,6 +977,7 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
         recs = pkg.table_records(REJECTED_TABLE)
         used = [r for r, rec in recs if any(v not in (None, "") for v in rec.values())]
         start = (max(used) if used else r0) + 1
+        rejected_new = cap_rejected(rejected_new, start - 1)
         last = start + len(rejected_new) - 1
         heads = t.columns
         rows_xml = {}
