@@ -340,7 +340,8 @@ def run_fill(args: argparse.Namespace) -> int:
     print_report(report)
     if report.mismatches:
         print(f"fill: {len(report.mismatches)} statement total(s) do not match the rows read (see TOTALS MISMATCH "
-              f"above and the Rejected sheet); the journal was written", file=sys.stderr)
+              f"above and the Rejected sheet); " + ("the journal was written" if report.changed else
+                                                    "the journal already held everything in them"), file=sys.stderr)
         return 1
     return 0
 
