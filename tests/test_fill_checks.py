@@ -72,3 +72,50 @@ def test_the_rejected_sheet_stays_within_excels_rows():
     assert len(got) == 5 and got[:4] == rows[:4]
     assert got[4].source.file == "big.csv" and got[4].reason.startswith("6 more rejected rows not listed")
     assert cap_rejected(rows, used=20, limit=20) == []
+
+
+def one_trade_csv(tmp_path: Path, ticket: str, opened: str, closed: str) -> tuple[Path, Path]:
+    csv = tmp_path / f"{ticket}.csv"
+    csv.write_text("Ticket,Instrument,Direction,Lots,Open time,Open price,Close time,Close price,Profit\n"
+                   f"{ticket},EURUSD,buy,0.1,{opened},1.1000,{closed},1.1010,10\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"broker": "Hand FX", "account": "H-1", "date_format": "%Y-%m-%d %H:%M:%S", '
+                       '"columns": {"trade_id": "Ticket", "symbol": "Instrument", "side": "Direction", '
+                       '"quantity": "Lots", "entry": "Open price", "exit": "Close price", "open_time": "Open time", '
+                       '"close_time": "Close time", "profit": "Profit"}, "sides": {"long": ["buy"], "short": ["sell"]}}',
+                       encoding="utf-8")
+    return csv, mapping
+
+
+def test_counted_from_follows_the_first_trade_unless_the_trader_typed_it(tmp_path):
+    """Cash!G1 ("Counted from", the CashFrom name) is a date value: a re-fill with an earlier trade
+    moves it to that trade's open time; a date the trader typed stays theirs. New trades are
+    numbered after the largest No."""
+    from datetime import datetime
+
+    from addin.journal.columns import serial
+
+    def counted_from(wb) -> float:
+        v = wb["Cash"]["G1"].value  # a serial under the sheet's own format; a datetime once openpyxl wrote it
+        return round(v if isinstance(v, float) else serial(v), 6)
+
+    journal = tmp_path / "J.xlsx"
+    csv, mapping = one_trade_csv(tmp_path, "T2", "2030-03-01 10:00:00", "2030-03-01 12:00:00")
+    assert fill(csv, "--format", "csv", "--mapping", mapping, "--journal", journal).returncode == 0
+    assert counted_from(load_workbook(journal)) == round(serial(datetime(2030, 3, 1, 10)), 6)
+    csv, _ = one_trade_csv(tmp_path, "T1", "2030-01-15 09:00:00", "2030-01-15 11:00:00")
+    assert fill(csv, "--format", "csv", "--mapping", mapping, "--journal", journal).returncode == 0
+    wb = load_workbook(journal)
+    assert counted_from(wb) == round(serial(datetime(2030, 1, 15, 9)), 6)
+    ws = wb["Trades"]
+    head = {c.value: c.column for c in ws[1]}
+    nos = {ws.cell(r, head["Trade ID"]).value: ws.cell(r, head["No."]).value for r in range(2, ws.max_row + 1)}
+    assert nos == {"T2": 1, "T1": 2}
+    wb["Cash"]["G1"] = datetime(2029, 12, 31)  # the trader counts cash from the year's end
+    wb.save(journal)
+    csv, _ = one_trade_csv(tmp_path, "T0", "2030-01-02 09:00:00", "2030-01-02 11:00:00")
+    assert fill(csv, "--format", "csv", "--mapping", mapping, "--journal", journal).returncode == 0
+    wb = load_workbook(journal)
+    assert counted_from(wb) == serial(datetime(2029, 12, 31))
+    ws = wb["Trades"]
+    assert [ws.cell(r, head["No."]).value for r in range(2, ws.max_row + 1)] == [1, 2, 3]
