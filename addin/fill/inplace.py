@@ -17,6 +17,13 @@ them or whatever columns they added):
   recomputed (:func:`addin.journal.columns.compute`) so readers that do not calculate show the
   new figures.
 
+New trades are numbered in ``No.`` after the largest number in the table. CashFrom (the Cash
+sheet's "Counted from" date) follows the first trade's open time unless the trader typed another
+date. The sheets that summarise the whole table (Dashboard, Stats, Account, Planner) are left to the
+spreadsheet's recalculation (``fullCalcOnLoad``) when the trades change; the Account sheet's
+OpenPositions rows are not added or removed, and the result's notes name the trades that no longer
+match them.
+
 A row without a Trade ID is a manual trade: kept, and counted in the cached figures. A trade whose
 key is in the hidden ledger sheet but no longer in Trades was deleted by the trader: not added back
 unless ``restore_deleted``.
