@@ -125,7 +125,7 @@ def test_bad_positions_are_messages_naming_the_argument_and_row():
     assert udfs.CURRENCY_EXPOSURE(column([None]), column([None]), column([None])) == \
         "symbols is required (the ranges hold no position)"
     assert udfs.CURRENCY_EXPOSURE(column(["EURUSD"]), column([1.0]), column([1.0]), "dollars") == \
-        "account_currency must be a 3-letter currency code like USD (got 'dollars')"
+        "account_currency must be a currency code like USD or USDT (got 'dollars')"
     assert udfs.CURRENCY_EXPOSURE(column(["EURUSD"]), column([1.0]), column(["#N/A"])) == \
         "notionals value 1 is an Excel error (#N/A)"
 

@@ -117,8 +117,8 @@ def currency_exposure(symbols: Sequence[str | None], sides: Sequence[int | None]
     account = None
     if account_currency is not None:
         account = account_currency.strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", account):
-            raise must("account_currency", "a 3-letter currency code like USD", account_currency)
+        if not re.fullmatch(r"[A-Z]{3,5}", account):  # USD, and a crypto account's USDT, USDC, BUSD
+            raise must("account_currency", "a currency code like USD or USDT", account_currency)
     totals: dict[str, list[float]] = {}
     rows = 0
     for i, (symbol, side, size) in enumerate(zip(symbols, sides, notionals), start=1):
