@@ -1,4 +1,4 @@
-"""``python -m addin`` (also the ``leverage-addin`` script): the add-in's command line.
+"""python -m addin (also the leverage-addin command): the add-in's command line.
 
 Sub-commands live beside the code they drive; this module only parses arguments and reports.
 """
@@ -9,32 +9,86 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_JOURNAL = Path("workbooks") / "TradeJournal.xlsx"
+
+
+def _formats() -> list[tuple[str, str]]:
+    """(--format name, description) of every statement reader."""
+    from .statements import readers
+    return [(r.FORMAT, r.DESCRIPTION) for r in readers()]
+
+
+FILL_EPILOG = """\
+statement formats (--format; detected from the file when left out):
+{formats}
+
+--mapping: a JSON file that says which CSV column holds which trade field, for a broker export the
+add-in does not know. Example (addin/statements/example_mapping.json is a complete one):
+  {{"broker": "My Broker", "account": "12345", "date_format": "%Y-%m-%d %H:%M:%S",
+   "columns": {{"trade_id": "Ticket", "symbol": "Instrument", "side": "Direction", "quantity": "Lots",
+               "entry": "Open price", "exit": "Close price", "open_time": "Open time",
+               "close_time": "Close time", "profit": "Profit"}},
+   "sides": {{"long": ["buy"], "short": ["sell"]}}}}
+  python -m addin fill trades.csv --format csv --mapping my_mapping.json --journal Journal.xlsx
+
+Your edits are safe: a fill changes only what the statement says about the trades it holds (times,
+prices, size, costs, profit, Source, Flags), appends new trades, and leaves every other cell, column,
+sheet, chart and setting of the journal as you left it. Stop and Target you typed are never replaced.
+The previous version is kept as <journal>.bak1 (the last five are kept).
+
+examples:
+  python -m addin fill --sample --journal SampleJournal.xlsx
+  python -m addin fill Statement.htm --journal Journal.xlsx
+  python -m addin fill Statement.htm --journal Journal.xlsx --leverage 1:100 --regulator FCA --equity "25 000"
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m addin", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    fill = sub.add_parser("fill", help="read broker statements into a trade journal, every risk figure computed")
+    fill = sub.add_parser(
+        "fill", help="read broker statements into a trade journal, every risk figure computed",
+        description="Read broker statements and merge their trades into a trade journal (.xlsx): new "
+                    "trades appended, changed ones updated, everything you typed kept.",
+        epilog=FILL_EPILOG.format(formats="\n".join(f"  {k:<14} {v}" for k, v in _formats())),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     fill.add_argument("statements", nargs="*", type=Path, metavar="STATEMENT",
-                      help="exported statement files (MetaTrader 4/5, Interactive Brokers, TradingView, Tradovate, CSV)")
-    fill.add_argument("--journal", type=Path, required=True, help="the journal .xlsx: created from the template if missing, merged into if present")
+                      help="exported statement files (see the formats below)")
+    fill.add_argument("--journal", type=Path, required=True, metavar="FILE.xlsx",
+                      help="the journal: created from the template if missing, merged into if present")
     fill.add_argument("--sample", action="store_true", help="fill from the bundled sample statement")
-    fill.add_argument("--format", dest="fmt", help="statement format (default: detected); 'csv' needs --mapping")
-    fill.add_argument("--mapping", type=Path, help="JSON column mapping for a generic CSV (see docs)")
-    fill.add_argument("--leverage", help='account leverage when the statement lacks it, e.g. 30 or "1:30"')
-    fill.add_argument("--regulator", help="regime for leverage caps: ESMA, FCA, ASIC, NFA, JFSA, REGT")
-    fill.add_argument("--equity", type=float, help="account equity before the first trade (replaces the statement's opening deposits)")
+    fill.add_argument("--format", dest="fmt", metavar="FORMAT", choices=[k for k, _ in _formats()],
+                      help="statement format, one of: " + ", ".join(k for k, _ in _formats())
+                      + " (default: detected from the file; csv needs --mapping)")
+    fill.add_argument("--mapping", type=Path, metavar="FILE.json",
+                      help="JSON column mapping for --format csv (example below)")
+    fill.add_argument("--leverage", metavar="L",
+                      help='account leverage for trades whose statement lacks it: 30, "1:30" or "30:1"')
+    fill.add_argument("--regulator", metavar="NAME",
+                      help="regime for the leverage caps: ESMA, FCA, ASIC, NFA, JFSA or REGT")
+    fill.add_argument("--equity", metavar="AMOUNT",
+                      help='account balance before the first trade, e.g. 25000 or "25 000" (replaces the '
+                           "statement's opening deposits)")
+    fill.add_argument("--stop-out-level", metavar="RATE",
+                      help='margin level at which the broker closes positions, e.g. 50%% or 0.5')
+    fill.add_argument("--restore-deleted", action="store_true",
+                      help="add back trades you deleted from the journal (normally a deleted trade stays deleted)")
     fill.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    tpl = sub.add_parser("template", help="build the empty template journal")
-    tpl.add_argument("--out", type=Path, default=DEFAULT_JOURNAL)
+    tpl = sub.add_parser("template", help="write an empty trade journal to a file you name",
+                         description="Write an empty trade journal (no trades, default settings and "
+                                     "instruments) to FILE.xlsx. An existing file is never overwritten.",
+                         epilog="example:\n  python -m addin template MyJournal.xlsx",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    tpl.add_argument("out", type=Path, metavar="FILE.xlsx", help="where to write the journal")
 
-    sub.add_parser("functions", help="print the Excel function reference (Markdown) from the functions' metadata")
+    sub.add_parser("functions", help="print the Excel function reference (Markdown) from the functions' metadata",
+                   description="Print the reference of every Excel function the add-in provides, as Markdown.")
 
-    lite = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite")
-    lite.add_argument("--out", type=Path, default=Path("lite"))
+    lite = sub.add_parser("lite", help="write main.py and requirements.txt for xlwings Lite",
+                          description="Write the two files to paste into the xlwings Lite pane in Excel.")
+    lite.add_argument("--out", type=Path, default=Path("lite"), metavar="FOLDER",
+                      help="folder for main.py and requirements.txt (default: ./lite)")
 
     rt = sub.add_parser("runtime", help="rewrite a journal's add-in formulas for xlwings Lite or the classic add-in",
                         description="Rewrite every call of the add-in's functions in a journal (.xlsx) into the form "
@@ -47,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument("--namespace", default="",
                     help="custom-functions namespace of the Office.js add-in, if it has one (xlwings Lite has none)")
 
-    setup = sub.add_parser("setup", help="configure xlwings for this machine (used by install/ scripts)",
+    setup = sub.add_parser("setup", help="configure classic xlwings for this machine (run by the install/ scripts)",
                            add_help=False)  # its --help is setup's own: every step and option
     setup.add_argument("rest", nargs=argparse.REMAINDER)
     return p
@@ -64,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             from .fill import run_fill
             return run_fill(args)
         if args.command == "template":
-            from .journal.template import write_template
-            write_template(args.out)
-            print(f"wrote {args.out}")
-            return 0
+            return _template(args.out)
         if args.command == "functions":
             from .reference import function_reference
             sys.stdout.write(function_reference())
@@ -86,3 +137,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _template(out: Path) -> int:
+    from .fill.backups import replace_with
+    from .journal.workbook import build_journal
+
+    if out.suffix.lower() != ".xlsx":
+        print(f"template: {out} must end in .xlsx", file=sys.stderr)
+        return 2
+    if out.exists():
+        print(f"template: {out} exists; not overwritten (choose another name)", file=sys.stderr)
+        return 2
+    if not out.parent.is_dir():
+        print(f"template: the folder {out.parent} does not exist", file=sys.stderr)
+        return 2
+    try:
+        replace_with(out, lambda tmp: build_journal(tmp, []))
+    except OSError as exc:
+        print(f"template: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0

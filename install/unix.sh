@@ -6,6 +6,7 @@
 # environment and rewrites the files.
 #
 #   install/unix.sh [--python python3] [--venv DIR] [--source DIR|SPEC] [--lite-out DIR] [--bin-dir DIR]
+#   install/unix.sh --uninstall [--venv DIR] [--lite-out DIR] [--bin-dir DIR]   (same options as the install)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,9 +27,12 @@ Options:
   --source SRC     what to pip-install: this checkout (default: $SOURCE) or a package spec
   --lite-out DIR   where to write main.py and requirements.txt for xlwings Lite (default: $LITE_OUT)
   --bin-dir DIR    where to link the leverage-addin command (default: $BIN_DIR)
+  --uninstall      remove what the install made: the command link, the environment, the two
+                   xlwings Lite files (and their folders when left empty); journals are never touched
 USAGE
 }
 
+UNINSTALL=0
 step() { printf '==> %s\n' "$*"; }
 fail() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -39,10 +43,37 @@ while [ $# -gt 0 ]; do
         --source) SOURCE="${2:?--source needs a value}"; shift 2 ;;
         --lite-out) LITE_OUT="${2:?--lite-out needs a value}"; shift 2 ;;
         --bin-dir) BIN_DIR="${2:?--bin-dir needs a value}"; shift 2 ;;
+        --uninstall) UNINSTALL=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; fail "unknown option: $1" ;;
     esac
 done
+
+if [ "$UNINSTALL" = 1 ]; then
+    LINK="$BIN_DIR/leverage-addin"
+    if [ -L "$LINK" ] && [ "$(readlink "$LINK")" = "$VENV/bin/leverage-addin" ]; then
+        step "removing the command link $LINK"
+        rm -f "$LINK"
+    elif [ -e "$LINK" ]; then
+        printf '    %s is not the link this installer made; left as it is\n' "$LINK"
+    fi
+    if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import addin.udfs' 2>/dev/null; then
+        step "removing the virtual environment $VENV"
+        rm -rf "$VENV"
+    elif [ -e "$VENV" ]; then
+        printf '    %s does not hold the add-in; left as it is\n' "$VENV"
+    fi
+    for f in main.py requirements.txt; do
+        if [ -f "$LITE_OUT/$f" ]; then
+            step "removing $LITE_OUT/$f"
+            rm -f "$LITE_OUT/$f"
+        fi
+    done
+    rmdir "$LITE_OUT" 2>/dev/null || true
+    rmdir "$HOME_DIR" 2>/dev/null || true
+    step "uninstalled (your journals are untouched)"
+    exit 0
+fi
 
 case "$(uname -s)" in
     Darwin) PLATFORM=macOS ;;

@@ -27,7 +27,7 @@ from conftest import STATEMENTS, shared_statement
 from openpyxl import load_workbook
 
 from addin.cli import main as cli_main
-from addin.fill import fill_journal, sample_statement
+from addin.fill import _named, fill_journal, sample_statement
 from addin.fill.enrich import opening_balance
 from addin.journal.instruments import lookup
 from addin.journal.read import read_journal
@@ -99,6 +99,7 @@ def has_flag(trade, text: str) -> bool:
 def file_block(summary: str, file: str) -> str:
     """The summary's block for one statement file (from its header line to the next blank line)."""
     lines = summary.splitlines()
+    file = Path(str(file)).name  # the summary names the statement file, not its folder
     start = next(i for i, line in enumerate(lines) if line.startswith(f"{file}  ["))
     end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
     return "\n".join(lines[start:end])
@@ -137,7 +138,7 @@ def test_the_sample_command_creates_a_journal_holding_every_sample_trade(sample_
     block = file_block(first.stdout, statement.file)
     assert summary_value(block, "trades read") == str(len(statement.trades))
     assert summary_value(block, "added") == str(len(statement.trades))
-    assert summary_value(block, "already present") == "0"
+    assert summary_value(block, "unchanged") == "0"
     assert summary_value(block, "rejected") == str(len(statement.rejected))
     assert {t.key for t in contents.trades} == {t.key for t in statement.trades}
     assert len(contents.trades) == len(statement.trades)
@@ -149,21 +150,19 @@ def test_the_sample_lives_in_the_installed_package():
     assert Path(path).resolve().is_relative_to((ROOT / "addin").resolve())
 
 
-def test_re_running_the_sample_adds_nothing_and_keeps_a_backup(sample_runs):
+def test_re_running_the_sample_changes_nothing_and_says_so(sample_runs):
     where, journal, _, first_bytes, first_contents, second = sample_runs
     assert second.returncode == 0, second.stderr
     n = len(first_contents.trades)
-    assert f"updated {journal} ({n} trades in all)" in second.stdout
+    assert f"no changes: {journal} already holds everything in the statements ({n} trades)" in second.stdout
     block = file_block(second.stdout, str(sample_statement()))
     assert summary_value(block, "added") == "0"
-    assert summary_value(block, "already present") == str(n)
-    backup = journal.with_name(journal.name + ".bak")
-    assert f"previous version kept as {backup}" in second.stdout
-    assert backup.read_bytes() == first_bytes, "the .bak is the journal as it was before the second run"
-    again = read_journal(journal)
-    assert again.trades == first_contents.trades
-    # nothing but the journal and its backup in the folder (no temporary files left behind)
-    assert sorted(p.name for p in where.iterdir()) == sorted([journal.name, backup.name])
+    assert summary_value(block, "updated") == "0"
+    assert summary_value(block, "unchanged") == str(n)
+    assert journal.read_bytes() == first_bytes, "nothing to change: the journal is not rewritten"
+    assert "previous version" not in second.stdout
+    # nothing but the journal in the folder (no backup of an unchanged file, no temporary or lock files)
+    assert sorted(p.name for p in where.iterdir()) == [journal.name]
 
 
 def test_the_sample_journal_settings_come_from_the_statement(sample_runs):
@@ -193,7 +192,7 @@ def filled(tmp_path_factory):
             path = shared_statement(relative)
             if path.is_dir():
                 pytest.skip(f"{path} is a folder")
-            statement = read_statement(path)
+            statement = _named(read_statement(path))  # the journal's Source names the file, not its folder
             journal = where / (path.name + ".xlsx")
             fill_journal([path], journal, progress=False)
             cache[relative] = (statement, journal, read_journal(journal))
@@ -331,9 +330,9 @@ def test_re_importing_a_real_export_adds_nothing(filled, tmp_path, relative):
     copy.write_bytes(journal.read_bytes())
     report = fill_journal([STATEMENTS / relative], copy, progress=False)
     [f] = report.files
-    assert (f.added, f.already_present, f.updated) == (0, len(statement.trades), 0)
-    assert report.backup == tmp_path / "Journal.xlsx.bak"
-    assert report.backup.read_bytes() == journal.read_bytes()
+    assert (f.added, f.unchanged, f.updated) == (0, len(statement.trades), 0)
+    assert not report.changed and report.backup is None, "nothing to change: nothing written, no backup"
+    assert copy.read_bytes() == journal.read_bytes()
     again = read_journal(copy)
     assert again.trades == contents.trades
     assert again.rejected == contents.rejected, "rejected rows are listed once, not once per import"
@@ -429,7 +428,7 @@ def test_the_cli_summary_accounts_for_every_row_of_every_real_export(tmp_path):
         total += n
         assert summary_value(block, "trades read") == str(len(s.trades))
         assert summary_value(block, "added") == str(n)
-        assert summary_value(block, "already present") == str(len(s.trades) - n)
+        assert summary_value(block, "unchanged") == str(len(s.trades) - n)
         kinds = Counter(r.kind for r in s.non_trades)
         line = summary_value(block, "non-trade rows")
         assert line.split()[0] == str(sum(kinds.values()))
@@ -479,7 +478,7 @@ def test_two_tradovate_exports_merge_the_same_in_one_command_or_two(tmp_path):
     for p in (a, b):
         block = file_block(run.stdout, str(p))
         assert summary_value(block, "added") == "0"
-        assert summary_value(block, "already present") == summary_value(block, "trades read")
+        assert summary_value(block, "unchanged") == summary_value(block, "trades read")
     assert read_journal(one).trades == j1.trades
 
 
@@ -505,7 +504,7 @@ def test_an_export_overlapping_two_others_adds_only_its_new_trades(tmp_path):
     assert run.returncode == 0, run.stderr
     block = file_block(run.stdout, str(overlap))
     assert summary_value(block, "added") == "0"
-    assert summary_value(block, "already present") == "20"
+    assert summary_value(block, "unchanged") == "20"
     assert read_journal(journal).trades == before
 
     fresh = tmp_path / "fresh.xlsx"
@@ -513,7 +512,7 @@ def test_an_export_overlapping_two_others_adds_only_its_new_trades(tmp_path):
     assert run.returncode == 0, run.stderr
     block = file_block(run.stdout, str(overlap))
     assert summary_value(block, "added") == "10"
-    assert summary_value(block, "already present") == "10"
+    assert summary_value(block, "unchanged") == "10"
     keys = {t.key for p in (a, overlap) for t in read_statement(p).trades}
     assert len(read_journal(fresh).trades) == len(keys) == len(read_statement(a).trades) + 10
 
@@ -704,7 +703,7 @@ def test_statement_text_starting_like_a_formula_is_stored_as_text(tmp_path, monk
     wb = load_workbook(journal)  # formulas as formulas: a formula cell would have data_type "f"
     ws = wb["Trades"]
     header_row = [c.value for c in ws[1]]
-    col = {name: header_row.index(name) for name in ("Trade ID", "Broker", "Account", "Symbol", "Comment", "Source")}
+    col = {name: header_row.index(name) for name in ("Trade ID", "Broker", "Account", "Symbol", "Notes", "Source")}
     seen = Counter()
     for r in range(2, 6):
         row = ws[r]
@@ -740,7 +739,7 @@ def test_statement_text_starting_like_a_formula_is_stored_as_text(tmp_path, monk
     run = cli(statement, "--format", "csv", "--mapping", "mapping.json", "--journal", journal,
               "--no-progress", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert summary_value(file_block(run.stdout, str(statement)), "already present") == "4"
+    assert summary_value(file_block(run.stdout, str(statement)), "unchanged") == "4"
     assert read_journal(journal).trades == contents.trades
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from addin.fill.enrich import AccountDefaults, enrich, equity_timeline
 from addin.fill.merge import merge_rejected, merge_trades
-from addin.fill.safe_write import JournalBusy, replace_atomically
+from addin.fill.backups import backups, replace_with
+from addin.fill.lock import FillLock, JournalBusy, check_not_open
 from addin.statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
 
 SRC = SourceRef(file="statement.htm", row=1)
@@ -141,25 +142,48 @@ def test_a_failed_write_leaves_the_journal_untouched(tmp_path):
 
     def broken(path):
         path.write_bytes(b"half")
-        raise RuntimeError("disk full")
+        raise OSError(28, "No space left on device")
 
-    with pytest.raises(RuntimeError):
-        replace_atomically(journal, broken)
+    with pytest.raises(OSError):
+        replace_with(journal, broken)
     assert journal.read_bytes() == b"previous version"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Journal.xlsx"]
 
 
-def test_a_successful_write_keeps_the_previous_version_as_backup(tmp_path):
+def test_backups_rotate_newest_first_and_keep_five(tmp_path):
     journal = tmp_path / "Journal.xlsx"
-    journal.write_bytes(b"v1")
-    backup = replace_atomically(journal, lambda p: p.write_bytes(b"v2"))
-    assert journal.read_bytes() == b"v2" and backup.read_bytes() == b"v1"
+    journal.write_bytes(b"v0")
+    for k in range(1, 8):
+        backup = replace_with(journal, lambda p, k=k: p.write_bytes(f"v{k}".encode()))
+        assert backup.read_bytes() == f"v{k - 1}".encode()
+    assert journal.read_bytes() == b"v7"
+    assert [p.read_bytes() for p in backups(journal)] == [b"v6", b"v5", b"v4", b"v3", b"v2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Journal.xlsx"] + [f"Journal.xlsx.bak{k}" for k in range(1, 6)]
 
 
-def test_a_journal_open_in_excel_is_refused(tmp_path):
+def test_a_journal_open_in_excel_or_libreoffice_is_refused(tmp_path):
     journal = tmp_path / "Journal.xlsx"
     journal.write_bytes(b"v1")
     (tmp_path / "~$Journal.xlsx").write_bytes(b"owner")
     with pytest.raises(JournalBusy, match="open in Excel"):
-        replace_atomically(journal, lambda p: p.write_bytes(b"v2"))
-    assert journal.read_bytes() == b"v1"
+        check_not_open(journal)
+    (tmp_path / "~$Journal.xlsx").unlink()
+    (tmp_path / ".~lock.Journal.xlsx#").write_text("owner")
+    with pytest.raises(JournalBusy, match="open in LibreOffice"):
+        check_not_open(journal)
+
+
+def test_a_second_fill_is_refused_while_the_first_holds_the_lock_and_a_dead_ones_lock_is_taken(tmp_path):
+    import os
+    import socket
+
+    journal = tmp_path / "Journal.xlsx"
+    with FillLock(journal):
+        with pytest.raises(JournalBusy, match="being filled by another run"):
+            with FillLock(journal):
+                pass
+    assert not list(tmp_path.iterdir()), "the lock file is removed when the fill ends"
+    # A lock left by a process that no longer runs (here: a pid far above any live one).
+    (tmp_path / ".~fill.Journal.xlsx.lock").write_text(f"{2 ** 22 + 12345} {socket.gethostname()} x\n")
+    with FillLock(journal) as lock:
+        assert lock.path.read_text().split()[0] == str(os.getpid())

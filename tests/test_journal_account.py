@@ -237,8 +237,43 @@ def test_a_typed_mark_survives_the_next_fill(tmp_path):
     assert ws[f"{col}5"].value == pytest.approx(1.0946)  # the statement's mark
     ws[f"{col}5"] = 1.1
     wb.save(path)
-    fill_journal([sample_statement()], path, progress=False)
-    ws = openpyxl.load_workbook(path, data_only=True)["Account"]
+    report = fill_journal([sample_statement()], path, progress=False)
+    assert not report.changed  # the same statement: nothing to write, the file stays as the trader saved it
+    assert openpyxl.load_workbook(path)["Account"][f"{col}5"].value == 1.1
+    if soffice() is None:
+        pytest.skip("LibreOffice (soffice) not installed: the Account figures over the typed mark are not recalculated")
+    # The fill leaves the Account figures to the spreadsheet's recalculation (issue 10: edited in
+    # place); LibreOffice computes them from the typed mark.
+    out = convert(path, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    ws = openpyxl.load_workbook(out, data_only=True)["Account"]
     assert ws[f"{col}5"].value == 1.1
     f = figures(ws)
     assert f["Unrealised P/L"] == pytest.approx(0.5 * 100_000 * (1.1 - 1.09557) - 3.50)
+
+
+def test_a_fill_that_closes_an_open_position_says_the_account_sheet_needs_it(tmp_path):
+    """The Account sheet's OpenPositions rows are the build's; a re-fill that closes the open
+    trade says so (and asks Excel to recalculate), rather than leave the trader believing them."""
+    from addin.fill import fill_journal, print_report, sample_statement
+    import io
+
+    path = tmp_path / "journal.xlsx"
+    fill_journal([sample_statement()], path, progress=False)
+    listed = [c.value for c in openpyxl.load_workbook(path)["Account"]["A"][4:] if c.value]
+    assert listed, "the sample has an open position"
+    closed = tmp_path / "closed.csv"
+    t = next(t for t in read_journal(path).trades if t.trade_id == listed[0])
+    closed.write_text("Ticket,Instrument,Direction,Lots,Open time,Open price,Close time,Close price,Profit\n"
+                      f"{t.trade_id},{t.symbol},{'buy' if t.side == 'long' else 'sell'},{t.quantity},"
+                      f"{t.open_time:%Y-%m-%d %H:%M:%S},{t.entry},2031-01-02 10:00:00,{t.entry},0\n")
+    mapping = tmp_path / "m.json"
+    mapping.write_text('{"broker": "%s", "account": "%s", "date_format": "%%Y-%%m-%%d %%H:%%M:%%S", '
+                       '"columns": {"trade_id": "Ticket", "symbol": "Instrument", "side": "Direction", '
+                       '"quantity": "Lots", "entry": "Open price", "exit": "Close price", "open_time": "Open time", '
+                       '"close_time": "Close time", "profit": "Profit"}, "sides": {"long": ["buy"], "short": ["sell"]}}'
+                       % (t.broker, t.account))
+    report = fill_journal([closed], path, fmt="csv", mapping=mapping, progress=False)
+    assert report.changed and report.full_calc
+    out = io.StringIO()
+    print_report(report, out)
+    assert f"OpenPositions table are closed or gone ({t.trade_id})" in out.getvalue()

@@ -76,7 +76,7 @@ def sheet_xml(path: Path, title: str) -> str:
 def test_sheets_and_order(wb):
     assert wb.sheetnames == ["Dashboard", "Trades", "Stats", "Account", "Cash", "Planner", "Instruments", "Caps",
                              "Settings", "Rejected",
-                             "xlwings.conf"]
+                             "xlwings.conf", "Imported"]
     assert wb.active.title == "Dashboard"
 
 
@@ -268,7 +268,7 @@ def test_text_from_a_statement_is_never_a_formula(journal, wb):
     ws = wb["Trades"]
     head = [c.value for c in ws[1]]
     row = next(r for r in ws.iter_rows(min_row=2) if r[head.index("Trade ID")].value == "=1+1")
-    for col, want in (("Symbol", edge.symbol), ("Comment", "@SUM(1)"), ("Account", "+4412345"),
+    for col, want in (("Symbol", edge.symbol), ("Notes", "@SUM(1)"), ("Account", "+4412345"),
                       ("Trade ID", "=1+1"), ("Flags", "-2+3; =A1"), ("Source", str(edge.source))):
         cell = row[head.index(col)]
         assert cell.data_type == "s" and cell.value == want, col

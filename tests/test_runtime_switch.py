@@ -97,7 +97,7 @@ def test_lite_twice_changes_nothing_more():
 
 def _journal(tmp_path: Path, kind: str) -> Path:
     path = tmp_path / f"{kind}.xlsx"
-    args = ["template", "--out", str(path)] if kind == "template" else \
+    args = ["template", str(path)] if kind == "template" else \
         ["fill", "--sample", "--journal", str(path), "--no-progress"]
     proc = subprocess.run([sys.executable, "-m", "addin", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -212,13 +212,18 @@ def test_every_function_name_is_known():
     assert NAMES == frozenset(REGISTRY) and len(NAMES) >= 32
 
 
-def test_a_fill_writes_the_classic_form_again(tmp_path):
-    """What the README tells a Lite user: run `runtime lite` again after each fill."""
+def test_a_fill_keeps_the_runtime_form_the_journal_has(tmp_path):
+    """What the README tells a Lite user: a fill edits the journal in place (issue 10) and leaves
+    the add-in's calls in the form `runtime lite` wrote; switching once is enough."""
     path = _journal(tmp_path, "sample")
     assert switch_runtime(path, "lite").total > 0
-    proc = subprocess.run([sys.executable, "-m", "addin", "fill", "--sample", "--journal", str(path), "--no-progress"],
+    example = ROOT / "addin" / "samples" / "example_trades.csv"
+    mapping = ROOT / "addin" / "statements" / "example_mapping.json"
+    proc = subprocess.run([sys.executable, "-m", "addin", "fill", str(example), "--format", "csv", "--mapping",
+                           str(mapping), "--journal", str(path), "--no-progress"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert "added:" in proc.stdout
     calls = _calls(path)
-    assert calls and not any("_xldudf_" in c for c in calls)
-    assert switch_runtime(path, "lite").total > 0
+    assert calls and all("_xldudf_" in c for c in calls)
+    assert switch_runtime(path, "lite").total == 0

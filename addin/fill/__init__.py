@@ -2,26 +2,40 @@
 
 :func:`fill_journal` is the whole job as a function; :func:`run_fill` is ``python -m addin fill``.
 Every statement is read and checked before anything is written: a file that cannot be read stops
-the command with a message naming it, and the journal stays as it was. The new journal is built in
-full into a temporary file and moved into place (the previous version kept as ``.bak``).
+the command with a message naming it, and the journal stays as it was. A new journal is built from
+the template; an existing one is edited in place (:mod:`.inplace`), under a lock (:mod:`.lock`),
+written to a temporary file and swapped in atomically with rotating backups (:mod:`.backups`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..risk import RiskInputError, parse_leverage
+from pydantic import ValidationError
+
+from ..risk import RiskInputError
 from ..statements import read_statement
-from ..statements.model import Statement, StatementError
+from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
+from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
-from .merge import merge_rejected, merge_trades
+from .inplace import SettingsError, cap_rejected, merge_into, read_instruments, read_settings
+from .lock import FillLock, JournalBusy, check_not_open
 from .progress import Progress, stage
-from .safe_write import JournalBusy, replace_atomically
+from .xlsx_edit import NotAJournal, Package
+
+JOURNAL_SUFFIXES = (".xlsx", ".xlsm")
+LOCK_WAIT = 60.0  # seconds a fill queues behind another one on the same journal before refusing
+
+
+class OptionError(Exception):
+    """A command-line value that cannot be used (nan, negative, unknown regulator...)."""
 
 
 @dataclass
@@ -30,10 +44,21 @@ class FileReport:
     format: str
     trades: int = 0
     added: int = 0
-    already_present: int = 0
     updated: int = 0
+    unchanged: int = 0
+    closed: int = 0
+    deleted_skipped: int = 0
+    restored: int = 0
+    stop_conflicts: int = 0
     non_trades: Counter = field(default_factory=Counter)
     rejected: list = field(default_factory=list)
+    ledger: str = ""                                  # the reader's row ledger, e.g. "145 rows: 130 trade rows, ..."
+    checks: list = field(default_factory=list)        # TotalsCheck: the statement's own totals against the rows read
+    rejected_not_listed: int = 0                      # rejected rows the reader counted but did not list
+
+    @property
+    def mismatches(self) -> list:
+        return [c for c in self.checks if not c.ok]
 
 
 @dataclass
@@ -43,6 +68,15 @@ class FillReport:
     files: list[FileReport]
     backup: Path | None
     total_trades: int
+    changed: bool = True
+    full_calc: bool = False
+
+    notes: list = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list:
+        """The statements' totals that the rows read do not add up to (exit code 1)."""
+        return [c for f in self.files for c in f.mismatches]
 
 
 def sample_statement() -> Path:
@@ -50,88 +84,191 @@ def sample_statement() -> Path:
     return Path(str(resources.files("addin") / "samples" / "sample_statement.htm"))
 
 
+def validate_options(leverage: object = None, regulator: str | None = None, equity: object = None,
+                     stop_out_level: object = None) -> dict[str, object]:
+    """The command-line settings, read and checked by the Settings model (the parsers a Settings
+    cell goes through): {field: value} of those given."""
+    from ..journal.settings import Settings, setting_error
+
+    given = {"account_leverage": (leverage, "--leverage"), "regulator": (regulator, "--regulator"),
+             "starting_balance": (equity, "--equity"), "stop_out_level": (stop_out_level, "--stop-out-level")}
+    out: dict[str, object] = {}
+    for fld, (value, flag) in given.items():
+        if value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionError(f"{flag} must be a finite number (got {value})")
+        try:
+            out[fld] = getattr(Settings(**{fld: value}), fld)
+        except ValidationError as exc:
+            raise OptionError(f"{flag} {value!r} cannot be used: {setting_error(exc)}") from None
+    return out
+
+
+def check_journal_path(journal: Path) -> None:
+    if journal.is_dir():
+        raise NotAJournal(f"{journal} is a folder: give --journal a file name such as {journal / 'Journal.xlsx'}")
+    if journal.suffix.lower() not in JOURNAL_SUFFIXES:
+        raise NotAJournal(f"{journal} is not an Excel workbook name: the journal must end in .xlsx")
+    if not journal.exists() and journal.suffix.lower() != ".xlsx":
+        raise NotAJournal(f"{journal} does not exist: a new journal is an .xlsx (a macro-enabled .xlsm "
+                          "journal is one you saved from Excel; the fill then keeps its macros)")
+    if not journal.parent.is_dir():
+        raise NotAJournal(f"the folder {journal.parent} does not exist: create it first")
+
+
+def _named(st: Statement) -> Statement:
+    """The statement with every source reference naming the file only, not the folder it was read from."""
+    def ref(r: SourceRef) -> SourceRef:
+        name = Path(r.file).name
+        return r if name == r.file else r.model_copy(update={"file": name})
+    return st.model_copy(update={
+        "file": Path(st.file).name,
+        "trades": [t if Path(t.source.file).name == t.source.file else t.model_copy(update={"source": ref(t.source)})
+                   for t in st.trades],
+        "balance_events": [e.model_copy(update={"source": ref(e.source)}) for e in st.balance_events],
+        "rejected": [r.model_copy(update={"source": ref(r.source)}) for r in st.rejected],
+        "non_trades": [n.model_copy(update={"source": ref(n.source)}) for n in st.non_trades],
+    })
+
+
+def _rejected_extra(st: Statement) -> list[RejectedRow]:
+    """Rows for the Rejected sheet besides the rejected rows listed: one per totals mismatch (file,
+    no row, the stated figure's place in the Section column, the check's description as the reason),
+    and one counting the rejected rows the reader did not list."""
+    out = [RejectedRow(source=SourceRef(file=st.file, section=c.source), reason=c.describe()) for c in st.mismatches]
+    if st.rejected_not_listed:
+        out.append(RejectedRow(source=SourceRef(file=st.file),
+                               reason=f"{st.rejected_not_listed:,} more rejected rows not listed "
+                                      f"(the reader lists the first {len(st.rejected):,})"))
+    return out
+
+
 def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, mapping: Path | None = None,
                  leverage: object = None, regulator: str | None = None, equity: float | None = None,
-                 progress: bool | None = None) -> FillReport:
-    """Read ``statements`` and merge their trades into ``journal`` (created when missing)."""
+                 progress: bool | None = None, stop_out_level: object = None,
+                 restore_deleted: bool = False) -> FillReport:
+    """Read ``statements`` and merge their trades into ``journal`` (created when missing).
+
+    An existing journal is edited in place (:mod:`.inplace`): only what the statements own changes,
+    everything the trader typed or built stays. The whole fill holds the journal's lock; the new
+    version replaces the old atomically, the old one kept as ``<name>.bak1`` (five kept)."""
+    journal = Path(journal)
+    options = validate_options(leverage, regulator, equity, stop_out_level)
+    check_journal_path(journal)
+    with FillLock(journal, wait=LOCK_WAIT):
+        sweep(journal)
+        check_not_open(journal)
+        return _fill_locked(statements, journal, fmt, mapping, options, progress, restore_deleted)
+
+
+def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progress, restore_deleted) -> FillReport:
     from ..journal import instruments as inst_mod
-    from ..journal.read import read_journal
     from ..journal.settings import Settings
     from ..journal.workbook import build_journal
 
-    journal = Path(journal)
-    lev = parse_leverage(leverage, "--leverage") if leverage is not None else None
-    read: list[Statement] = []
-    for p in statements:
-        stage(f"reading {Path(p).name}", progress)
-        read.append(read_statement(Path(p), fmt, mapping))
-
     created = not journal.exists()
-    if created:
-        settings, instruments, existing, rejected = Settings(), None, [], []
-        cash = []
-    else:
-        contents = read_journal(journal)
-        settings, instruments = contents.settings, contents.instruments
-        existing, rejected = list(contents.trades), list(contents.rejected)
-        cash = list(contents.cash)
-    # Every cash movement goes to the journal's Cash sheet, each once; Balance counts those from the
-    # first trade on (earlier ones are in StartingBalance).
-    seen = {_cash_key(e) for e in cash}
-    for e in (e for st in read for e in st.balance_events):
-        if _cash_key(e) not in seen:
-            seen.add(_cash_key(e))
-            cash.append(e)
+    pkg = None
+    if not created:
+        pkg = Package.open(journal)
+    try:
+        if pkg is not None:
+            from ..journal.columns import TABLE
+            if TABLE not in pkg.tables:
+                raise NotAJournal(f"{journal} has no Trades table: it is not a trade journal (give --journal a "
+                                  "journal made by this add-in, or the name of a new file)")
+            settings, _ = read_settings(pkg)
+            instruments = read_instruments(pkg)
+        else:
+            settings, instruments = Settings(), None
+        read: list[Statement] = []
+        for p in statements:
+            stage(f"reading {Path(p).name}", progress)
+            read.append(_named(read_statement(Path(p), fmt, mapping)))
 
-    updates = {}
-    if regulator:
-        updates["regulator"] = regulator.strip().upper()
-    if lev is not None:
-        updates["account_leverage"] = lev
-    if equity is not None:
-        updates["starting_balance"] = equity
-    first = next((s for s in read if s.account_currency), None)
-    if created and first is not None:
-        updates["account_currency"] = first.account_currency
-    if created and equity is None and read:
-        opening = opening_balance(read[0])
-        if opening:
-            updates["starting_balance"] = opening
-    if created and lev is None:
-        stated = next((s.leverage for s in read if s.leverage), None)
-        if stated:
-            updates["account_leverage"] = stated
-    if updates:
-        settings = settings.model_copy(update=updates)
+        updates = dict(options)
+        lev = options.get("account_leverage")
+        equity_given = "starting_balance" in options
+        first = next((s for s in read if s.account_currency), None)
+        if created and first is not None:
+            updates["account_currency"] = first.account_currency
+        if created and not equity_given and read:
+            opening = opening_balance(read[0])
+            if opening:
+                updates["starting_balance"] = opening
+        if created and lev is None:
+            stated = next((s.leverage for s in read if s.leverage), None)
+            if stated:
+                updates["account_leverage"] = stated
+        settings = Settings(**{**settings.model_dump(), **updates})
+        changed_settings = {k: v for k, v in options.items()}
 
-    def lookup(symbol: str):
-        return inst_mod.lookup(symbol, instruments)
+        def lookup(symbol: str):
+            return inst_mod.lookup(symbol, instruments)
 
-    total = sum(len(s.trades) for s in read)
-    bar = Progress("completing trades", total, progress)
-    reports = []
-    trades = existing
-    while read:
-        s = read.pop(0)  # each statement is released once its trades are completed: 100,000 trades twice is a lot
-        defaults = AccountDefaults(
-            currency=settings.account_currency, starting_equity=settings.starting_balance,
-            leverage=settings.account_leverage, equity_given=equity is not None)
-        done = enrich(s.trades, s.balance_events, defaults, lookup, lev or s.leverage, s.account_currency,
-                      on_progress=bar.advance)
-        merged = merge_trades(trades, done)
-        trades = merged.trades
-        rejected = merge_rejected(rejected, s.rejected)
-        reports.append(FileReport(
-            file=s.file, format=s.format, trades=len(s.trades), added=merged.added,
-            already_present=merged.already_present, updated=merged.updated,
-            non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected)))
-    bar.close()
-    stage(f"computing risk figures and writing {journal.name}", progress)
+        total = sum(len(s.trades) for s in read)
+        bar = Progress("completing trades", total, progress)
+        reports, batches = [], []
+        while read:
+            s = read.pop(0)
+            defaults = AccountDefaults(currency=settings.account_currency, starting_equity=settings.starting_balance,
+                                       leverage=settings.account_leverage, equity_given=equity_given)
+            done = enrich(s.trades, s.balance_events, defaults, lookup, lev or s.leverage, s.account_currency,
+                          on_progress=bar.advance)
+            batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
+            reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
+                                      non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
+                                      ledger=str(s.ledger) if s.ledger is not None else "", checks=list(s.checks),
+                                      rejected_not_listed=s.rejected_not_listed))
+        bar.close()
 
-    backup = replace_atomically(
-        journal, lambda tmp: build_journal(tmp, trades, settings=settings, instruments=instruments, rejected=rejected,
-                                  cash=cash))
-    return FillReport(journal=journal, created=created, files=reports, backup=backup, total_trades=len(trades))
+        if created:
+            from .merge import merge_rejected, merge_trades
+            trades, rejected, cash, seen = [], [], [], set()
+            for (done, events, rej), rep in zip(batches, reports):
+                merged = merge_trades(trades, done)
+                trades = merged.trades
+                rep.added, rep.unchanged, rep.updated = merged.added, merged.already_present, merged.updated
+                rep.closed = merged.updated
+                rejected = merge_rejected(rejected, rej)
+                for e in events:
+                    if _cash_key(e) not in seen:
+                        seen.add(_cash_key(e))
+                        cash.append(e)
+            rejected = cap_rejected(rejected, 1)  # below the header row
+            stage(f"computing risk figures and writing {journal.name}", progress)
+            backup = replace_with(journal, lambda tmp: build_journal(tmp, trades, settings=settings,
+                                                                     instruments=instruments, rejected=rejected,
+                                                                     cash=cash))
+            return FillReport(journal=journal, created=True, files=reports, backup=backup, total_trades=len(trades))
+
+        holder: dict = {}
+
+        def write(tmp: Path) -> None:
+            holder["result"] = merge_into(pkg, tmp, batches, settings, changed_settings, instruments,
+                                          restore_deleted=restore_deleted,
+                                          on_stage=lambda label: stage(label, progress))
+            if not holder["result"].changed:
+                raise _NoChanges
+
+        try:
+            backup = replace_with(journal, write)
+        except _NoChanges:
+            backup = None
+        result = holder["result"]
+        for rep, c in zip(reports, result.per_file):
+            rep.added, rep.updated, rep.unchanged, rep.closed = c.added, c.updated, c.unchanged, c.closed
+            rep.deleted_skipped, rep.restored, rep.stop_conflicts = c.deleted_skipped, c.restored, c.stop_conflicts
+        return FillReport(journal=journal, created=False, files=reports, backup=backup,
+                          total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc,
+                          notes=list(result.notes))
+    finally:
+        if pkg is not None:
+            pkg.close()
+
+
+class _NoChanges(Exception):
+    """Nothing to write: the journal stays as it is, byte for byte, and no backup is made."""
 
 
 def _cash_key(e) -> tuple:
@@ -143,26 +280,45 @@ def _cash_key(e) -> tuple:
 
 def print_report(report: FillReport, out=sys.stdout) -> None:
     w = out.write
-    w(f"{'created' if report.created else 'updated'} {report.journal} ({report.total_trades} trades in all)\n")
+    if not report.changed:
+        w(f"no changes: {report.journal} already holds everything in the statements ({report.total_trades} trades)\n")
+    else:
+        w(f"{'created' if report.created else 'updated'} {report.journal} ({report.total_trades} trades in all)\n")
     for f in report.files:
         w(f"\n{f.file}  [{f.format}]\n")
         w(f"  trades read:          {f.trades}\n")
         w(f"  added:                {f.added}\n")
-        w(f"  already present:      {f.already_present}\n")
-        if f.updated:
-            w(f"  closed since last import: {f.updated}\n")
+        w(f"  updated:              {f.updated}\n")
+        w(f"  unchanged:            {f.unchanged}\n")
+        if f.closed:
+            w(f"  closed since last import: {f.closed}\n")
+        if f.deleted_skipped:
+            w(f"  deleted in the journal, not re-added: {f.deleted_skipped} (--restore-deleted brings them back)\n")
+        if f.restored:
+            w(f"  restored after deletion: {f.restored}\n")
+        if f.stop_conflicts:
+            w(f"  stop/target differing from yours: {f.stop_conflicts} (yours kept; see Flags)\n")
         if f.non_trades:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(f.non_trades.items()))
             w(f"  non-trade rows:       {sum(f.non_trades.values())} ({kinds})\n")
         else:
             w("  non-trade rows:       0\n")
-        w(f"  rejected:             {len(f.rejected)}\n")
+        if f.ledger:
+            w(f"  rows: {f.ledger}\n")
+        for c in f.checks:
+            w(f"  {'TOTALS MISMATCH: ' if not c.ok else ''}{c.describe()}\n")
+        w(f"  rejected:             {len(f.rejected) + f.rejected_not_listed}\n")
         for r in f.rejected[:10]:
             w(f"    {r.source}: {r.reason}\n")
         if len(f.rejected) > 10:
             w(f"    ... and {len(f.rejected) - 10} more, listed in the journal's Rejected sheet\n")
     if report.backup:
         w(f"\nprevious version kept as {report.backup}\n")
+    if report.full_calc:
+        w("Excel recalculates the workbook once when it opens (the Dashboard, Stats, Account and Planner "
+          "figures over the whole table, and formulas the fill cannot evaluate: your own columns or sheets)\n")
+    for note in report.notes:
+        w(f"{note}\n")
 
 
 def run_fill(args: argparse.Namespace) -> int:
@@ -175,10 +331,33 @@ def run_fill(args: argparse.Namespace) -> int:
     try:
         report = fill_journal(statements, args.journal, fmt=args.fmt, mapping=args.mapping,
                               leverage=args.leverage, regulator=args.regulator, equity=args.equity,
+                              stop_out_level=args.stop_out_level, restore_deleted=args.restore_deleted,
                               progress=False if args.no_progress else None)
-    except (StatementError, JournalBusy, RiskInputError) as exc:
-        print(f"fill: {exc}", file=sys.stderr)
-        print(f"fill: nothing was written; {args.journal} is unchanged", file=sys.stderr)
-        return 2
+    except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError) as exc:
+        return _refused(args.journal, str(exc))
+    except OSError as exc:
+        return _refused(args.journal, _os_message(exc, args.journal))
     print_report(report)
+    if report.mismatches:
+        print(f"fill: {len(report.mismatches)} statement total(s) do not match the rows read (see TOTALS MISMATCH "
+              f"above and the Rejected sheet); " + ("the journal was written" if report.changed else
+                                                    "the journal already held everything in them"), file=sys.stderr)
+        return 1
     return 0
+
+
+def _refused(journal: Path, message: str) -> int:
+    print(f"fill: {message}", file=sys.stderr)
+    print(f"fill: nothing was written; {journal} is unchanged", file=sys.stderr)
+    return 2
+
+
+def _os_message(exc: OSError, journal: Path) -> str:
+    where = exc.filename or journal
+    if exc.errno == errno.ENOSPC:
+        return f"the disk holding {Path(journal).parent} is full: free some space and run the fill again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"no permission to write {where}: the journal's folder must be writable"
+    if exc.errno == errno.EISDIR:
+        return f"{where} is a folder, not a journal file"
+    return f"{where}: {exc.strerror or exc}"

@@ -1,4 +1,5 @@
-"""Merging imported trades into a journal's trades on (broker, account, trade id)."""
+"""Merging the trades of several statements into a new journal on (broker, account, trade id),
+compared as :func:`.inplace.trade_key` does (case and whitespace do not matter)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,19 @@ def merge_trades(existing: list[Trade], incoming: list[Trade]) -> MergeResult:
     open trade the new statement shows closed is replaced by the closed one. Re-importing the same
     statement therefore adds nothing.
     """
-    index = {t.key: i for i, t in enumerate(existing)}
+    from .inplace import trade_key
+
+    def key(t: Trade) -> tuple[str, str, str]:
+        return trade_key(t.broker, t.account, t.trade_id)
+
+    index = {key(t): i for i, t in enumerate(existing)}
     merged = list(existing)
     result = MergeResult(merged)
     fresh: list[Trade] = []
     for t in incoming:
-        at = index.get(t.key)
+        at = index.get(key(t))
         if at is None:
-            index[t.key] = -1 - len(fresh)
+            index[key(t)] = -1 - len(fresh)
             fresh.append(t)
             continue
         if at < 0:  # the same trade twice in this import (overlapping statements)

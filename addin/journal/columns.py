@@ -735,14 +735,26 @@ CALCS: tuple[Column, ...] = (
 )
 
 TRAILING: tuple[Column, ...] = (
-    Column("Comment", "text", 18, "@", field="comment"),
-    # Stats sheet (issue 14): the trader's own labels its breakdowns group by; plain text inputs
-    # (Tags: comma-separated words). Issue 10 owns how a fill keeps them.
+    # The trader's own columns (issue 10): a fill writes them only on a trade it adds. Setup and Tags
+    # also feed the Stats sheet's breakdowns (issue 14; Tags: comma-separated words).
     Column("Setup", "text", 14, "@"),
     Column("Tags", "text", 18, "@"),
+    Column("Mistakes", "text", 16, "@"),
+    Column("Notes", "text", 24, "@", field="comment"),
+    Column("Screenshot", "text", 18, "@"),
     Column("Source", "text", 24, "@", field="source"),
     Column("Flags", "text", 30, "@", field="flags"),
 )
+
+# The trader's columns: a fill writes them only on a trade it adds (Notes starts as the statement's
+# comment), never on a row already in the journal. Stop and Target are the trader's too once typed.
+TRADER_COLUMNS = ("Setup", "Tags", "Mistakes", "Notes", "Screenshot")
+# Journals written before the trader columns called Notes "Comment".
+RENAMED = {"Comment": "Notes"}
+# Hidden sheet listing every trade a fill imported (Broker, Account, Trade ID), so a trade the
+# trader deleted from Trades is not imported again.
+LEDGER_SHEET = "Imported"
+LEDGER_COLUMNS = ("Broker", "Account", "Trade ID")
 
 COLUMNS: tuple[Column, ...] = INPUTS + CALCS + TRAILING
 BY_NAME = {c.name: c for c in COLUMNS}

@@ -199,6 +199,7 @@ def read_journal(path: str | Path) -> JournalContents:
 
     if C.TABLE in tables:
         header, rows = _rows(wb, tables[C.TABLE])
+        header = [C.RENAMED.get(h, h) for h in header]
         for k, row in enumerate(rows, start=2):
             rec = dict(zip(header, row))
             if all(rec.get(c.name) in (None, "") for c in C.INPUTS if c.field):

@@ -3,19 +3,51 @@
 Every formula that needs an account-wide figure reads it through its defined name
 (``AccountCurrency``, ``StartingBalance``, ``AccountLeverage``, ``Regulator``, ``RiskPerTrade``,
 ``StopOutLevel``, ``MaxDrawdown``), so a user edits the figure once on the Settings sheet.
+
+Values are read the way traders type them, with the parsers the functions and statement readers
+use: a leverage of ``30``, ``"1:30"``, ``"30:1"`` or ``"30x"`` (:func:`addin.risk.parse_leverage`);
+money as ``25000``, ``"25 000"``, ``"25,000.50"`` (:func:`addin.statements.parsing.parse_number`);
+a rate as a fraction ``0.02`` or as text ``"2%"``. NaN, infinity, negative or out-of-range
+figures and an unknown regulator are errors that list what is allowed.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..risk import RiskInputError, parse_leverage
 from ..risk.limits import REGIMES
+from ..statements.parsing import parse_number
+
+
+def _money(v: object) -> object:
+    if isinstance(v, str):
+        v = parse_number(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isfinite(v):
+        raise ValueError(f"must be a finite number (got {v})")
+    return v
+
+
+def _rate(v: object) -> object:
+    """A fraction from 0.02, "0.02" or "2%" (Excel stores a typed 2% as 0.02)."""
+    if isinstance(v, str):
+        text = v.strip()
+        percent = text.endswith("%")
+        v = parse_number(text)
+        if percent:
+            return v / 100
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if not math.isfinite(v):
+            raise ValueError(f"must be a finite number (got {v})")
+    return v
 
 
 class Settings(BaseModel):
     """Account-wide settings of a journal. Rates are fractions: 1% risk per trade is 0.01."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_assignment=True)
 
     account_currency: str = "USD"
     starting_balance: float = Field(default=10_000.0, gt=0)
@@ -24,6 +56,44 @@ class Settings(BaseModel):
     risk_per_trade: float = Field(default=0.01, gt=0, lt=1)
     stop_out_level: float = Field(default=0.5, ge=0, lt=1)
     max_drawdown: float = Field(default=0.2, gt=0, lt=1)
+
+    @field_validator("account_currency", mode="before")
+    @classmethod
+    def _currency(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = v.strip().upper()
+            if not v:
+                raise ValueError("must be a currency code such as USD, EUR or USDT")
+        return v
+
+    @field_validator("starting_balance", mode="before")
+    @classmethod
+    def _balance(cls, v: object) -> object:
+        return _money(v)
+
+    @field_validator("account_leverage", mode="before")
+    @classmethod
+    def _leverage(cls, v: object) -> object:
+        if isinstance(v, bool):
+            return v
+        try:
+            return parse_leverage(v, "leverage")
+        except RiskInputError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("regulator", mode="before")
+    @classmethod
+    def _regulator(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = v.strip().upper()
+            if v not in REGIMES:
+                raise ValueError(f"unknown regulator {v!r}: one of {', '.join(REGIMES)}")
+        return v
+
+    @field_validator("risk_per_trade", "stop_out_level", "max_drawdown", mode="before")
+    @classmethod
+    def _rates(cls, v: object) -> object:
+        return _rate(v)
 
 
 # (field, defined name, label, number format, note) in sheet order.
@@ -36,6 +106,16 @@ SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
     ("stop_out_level", "StopOutLevel", "Stop-out level", "0%", "margin level at which the broker closes positions (ESMA: 50%)"),
     ("max_drawdown", "MaxDrawdown", "Largest accepted drawdown", "0%", "fall from the peak you accept before stopping"),
 )
+
+
+def setting_error(exc: Exception) -> str:
+    """The first reason pydantic gives, without its URL boilerplate."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        e = errors()[0]
+        msg = str(e.get("msg", exc))
+        return msg.removeprefix("Value error, ")
+    return str(exc)
 
 
 # The Settings sheet -------------------------------------------------------------------------------

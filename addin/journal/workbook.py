@@ -54,7 +54,7 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.writer.excel import ExcelWriter
 
 from ..statements.model import BalanceEvent, RejectedRow, Trade
-from . import account, caps, cash, dashboard, planner, rejected, settings as settings_sheet, stats
+from . import account, caps, cash, dashboard, ledger, planner, rejected, settings as settings_sheet, stats
 from . import trades as trades_sheet
 from . import columns as C
 from . import instruments as instruments_sheet
@@ -94,6 +94,7 @@ SHEETS: list[tuple[str, object]] = [
     (settings_sheet.TITLE, settings_sheet.build),
     (rejected.TITLE, rejected.build),
     (CONF, _conf),
+    (ledger.TITLE, ledger.build),  # hidden: the keys of imported trades (issue 10)
 ]
 
 
