@@ -35,7 +35,7 @@ def tampered(tmp_path: Path) -> Path:
 def test_a_clean_statement_prints_its_ledger_and_checks_and_exits_0(tmp_path):
     proc = fill("--sample", "--journal", tmp_path / "J.xlsx")
     assert proc.returncode == 0, proc.stderr
-    assert "  rows: 56 rows: 41 trade rows, 15 non-trade, 0 rejected\n" in proc.stdout
+    assert "  row ledger:           56 rows: 41 trade rows, 15 non-trade, 0 rejected\n" in proc.stdout
     assert "closed trade P/L: statement says 624.70 USD" in proc.stdout and "MISMATCH" not in proc.stdout
 
 

@@ -304,7 +304,7 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
         else:
             w("  non-trade rows:       0\n")
         if f.ledger:
-            w(f"  rows: {f.ledger}\n")
+            w(f"  row ledger:           {f.ledger}\n")
         for c in f.checks:
             w(f"  {'TOTALS MISMATCH: ' if not c.ok else ''}{c.describe()}\n")
         w(f"  rejected:             {len(f.rejected) + f.rejected_not_listed}\n")

@@ -237,9 +237,12 @@ class TotalsCheck(BaseModel):
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         where = f" ({self.source})" if self.source else ""
-        verdict = "matches" if self.ok else f"MISMATCH, difference {self.difference:+,.2f}{unit}"
-        return (f"{self.name}: statement says {self.stated:,.2f}{unit}{where}, rows read add up to "
-                f"{self.computed:,.2f}{unit}: {verdict}")
+        # counts (trades, rows) read as whole numbers, money with cents
+        fmt = ",.0f" if all(float(v).is_integer() for v in (self.stated, self.computed)) and not self.unit.isupper() \
+            else ",.2f"
+        verdict = "matches" if self.ok else f"MISMATCH, difference {self.difference:+{fmt}}{unit}"
+        return (f"{self.name}: statement says {self.stated:{fmt}}{unit}{where}, rows read add up to "
+                f"{self.computed:{fmt}}{unit}: {verdict}")
 
 
 class Statement(BaseModel):
