@@ -14,7 +14,7 @@ import errno
 import math
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from ..statements import read_statement
 from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
-from .inplace import SettingsError, cap_rejected, merge_into, read_instruments, read_settings
+from .inplace import Counts, SettingsError, cap_rejected, merge_into, read_instruments, read_settings
 from .lock import FillLock, JournalBusy, check_not_open
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
@@ -38,18 +38,12 @@ class OptionError(Exception):
     """A command-line value that cannot be used (nan, negative, unknown regulator...)."""
 
 
-@dataclass
-class FileReport:
+@dataclass(kw_only=True)
+class FileReport(Counts):
+    """One statement's part of a fill: what it read, and the merge's counts (:class:`inplace.Counts`)."""
     file: str
     format: str
     trades: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    closed: int = 0
-    deleted_skipped: int = 0
-    restored: int = 0
-    stop_conflicts: int = 0
     non_trades: Counter = field(default_factory=Counter)
     rejected: list = field(default_factory=list)
     ledger: str = ""                                  # the reader's row ledger, e.g. "145 rows: 130 trade rows, ..."
@@ -257,8 +251,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             backup = None
         result = holder["result"]
         for rep, c in zip(reports, result.per_file):
-            rep.added, rep.updated, rep.unchanged, rep.closed = c.added, c.updated, c.unchanged, c.closed
-            rep.deleted_skipped, rep.restored, rep.stop_conflicts = c.deleted_skipped, c.restored, c.stop_conflicts
+            for counter in fields(Counts):
+                setattr(rep, counter.name, getattr(c, counter.name))
         return FillReport(journal=journal, created=False, files=reports, backup=backup,
                           total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc,
                           notes=list(result.notes))
