@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -331,7 +332,11 @@ def run_fill(args: argparse.Namespace) -> int:
         return _refused(args.journal, str(exc))
     except OSError as exc:
         return _refused(args.journal, _os_message(exc, args.journal))
-    print_report(report)
+    try:
+        print_report(report)
+        sys.stdout.flush()
+    except BrokenPipeError:  # piped into head or a closed pager: the journal is written all the same
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
     if report.mismatches:
         print(f"fill: {len(report.mismatches)} statement total(s) do not match the rows read (see TOTALS MISMATCH "
               f"above and the Rejected sheet); " + ("the journal was written" if report.changed else
