@@ -533,9 +533,7 @@ def MAX_DRAWDOWN(equity_curve):
     return worst if worst - worst == 0 else OUT_OF_RANGE
 
 
-# RISK_OF_RUIN with the contract's payoff_ratio (functions-next.md); payoff_ratio = 1 is the
-# even-payoff closed form risk.risk_of_ruin, which tests/test_risk_stats.py holds it equal to.
-_RISK_OF_RUIN = excel(risk.ruin_probability, num("win_rate"), num("capital_units"), num("payoff_ratio", 1))
+_RISK_OF_RUIN = excel(risk.risk_of_ruin, num("win_rate"), num("capital_units"), num("payoff_ratio", 1))
 
 
 @func(DRAWDOWN)

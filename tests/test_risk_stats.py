@@ -124,7 +124,7 @@ def test_even_payoff_is_the_gamblers_ruin_closed_form(p, units):
     # Feller, An Introduction to Probability Theory and Its Applications I, XIV.2: against an
     # infinitely rich adversary the ruin probability is (q/p)^z for p > q
     assert udfs.RISK_OF_RUIN(p, float(units)) == pytest.approx(((1 - p) / p) ** units, rel=1e-12)
-    assert risk.ruin_probability(p, units) == pytest.approx(risk.risk_of_ruin(p, units), rel=1e-12)
+    assert risk.risk_of_ruin(p, units) == pytest.approx(((1 - p) / p) ** units, rel=1e-12)
 
 
 def test_55pct_even_bets_with_20_units():
@@ -157,7 +157,7 @@ def ruin_by_dynamic_programming(p, b, units, ceiling=400, sweeps=20_000):
 
 @pytest.mark.parametrize("p, b, units", [(0.4, 2, 10), (0.3, 3, 5), (0.25, 4, 8)])
 def test_payoff_above_1_against_a_direct_computation(p, b, units):
-    assert risk.ruin_probability(p, units, b) == pytest.approx(ruin_by_dynamic_programming(p, b, units), rel=1e-6)
+    assert risk.risk_of_ruin(p, units, b) == pytest.approx(ruin_by_dynamic_programming(p, b, units), rel=1e-6)
 
 
 @pytest.mark.parametrize("p, b", [(0.5, 1.0), (0.3, 2.0), (1 / 3, 2.0), (0.2, 3.0), (0.0, 5.0)])
@@ -166,10 +166,10 @@ def test_no_edge_means_certain_ruin(p, b):
 
 
 def test_risk_of_ruin_edges():
-    assert risk.ruin_probability(1.0, 5, 2) == 0.0  # never loses
-    assert risk.ruin_probability(0.6, 0, 2) == 1.0  # nothing to lose
+    assert risk.risk_of_ruin(1.0, 5, 2) == 0.0  # never loses
+    assert risk.risk_of_ruin(0.6, 0, 2) == 1.0  # nothing to lose
     with pytest.raises(RiskInputError):
-        risk.ruin_probability(0.6, 10, 0.0)
+        risk.risk_of_ruin(0.6, 10, 0.0)
     assert udfs.RISK_OF_RUIN(0.6, 10.0, -1.0) == "payoff_ratio must be > 0 (got -1)"
 
 

@@ -746,9 +746,6 @@ TRAILING: tuple[Column, ...] = (
     Column("Flags", "text", 30, "@", field="flags"),
 )
 
-# The trader's columns: a fill writes them only on a trade it adds (Notes starts as the statement's
-# comment), never on a row already in the journal. Stop and Target are the trader's too once typed.
-TRADER_COLUMNS = ("Setup", "Tags", "Mistakes", "Notes", "Screenshot")
 # Journals written before the trader columns called Notes "Comment".
 RENAMED = {"Comment": "Notes"}
 # Hidden sheet listing every trade a fill imported (Broker, Account, Trade ID), so a trade the
@@ -848,7 +845,3 @@ def serial(d: datetime | date) -> float:
             d = d.replace(tzinfo=None)
         return (d - datetime(1899, 12, 30)).total_seconds() / 86400
     return float((d - date(1899, 12, 30)).days)
-
-
-def is_finite_number(v: object) -> bool:
-    return isnum(v) and math.isfinite(v)

@@ -8,7 +8,7 @@ A function raises :class:`RiskInputError` naming the argument and the rule it br
 
 from .conversion import implied_fx_rate, pair_fx_rate
 from .costs import funding_cost, margin_interest
-from .drawdown import equity_after_losses, losses_to_drawdown, max_drawdown, recovery_gain, risk_of_ruin
+from .drawdown import equity_after_losses, losses_to_drawdown, max_drawdown, recovery_gain
 from .errors import NoPrice, RiskInputError
 from .inputs import parse_leverage, parse_side
 from .leverage import (
@@ -37,16 +37,9 @@ from .moves import (
     wipeout_move,
     wipeout_pips,
 )
+from .portfolio import currency_exposure, currency_legs, portfolio_stop_out_move
 from .sizing import position_size, profit_at_price, r_multiple, reward_risk, risk_amount, risk_at_stop
-
-# Statistics of a journal, the account as a whole, volatility (issue 14)
-from .portfolio import currency_exposure, currency_legs, portfolio_stop_out_move
-from .stats import expectancy, kelly_fraction, payoff_ratio, profit_factor, ruin_probability, sqn, win_rate
-from .volatility import atr, atr_stop, true_ranges
-
-# Statistics of a journal, the account as a whole, volatility (issue 14)
-from .portfolio import currency_exposure, currency_legs, portfolio_stop_out_move
-from .stats import expectancy, kelly_fraction, payoff_ratio, profit_factor, ruin_probability, sqn, win_rate
+from .stats import expectancy, kelly_fraction, payoff_ratio, profit_factor, risk_of_ruin, sqn, win_rate
 from .volatility import atr, atr_stop, true_ranges
 
 __all__ = [name for name in dir() if not name.startswith("_")]

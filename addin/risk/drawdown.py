@@ -1,4 +1,5 @@
-"""Drawdown and ruin: what a run of losses does to an account, and what it takes to get back."""
+"""Drawdown: what a run of losses does to an account, and what it takes to get back (the risk of
+ruin, a probability over many trades, is in :mod:`addin.risk.stats`)."""
 
 from __future__ import annotations
 
@@ -86,19 +87,3 @@ def max_drawdown(equity_curve: Iterable[float]) -> float:
         raise RiskInputError("equity_curve must hold at least one number")
     return float(worst)
 
-
-def risk_of_ruin(win_rate: float, capital_units: float) -> float:
-    """Even-payoff gambler's ruin: ``((1 − p) / p) ^ units``, and 1 when p ≤ 0.5.
-
-    Winning 55% of even bets with 20 units of capital:
-
-    >>> round(risk_of_ruin(0.55, 20), 4)
-    0.0181
-    """
-    if not 0 <= win_rate <= 1:
-        raise must("win_rate", "between 0 and 1", win_rate)
-    if not 0 <= capital_units < _INF:
-        raise must("capital_units", ">= 0", capital_units)
-    if win_rate <= 0.5:
-        return 1.0
-    return ((1 - win_rate) / win_rate) ** capital_units

@@ -153,7 +153,7 @@ def kelly_fraction(win_rate: float, payoff_ratio: float) -> float:
     return win_rate - (1 - win_rate) / payoff_ratio
 
 
-def ruin_probability(win_rate: float, capital_units: float, payoff_ratio: float = 1.0) -> float:
+def risk_of_ruin(win_rate: float, capital_units: float, payoff_ratio: float = 1.0) -> float:
     """Probability of ever losing ``capital_units`` risk units when every trade wins ``payoff_ratio``
     units with probability p = ``win_rate`` or loses 1 unit: ``z ^ capital_units``, z the root in
     (0, 1) of ``p·z^(b+1) − z + (1 − p) = 0`` (b = payoff_ratio); 1 when ``p·b ≤ 1 − p`` (no edge).
@@ -167,7 +167,7 @@ def ruin_probability(win_rate: float, capital_units: float, payoff_ratio: float 
 
     55% even bets with 20 units; 40% winners paid 2:1 with 10 units:
 
-    >>> round(ruin_probability(0.55, 20), 4), round(ruin_probability(0.4, 10, 2), 4)
+    >>> round(risk_of_ruin(0.55, 20), 4), round(risk_of_ruin(0.4, 10, 2), 4)
     (0.0181, 0.1423)
     """
     if not 0 <= win_rate <= 1:
