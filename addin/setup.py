@@ -39,7 +39,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 TEMPLATE_PROJECT = "myaddin"  # PROJECT_NAME compiled into xlwings' custom add-in template
-TEMPLATE_VBA_PROJECT = "MyAddin"  # its VBA project's name
 PRODUCT = "leverage-addin"  # this add-in's name: .xlam, conf sheet, config folder and file, PROJECT_NAME
 VBA_PROJECT_NAME = "LeverageAddin"  # VBA project names are identifiers: no hyphen
 ADDIN_NAME = f"{PRODUCT}.xlam"

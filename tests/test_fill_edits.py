@@ -505,9 +505,9 @@ def test_macros_pivots_comments_and_other_parts_are_copied_byte_for_byte(tmp_pat
 
 
 def test_the_template_filled_in_place_grows_its_table_formats_and_charts_with_the_trades(tmp_path):
-    from addin.journal.template import write_template
+    from addin.journal.workbook import build_journal
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     rc, out, err = cli_inprocess("--sample", "--journal", journal, "--no-progress")
     assert rc == 0, err
     last = 1 + 41

@@ -14,12 +14,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from addin.cli import main as cli_main
 from addin.journal import columns as C
 from addin.journal.instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
 from addin.journal.read import read_journal
 from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
-from addin.journal.template import write_template
 from addin.journal.workbook import CALC_ID, build_journal
 from addin.statements.model import RejectedRow, SourceRef
 
@@ -245,7 +245,7 @@ def test_print_area_and_fit_to_page(wb):
 
 def test_committed_template_equals_a_fresh_build(tmp_path):
     fresh = tmp_path / "TradeJournal.xlsx"
-    write_template(fresh)
+    assert cli_main(["template", str(fresh)]) == 0  # what a user runs
     assert COMMITTED.exists(), "run: python -m addin template"
     got, want = parts(COMMITTED), parts(fresh)
     assert sorted(got) == sorted(want)

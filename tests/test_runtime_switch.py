@@ -179,10 +179,10 @@ def test_in_place_and_idempotent(journal, tmp_path):
 
 
 def test_command_line(tmp_path):
-    from addin.journal.template import write_template
+    from addin.journal.workbook import build_journal
 
     path = tmp_path / "journal.xlsx"
-    write_template(path)
+    build_journal(path, [])
     run = lambda *a: subprocess.run([sys.executable, "-m", "addin", "runtime", *a], capture_output=True,
                                     text=True, cwd=ROOT, timeout=120)
     proc = run("lite", str(path))

@@ -140,7 +140,7 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
         return table[s]
     s = _PREFIX.sub("", s)
     s = _CONTINUOUS.sub("", s)
-    base, _, dotted = s.partition(".")
+    base = s.partition(".")[0]
     candidates = [_SEPARATORS.sub("", s).replace(".", ""), _SEPARATORS.sub("", base)]
     for c in candidates:
         if c in table:

@@ -163,7 +163,6 @@ class Grouping:
 
     positions: list[Position]  # in the order they opened
     orphan_fills: list[tuple[Fill, str]]  # fills that fit no position, with the reason
-    unattached_funding: list[Funding]  # funding with no position of the export open
 
 
 def newest_first(times: list[datetime]) -> bool:
@@ -187,7 +186,6 @@ def group_positions(fills: list[Fill], funding: Iterable[Funding] = (), *, newes
     current: dict[tuple[str, int], Position] = {}
     positions: list[Position] = []
     orphans: list[tuple[Fill, str]] = []
-    unattached: list[Funding] = []
     before: dict[tuple[str, int], Position] = {}  # a position closed before the export, being read
 
     def start(symbol: str, side: int) -> Position:
@@ -203,9 +201,7 @@ def group_positions(fills: list[Fill], funding: Iterable[Funding] = (), *, newes
     for e in events:
         if isinstance(e, Funding):
             p = current.get((e.symbol, e.position_side))
-            if p is None:
-                unattached.append(e)
-            else:
+            if p is not None:  # the reader reports funding no position took as charged to no trade
                 p.funding += e.paid
                 p.funding_rows.append(e.row)
             continue
@@ -272,7 +268,7 @@ def group_positions(fills: list[Fill], funding: Iterable[Funding] = (), *, newes
             q = start(f.symbol, f.side)
             q._open(f, rest, f.fee * (1 - share))
             q.notes.append("opened by a fill that closed the opposite position (one-way mode flip)")
-    return Grouping(positions=positions, orphan_fills=orphans, unattached_funding=unattached)
+    return Grouping(positions=positions, orphan_fills=orphans)
 
 
 def position_trade(p: Position, *, broker: str, account: str, quote: str | None, file: str, section: str,
