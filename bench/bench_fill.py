@@ -2,7 +2,7 @@
 
     python bench/bench_fill.py [N ...] [--repeat R] [--refill-only]   (default N: 1000 10000 100000)
 
-For each N an MT4 Detailed Statement of N closed trades is generated (addin.statements.sample, not
+For each N an MT4 Detailed Statement of N closed trades is generated (tools/make_sample_statement.py, not
 timed). ``fill`` times the whole command's work, ``fill_journal``: read and parse the statement,
 complete every trade, build the journal with its cached risk figures, replace the file atomically.
 The baseline writes the same Trades cells (inputs and formula text of the journal filled from that
@@ -74,7 +74,7 @@ def prepare_refill(statement: Path, n: int) -> None:
     from addin.fill import fill_journal
     from addin.fill.xlsx_edit import (Package, build_row, cell_xml, col_letter, parse_cells, range_bounds,
                                       row_number, row_parts, stream_sheet)
-    from addin.statements.sample import write_mt4_statement
+    from tools.make_sample_statement import write_mt4_statement
 
     newer = statement.with_name(statement.stem + "-newer.htm")
     write_mt4_statement(newer, trades=max(n // 10, 1), seed=12)
@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "--child":
         print(json.dumps(one(argv[1], Path(argv[2]))))
         return 0
-    from addin.statements.sample import write_mt4_statement
+    from tools.make_sample_statement import write_mt4_statement
 
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 2
     sizes = [int(a) for a in argv if a.isdigit() and (argv.index(a) == 0 or argv[argv.index(a) - 1] != "--repeat")]

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _trades(n: int):
-    from addin.journal.sample import sample_trades
+    from tools.sample_trades import sample_trades
     return sample_trades(n, seed=42)
 
 
@@ -62,7 +62,7 @@ def one(kind: str, n: int, trace: bool) -> dict:
         if kind == "baseline":
             fn = baseline
         else:
-            from addin.journal.sample import sample_cash
+            from tools.sample_trades import sample_cash
             cash = sample_cash(trades)
 
             def fn(trades, path):

@@ -175,7 +175,7 @@ class Graph:
 
 def analyse(n: int, addin: frozenset[str]) -> dict[str, tuple[int, int, int]]:
     from addin.journal import columns as C
-    from addin.journal.sample import sample_cash, sample_trades
+    from tools.sample_trades import sample_cash, sample_trades
     from addin.journal.workbook import build_journal
 
     trades = sample_trades(n + 1, seed=42)

@@ -33,8 +33,8 @@ def main(sizes: list[int]) -> None:
     from addin import udfs
     from addin.journal import stats as S
     from addin.journal import workbook as W
-    from addin.journal.render import convert, soffice
-    from addin.journal.sample import sample_trades
+    from tools.render_docs import convert, soffice
+    from tools.sample_trades import sample_trades
     from test_journal_stats import strip_cached
 
     names = {n for n in dir(udfs) if n.isupper()}

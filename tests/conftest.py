@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the developers' tools/ (sample trades, LibreOffice rendering) are not installed
 # CI clones the project with ../shared/ beside it; LEVERAGE_SHARED overrides for other layouts.
 SHARED = Path(os.environ.get("LEVERAGE_SHARED", ROOT.parent / "shared"))
 STATEMENTS = SHARED / "statements"

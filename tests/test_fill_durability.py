@@ -54,7 +54,7 @@ def test_fills_started_together_all_land_none_lost(tmp_path):
 
 
 def test_a_fill_killed_at_random_points_leaves_the_old_or_the_new_journal(tmp_path):
-    from addin.statements.sample import write_mt4_statement
+    from tools.make_sample_statement import write_mt4_statement
 
     big = write_mt4_statement(tmp_path / "big.htm", trades=3000, seed=5)
     base = tmp_path / "base.xlsx"

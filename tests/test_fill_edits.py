@@ -432,7 +432,7 @@ def test_temp_files_of_a_killed_fill_are_swept_by_the_next(tmp_path):
 def test_libreoffice_opens_a_refilled_journal_with_the_traders_values_and_the_new_trades(tmp_path):
     import csv
 
-    from addin.journal.render import convert, soffice
+    from tools.render_docs import convert, soffice
     if soffice() is None:
         pytest.skip("LibreOffice (soffice) is not installed")
     journal = _example_journal(tmp_path)

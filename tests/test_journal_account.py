@@ -31,11 +31,11 @@ import pytest
 
 from addin.journal import account as A
 from addin.journal.read import read_journal
-from addin.journal.render import convert, soffice
 from addin.journal.settings import Settings
 from addin.journal.workbook import build_journal
 from addin.risk import portfolio as rp
 from addin.statements.model import SourceRef, Trade
+from tools.render_docs import convert, soffice
 from conftest import shared_statement
 from test_journal_stats import formula_cells, needs_lo, pdf_text, same, strip_cached
 

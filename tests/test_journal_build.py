@@ -18,10 +18,10 @@ from addin.cli import main as cli_main
 from addin.journal import columns as C
 from addin.journal.instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
 from addin.journal.read import read_journal
-from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
 from addin.journal.workbook import CALC_ID, build_journal
 from addin.statements.model import RejectedRow, SourceRef
+from tools.sample_trades import edge_trades, sample_cash, sample_trades
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "TradeJournal.xlsx"

@@ -23,10 +23,10 @@ import pytest
 from openpyxl.utils.datetime import to_excel
 
 from addin import udfs
-from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
 from addin.journal import columns as C
 from addin.journal.workbook import build_journal
+from tools.sample_trades import edge_trades, sample_cash, sample_trades
 
 pycel = pytest.importorskip("pycel")
 from pycel import ExcelCompiler  # noqa: E402

@@ -27,9 +27,9 @@ import pytest
 from addin.fill import fill_journal
 from addin.journal import columns as C
 from addin.journal.layout import NO_ADDIN
-from addin.journal.render import convert, only_sheet, render_sheet_png, soffice
-from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.workbook import build_journal
+from tools.render_docs import convert, only_sheet, render_sheet_png, soffice
+from tools.sample_trades import edge_trades, sample_cash, sample_trades
 from conftest import STATEMENTS
 
 pytestmark = [

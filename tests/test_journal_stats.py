@@ -33,12 +33,12 @@ import pytest
 
 from addin.journal import stats as S
 from addin.journal import trades as TS
-from addin.journal.render import convert, only_sheet, soffice
-from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
 from addin.journal.workbook import build_journal
 from addin.risk import stats as rs
 from addin.statements.model import SourceRef, Trade
+from tools.render_docs import convert, only_sheet, soffice
+from tools.sample_trades import edge_trades, sample_cash, sample_trades
 from conftest import shared_statement
 
 SRC = SourceRef(file="hand.csv")

@@ -18,7 +18,7 @@ import pytest
 import addin
 from addin.statements import mt4_html, mt5_report
 from addin.statements.model import StatementError
-from addin.statements.sample import write_mt4_statement
+from tools.make_sample_statement import write_mt4_statement
 from conftest import shared_statement
 
 EUR_DEMO = "mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm"
@@ -211,7 +211,7 @@ def test_a_missing_or_empty_file_is_refused(tmp_path):
 def test_the_bundled_sample_is_what_the_generator_writes(tmp_path):
     fresh = write_mt4_statement(tmp_path / "sample.htm", trades=40, seed=7)
     assert SAMPLE.read_bytes() == fresh.read_bytes(), (
-        "regenerate with: python -m addin.statements.sample")
+        "regenerate with: python -m tools.make_sample_statement")
 
 
 def test_the_bundled_sample_lists_40_closed_trades_that_add_up():

@@ -1,5 +1,8 @@
 """Render one sheet of a workbook to PNG the way a user sees it: LibreOffice -> PDF -> pdftoppm.
 
+A developer's tool, not part of the installed package: it makes the pictures in ``docs/`` and the
+tests use its :func:`convert` to open journals in LibreOffice.
+
 LibreOffice prints every visible sheet, each within its print area and page setup (the Dashboard
 sets a print area and fit-to-one-page). To get one sheet, a copy of the package is made with every
 other sheet hidden (by editing ``xl/workbook.xml`` in the zip: re-saving through openpyxl would drop
@@ -15,6 +18,8 @@ import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
 
 def soffice() -> str | None:
@@ -99,16 +104,16 @@ def render_sheet_png(xlsx_path: str | Path, sheet_name: str, png_path: str | Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m addin.journal.render [PNG [SHEET]]``: a sheet (default the Dashboard) of a journal
+    """``python -m tools.render_docs [PNG [SHEET]]``: a sheet (default the Dashboard) of a journal
     filled from the bundled sample statement (as ``python -m addin fill --sample`` does: trades,
     deposits, the statement's opening balance), rendered to ``docs/dashboard.png`` (the picture in
-    the docs); ``docs/stats.png Stats`` and ``docs/account.png Account`` render the others shown."""
+    the README); ``docs/stats.png Stats`` and ``docs/account.png Account`` render the others shown."""
     import sys
 
-    from ..fill import fill_journal, sample_statement
+    from addin.fill import fill_journal, sample_statement
 
     args = sys.argv[1:] if argv is None else argv
-    png = Path(args[0]) if args else Path("docs") / "dashboard.png"
+    png = Path(args[0]) if args else ROOT / "docs" / "dashboard.png"
     sheet = args[1] if len(args) > 1 else "Dashboard"
     with tempfile.TemporaryDirectory(prefix="journal-") as tmp:
         xlsx = Path(tmp) / "TradeJournal.xlsx"

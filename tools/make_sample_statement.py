@@ -13,8 +13,9 @@ Profits follow from the prices, so a reader can derive the conversion rate from 
 * XAUUSD: contract 100 oz; US30 (index CFD): contract 1 USD per point.
 
 The file is built from plain strings and streamed, so 100,000 trades take about a second
-(``python -m addin.statements.sample out.htm 100000``). The bundled sample is
-``addin/samples/sample_statement.htm`` = ``write_mt4_statement(path, trades=40, seed=7)``.
+(``python -m tools.make_sample_statement out.htm 100000`` from the checkout). The sample bundled with
+the package, ``addin/samples/sample_statement.htm`` (``fill --sample`` reads it), is
+``write_mt4_statement(path, trades=40, seed=7)``, the default here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import shutil
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
 BROKER = "Sample Markets Ltd"
 ACCOUNT = "30571942"
@@ -489,9 +492,9 @@ def _avg(runs: list[int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m addin.statements.sample [OUT.htm] [TRADES] [SEED]``; default: the bundled sample."""
+    """``python -m tools.make_sample_statement [OUT.htm] [TRADES] [SEED]``; default: rewrite the bundled sample."""
     args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0]) if args else Path(__file__).resolve().parents[1] / "samples" / "sample_statement.htm"
+    out = Path(args[0]) if args else ROOT / "addin" / "samples" / "sample_statement.htm"
     trades = int(args[1]) if len(args) > 1 else 40
     seed = int(args[2]) if len(args) > 2 else 7
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Realistic, varied synthetic trades for tests, benchmarks and the docs' dashboard picture.
+"""Realistic, varied synthetic trades for tests and benchmarks (a developer's tool, not installed).
 
 :func:`sample_trades` mixes FX majors and crosses (JPY pairs included, with their conversion rate
 to a USD account), gold, index CFDs, crypto CFDs and futures with month codes (MNQZ4, ESH5, MGCG5);
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from ..statements.model import BalanceEvent, SourceRef, Trade
+from addin.statements.model import BalanceEvent, SourceRef, Trade
 
 # symbol: (price, digits, contract size, fx to USD (None: 1/price), typical lots, stop distance as a fraction)
 _SYMBOLS = {
