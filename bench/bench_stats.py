@@ -31,6 +31,7 @@ def main(sizes: list[int]) -> None:
     import openpyxl
 
     from addin import udfs
+    from addin.journal import account as A
     from addin.journal import stats as S
     from addin.journal import workbook as W
     from tools.render_docs import convert, soffice
@@ -40,14 +41,14 @@ def main(sizes: list[int]) -> None:
     names = {n for n in dir(udfs) if n.isupper()}
     for n in sizes:
         trades = sample_trades(n, seed=42)
-        original = W._input_columns
+        original = W.trades_sheet.input_columns
 
         def labelled(ts, inst):
             cols = original(ts, inst)
             cols["Setup"] = [("breakout", None, "pullback", "range")[i % 4] for i in range(len(ts))]
             cols["Tags"] = [("news", "london, news", None, "asia")[i % 4] for i in range(len(ts))]
             return cols
-        W._input_columns = labelled
+        W.trades_sheet.input_columns = labelled
         with tempfile.TemporaryDirectory(prefix="bench-stats-") as tmp:
             tmp = Path(tmp)
             full = tmp / "full.xlsx"
@@ -55,7 +56,11 @@ def main(sizes: list[int]) -> None:
             W.build_journal(full, trades)
             t_full = time.perf_counter() - t0
             spent = [0.0]
-            builders = (W.build_stats, W.build_account)
+            sheets = list(W.SHEETS)
+            measured = {S.TITLE, A.TITLE}
+
+            def swap(make):  # the Stats and Account builders replaced by make(builder)
+                W.SHEETS[:] = [(t, make(b) if t in measured else b) for t, b in sheets]
 
             def timed(fn):
                 def run(*a, **k):
@@ -65,15 +70,14 @@ def main(sizes: list[int]) -> None:
                     finally:
                         spent[0] += time.perf_counter() - t
                 return run
-            W.build_stats, W.build_account = timed(builders[0]), timed(builders[1])
+            swap(timed)
             W.build_journal(tmp / "again.xlsx", trades)
-            W.build_stats = lambda *a, **k: None
-            W.build_account = lambda *a, **k: None
+            swap(lambda b: lambda *a, **k: None)
             t0 = time.perf_counter()
             W.build_journal(tmp / "bare.xlsx", trades)  # no Account result: the Planner adds no context
             t_bare = time.perf_counter() - t0
-            W.build_stats, W.build_account = builders
-            W._input_columns = original
+            W.SHEETS[:] = sheets
+            W.trades_sheet.input_columns = original
 
             ws = openpyxl.load_workbook(full)["Stats"]
             formulas = [str(getattr(c.value, "text", c.value)) for row in ws.iter_rows() for c in row
