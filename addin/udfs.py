@@ -14,9 +14,9 @@ Hints are deliberately absent: Optional/Union/Literal hints break classic xlwing
 from __future__ import annotations
 
 from . import risk
-from .cells import (OUT_OF_RANGE, date_arg, direction, excel, lev, num, number, numbers, side_arg, spill, table,
-                    true_false, words)
-from .risk import NoPrice, RiskInputError
+from .cells import (OUT_OF_RANGE, cells_read, date_arg, direction, excel, lev, message, num, number, numbers,
+                    one_cell, optional_text, parse_symbol, side_arg, spill, table, true_false, words)
+from .risk import NoPrice, RiskInputError, parse_side
 from .udf_meta import arg, func
 
 LEVERAGE_MARGIN = "Leverage and margin"
@@ -616,12 +616,9 @@ def SAFE_LEVERAGE(atr_pct, atr_multiple=3.0, stop_out_level=0.5, maintenance_rat
     return _SAFE_LEVERAGE(atr_pct, atr_multiple, stop_out_level, maintenance_rate)
 
 
-# Statistics of a journal, the account as a whole, volatility (issue 14) ---------------------------
-# Appended as one section. The functions over whole ranges read each range into one list (empty
-# cells skipped by the risk function) and return one number, or a message naming the argument.
-
-from .cells import cells_read, message, one_cell, optional_text, parse_symbol  # noqa: E402
-from .risk import parse_side  # noqa: E402
+# Statistics of a journal, the account as a whole, volatility --------------------------------------
+# The functions over whole ranges read each range into one list (empty cells skipped by the risk
+# function) and return one number, or a message naming the argument.
 
 STATS = "Statistics of a journal"
 ACCOUNT = "The account as a whole"

@@ -1,6 +1,6 @@
-"""The readers' row ledger and totals checks in the fill's summary, the Rejected sheet and the exit
-code (issue 12's follow-ups, on issue 10's fill): a statement whose own Summary disagrees with its
-rows is written, but says so in the summary, on the Rejected sheet and with exit code 1."""
+"""The readers' row ledger and totals checks as the fill reports them, in its summary, on the
+Rejected sheet and in its exit code: a statement whose own Summary disagrees with its rows is
+written, but says so in the summary, on the Rejected sheet and with exit code 1."""
 
 from __future__ import annotations
 

@@ -242,8 +242,8 @@ def test_a_typed_mark_survives_the_next_fill(tmp_path):
     assert openpyxl.load_workbook(path)["Account"][f"{col}5"].value == 1.1
     if soffice() is None:
         pytest.skip("LibreOffice (soffice) not installed: the Account figures over the typed mark are not recalculated")
-    # The fill leaves the Account figures to the spreadsheet's recalculation (issue 10: edited in
-    # place); LibreOffice computes them from the typed mark.
+    # The fill edits the journal in place and leaves the Account figures to the spreadsheet's
+    # recalculation; LibreOffice computes them from the typed mark.
     out = convert(path, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
     ws = openpyxl.load_workbook(out, data_only=True)["Account"]
     assert ws[f"{col}5"].value == 1.1

@@ -229,7 +229,7 @@ def test_trades_prints_landscape_one_page_wide_with_the_header_on_every_page(wb)
 def test_charts(journal):
     names = parts(journal)
     charts = [n for n in names if n.startswith("xl/charts/chart")]
-    assert len(charts) == 4 + 3  # the Dashboard's four, the Stats sheet's three (issue 14)
+    assert len(charts) == 4 + 3  # the Dashboard's four, the Stats sheet's three
     titles = " ".join(names[c].decode() for c in charts)
     for t in ("Balance, incl. cash in/out", "Drawdown of trading P/L only",
               "Risk %", "Effective leverage"):

@@ -107,7 +107,7 @@ def _same(got, cached) -> bool:
     return got == cached
 
 
-# The Stats and Account sheets (issue 14) compute with array arithmetic inside SUMPRODUCT (SEARCH,
+# The Stats and Account sheets compute with array arithmetic inside SUMPRODUCT (SEARCH,
 # WEEKDAY over ranges) and classic array formulas, which pycel 1.0b30 does not evaluate;
 # LibreOffice recalculates every one of their cells in tests/test_journal_stats.py.
 ARRAY_SHEETS = ("Stats", "Account")

@@ -70,8 +70,8 @@ HAND_TAGS = ["breakout, news", "news", "newsflow", None, "fade", None, "news"]
 
 @pytest.fixture
 def trader_columns(monkeypatch):
-    """Setup and Tags as a trader typed them (the fill of issue 10 keeps them; the build writes
-    whatever the columns hold): ``trader_columns(setups, tags)`` before build_journal."""
+    """Setup and Tags as a trader typed them (a fill keeps them on rows already in the journal; the
+    build writes whatever the columns hold): ``trader_columns(setups, tags)`` before build_journal."""
     def install(setups, tags):
         original = TS.input_columns
 

@@ -1,4 +1,4 @@
-"""Every statement row accounted for, totals reconciled, hostile files refused safely (issue 12).
+"""Every statement row accounted for, totals reconciled, hostile files refused safely.
 
 Each test is a damaged or hostile copy of a real export, or a small file a trader could write, and
 checks what the trader would look for: the bad row rejected with its place and the rows after it

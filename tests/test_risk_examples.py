@@ -1,9 +1,13 @@
-"""The worked examples of the sources and seeds, checked the way a trader would check them by hand.
+"""Worked examples from public articles and documentation, checked the way a trader would check them
+by hand.
 
 Every example goes through the risk function (addin.risk) and through the Excel function
 (addin.udfs), the latter both with bare values and with single cells as xlwings passes them
-(``[[value]]``, ndim=2). Sources: /work/shared/reference/sources.md and the seed articles
-(AltSignals "leverage vs margin", a margin-calculator article, a broker blog).
+(``[[value]]``, ndim=2). Sources: AltSignals' "leverage vs margin" article, a margin-calculator
+article and a broker's blog (the dollar examples), BabyPips' position-size lessons, EarnForex's
+Position Sizer (github.com/EarnForex/PositionSizer), the Regulation T / FINRA 4210 margin rules,
+Binance's and Bybit's liquidation-price help pages, and the regulators' documents cited in
+addin/risk/caps.py.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def cells(excel_function, *args):
     return bare
 
 
-# --- Leverage vs margin (seed: AltSignals) --------------------------------------------------------
+# --- Leverage vs margin (AltSignals' article) -----------------------------------------------------
 
 def test_1000_margin_on_a_5000_position_is_5x():
     assert risk.effective_leverage(5_000, 1_000) == 5
@@ -76,7 +80,7 @@ def test_a_10000_position_falling_5pct_loses_500_which_is_half_of_1000_margin():
     assert cells(RETURN_ON_MARGIN, -500.0, 1_000.0) == pytest.approx(-0.5)
 
 
-# --- Margin rate and leverage (seed: margin calculator article, broker blog) ----------------------
+# --- Margin rate and leverage (a margin-calculator article, a broker's blog) -------------------
 
 @pytest.mark.parametrize("margin_rate, leverage", [(0.02, 50), (0.10, 10), (0.01, 100), (0.5, 2), (0.2, 5), (0.05, 20)])
 def test_margin_rate_and_leverage_are_reciprocals(margin_rate, leverage):
@@ -116,7 +120,7 @@ def test_leverage_text_forms_all_mean_30(text):
     assert cells(MARGIN_REQUIRED, 3_000.0, 1.0, text) == pytest.approx(100)
 
 
-# --- 10,000 EUR/USD at 1.1000 with 50:1 (seed: margin calculator article) ------------------------
+# --- 10,000 EUR/USD at 1.1000 with 50:1 (the margin-calculator article) ---------------------
 
 def test_10000_eurusd_at_1_10_is_11000_notional_and_220_margin_at_50_to_1():
     assert risk.notional(10_000, 1.10) == pytest.approx(11_000)

@@ -140,8 +140,8 @@ def cell_values(kind: str):
                      st.floats(0.0001, 1.0), st.floats(0.5, 200_000), st.floats(-1e4, 1e6))
 
 
-# Issue 14: arguments read as whole ranges (one result per call, not per row); their own properties
-# are in tests/test_risk_stats.py.
+# Arguments read as whole ranges (one result per call, not per row); their own properties are in
+# tests/test_risk_stats.py.
 KIND.update({name: "range" for name in ("pnls", "values", "r_multiples", "notionals", "margins", "symbols", "sides",
                                         "highs", "lows", "closes")})
 BROADCASTING = [name for name in REGISTRY if not any(KIND.get(a.name) == "range" for a in REGISTRY[name].args)]

@@ -213,7 +213,7 @@ def test_every_function_name_is_known():
 
 
 def test_a_fill_keeps_the_runtime_form_the_journal_has(tmp_path):
-    """What the README tells a Lite user: a fill edits the journal in place (issue 10) and leaves
+    """What the README tells a Lite user: a fill edits the journal in place and leaves
     the add-in's calls in the form `runtime lite` wrote; switching once is enough."""
     path = _journal(tmp_path, "sample")
     assert switch_runtime(path, "lite").total > 0

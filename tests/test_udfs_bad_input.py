@@ -126,7 +126,7 @@ INVALID: dict[tuple[str, str], list] = {
     ("R_MULTIPLE", "stop_price"): [0.0, 1.1, 1.2], ("REWARD_RISK", "stop_price"): [1.1, 1.09],
     ("REWARD_RISK", "target"): [0.0, 1.2, 1.1],
 }
-# Issue 14: the functions over whole ranges, and RISK_OF_RUIN's third argument. A range with nothing to
+# The functions over whole ranges, and RISK_OF_RUIN's third argument. A range with nothing to
 # compute ("no losing trades", "needs 2 or more R multiples") is not a bad cell: tests/test_risk_stats.py.
 PNLS = [[120.0], [-50.0], [None], [80.0], [0.0], [-40.0], [30.0]]
 BARS = [(48.70, 47.79, 48.16), (48.72, 48.14, 48.61), (48.90, 48.39, 48.75), (48.87, 48.37, 48.63),

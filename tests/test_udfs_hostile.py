@@ -27,7 +27,7 @@ from addin.udf_meta import REGISTRY
 
 KIND = {"side": "side", "leverage": "leverage", "inverse": "flag", "account_is_base": "flag", "regime": "regime",
         "instrument": "instrument", "as_of": "date", "tiers": "table", "equity_curve": "range",
-        # the functions over whole ranges (issue 14): one result from each range, never a spill per row
+        # the functions over whole ranges: one result from each range, never a spill per row
         **{name: "range" for name in ("pnls", "values", "r_multiples", "notionals", "margins", "highs", "lows",
                                       "closes", "symbols", "sides")}}
 OVER_RANGES = {name for name, info in REGISTRY.items() if any(KIND.get(a.name) == "range" for a in info.args)}

@@ -69,7 +69,7 @@ OVERRIDES: dict[str, dict[str, object]] = {
 }
 TIERS = [[0.0, 50000.0, 0.004, 0.0], [50000.0, 250000.0, 0.005, 50.0], [250000.0, 1000000.0, 0.01, 1300.0]]
 CURVE = [10000.0, 11000.0, None, 9900.0, 12000.0, 9000.0]
-# Issue 14: the arguments that are whole ranges (a column each), and the new one-cell arguments.
+# The arguments that are whole ranges (a column each), and the one-cell arguments beside them.
 RANGES: dict[str, list] = {
     "pnls": [120.0, -50.0, None, 80.0, 0.0, -40.0, 30.0],
     "values": [1.5, -1.0, None, 2.0, -1.0],

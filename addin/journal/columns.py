@@ -735,8 +735,8 @@ CALCS: tuple[Column, ...] = (
 )
 
 TRAILING: tuple[Column, ...] = (
-    # The trader's own columns (issue 10): a fill writes them only on a trade it adds. Setup and Tags
-    # also feed the Stats sheet's breakdowns (issue 14; Tags: comma-separated words).
+    # The trader's own columns: a fill writes them only on a trade it adds, never on a row already in
+    # the journal. Setup and Tags also feed the Stats sheet's breakdowns (Tags: comma-separated words).
     Column("Setup", "text", 14, "@"),
     Column("Tags", "text", 18, "@"),
     Column("Mistakes", "text", 16, "@"),

@@ -50,7 +50,7 @@ def portfolio_stop_out_move(equity: float, notionals: Sequence[float | None], ma
 
     Every position losing the same fraction x of its price loses x × its notional, so equity falls
     by x × Σ abs(notionals). Units: a fraction (0.05 is 5%). Source: the broker's stop-out rule
-    (MetaTrader "Stop Out level"; ESMA's 50% margin close-out for retail CFDs); functions-next.md.
+    (MetaTrader "Stop Out level"; ESMA's 50% margin close-out for retail CFDs).
     A move ≤ 0 means the account is already at or past the stop-out: no move is left.
 
     Equity 10,000; a 100,000 EURUSD long (margin 3,333.33) and a 50,000 USDJPY short (1,666.67):
@@ -102,9 +102,8 @@ def currency_exposure(symbols: Sequence[str | None], sides: Sequence[int | None]
     is left out when given (it is the unit, not a bet).
 
     ``sides`` are +1/−1; ``notionals`` the positions' values in account currency (sign ignored).
-    A row whose three cells are empty is skipped. Ties keep alphabetical order. Source:
-    functions-next.md; the net-open-position idea of bank FX risk reporting (Basel "net open
-    position" per currency).
+    A row whose three cells are empty is skipped. Ties keep alphabetical order. Source: the
+    net-open-position idea of bank FX risk reporting (Basel "net open position" per currency).
 
     Long 100,000 EURUSD, long 50,000 EURGBP, short 30,000 US500, in a USD account:
 

@@ -45,7 +45,7 @@ def win_rate(pnls: Iterable[float | None]) -> float:
 
     A trade with pnl = 0 is neither a win nor a loss. Units: none (pnls in any one currency, or R).
     Source: the journals' definition (TraderSync, Edgewonk: "winning trades / total trades" over
-    trades with a result); functions-next.md.
+    trades with a result).
 
     Three wins, two losses and a scratch: 3 / 5.
 
@@ -61,8 +61,8 @@ def win_rate(pnls: Iterable[float | None]) -> float:
 def profit_factor(pnls: Iterable[float | None]) -> float:
     """Money won per unit of money lost: ``sum of winning pnls / abs(sum of losing pnls)``.
 
-    Above 1 the system makes money. Units: none. Source: Tradervue / TraderSync "profit factor";
-    functions-next.md. With no losing trade there is nothing to divide by: an error saying so.
+    Above 1 the system makes money. Units: none. Source: Tradervue / TraderSync "profit factor".
+    With no losing trade there is nothing to divide by: an error saying so.
 
     Won 120 + 80 + 30 = 230, lost 50 + 40 = 90: 230 / 90.
 
@@ -78,8 +78,8 @@ def profit_factor(pnls: Iterable[float | None]) -> float:
 def payoff_ratio(pnls: Iterable[float | None]) -> float:
     """Size of the average win against the average loss: ``mean winning pnl / abs(mean losing pnl)``.
 
-    Units: none. Source: Edgewonk / TraderSync "payoff ratio" (average win / average loss);
-    functions-next.md. It needs at least one win and one loss.
+    Units: none. Source: Edgewonk / TraderSync "payoff ratio" (average win / average loss).
+    It needs at least one win and one loss.
 
     Average win 230 / 3 = 76.67, average loss 90 / 2 = 45: 1.7037.
 

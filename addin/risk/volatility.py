@@ -92,7 +92,7 @@ def atr_stop(side: int, entry: float, atr: float, multiple: float = 2.0) -> floa
 
     Price units (quote currency). A long whose stop would be at or below 0 has no such stop.
     Source: the ATR stop of Wilder's volatility system and Chuck LeBeau's chandelier exit, placed
-    here from the entry price; functions-next.md.
+    here from the entry price.
 
     A long at 1.1000 with an ATR of 0.0060 and the usual 2 ATRs: 1.0880; a short: 1.1120.
 
