@@ -234,3 +234,211 @@ def test_mt4_linking_books_every_lot_and_every_dollar_once(parts, still_open, sh
             assert any(f.startswith(f"remainder of ticket #{999 + k} ") for f in after.flags)
         if k < len(sizes) - 1:
             assert any(f.endswith(f"continue as ticket #{1001 + k}") for f in after.flags)
+
+
+# =========================================================================== MetaTrader 5
+
+from addin.statements import mt5_report  # noqa: E402
+
+
+def _td(values, hidden_at: int | None = None, hidden: str = "") -> str:
+    cells = [f"<td>{v}</td>" for v in values]
+    if hidden_at is not None:
+        cells.insert(hidden_at, f'<td class="hidden" colspan="8">{hidden}</td>')
+    return '<tr bgcolor="#FFFFFF" align="right">' + "".join(cells) + "</tr>\n"
+
+
+def _title(name: str) -> str:
+    return (f'<tr align="center"><th colspan="14" style="height: 25px"><div style="font: 10pt Tahoma"><b>{name}'
+            '</b></div></th></tr>\n')
+
+
+def _heading(names: list[str]) -> str:
+    return '<tr align="center" bgcolor="#E5F0FC">' + "".join(f"<td nowrap><b>{n}</b></td>" for n in names) + "</tr>\n"
+
+
+def write_mt5(path: Path, positions: list[dict], deals: list[dict], open_: list[dict], mode: str = "Netting",
+              deposit: float = 10_000.0) -> Path:
+    """A Trade History Report in the terminal's HTML layout (as the real English report, re-encoded
+    UTF-8): header, Positions (with the hidden comment cell), Orders, Deals (hidden Cost cell),
+    Open Positions, account summary and Results. Results' Total Net Profit is the deals' sum, as
+    in both real reports."""
+    d_money = [d.get("commission", 0) + d.get("swap", 0) + d.get("profit", 0) for d in deals]
+    net_total = round(sum(d_money), 2)
+    wins = [m for m in d_money if m > 0]
+    gross_p, gross_l = round(sum(wins), 2), round(net_total - sum(wins), 2)
+    out = ['<html><head><title>Trade History Report</title></head><body><div align="center">'
+           '<table cellspacing="1" cellpadding="3" border="0">\n',
+           '<tr align="center"><td colspan="14"><div style="font: 14pt Tahoma"><b>Trade History Report</b><br></div>'
+           '</td></tr>\n']
+    for label, value in (("Name:", "Trader"), ("Account:", f"5550002&nbsp;(USD,&nbsp;Partial-Server,&nbsp;demo,"
+                                                           f"&nbsp;{mode})"),
+                         ("Company:", "Partial Markets Ltd"), ("Date:", "2024.03.08 23:59")):
+        out.append(f'<tr align="left"><th colspan="4" nowrap align="right">{label}</th>'
+                   f'<th colspan="10" nowrap align="left"><b>{value}</b></th></tr>\n')
+    out += [_title("Positions"), _heading(["Time", "Position", "Symbol", "Type", "Volume", "Price", "S / L", "T / P",
+                                           "Time", "Price", "Commission", "Swap", "Profit"])]
+    for p in positions:
+        out.append(_td([p["open_time"], p["ticket"], p["symbol"], p["type"], p["volume"], p["price"], "", "",
+                        p["close_time"], p["close_price"], f'{p.get("commission", 0):.2f}',
+                        f'{p.get("swap", 0):.2f}', f'{p["profit"]:.2f}'], hidden_at=4, hidden=p.get("comment", "")))
+    out += ['<tr><td nowrap style="height: 10px"></td></tr>\n', _title("Orders"),
+            _heading(["Open Time", "Order", "Symbol", "Type", "Volume", "Price", "S / L", "T / P", "Time", "State",
+                      "Comment"])]
+    for d in deals:
+        out.append(_td([d["time"], d["order"], d["symbol"], d["type"], f'{d["volume"]} / {d["volume"]}', d["price"],
+                        "", "", d["time"], "filled", ""]))
+    out += ['<tr><td nowrap style="height: 10px"></td></tr>\n', _title("Deals"),
+            _heading(["Time", "Deal", "Symbol", "Type", "Direction", "Volume", "Price", "Order", "Commission", "Fee",
+                      "Swap", "Profit", "Balance", "Comment"])]
+    balance = deposit
+    out.append(_td(["2024.03.01 08:00:00", "1", "", "balance", "", "", "", "", "0.00", "0.00", "0.00",
+                    f"{deposit:.2f}", f"{deposit:.2f}", ""]))
+    for k, d in enumerate(deals):
+        balance += d_money[k]
+        out.append(_td([d["time"], 100 + k, d["symbol"], d["type"], d["direction"], d["volume"], d["price"],
+                        d["order"], f'{d.get("commission", 0):.2f}', "0.00", f'{d.get("swap", 0):.2f}',
+                        f'{d.get("profit", 0):.2f}', f"{balance:.2f}", d.get("comment", "")]))
+    floating = round(sum(o["profit"] for o in open_), 2)
+    out += ['<tr><td nowrap style="height: 10px"></td></tr>\n', _title("Open Positions"),
+            _heading(["Time", "Position", "Symbol", "Type", "Volume", "Price", "S / L", "T / P", "Market Price",
+                      "Swap", "Profit", "Comment"])]
+    for o in open_:
+        out.append(_td([o["open_time"], o["ticket"], o["symbol"], o["type"], o["volume"], o["price"], "", "",
+                        o["market_price"], "0.00", f'{o["profit"]:.2f}', ""]))
+    out.append(f'<tr align="right"><td colspan="9"></td><td nowrap><b>0.00</b></td><td nowrap><b>{floating:.2f}'
+               '</b></td><td></td></tr>\n<tr align="right"><td colspan="13" style="height: 10px"></td></tr>\n')
+    for label, value in (("Balance:", balance), ("Floating P/L:", floating), ("Equity:", balance + floating)):
+        out.append(f'<tr align="right"><td colspan="3">{label}</td><td colspan="2"><b>{value:.2f}</b></td></tr>\n')
+    n = len(positions)
+    longs = sum(1 for p in positions if p["type"] == "buy")
+    out += ['<tr><td colspan="13" align="center"><div style="font: 10pt Tahoma"><b>Results</b></div></td></tr>\n',
+            f'<tr align="right"><td nowrap colspan="3">Total Net Profit:</td><td nowrap><b>{net_total:.2f}</b></td>'
+            f'<td nowrap colspan="3">Gross Profit:</td><td nowrap><b>{gross_p:.2f}</b></td>'
+            f'<td nowrap colspan="3">Gross Loss:</td><td nowrap colspan="2"><b>{gross_l:.2f}</b></td></tr>\n',
+            f'<tr align="right"><td nowrap colspan="3">Total Trades:</td><td nowrap><b>{n}</b></td>'
+            f'<td nowrap colspan="3">Short Trades (won %):</td><td nowrap><b>{n - longs} (0.00%)</b></td>'
+            f'<td nowrap colspan="3">Long Trades (won %):</td><td nowrap colspan="2"><b>{longs} (0.00%)</b></td></tr>\n',
+            "</table></div></body></html>\n"]
+    path.write_text("".join(out), encoding="utf-8")
+    return path
+
+
+def test_mt5_netting_scale_in_and_two_partial_closes_are_one_row_as_the_positions_table_shows(tmp_path):
+    """Netting account: bought 0.50 EURUSD at 1.1000 and 0.50 at 1.1020 (one position, average
+    1.1010), sold 0.40 at 1.1060 (+200.00) and 0.60 at 1.1110 (+600.00). MetaTrader's Positions table
+    shows one row: volume 1, price 1.1010, close price 1.1090 (volume-weighted), profit 800.00; the
+    journal shows that row: (1.1090 − 1.1010) × 1.0 × 100,000 = 800 = 0.4 × 500 + 0.6 × 1,000. With
+    commission 3.50 per lot per side (7.00) the net is 793.00 = Total Net Profit."""
+    deals = [dict(time="2024.03.04 09:00:00", order=5001, symbol="EURUSD", type="buy", direction="in", volume=0.5,
+                  price=1.1000, commission=-1.75),
+             dict(time="2024.03.04 10:00:00", order=5002, symbol="EURUSD", type="buy", direction="in", volume=0.5,
+                  price=1.1020, commission=-1.75),
+             dict(time="2024.03.04 11:00:00", order=5003, symbol="EURUSD", type="sell", direction="out", volume=0.4,
+                  price=1.1060, commission=-1.40, profit=200.0),
+             dict(time="2024.03.04 12:00:00", order=5004, symbol="EURUSD", type="sell", direction="out", volume=0.6,
+                  price=1.1110, commission=-2.10, profit=600.0, comment="[tp 1.11100]")]
+    path = write_mt5(tmp_path / "netting.htm", positions=[dict(
+        open_time="2024.03.04 09:00:00", ticket=5001, symbol="EURUSD", type="buy", volume="1", price=1.1010,
+        close_time="2024.03.04 12:00:00", close_price=1.1090, commission=-7.00, profit=800.00)], deals=deals, open_=[])
+    s = mt5_report.read(path)
+    [t] = s.trades
+    assert (t.trade_id, t.side, t.quantity, t.entry, t.exit, t.profit, t.commission) == (
+        "5001", "long", 1.0, 1.101, 1.109, 800.0, -7.0)
+    assert (t.exit - t.entry) * t.quantity * 100_000 == pytest.approx(800.0)
+    assert t.open_time == datetime(2024, 3, 4, 9) and t.close_time == datetime(2024, 3, 4, 12)
+    assert t.comment == "[tp 1.11100]" and t.flags == ()
+    assert net(s.trades) == 793.00 == s.totals.closed_pnl
+    assert [c.name for c in s.checks] == ["closed trades", "closed trade P/L", "positions' profit"]
+    assert all(c.ok for c in s.checks) and s.checks[2].stated == 800.0
+
+
+def _hedge_partly_closed(tmp_path, listed_in_positions: bool = True):
+    """Hedging account: sold 1.00 GBPUSD at 1.2500, bought back 0.30 at 1.2450 (+150.00); 0.70 is
+    still open (market 1.2480, floating +140.00)."""
+    deals = [dict(time="2024.03.05 14:30:00", order=6001, symbol="GBPUSD", type="sell", direction="in", volume=1.0,
+                  price=1.2500),
+             dict(time="2024.03.05 16:00:00", order=6002, symbol="GBPUSD", type="buy", direction="out", volume=0.3,
+                  price=1.2450, profit=150.0)]
+    positions = [dict(open_time="2024.03.05 14:30:00", ticket=6001, symbol="GBPUSD", type="sell", volume="0.3 / 1",
+                      price=1.2500, close_time="2024.03.05 16:00:00", close_price=1.2450, profit=150.00)]
+    return write_mt5(tmp_path / "hedge.htm", positions=positions if listed_in_positions else [], deals=deals,
+                     mode="Hedge", open_=[dict(open_time="2024.03.05 14:30:00", ticket=6001, symbol="GBPUSD",
+                                               type="sell", volume=0.7, price=1.2500, market_price=1.2480,
+                                               profit=140.00)])
+
+
+def test_mt5_a_partly_closed_position_still_open_is_one_open_row_naming_the_closed_part(tmp_path):
+    """MetaTrader lists a partly closed position in Positions with "closed / initial" volume
+    ("0.3 / 1") and the rest in Open Positions under the same ticket. The journal keeps one row per
+    ticket: the open 0.70 lots, its flags naming the 0.3 lots closed and the +150.00 realised (booked
+    when a later report shows the position closed, which replaces the open row). Total Net Profit
+    150.00 reconciles: closed rows 0 + realised part 150.00."""
+    s = mt5_report.read(_hedge_partly_closed(tmp_path))
+    [t] = s.trades
+    assert (t.trade_id, t.side, t.quantity, t.entry, t.is_closed) == ("6001", "short", 0.7, 1.25, False)
+    assert t.flags == ("partly closed: 0.3 of 1 lots closed at 1.245 (average) by 2024.03.05 16:00:00, realised "
+                       "+150.00 USD after commission and swap (Positions row 8; counted when the position closes)",)
+    assert s.ledger.trade_rows == 2 and s.ledger.balanced  # the Positions row is part of the trade
+    assert all(c.ok for c in s.checks), [c.describe() for c in s.checks]
+    assert s.totals.closed_pnl == 150.00
+
+
+def test_mt5_closing_deals_missing_from_the_positions_table_show_as_a_mismatch(tmp_path):
+    """Were a report to leave a partly closed position out of Positions, its closing deal's profit
+    would be in no row: the reader says so (both P/L checks fail) instead of passing silently."""
+    s = mt5_report.read(_hedge_partly_closed(tmp_path, listed_in_positions=False))
+    failed = {c.name: c.difference for c in s.mismatches}
+    assert failed == {"closed trade P/L": -150.0, "positions' profit": -150.0}
+
+
+def test_mt5_real_reports_have_one_out_deal_per_position_and_reconcile():
+    """Neither real report holds a partial close or a scale-in (658 positions, 658 out deals; 9 and
+    9): their Positions profit equals the closing deals' profit to the cent."""
+    for name, positions in (("PopovMP_MetaQuotesDemo_ReportHistory-70358000.html", 658),
+                            ("Wizard-hash2_ReportHistory.xlsx", 9)):
+        s = mt5_report.read(shared_statement(f"mt5_report/{name}"))
+        outs = [n for n in s.non_trades if n.kind == "deal" and n.text.split()[1] == "out"]
+        closed = [t for t in s.trades if t.is_closed]
+        assert len(closed) == len(outs) == positions
+        assert not any("partly closed" in f for t in s.trades for f in t.flags)
+        assert all(c.ok for c in s.checks) and len(s.checks) == 3
+
+
+@HYPO
+@given(spec=st.lists(st.tuples(st.integers(1, 300), st.integers(0, 300), st.integers(-500, 500)), min_size=1,
+                     max_size=6))
+def test_mt5_any_partly_closed_positions_book_every_lot_and_dollar_once(tmp_path, spec):
+    """Hedged positions of `opened` hundredths of a lot, `closed` of them closed (0: not in
+    Positions; all: fully closed), closing deals worth `cents` each: every lot is in exactly one row
+    (closed rows' volume + open rows' volume = volume opened) and the closed P/L check reconciles
+    the realised money (closed rows + the realised parts named on open rows) to the deals'."""
+    positions, deals, open_ = [], [], []
+    realised, opened_total = 0.0, 0
+    for k, (opened, closed, cents) in enumerate(spec):
+        closed = min(closed, opened)
+        ticket, when = 7000 + k, f"2024.03.05 10:{k:02d}:00"
+        opened_total += opened
+        deals.append(dict(time=when, order=ticket, symbol="EURUSD", type="buy", direction="in", volume=opened / 100,
+                          price=1.1))
+        if closed:
+            profit = cents / 100
+            realised += profit
+            deals.append(dict(time=f"2024.03.05 11:{k:02d}:00", order=8000 + k, symbol="EURUSD", type="sell",
+                              direction="out", volume=closed / 100, price=1.1001, profit=profit))
+            volume = f"{closed / 100:g}" if closed == opened else f"{closed / 100:g} / {opened / 100:g}"
+            positions.append(dict(open_time=when, ticket=ticket, symbol="EURUSD", type="buy", volume=volume,
+                                  price=1.1, close_time=f"2024.03.05 11:{k:02d}:00", close_price=1.1001,
+                                  profit=profit))
+        if closed < opened:
+            open_.append(dict(open_time=when, ticket=ticket, symbol="EURUSD", type="buy", volume=(opened - closed) / 100,
+                              price=1.1, market_price=1.1001, profit=0.0))
+    s = mt5_report.read(write_mt5(tmp_path / "h.htm", positions, deals, open_, mode="Hedge"))
+    assert len({t.trade_id for t in s.trades}) == len(s.trades) == len(spec)  # one row per position
+    assert sum(round(t.quantity * 100) for t in s.trades) == opened_total - sum(
+        min(c, o) for o, c, _ in spec if 0 < min(c, o) < o)  # open rows carry the rest, closed rows all
+    partial_closed = sum(min(c, o) for o, c, _ in spec if 0 < min(c, o) < o)
+    flagged = sum(round(float(f.split()[2]) * 100) for t in s.trades for f in t.flags if f.startswith("partly closed"))
+    assert flagged == partial_closed  # the closed part of each open row is named on it
+    assert all(c.ok for c in s.checks), [c.describe() for c in s.checks]
+    assert s.totals.closed_pnl == pytest.approx(round(realised, 2), abs=0.005)
