@@ -64,6 +64,7 @@ from .model import (
     StatementTotals,
     Trade,
 )
+from .ibkr_flex import FLIP_FLAGS
 from .ibkr_codes import events as event_texts
 from .csv_records import CsvRecord, split_records
 from .ledger import Ledger, check_total, settle
@@ -414,6 +415,7 @@ class _Reader:
             contract_size=_contract_size(quantity, price, proceeds) if price else None,
             asset_class=ASSET_CLASSES.get(category.lower(), category or None),
             comment=comment,
+            flags=FLIP_FLAGS if closing and "O" in codes else (),
             source=self.ref(rec),
         )
 

@@ -138,6 +138,13 @@ DATETIME_FORMATS = tuple(
 
 _EMPTY = ("", "--", "N/A", "n/a")
 
+#: The flags of an execution that closed the position and opened the opposite one (a flip, IB's
+#: open/close code "C;O"): IB books it as one execution whose realised P/L is that of the closed
+#: part; the row does not say how much of its quantity closed and how much opened.
+FLIP_FLAGS = ("closed the position and opened the opposite one in one execution (IB's C;O): quantity is the "
+              "whole execution, realised P/L the closed part's; the newly opened part is not a separate open "
+              "trade",)
+
 
 def sniff(path: Path, head: bytes) -> bool:
     """A Flex Query response: the XML's first element is ``<FlexQueryResponse``."""
@@ -420,6 +427,7 @@ class _FlexStatementReader:
             contract_size=multiplier if multiplier and multiplier > 0 else None,
             asset_class=ASSET_CLASSES.get(category, category or None),
             comment=comment,
+            flags=FLIP_FLAGS if closing and "O" in indicator else (),
             source=self.ref(row),
         )
         self.used_ids[trade.trade_id] = (_content(el), trade.source)
