@@ -590,3 +590,295 @@ def test_ibkr_any_executions_book_fifo_pnl_and_quantity_once(tmp_path, fills):
         sum(r for r, _ in books), abs=1e-5 * len(fills))
     assert [t.quantity for t in s.trades] == [abs(q) for q, _, _ in executions]
     assert [bool(t.flags) for t in s.trades] == [oc == "C;O" for _, oc in books]
+
+
+# =========================================================================== Tradovate
+
+from addin.statements import tradovate  # noqa: E402
+
+TRADOVATE_HEADER = ("symbol,_priceFormat,_priceFormatType,_tickSize,buyFillId,sellFillId,qty,buyPrice,sellPrice,pnl,"
+                    "boughtTimestamp,soldTimestamp,duration")
+
+
+def _money(x: float) -> str:
+    return f"${x:.2f}" if x >= 0 else f"$({-x:.2f})"
+
+
+def write_tradovate(path: Path, pairs: list[tuple]) -> Path:
+    """pairs: (symbol, buy fill id, sell fill id, qty, buy price, sell price, pnl, bought, sold)."""
+    lines = [TRADOVATE_HEADER]
+    for sym, b, s, q, bp, sp, pnl, bt, stime in pairs:
+        lines.append(f"{sym},-2,0,0.25,{b},{s},{q},{bp:.2f},{sp:.2f},{_money(pnl)},{bt:%m/%d/%Y %H:%M:%S},"
+                     f"{stime:%m/%d/%Y %H:%M:%S},1min 0sec")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_tradovate_real_fill_shared_by_several_rows_is_one_row_per_matched_pair():
+    """Real export: a 3-lot buy (fill 163781411091) covered a short built from three 1-lot sells at
+    4247.1 (MGC, 10 USD per point). Tradovate prints three rows sharing the buy fill id, one per
+    matched pair: each 1 × (4251.8 − 4247.1) × 10 = −47.00, together −141.00; the journal has the
+    three rows with distinct ids, nothing merged, nothing counted twice (the pnl column's total
+    reconciles)."""
+    path = shared_statement("tradovate_performance_csv/arielSofer_Performance.csv")
+    s = tradovate.read(path)
+    rows = [t for t in s.trades if t.trade_id.startswith("163781411091-")]
+    assert sorted(t.trade_id for t in rows) == ["163781411091-163781411066", "163781411091-163781411069",
+                                                "163781411091-163781411080"]
+    assert [(t.side, t.quantity, t.entry, t.exit, t.profit, t.contract_size) for t in rows] == [
+        ("short", 1, 4247.1, 4251.8, -47.0, 10)] * 3
+    assert len({t.trade_id for t in s.trades}) == len(s.trades)
+    assert all(c.ok for c in s.checks)
+    with path.open(newline="") as fh:
+        raw = list(csv.DictReader(fh))
+    shared = defaultdict(int)
+    for r in raw:
+        shared[r["buyFillId"]] += 1
+        shared[r["sellFillId"]] += 1
+    assert sum(1 for n in shared.values() if n > 1) == 15  # 8 buy and 7 sell fills matched more than once
+
+
+def test_tradovate_scale_in_and_partial_closes_are_rows_per_matched_pair(tmp_path):
+    """Bought 1 MES at 5000.00 (fill B1) and 2 at 5002.00 (B2), sold 2 at 5005.00 (S1) and 1 at
+    5001.00 (S2), 5 USD per point. Tradovate matches first in, first out: B1/S1 1 × 5 × 5 = +25.00,
+    B2/S1 1 × 3 × 5 = +15.00, B2/S2 1 × (−1) × 5 = −5.00: three journal rows, +35.00 in all, three
+    contracts bought and sold once each."""
+    t0 = datetime(2024, 3, 4, 15, 30)
+    path = write_tradovate(tmp_path / "Performance.csv", [
+        ("MESH4", "B1", "S1", 1, 5000.0, 5005.0, 25.0, t0, t0 + timedelta(minutes=10)),
+        ("MESH4", "B2", "S1", 1, 5002.0, 5005.0, 15.0, t0 + timedelta(minutes=1), t0 + timedelta(minutes=10)),
+        ("MESH4", "B2", "S2", 1, 5002.0, 5001.0, -5.0, t0 + timedelta(minutes=1), t0 + timedelta(minutes=20)),
+    ])
+    s = tradovate.read(path)
+    assert [(t.trade_id, t.side, t.quantity, t.entry, t.exit, t.profit, t.contract_size) for t in s.trades] == [
+        ("B1-S1", "long", 1, 5000, 5005, 25, 5), ("B2-S1", "long", 1, 5002, 5005, 15, 5),
+        ("B2-S2", "long", 1, 5002, 5001, -5, 5)]
+    assert net(s.trades) == 35.0 == s.totals.closed_pnl and all(c.ok for c in s.checks)
+
+
+def fifo_pairs(fills: list[tuple[int, float]]) -> list[tuple[int, int, int, float, float]]:
+    """Tradovate-style matching of (signed quantity, price) fills, first in first out:
+    (buy fill index, sell fill index, quantity, buy price, sell price) per matched pair."""
+    lots: list[list] = []  # [fill index, signed qty left, price]
+    pairs = []
+    for k, (q, p) in enumerate(fills):
+        left = abs(q)
+        while left and lots and (lots[0][1] > 0) != (q > 0):
+            take = min(left, abs(lots[0][1]))
+            j, _, lp = lots[0]
+            pairs.append((j, k, take, lp, p) if q < 0 else (k, j, take, p, lp))
+            lots[0][1] += take if lots[0][1] < 0 else -take
+            left -= take
+            if lots[0][1] == 0:
+                lots.pop(0)
+        if left:
+            lots.append([k, left if q > 0 else -left, p])
+    return pairs
+
+
+@HYPO
+@given(fills=st.lists(st.tuples(st.integers(-4, 4).filter(bool), st.integers(19_000, 21_000)), min_size=2,
+                      max_size=14))
+def test_tradovate_any_fills_book_each_contract_and_dollar_once(tmp_path, fills):
+    """Any fills (scale-ins, partial closes, reversals) matched into pairs: one journal row per
+    pair; each fill's matched contracts appear on its rows exactly once and the rows' P/L adds up
+    to the pnl column."""
+    fills = [(q, p / 4) for q, p in fills]  # MNQ ticks of 0.25
+    pairs = fifo_pairs(fills)
+    if not pairs:
+        return
+    t0 = datetime(2024, 3, 4, 15, 30)
+    rows = [("MNQH4", f"F{b}", f"F{s}", q, bp, sp, (sp - bp) * q * 2, t0 + timedelta(minutes=b),
+             t0 + timedelta(minutes=s)) for b, s, q, bp, sp in pairs]
+    st_ = tradovate.read(write_tradovate(tmp_path / "Performance.csv", rows))
+    assert len(st_.trades) == len(pairs) and st_.rejected == []
+    per_fill = defaultdict(float)
+    for t in st_.trades:
+        b, s = t.trade_id.split("-")
+        per_fill[b] += t.quantity
+        per_fill[s] += t.quantity
+    expected = defaultdict(float)
+    for b, s, q, _, _ in pairs:
+        expected[f"F{b}"] += q
+        expected[f"F{s}"] += q
+    assert per_fill == expected
+    assert net(st_.trades) == pytest.approx(round(sum(r[6] for r in rows), 2)) and all(c.ok for c in st_.checks)
+
+
+# =========================================================================== Binance USDⓈ-M and Bybit (perpetuals)
+
+from addin.statements import binance_usdm, bybit_closed_pnl, bybit_trades  # noqa: E402
+from addin.statements.perpetuals import Fill, group_positions, position_trade  # noqa: E402
+
+
+def test_binance_real_flip_closes_the_short_and_opens_a_long_with_one_fill():
+    """Real bot export: short 0.03 BTCBUSD at 18864.9; a BUY of 0.06 at 19028.5 (realised −4.908)
+    closes it, (18864.9 − 19028.5) × 0.03 = −4.908, and opens a long of 0.03 at 19028.5 with the
+    rest; that long is closed by a SELL of 0.03 at 19214.3, (19214.3 − 19028.5) × 0.03 = +5.574. The
+    flip fill's fee 0.342513 is split half and half, so each row carries one half."""
+    s = binance_usdm.read(shared_statement("binance_usdm_futures_trades/GabrielBuzik_Export_Trade_History.xlsx"))
+    short = next(t for t in s.trades if t.trade_id == "BTCBUSD 2022-09-22 15:00:04")
+    long_ = next(t for t in s.trades if t.trade_id == "BTCBUSD 2022-09-22 17:00:05")
+    assert (short.side, short.quantity, short.entry, short.exit, short.profit) == ("short", 0.03, 18864.9, 19028.5,
+                                                                                   -4.908)
+    assert (long_.side, long_.quantity, long_.entry, long_.exit, long_.profit) == ("long", 0.03, 19028.5, 19214.3,
+                                                                                   5.574)
+    assert short.commission == pytest.approx(-(0.1697841 + 0.342513 / 2))
+    assert long_.commission == pytest.approx(-(0.342513 / 2 + 0.1729287))
+    assert short.flags == ("closed by a fill that also opened the opposite position (one-way mode flip)",)
+    assert long_.flags == ("opened by a fill that closed the opposite position (one-way mode flip)",)
+    flips = [f for t in s.trades for f in t.flags if "flip" in f]  # 44 fills flipped the bot's position
+    assert flips.count(short.flags[0]) == flips.count(long_.flags[0]) == 44
+    assert all(c.ok for c in s.checks)
+
+
+def test_binance_real_position_closed_by_two_orders():
+    """Real export (Nov–Dec 2022): two positions were closed by two orders each; each is one journal
+    row whose exit is the two closes' quantity-weighted price and whose profit is the sum of the
+    exchange's Realized Profit of its fills (the statement's total reconciles)."""
+    s = binance_usdm.read(shared_statement("binance_usdm_futures_trades/Mike-Zelixon_Binance_Nov-Dec_2022.xlsx"))
+    two = [t for t in s.trades if t.comment == "2 closing orders"]
+    assert len(two) == 2
+    for t in two:
+        side = 1 if t.side == "long" else -1
+        assert (t.exit - t.entry) * t.quantity * side == pytest.approx(t.profit, abs=0.01)
+    assert all(c.ok for c in s.checks)
+
+
+def _one_way_fills(steps: list[tuple[int, int, int]]) -> tuple[list[Fill], float]:
+    """Binance-style one-way fills from (order side, quantity in 0.001 coins, price) with the
+    exchange's realised P/L of each (average-cost, as Binance computes it), starting flat."""
+    fills, pos, avg, total = [], 0.0, 0.0, 0.0
+    t0 = datetime(2024, 1, 1)
+    for k, (side, q, price) in enumerate(steps):
+        qty = q / 1000
+        realised = 0.0
+        if pos * side < 0:  # reduces (and maybe flips) the position
+            closing = min(qty, abs(pos))
+            realised = (price - avg) * closing * (1 if pos > 0 else -1)
+            rest = qty - closing
+            pos += side * closing
+            if abs(pos) < 1e-12:
+                pos = 0.0
+            if rest > 1e-12:
+                pos, avg = side * rest, price
+        else:
+            avg = (avg * abs(pos) + price * qty) / (abs(pos) + qty)
+            pos += side * qty
+        total += realised
+        fills.append(Fill(row=k + 2, time=t0 + timedelta(minutes=k), symbol="BTCUSDT", side=side, quantity=qty,
+                          price=float(price), fee=qty * price * 0.0004, realized=round(realised, 8)))
+    return fills, total
+
+
+@HYPO
+@given(steps=st.lists(st.tuples(st.sampled_from([1, -1]), st.integers(1, 50), st.integers(900, 1100)),
+                      min_size=1, max_size=30))
+def test_perpetuals_one_way_any_fills_book_quantity_pnl_and_fees_once(steps):
+    """group_positions in one-way mode (Binance): for any fills (scale-ins, partial closes, flips)
+    the positions' realised P/L adds up to the fills', every coin bought or sold is opened or
+    closed exactly once (Σ opened − Σ closed = the position left open), fees are kept whole, and
+    each closed trade's (exit − entry) × quantity × side is its realised P/L."""
+    fills, total = _one_way_fills(steps)
+    g = group_positions(fills)
+    assert g.orphan_fills == [] and g.unattached_funding == []
+    assert sum(p.profit for p in g.positions) == pytest.approx(total, abs=1e-6)
+    traded = sum(f.quantity for f in fills)
+    assert sum(p.opened_qty + p.closed_qty for p in g.positions) == pytest.approx(traded, abs=1e-9)
+    net_open = sum(p.side * p.open_qty for p in g.positions)
+    assert net_open == pytest.approx(sum(f.side * f.quantity for f in fills), abs=1e-9)
+    assert sum(1 for p in g.positions if not p.is_closed) <= 1
+    assert sum(p.fees for p in g.positions) == pytest.approx(sum(f.fee for f in fills))
+    trades = [position_trade(p, broker="Binance", account="", quote="USDT", file="x", section="s", trade_id=str(k))
+              for k, p in enumerate(g.positions)]
+    for t, p in zip(trades, g.positions):
+        if t.is_closed:
+            side = 1 if t.side == "long" else -1
+            assert (t.exit - t.entry) * t.quantity * side == pytest.approx(t.profit, abs=1e-6)
+        elif p.closed_qty:  # partly closed, still open: the realised part is named, not lost
+            assert any(f.startswith(f"partly closed: {p.closed_qty:g} of") for f in t.flags)
+
+
+@HYPO
+@given(steps=st.lists(st.tuples(st.sampled_from([1, -1]), st.booleans(), st.integers(1, 50), st.integers(900, 1100)),
+                      min_size=1, max_size=30))
+def test_perpetuals_explicit_direction_any_fills_book_quantity_and_pnl_once(steps):
+    """group_positions with the export's open/close (Bybit, hedge mode: a long and a short at
+    once): every fill that has a position to act on is booked once, the rest are orphans with a
+    reason; closed quantity never exceeds opened; gross P/L adds up to the average-cost P/L."""
+    t0 = datetime(2024, 1, 1)
+    fills, expected_gross, orphans = [], 0.0, 0
+    book = {1: [0.0, 0.0], -1: [0.0, 0.0]}  # side -> [open qty, average]
+    for k, (side, is_open, q, price) in enumerate(steps):
+        qty = q / 1000
+        pos = book[side]
+        if is_open:
+            pos[1] = (pos[1] * pos[0] + price * qty) / (pos[0] + qty)
+            pos[0] += qty
+        elif pos[0] <= 1e-12:
+            orphans += 1
+        else:
+            qty = min(qty, pos[0])
+            expected_gross += side * (price - pos[1]) * qty
+            pos[0] -= qty
+            if pos[0] <= 1e-12:
+                pos[0] = 0.0
+        order_side = side if is_open else -side
+        fills.append(Fill(row=k + 2, time=t0 + timedelta(minutes=k), symbol="ETHUSDT", side=order_side,
+                          quantity=qty, price=float(price), effect="open" if is_open else "close"))
+    g = group_positions(fills)
+    assert len(g.orphan_fills) == orphans
+    booked = [f for f in fills if all(f is not o for o, _ in g.orphan_fills)]
+    assert sum(p.opened_qty + p.closed_qty for p in g.positions) == pytest.approx(sum(f.quantity for f in booked))
+    assert all(p.closed_qty <= p.opened_qty + 1e-9 for p in g.positions)
+    assert sum(p.gross for p in g.positions) == pytest.approx(expected_gross, abs=1e-6)
+
+
+BYBIT_HISTORY_HEADER = ("Contracts,Order No.,Transaction Time(UTC+0),Leverage,Direction,Order Type,Filled Type,Filled Qty,"
+                        "Filled Price,Order Price,Trading Fee Rate,Fees Paid,Transaction ID")
+BYBIT_CLOSED_HEADER = "Contracts,Closing Direction,Qty,Entry Price,Exit Price,Closed P&L,Exit Type,Trade Time(UTC+0)"
+
+
+def test_bybit_partial_closed_pnl_rows_and_the_fills_reconcile(tmp_path):
+    """Opened long 0.5 BTC at 40,000 and 0.5 at 42,000 (fees 10.00 and 10.50: average 41,000), closed
+    0.4 at 43,000 (fee 8.60) and 0.6 at 44,000 (fee 13.20). Gross 0.4 × 2,000 + 0.6 × 3,000 = 2,600.
+    Bybit's Closed P&L prints one row per closing order, net of the closed part's share of the
+    opening fees: 800 − 8.20 − 8.60 = 783.20 and 1,800 − 12.30 − 13.20 = 1,774.50. The Closed P&L
+    reader books the two rows (2,557.70); the Trade History reader books one position (quantity 1,
+    entry 41,000, exit 43,600) whose net is the same 2,557.70."""
+    history = tmp_path / "history.csv"
+    history.write_text("\n".join([BYBIT_HISTORY_HEADER,
+        "BTCUSDT,o4,2024-01-04 10:00:00,10,Close Long,Market,Trade,0.6,44000,44000,0.0005,13.2,t4",
+        "BTCUSDT,o3,2024-01-03 10:00:00,10,Close Long,Market,Trade,0.4,43000,43000,0.0005,8.6,t3",
+        "BTCUSDT,o2,2024-01-02 10:00:00,10,Open Long,Market,Trade,0.5,42000,42000,0.0005,10.5,t2",
+        "BTCUSDT,o1,2024-01-01 10:00:00,10,Open Long,Market,Trade,0.5,40000,40000,0.0005,10,t1"]) + "\n")
+    closed = tmp_path / "closed.csv"
+    closed.write_text("\n".join([BYBIT_CLOSED_HEADER,
+        "BTCUSDT,Close Long,0.6,41000.00,44000.00,1774.50000000,Trade,2024-01-04 10:00:00",
+        "BTCUSDT,Close Long,0.4,41000.00,43000.00,783.20000000,Trade,2024-01-03 10:00:00"]) + "\n")
+    rows = bybit_closed_pnl.read(closed)
+    assert [(t.quantity, t.entry, t.exit, t.net_profit) for t in rows.trades] == [
+        (0.6, 41000, 44000, 1774.5), (0.4, 41000, 43000, 783.2)]
+    assert net(rows.trades) == 2557.70 and all(c.ok for c in rows.checks)
+    [position] = bybit_trades.read(history).trades
+    assert (position.side, position.quantity, position.entry, position.exit, position.profit) == (
+        "long", 1.0, 41000, 43600, 2600)
+    assert position.commission == pytest.approx(-42.3) and round(position.net_profit, 2) == 2557.70
+    assert position.comment == "2 closing orders"
+
+
+def test_bybit_real_closed_pnl_rows_each_close_one_position():
+    """The real pair of exports holds no partial close: each of the 52 Closed P&L rows is the only
+    row of one position grouped from the fills (same symbol and side, closed while it was open)."""
+    closed_rows = list(csv.DictReader(shared_statement(
+        "bybit_usdt_perpetual/ShichidaNael_BybitClosedPNLUSDTPerpetual20220223-20220516.csv").open(newline="")))
+    s = bybit_trades.read(shared_statement(
+        "bybit_usdt_perpetual/ShichidaNael_BybitTradeHistoryUSDTPerpetual20220223-20220516.csv"))
+    counts = []
+    for t in (t for t in s.trades if t.is_closed):
+        side = "Close Long" if t.side == "long" else "Close Short"
+        counts.append(sum(1 for r in closed_rows if r["Contracts"] == t.symbol and r["Closing Direction"] == side
+                          and t.open_time <= datetime.fromisoformat(r["Trade Time(UTC+0)"]) <= t.close_time))
+    assert counts == [1] * 52
+    total = sum(Decimal(r["Closed P&L"]) for r in closed_rows)
+    assert round(total, 2) == Decimal("-2691.28")
