@@ -77,6 +77,14 @@ Row ledger: every child element of ``Trades`` and of ``CashTransactions`` is one
 trade, a non-trade (summary levels, cancels, duplicates, cash movements) or rejected.
 Totals checked: the executions' realised P/L against ``FIFOPerformanceSummaryUnderlying``
 ``totalRealizedPnl`` (when the query includes it and there are executions).
+
+Partial closes, scale-ins and flips: a journal row is an execution, as IB books them. A scale-in is
+several opening executions (open rows, no P/L); a partial close is a closing execution of part of
+the position, carrying IB's FIFO realised P/L of the lots it closed (``fifoPnlRealized``, net of
+both commissions), so the closing rows add up to the realised P/L and each execution's quantity is
+on one row. An execution that closes the position and opens the opposite one (``openCloseIndicator``
+``C;O``) is one closing row of the whole quantity carrying the closed part's P/L, flagged
+(:data:`FLIP_FLAGS`): the row does not say how much of it opened.
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ elements: the terminal's unclosed tags and bare attributes are fine. Files may b
 UTF-16 with or without a BOM (:func:`decode_html`). The small helpers here (:func:`decode_html`,
 :func:`parse_html_rows`, :func:`fast_datetime`, :func:`short_reason`,
 :func:`collector_paused`) are shared with :mod:`addin.statements.mt5_report`.
+
+Partial closes: MT4 books a partial close of ticket #100 as two tickets, #100 the closed part (its
+own size, close and profit; comment ``to #101``) and #101 the remainder (comment ``from #100``, the
+original's open time and price). Each ticket stays its own journal row, as MT4 books it, so sizes
+and profits add up to the Summary with nothing counted twice; :func:`link_partial_closes` names the
+parent and the remainder in each row's flags and makes sure a remainder carries the original's
+open time. MT4 has no scale-in (each order is its own ticket) and no flip.
 """
 
 from __future__ import annotations

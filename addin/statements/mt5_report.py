@@ -26,6 +26,19 @@ they closed (matched by symbol, price and time); an unmatched stop-out stays a N
 "stop out".
 
 ``SourceRef.row`` is the 1-based ``<tr>`` index in the HTML document, or the worksheet row.
+
+Partial closes, scale-ins and flips: a journal row is a row of the Positions table, as MetaTrader
+prints it. MetaQuotes documents that row (terminal build 1525, "trading history as positions") as
+combining a position's deals: open and close time of the first and last deal, the volume-weighted
+average open price (a netting account's scale-ins) and close price (partial closes), the deals'
+money summed, and, when part of the position was closed, the volume as ``closed / initial``. The
+reader takes the closed volume and flags the row. If the same ticket is also in Open Positions
+(the rest still open), the two become one open trade whose flags name the closed volume, price and
+realised P/L: the journal keys on the ticket, and replaces the open row when a later report shows
+the position closed. Reconciled: the Positions' net P/L (plus such realised parts) against Results
+"Total Net Profit", and the Positions' profit against the profit of the closing (out) deals, which
+shows a partial close missing from Positions. The real reports checked hold no partial close,
+scale-in or flip; the tests' reports with them are written in the real reports' layout.
 """
 
 from __future__ import annotations
