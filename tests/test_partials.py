@@ -842,8 +842,9 @@ BYBIT_CLOSED_HEADER = "Contracts,Closing Direction,Qty,Entry Price,Exit Price,Cl
 def test_bybit_partial_closed_pnl_rows_and_the_fills_reconcile(tmp_path):
     """Opened long 0.5 BTC at 40,000 and 0.5 at 42,000 (fees 10.00 and 10.50: average 41,000), closed
     0.4 at 43,000 (fee 8.60) and 0.6 at 44,000 (fee 13.20). Gross 0.4 × 2,000 + 0.6 × 3,000 = 2,600.
-    Bybit's Closed P&L prints one row per closing order, net of the closed part's share of the
-    opening fees: 800 − 8.20 − 8.60 = 783.20 and 1,800 − 12.30 − 13.20 = 1,774.50. The Closed P&L
+    Bybit's Closed P&L prints one row per closing order, net; this file gives each the closed part's
+    share of the opening fees (an allocation assumed here, not checked on a real partial close):
+    800 − 8.20 − 8.60 = 783.20 and 1,800 − 12.30 − 13.20 = 1,774.50. The Closed P&L
     reader books the two rows (2,557.70); the Trade History reader books one position (quantity 1,
     entry 41,000, exit 43,600) whose net is the same 2,557.70."""
     history = tmp_path / "history.csv"
