@@ -94,20 +94,23 @@ def _by_id(statement) -> dict[str, Trade]:
     return {t.trade_id: t for t in statement.trades}
 
 
-def test_mt4_a_partial_close_is_two_linked_tickets_and_800_usd_in_all(tmp_path):
-    """Bought 1.00 EURUSD at 1.1000; closed 0.40 at 1.1050 (ticket #100, "to #101") and the
-    remaining 0.60 at 1.1100 (ticket #101, "from #100"). The journal shows two rows, as MT4 books
-    them: 0.40 lots +200.00 and 0.60 lots +600.00, total 0.4 × 500 + 0.6 × 1000 = 800 USD, minus the
-    7.00 commission split 2.80 / 4.20 = 793.00, which is the Summary's Closed Trade P/L."""
+def _mt4_partial(tmp_path) -> Path:
     opened = "2024.03.04 09:00:00"
-    path = write_mt4(tmp_path / "partial.htm", closed=[
+    return write_mt4(tmp_path / "partial.htm", closed=[
         dict(ticket=100, open_time=opened, type="buy", size=0.40, item="eurusd", price=1.1000,
              close_time="2024.03.04 10:00:00", close_price=1.1050, commission=-2.80, profit=200.00, comment="to #101"),
         dict(ticket=101, open_time=opened, type="buy", size=0.60, item="eurusd", price=1.1000,
              close_time="2024.03.04 12:00:00", close_price=1.1100, commission=-4.20, profit=600.00,
              comment="from #100"),
     ], open_=[])
-    s = mt4_html.read(path)
+
+
+def test_mt4_a_partial_close_is_two_linked_tickets_and_800_usd_in_all(tmp_path):
+    """Bought 1.00 EURUSD at 1.1000; closed 0.40 at 1.1050 (ticket #100, "to #101") and the
+    remaining 0.60 at 1.1100 (ticket #101, "from #100"). The journal shows two rows, as MT4 books
+    them: 0.40 lots +200.00 and 0.60 lots +600.00, total 0.4 × 500 + 0.6 × 1000 = 800 USD, minus the
+    7.00 commission split 2.80 / 4.20 = 793.00, which is the Summary's Closed Trade P/L."""
+    s = mt4_html.read(_mt4_partial(tmp_path))
     t = _by_id(s)
     assert [(k, t[k].quantity, t[k].entry, t[k].exit, t[k].profit) for k in ("100", "101")] == [
         ("100", 0.4, 1.1, 1.105, 200.0), ("101", 0.6, 1.1, 1.11, 600.0)]
@@ -883,3 +886,31 @@ def test_bybit_real_closed_pnl_rows_each_close_one_position():
     assert counts == [1] * 52
     total = sum(Decimal(r["Closed P&L"]) for r in closed_rows)
     assert round(total, 2) == Decimal("-2691.28")
+
+
+# =========================================================================== the journal, end to end
+
+def test_fill_puts_linked_mt4_tickets_and_a_partly_closed_mt5_position_in_the_journal(tmp_path):
+    """`python -m addin fill` on the MT4 partial close and the MT5 partly closed position: the
+    journal holds the two MT4 tickets with their links in Flags and 800.00 of profit, and one open
+    MT5 row of 0.7 lots naming the 0.3 closed; every statement total matches (exit code 0)."""
+    import subprocess
+    import sys
+
+    from addin.journal.read import read_journal
+
+    mt4 = _mt4_partial(tmp_path)
+    mt5 = _hedge_partly_closed(tmp_path)
+    journal = tmp_path / "Journal.xlsx"
+    run = subprocess.run([sys.executable, "-m", "addin", "fill", str(mt4), str(mt5), "--journal", str(journal),
+                          "--no-progress"], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "MISMATCH" not in run.stdout
+    rows = {t.trade_id: t for t in read_journal(journal).trades}
+    assert set(rows) == {"100", "101", "6001"}
+    assert rows["101"].flags == ("remainder of ticket #100 after a partial close (0.40 lots closed there)",)
+    assert rows["100"].flags[0] == "partly closed: the remaining 0.60 lots continue as ticket #101"
+    assert rows["100"].profit + rows["101"].profit == pytest.approx(800.0)
+    assert rows["6001"].quantity == 0.7 and not rows["6001"].is_closed
+    assert any(f.startswith("partly closed: 0.3 of 1 lots closed at 1.245") for f in rows["6001"].flags)
