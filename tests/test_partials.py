@@ -183,6 +183,24 @@ def test_mt4_links_only_what_the_comments_say(tmp_path):
     assert t["402"].flags == ()
 
 
+def test_mt4_damaged_link_comments_link_nothing_twice():
+    """Comments that loop (#100 "to #101", #101 "to #100") link nothing; a remainder claimed by two
+    tickets is linked to the first and the second is told so. No money or size changes."""
+    src = SourceRef(file="x.htm", row=1, section="Closed Transactions")
+
+    def ticket(n: int, comment: str) -> Trade:
+        return Trade(broker="B", trade_id=str(n), symbol="eurusd", side="long", quantity=0.1, entry=1.1,
+                     open_time=datetime(2024, 1, 1), close_time=datetime(2024, 1, 2), exit=1.2, profit=100.0,
+                     comment=comment, source=src)
+
+    looped = mt4_html.link_partial_closes([ticket(100, "to #101"), ticket(101, "to #100")])
+    assert [t.flags for t in looped] == [("partial-close comments form a loop (#100 → #101 → #100): not linked",)] * 2
+    twice = mt4_html.link_partial_closes([ticket(100, "to #102"), ticket(101, "to #102"), ticket(102, "from #100")])
+    assert twice[1].flags == ("comment names ticket #102 as its remainder, which is linked to #100: not linked",)
+    assert twice[2].flags[-1] == "remainder of ticket #100 after a partial close (0.10 lots closed there)"
+    assert [(t.quantity, t.profit) for t in twice] == [(0.1, 100.0)] * 3
+
+
 @pytest.mark.parametrize("name", ["jsacap_Tradeslide_Statement.htm", "reuniware_Tradeslide_demo_DetailedStatement.htm"])
 def test_mt4_real_statements_hold_no_partial_close_and_get_no_link(name):
     """Neither real statement has a "to #"/"from #" comment: nothing is linked or flagged there."""

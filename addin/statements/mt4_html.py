@@ -500,8 +500,10 @@ def link_partial_closes(trades: list[Trade]) -> list[Trade]:
                            "linked as a partial close")
             return
         if child in parent_of and parent_of[child] != parent:
-            note(child, f"named as the remainder of both #{trades[parent_of[child]].trade_id} and #{p.trade_id}: "
-                        f"linked to #{trades[parent_of[child]].trade_id}")
+            first = trades[parent_of[child]].trade_id
+            note(child, f"named as the remainder of both #{first} and #{p.trade_id}: linked to #{first}")
+            note(parent, f"comment names ticket #{c.trade_id} as its remainder, which is linked to #{first}: "
+                         "not linked")
             return
         parent_of[child] = parent
 
@@ -520,16 +522,20 @@ def link_partial_closes(trades: list[Trade]) -> list[Trade]:
             else:
                 link(j, k, k)
 
-    # a cycle (a damaged comment) is not a chain: drop the link that closes it
+    # a loop (damaged comments) is not a chain: none of its links is kept
     for start in list(parent_of):
-        seen, k = {start}, start
+        path, k = [start], start
         while k in parent_of:
             k = parent_of[k]
-            if k in seen:
-                note(k, "partial-close comments form a loop: not linked")
-                del parent_of[k]
+            if k in path:
+                loop = path[path.index(k):]
+                order = loop[::-1]  # parent before child, as the "to #" comments read
+                names = " → ".join(f"#{trades[j].trade_id}" for j in [*order, order[0]])
+                for j in loop:
+                    note(j, f"partial-close comments form a loop ({names}): not linked")
+                    parent_of.pop(j, None)
                 break
-            seen.add(k)
+            path.append(k)
 
     def root(k: int) -> int:
         while k in parent_of:
