@@ -22,8 +22,8 @@ Positions become closed trades (with S/L, T/P), Open Positions open trades; Orde
 NonTradeRow "order" (never trades), Deals rows NonTradeRow "deal" except balance-type deals
 (BalanceEvent plus NonTradeRow "deposit"/"withdrawal"/"credit"/...). The ``[sl ...]``, ``[tp ...]``
 and ``[so ...]`` (stop-out) comments of closing deals are appended to the comment of the position
-they closed (matched by symbol, price and time); an unmatched stop-out stays a NonTradeRow
-"stop out".
+they closed (matched by symbol, price and time, or by time for a position closed by several deals);
+an unmatched stop-out stays a NonTradeRow "stop out".
 
 ``SourceRef.row`` is the 1-based ``<tr>`` index in the HTML document, or the worksheet row.
 
@@ -43,11 +43,12 @@ scale-in or flip; the tests' reports with them are written in the real reports' 
 
 from __future__ import annotations
 
+import bisect
 import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .model import (
@@ -472,25 +473,36 @@ class _Reader:
     def _attach_deal_notes(self) -> None:
         """Append closing-deal comments ([sl ...], [tp ...], [so ...]) to the position they closed:
         same symbol, the side the deal closes, closed within 60 s of the deal, and the deal's price
-        equal to the position's close price, or (a position closed by several deals, whose close
-        price is their volume-weighted average) the deal smaller than the position."""
-        index: dict[str, list[int]] = {}
+        equal to the position's close price; failing that (a position closed by several deals,
+        whose close price is their volume-weighted average), a position larger than the deal."""
+        by_price: dict[tuple[str, float], list[int]] = {}
+        by_time: dict[str, list[tuple[datetime, int]]] = {}
         for n, t in enumerate(self.trades):
             if t.exit is not None:
-                index.setdefault(t.symbol, []).append(n)
+                by_price.setdefault((t.symbol, round(t.exit, 8)), []).append(n)
+                by_time.setdefault(t.symbol, []).append((t.close_time, n))
+        for times in by_time.values():
+            times.sort()
+        window = timedelta(seconds=60)
         for row, symbol, kind, price, volume, when, comment in self.closing_deals:
             closes = "short" if kind == "buy" else "long"
-            best, best_rank = None, None
-            for n in index.get(symbol, []):
-                t = self.trades[n]
-                gap = abs((t.close_time - when).total_seconds())
-                same_price = round(t.exit, 8) == round(price, 8)
-                if t.side != closes or gap > 60 or comment in t.comment or not (
-                        same_price or volume < t.quantity * (1 - 1e-9)):
-                    continue
-                rank = (not same_price, gap)
-                if best_rank is None or rank < best_rank:
-                    best, best_rank = n, rank
+
+            def nearest(candidates, fits) -> int | None:
+                best, best_gap = None, None
+                for n in candidates:
+                    t = self.trades[n]
+                    gap = abs((t.close_time - when).total_seconds())
+                    if t.side == closes and gap <= 60 and comment not in t.comment and fits(t) \
+                            and (best_gap is None or gap < best_gap):
+                        best, best_gap = n, gap
+                return best
+
+            best = nearest(by_price.get((symbol, round(price, 8)), []), lambda t: True)
+            if best is None:
+                times = by_time.get(symbol, [])
+                lo = bisect.bisect_left(times, (when - window, -1))
+                hi = bisect.bisect_right(times, (when + window, len(self.trades)))
+                best = nearest((n for _, n in times[lo:hi]), lambda t: volume < t.quantity * (1 - 1e-9))
             if best is not None:
                 t = self.trades[best]
                 self.trades[best] = t.model_copy(update={"comment": f"{t.comment} {comment}".strip()})
