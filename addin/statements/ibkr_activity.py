@@ -47,6 +47,12 @@ Dividends, Withholding Tax, Fees and Interest also become :class:`BalanceEvent` 
 is the base currency (or the base currency is not stated).
 
 ``SourceRef.row`` is the 1-based line number where the record starts; ``section`` the section name.
+
+Partial closes, scale-ins and flips: as in :mod:`ibkr_flex`, one journal row per execution; a
+closing execution carries IB's FIFO Realized P/L of the lots it closed (the ClosedLot rows under it
+list them), an opening one none; a ``C;O`` execution (closes and reopens) is flagged
+(:data:`ibkr_flex.FLIP_FLAGS`). Checked on a real statement: 500 shares bought in one execution,
+sold in four (300, 68, 100, 32), each with its realised P/L, adding up to the order's.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ from .model import (
     StatementTotals,
     Trade,
 )
+from .ibkr_flex import FLIP_FLAGS
 from .ibkr_codes import events as event_texts
 from .csv_records import CsvRecord, split_records
 from .ledger import Ledger, check_total, settle
@@ -414,6 +421,7 @@ class _Reader:
             contract_size=_contract_size(quantity, price, proceeds) if price else None,
             asset_class=ASSET_CLASSES.get(category.lower(), category or None),
             comment=comment,
+            flags=FLIP_FLAGS if closing and "O" in codes else (),
             source=self.ref(rec),
         )
 

@@ -77,6 +77,14 @@ Row ledger: every child element of ``Trades`` and of ``CashTransactions`` is one
 trade, a non-trade (summary levels, cancels, duplicates, cash movements) or rejected.
 Totals checked: the executions' realised P/L against ``FIFOPerformanceSummaryUnderlying``
 ``totalRealizedPnl`` (when the query includes it and there are executions).
+
+Partial closes, scale-ins and flips: a journal row is an execution, as IB books them. A scale-in is
+several opening executions (open rows, no P/L); a partial close is a closing execution of part of
+the position, carrying IB's FIFO realised P/L of the lots it closed (``fifoPnlRealized``, net of
+both commissions), so the closing rows add up to the realised P/L and each execution's quantity is
+on one row. An execution that closes the position and opens the opposite one (``openCloseIndicator``
+``C;O``) is one closing row of the whole quantity carrying the closed part's P/L, flagged
+(:data:`FLIP_FLAGS`): the row does not say how much of it opened.
 """
 
 from __future__ import annotations
@@ -137,6 +145,13 @@ DATETIME_FORMATS = tuple(
 ) + _DATES
 
 _EMPTY = ("", "--", "N/A", "n/a")
+
+#: The flags of an execution that closed the position and opened the opposite one (a flip, IB's
+#: open/close code "C;O"): IB books it as one execution whose realised P/L is that of the closed
+#: part; the row does not say how much of its quantity closed and how much opened.
+FLIP_FLAGS = ("closed the position and opened the opposite one in one execution (IB's C;O): quantity is the "
+              "whole execution, realised P/L the closed part's; the newly opened part is not a separate open "
+              "trade",)
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -420,6 +435,7 @@ class _FlexStatementReader:
             contract_size=multiplier if multiplier and multiplier > 0 else None,
             asset_class=ASSET_CLASSES.get(category, category or None),
             comment=comment,
+            flags=FLIP_FLAGS if closing and "O" in indicator else (),
             source=self.ref(row),
         )
         self.used_ids[trade.trade_id] = (_content(el), trade.source)

@@ -13,6 +13,13 @@ elements: the terminal's unclosed tags and bare attributes are fine. Files may b
 UTF-16 with or without a BOM (:func:`decode_html`). The small helpers here (:func:`decode_html`,
 :func:`parse_html_rows`, :func:`fast_datetime`, :func:`short_reason`,
 :func:`collector_paused`) are shared with :mod:`addin.statements.mt5_report`.
+
+Partial closes: MT4 books a partial close of ticket #100 as two tickets, #100 the closed part (its
+own size, close and profit; comment ``to #101``) and #101 the remainder (comment ``from #100``, the
+original's open time and price). Each ticket stays its own journal row, as MT4 books it, so sizes
+and profits add up to the Summary with nothing counted twice; :func:`link_partial_closes` names the
+parent and the remainder in each row's flags and makes sure a remainder carries the original's
+open time. MT4 has no scale-in (each order is its own ticket) and no flip.
 """
 
 from __future__ import annotations
@@ -313,7 +320,7 @@ def _read(path: Path) -> Statement:
     )
     statement = Statement(
         file=file, format=FORMAT, broker=broker, account=account, account_currency=currency,
-        leverage=leverage, trades=st.trades, balance_events=st.balance_events,
+        leverage=leverage, trades=link_partial_closes(st.trades), balance_events=st.balance_events,
         non_trades=st.non_trades, rejected=st.rejected, totals=totals)
     if total_trades is not None and closed_listed < total_trades:
         raise StatementError(
@@ -430,4 +437,143 @@ class _Builder:
         self.non_trade(kind, i, section, f"{comment} {amount:+.2f}".strip())
 
 
-__all__ = ["FORMAT", "DESCRIPTION", "sniff", "read", "decode_html"]
+# --------------------------------------------------------------------------- partial closes
+
+_TO_TICKET = re.compile(r"\bto\s*#\s*(\d+)", re.IGNORECASE)
+_FROM_TICKET = re.compile(r"\bfrom\s*#\s*(\d+)", re.IGNORECASE)
+
+
+def link_partial_closes(trades: list[Trade]) -> list[Trade]:
+    """Link the tickets of partly closed MT4 orders; every ticket stays its own journal row.
+
+    MT4 books a partial close of ticket #100 (1.00 lot, 0.40 closed) as two tickets: #100 becomes
+    the closed part (Size 0.40, its close time, price and profit; comment ``to #101``) and a new
+    ticket #101 holds the remainder (Size 0.60, comment ``from #100``) with #100's open time and
+    open price, closed later (Closed Transactions) or still open (Open Trades). Each ticket's size
+    and profit are only its own part, so the Summary's "Closed Trade P/L" is the sum of the rows and
+    nothing is counted twice; this function changes no quantity, price or money.
+
+    A link is read from either side (a ticket closed in parts twice, #100 → #101 → #102, keeps only
+    ``to #102`` in #101's comment, so #100's ``to #101`` is what names #101's parent). For each linked
+    pair it adds to ``flags``:
+
+    * the parent: ``partly closed: the remaining 0.60 lots continue as ticket #101``;
+    * the remainder: ``remainder of ticket #100 after a partial close (0.40 lots closed there);
+      position opened as ticket #100`` (the chain's first ticket, when the chain is longer).
+
+    The remainder's open time is the original's: if the statement prints another one for it, the
+    original's (the parent's, chain order) is used and the flag names the printed one. An opening
+    price that differs is kept (the ticket's profit was computed from it) and flagged. A comment
+    naming a ticket of another symbol or direction is not a link (flagged); a ticket named but not
+    in this statement (closed in an earlier period) is flagged on the ticket that names it.
+
+    >>> from datetime import datetime
+    >>> from addin.statements.model import SourceRef
+    >>> t0 = datetime(2024, 1, 2, 9)
+    >>> src = SourceRef(file="s.htm", row=1)
+    >>> a = Trade(broker="B", trade_id="100", symbol="eurusd", side="long", quantity=0.4, entry=1.1,
+    ...           open_time=t0, close_time=datetime(2024, 1, 2, 10), exit=1.105, profit=200.0,
+    ...           comment="to #101", source=src)
+    >>> b = Trade(broker="B", trade_id="101", symbol="eurusd", side="long", quantity=0.6, entry=1.1,
+    ...           open_time=t0, close_time=datetime(2024, 1, 2, 11), exit=1.11, profit=600.0,
+    ...           comment="from #100", source=src)
+    >>> [t.flags for t in link_partial_closes([a, b])]  # doctest: +NORMALIZE_WHITESPACE
+    [('partly closed: the remaining 0.60 lots continue as ticket #101',),
+     ('remainder of ticket #100 after a partial close (0.40 lots closed there)',)]
+    """
+    index = {t.trade_id: k for k, t in enumerate(trades)}
+    flags: dict[int, list[str]] = {}
+    parent_of: dict[int, int] = {}  # child index -> parent index
+
+    def note(k: int, text: str) -> None:
+        flags.setdefault(k, [])
+        if text not in flags[k]:
+            flags[k].append(text)
+
+    def link(parent: int, child: int, named_by: int) -> None:
+        p, c = trades[parent], trades[child]
+        if parent == child:
+            return
+        if (p.symbol.lower(), p.side) != (c.symbol.lower(), c.side):
+            other = c if named_by == parent else p
+            note(named_by, f"comment names ticket #{other.trade_id}, a {other.side} {other.symbol}: not "
+                           "linked as a partial close")
+            return
+        if child in parent_of and parent_of[child] != parent:
+            first = trades[parent_of[child]].trade_id
+            note(child, f"named as the remainder of both #{first} and #{p.trade_id}: linked to #{first}")
+            note(parent, f"comment names ticket #{c.trade_id} as its remainder, which is linked to #{first}: "
+                         "not linked")
+            return
+        parent_of[child] = parent
+
+    for k, t in enumerate(trades):
+        if m := _TO_TICKET.search(t.comment):
+            j = index.get(m.group(1))
+            if j is None:
+                note(k, f"partly closed: the rest continues as ticket #{m.group(1)} (not in this statement)")
+            else:
+                link(k, j, k)
+        if m := _FROM_TICKET.search(t.comment):
+            j = index.get(m.group(1))
+            if j is None:
+                note(k, f"remainder of ticket #{m.group(1)} after a partial close (#{m.group(1)} is not in "
+                        "this statement)")
+            else:
+                link(j, k, k)
+
+    # a loop (damaged comments) is not a chain: none of its links is kept
+    for start in list(parent_of):
+        path, k = [start], start
+        while k in parent_of:
+            k = parent_of[k]
+            if k in path:
+                loop = path[path.index(k):]
+                order = loop[::-1]  # parent before child, as the "to #" comments read
+                names = " → ".join(f"#{trades[j].trade_id}" for j in [*order, order[0]])
+                for j in loop:
+                    note(j, f"partial-close comments form a loop ({names}): not linked")
+                    parent_of.pop(j, None)
+                break
+            path.append(k)
+
+    def root(k: int) -> int:
+        while k in parent_of:
+            k = parent_of[k]
+        return k
+
+    def depth(k: int) -> int:
+        n = 0
+        while k in parent_of:
+            k, n = parent_of[k], n + 1
+        return n
+
+    updates: dict[int, dict] = {}
+    for child in sorted(parent_of, key=depth):  # parents first: an open time moves down the chain
+        parent = parent_of[child]
+        p = trades[parent].model_copy(update=updates.get(parent, {}))
+        c = trades[child]
+        note(parent, f"partly closed: the remaining {c.quantity:.2f} lots continue as ticket #{c.trade_id}")
+        text = f"remainder of ticket #{p.trade_id} after a partial close ({p.quantity:.2f} lots closed there)"
+        first = root(child)
+        if first != parent:
+            text += f"; position opened as ticket #{trades[first].trade_id}"
+        note(child, text)
+        if p.open_time is not None and c.open_time != p.open_time:
+            updates.setdefault(child, {})["open_time"] = p.open_time
+            printed = f"{c.open_time:%Y.%m.%d %H:%M:%S}" if c.open_time else "none"
+            note(child, f"open time {p.open_time:%Y.%m.%d %H:%M:%S} of ticket #{p.trade_id} (the statement "
+                        f"prints {printed} for this remainder)")
+        if abs(c.entry - p.entry) > 1e-9 * max(1.0, abs(p.entry)):
+            note(child, f"opening price {c.entry:g} differs from ticket #{p.trade_id}'s {p.entry:g}: kept (the "
+                        "statement's profit of this ticket is computed from it)")
+
+    out = list(trades)
+    for k, extra in flags.items():
+        update = dict(updates.get(k, {}))
+        update["flags"] = tuple(dict.fromkeys((*trades[k].flags, *extra)))
+        out[k] = trades[k].model_copy(update=update)
+    return out
+
+
+__all__ = ["FORMAT", "DESCRIPTION", "sniff", "read", "decode_html", "link_partial_closes"]

@@ -22,19 +22,33 @@ Positions become closed trades (with S/L, T/P), Open Positions open trades; Orde
 NonTradeRow "order" (never trades), Deals rows NonTradeRow "deal" except balance-type deals
 (BalanceEvent plus NonTradeRow "deposit"/"withdrawal"/"credit"/...). The ``[sl ...]``, ``[tp ...]``
 and ``[so ...]`` (stop-out) comments of closing deals are appended to the comment of the position
-they closed (matched by symbol, price and time); an unmatched stop-out stays a NonTradeRow
-"stop out".
+they closed (matched by symbol, price and time, or by time for a position closed by several deals);
+an unmatched stop-out stays a NonTradeRow "stop out".
 
 ``SourceRef.row`` is the 1-based ``<tr>`` index in the HTML document, or the worksheet row.
+
+Partial closes, scale-ins and flips: a journal row is a row of the Positions table, as MetaTrader
+prints it. MetaQuotes documents that row (terminal build 1525, "trading history as positions") as
+combining a position's deals: open and close time of the first and last deal, the volume-weighted
+average open price (a netting account's scale-ins) and close price (partial closes), the deals'
+money summed, and, when part of the position was closed, the volume as ``closed / initial``. The
+reader takes the closed volume and flags the row. If the same ticket is also in Open Positions
+(the rest still open), the two become one open trade whose flags name the closed volume, price and
+realised P/L: the journal keys on the ticket, and replaces the open row when a later report shows
+the position closed. Reconciled: the Positions' net P/L (plus such realised parts) against Results
+"Total Net Profit", and the Positions' profit against the profit of the closing (out) deals, which
+shows a partial close missing from Positions. The real reports checked hold no partial close,
+scale-in or flip; the tests' reports with them are written in the real reports' layout.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .model import (
@@ -243,7 +257,8 @@ class _Reader:
         self.balance_events: list[BalanceEvent] = []
         self.non_trades: list[NonTradeRow] = []
         self.rejected: list[RejectedRow] = []
-        self.closing_deals: list[tuple[_Row, str, str, float, datetime, str]] = []
+        self.closing_deals: list[tuple[_Row, str, str, float, float, datetime, str]] = []
+        self.out_deal_profit: list[float] = []  # Profit of every closing (out) deal read
         self.last_balance: float | None = None
         self.broker = "MetaTrader 5"
         self.account = ""
@@ -323,25 +338,30 @@ class _Reader:
             raise self.fail(f"the file ends inside the {sections_seen[-1]} table, before the account "
                             "summary (truncated?)")
         self._attach_deal_notes()
+        listed = sum(1 for t in self.trades if t.source.section == POSITIONS) + sum(
+            1 for r in self.rejected if r.source.section == POSITIONS)
+        positions_profit = round(sum(t.profit for t in self.trades if t.source.section == POSITIONS), 2)
+        partly_rows, partly_net = self._combine_partly_closed()
         totals, stated_count = self._totals(rows[end:])
         statement = Statement(
             file=self.file, format=FORMAT, broker=self.broker, account=self.account,
             account_currency=self.currency, leverage=None, trades=self.trades,
             balance_events=self.balance_events, non_trades=self.non_trades,
             rejected=self.rejected, totals=totals)
-        listed = sum(1 for t in self.trades if t.source.section == POSITIONS) + sum(
-            1 for r in self.rejected if r.source.section == POSITIONS)
         if stated_count is not None and listed < stated_count:
             raise StatementError(
                 self.file, f"the Results say Total Trades {stated_count}, but the Positions table lists only "
                            f"{listed} rows (read or rejected): rows are missing, so the file is damaged or cut; "
                            "nothing imported")
         closed = [t for t in self.trades if t.source.section == POSITIONS]
-        closed_net = round(sum(t.net_profit for t in closed), 2)
-        return settle(statement, self.ledger, checks=[
+        closed_net = round(sum(t.net_profit for t in closed) + partly_net, 2)
+        return settle(statement, self.ledger, extra_trade_rows=partly_rows, checks=[
             check_total("closed trades", stated_count, listed, unit="trades", source="Results: Total Trades"),
             check_total("closed trade P/L", totals.closed_pnl, closed_net, tolerance=0.011,
                         unit=self.currency or "", source="Results: Total Net Profit"),
+            check_total("positions' profit", round(sum(self.out_deal_profit), 2) if self.out_deal_profit else None,
+                        positions_profit, tolerance=0.011, unit=self.currency or "",
+                        source="Deals: Profit of the closing (out) deals"),
         ])
 
     def _header(self, rows: list[_Row]) -> None:
@@ -410,19 +430,21 @@ class _Reader:
             swap, profit = parse_number(v[-2]), parse_number(v[-1])
             comment = " ".join(h for h in row.hidden if h)
             section = POSITIONS
+            flags = _partly_closed_flags(v[4])
         else:
             close_time = exit_ = profit = None
             commission = 0.0
             swap = parse_optional_number(v[-3]) or 0.0
             comment = _text(v[-1])
             section = OPEN_POSITIONS
+            flags = ()
         stop, target = parse_optional_number(v[6]), parse_optional_number(v[7])
         return Trade(
             broker=self.broker, account=self.account, trade_id=_text(v[1]), symbol=_text(v[2]),
             side=_SIDES[kind], quantity=_volume(v[4]), entry=parse_number(v[5]),
             open_time=parse_datetime(_text(v[0]), DATE_FORMATS), close_time=close_time,
             exit=exit_, stop=stop or None, target=target or None, commission=commission,
-            swap=swap, profit=profit, account_currency=self.currency, comment=comment,
+            swap=swap, profit=profit, account_currency=self.currency, comment=comment, flags=flags,
             source=self.ref(row, section))
 
     def _deal(self, row: _Row, v: list) -> None:
@@ -433,8 +455,10 @@ class _Reader:
             self.last_balance = balance
         if kind in _SIDES:
             price = parse_number(v[6])
+            if direction in _CLOSING:
+                self.out_deal_profit.append(parse_optional_number(v[-3]) or 0.0)
             if direction in _CLOSING and comment.startswith("["):
-                self.closing_deals.append((row, _text(v[2]), kind, price, when, comment))
+                self.closing_deals.append((row, _text(v[2]), kind, price, _volume(v[5]), when, comment))
             self.non_trade("deal", row, DEALS, " ".join(
                 t for t in (kind, direction, _text(v[5]), _text(v[2]), "@", _text(v[6]), comment) if t))
             return
@@ -447,19 +471,38 @@ class _Reader:
         self.non_trade(event, row, DEALS, f"{comment} {amount:+.2f}".strip())
 
     def _attach_deal_notes(self) -> None:
-        """Append closing-deal comments ([sl ...], [tp ...], [so ...]) to the position they closed."""
-        index: dict[tuple[str, float], list[int]] = {}
+        """Append closing-deal comments ([sl ...], [tp ...], [so ...]) to the position they closed:
+        same symbol, the side the deal closes, closed within 60 s of the deal, and the deal's price
+        equal to the position's close price; failing that (a position closed by several deals,
+        whose close price is their volume-weighted average), a position larger than the deal."""
+        by_price: dict[tuple[str, float], list[int]] = {}
+        by_time: dict[str, list[tuple[datetime, int]]] = {}
         for n, t in enumerate(self.trades):
             if t.exit is not None:
-                index.setdefault((t.symbol, round(t.exit, 8)), []).append(n)
-        for row, symbol, kind, price, when, comment in self.closing_deals:
+                by_price.setdefault((t.symbol, round(t.exit, 8)), []).append(n)
+                by_time.setdefault(t.symbol, []).append((t.close_time, n))
+        for times in by_time.values():
+            times.sort()
+        window = timedelta(seconds=60)
+        for row, symbol, kind, price, volume, when, comment in self.closing_deals:
             closes = "short" if kind == "buy" else "long"
-            best, best_gap = None, None
-            for n in index.get((symbol, round(price, 8)), []):
-                t = self.trades[n]
-                gap = abs((t.close_time - when).total_seconds())
-                if t.side == closes and gap <= 60 and comment not in t.comment and (best_gap is None or gap < best_gap):
-                    best, best_gap = n, gap
+
+            def nearest(candidates, fits) -> int | None:
+                best, best_gap = None, None
+                for n in candidates:
+                    t = self.trades[n]
+                    gap = abs((t.close_time - when).total_seconds())
+                    if t.side == closes and gap <= 60 and comment not in t.comment and fits(t) \
+                            and (best_gap is None or gap < best_gap):
+                        best, best_gap = n, gap
+                return best
+
+            best = nearest(by_price.get((symbol, round(price, 8)), []), lambda t: True)
+            if best is None:
+                times = by_time.get(symbol, [])
+                lo = bisect.bisect_left(times, (when - window, -1))
+                hi = bisect.bisect_right(times, (when + window, len(self.trades)))
+                best = nearest((n for _, n in times[lo:hi]), lambda t: volume < t.quantity * (1 - 1e-9))
             if best is not None:
                 t = self.trades[best]
                 self.trades[best] = t.model_copy(update={"comment": f"{t.comment} {comment}".strip()})
@@ -469,6 +512,39 @@ class _Reader:
                     if nt.source.row == row.number and nt.source.section == DEALS:
                         self.non_trades[k] = nt.model_copy(update={"kind": "stop out"})
                         break
+
+    # ---- partial closes
+    def _combine_partly_closed(self) -> tuple[list[tuple[str, int]], float]:
+        """One journal row per position: a position partly closed and still open (its ticket both
+        in Positions, with the closed volume, and in Open Positions, with the rest) becomes the open
+        trade of the Open Positions row, the closed part (volume, average close price, time, net
+        P/L) named in its flags; returns the Positions rows so merged (trade rows of the ledger
+        without being a trade's source) and their net P/L (for the "closed trade P/L" check).
+
+        Why: the journal keys a trade on its ticket, so two rows with one ticket would keep one of
+        them; as an open trade, the position is replaced by its closed row (the whole volume and
+        P/L, as the Positions table then shows it) when a later report has it closed."""
+        open_at = {t.trade_id: k for k, t in enumerate(self.trades) if t.source.section == OPEN_POSITIONS}
+        merged_rows: list[tuple[str, int]] = []
+        net = 0.0
+        keep: list[Trade] = []
+        for t in self.trades:
+            k = open_at.get(t.trade_id) if t.source.section == POSITIONS else None
+            if k is None or (self.trades[k].symbol, self.trades[k].side) != (t.symbol, t.side):
+                keep.append(t)
+                continue
+            o = self.trades[k]
+            ccy = f" {self.currency}" if self.currency else ""
+            note = (f"partly closed: {t.quantity:g} of {t.quantity + o.quantity:g} lots closed at {t.exit:g} (average) "
+                    f"by {t.close_time:%Y.%m.%d %H:%M:%S}, realised {t.net_profit:+.2f}{ccy} after commission and "
+                    f"swap (Positions row {t.source.row}; counted when the position closes)")
+            self.trades[k] = o.model_copy(update={"flags": tuple(dict.fromkeys((*o.flags, note)))})
+            merged_rows.append((POSITIONS, t.source.row))
+            net += t.net_profit
+        if merged_rows:
+            self.trades = [self.trades[open_at[t.trade_id]] if t.source.section == OPEN_POSITIONS else t
+                           for t in keep]
+        return merged_rows, net
 
     # ---- totals
     def _totals(self, rows: list[_Row]) -> tuple[StatementTotals, int | None]:
@@ -527,6 +603,19 @@ def _num(v) -> float | None:
         return parse_number(v)
     except ValueError:
         return None
+
+
+def _partly_closed_flags(v) -> tuple[str, ...]:
+    """A Positions volume ``closed / initial`` with less closed than opened: MetaTrader prints a
+    partly closed position so (the row's prices and money are those of the closed part)."""
+    t = _text(v)
+    if "/" not in t:
+        return ()
+    closed, initial = (parse_number(x) for x in t.split("/", 1))
+    if closed < initial * (1 - 1e-9):
+        return (f"partly closed: {closed:g} of {initial:g} lots closed in this report (the row's prices and "
+                "P/L are those of the closed part)",)
+    return ()
 
 
 def _volume(v) -> float:

@@ -15,6 +15,12 @@ mark and ``;`` delimiter of such a file are detected likewise). The report has n
 it is None when the price did not move or the ratio is not a plain number.
 ``trade_id`` is ``"<buyFillId>-<sellFillId>"``. Totals: ``closed_trades`` = the data rows,
 ``closed_pnl`` = the sum of the pnl column.
+
+Partial closes and scale-ins: a journal row is a matched pair as Tradovate prints it (the reader
+takes the pairs as given and does no matching of its own), never merged: a 3-lot fill closed by three 1-lot fills is three
+rows sharing its fill id, each with its own quantity and pnl, so every contract and dollar is on
+exactly one row and the rows add up to the pnl column (checked on the real exports, where 15 fills
+are shared by several rows).
 """
 
 from __future__ import annotations

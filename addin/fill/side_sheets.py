@@ -1,0 +1,316 @@
+"""The sheets beside Trades that a fill edits: Settings given on the command line, Cash, Rejected,
+CashFrom, the charts over the Trades rows, the hidden ledger of imported keys; and what it leaves to
+the spreadsheet's recalculation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..journal import columns as C
+from ..journal.settings import SETTINGS_CELLS, Settings
+from ..statements.model import BalanceEvent, RejectedRow, SourceRef
+from .xlsx_edit import (NS_MAIN, Cell, Package, build_row, cell_xml, col_letter, parse_cells, range_bounds, row_number, row_parts,
+                        serial, split_ref, stream_sheet)
+from .journal_state import REJECTED_TABLE, norm, read_cash_from, text
+from .package_write import _extend
+
+
+EXCEL_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice since 7.4)
+
+
+def cap_rejected(rows: list[RejectedRow], used: int, limit: int = EXCEL_ROWS) -> list[RejectedRow]:
+    """``rows`` to append to a Rejected sheet whose first ``used`` rows are taken (header included),
+    cut so the sheet stays within ``limit`` rows: the rows that do not fit become one summary row."""
+    room = limit - used
+    if len(rows) <= room:
+        return rows
+    keep = max(room - 1, 0)
+    rest = len(rows) - keep
+    files = sorted({r.source.file for r in rows[keep:]})
+    summary = RejectedRow(source=SourceRef(file=", ".join(files)[:200]),
+                          reason=f"{rest:,} more rejected rows not listed: the sheet is at Excel's {limit:,}-row "
+                                 "limit (the fill's summary counts them; re-read the file to see them)")
+    return rows[:keep] + ([summary] if room > 0 else [])
+
+
+# Sheets of figures over the whole Trades table, which a fill leaves to Excel's recalculation.
+SUMMARY_SHEETS = ("Dashboard", "Stats", "Account", "Planner")
+
+
+def _account_notes(pkg: Package, all_rows: list[dict]) -> list[str]:
+    """What the Account sheet's OpenPositions table (one row per open trade, written by the build;
+    the fill does not add or remove its rows) no longer matches: trades now open that it does not
+    list, and trades it lists that are now closed or gone."""
+    if "OpenPositions" not in pkg.tables:
+        return []
+    listed = {norm(rec.get("Trade ID")) for _, rec in pkg.table_records("OpenPositions")
+              if text(rec.get("Trade ID")).strip()}
+    open_now, ids = set(), {}
+    for r in all_rows:
+        tid = norm(r.get("Trade ID"))
+        if not tid:
+            continue
+        ids[tid] = text(r.get("Trade ID"))
+        if r.get("Exit") in (None, "") and r.get("Entry") not in (None, "") and r.get("Quantity") not in (None, ""):
+            open_now.add(tid)
+    missing, closed = sorted(open_now - listed), sorted(listed - open_now)
+    notes = []
+    if missing:
+        notes.append(f"Account sheet: {len(missing)} open trade(s) not in its OpenPositions table "
+                     f"({', '.join(ids[k] for k in missing[:10])}{', ...' if len(missing) > 10 else ''}): "
+                     "add a row with the Trade ID (and its mark price) to count them in the account figures")
+    if closed:
+        notes.append(f"Account sheet: {len(closed)} trade(s) in its OpenPositions table are closed or gone "
+                     f"({', '.join(ids.get(k, k) for k in closed[:10])}{', ...' if len(closed) > 10 else ''}): "
+                     "delete their rows so the account figures count only open positions")
+    return notes
+
+
+@dataclass
+class _Other:
+    parts: dict[str, bytes] = field(default_factory=dict)
+    full_calc: bool = False
+    new_sheet: tuple[str, bytes] | None = None
+    register: Callable[[str], str] | None = None
+
+
+def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], dict[int, str] | None] | None,
+                   extra_rows: list[str] = ()) -> str:
+    """A small sheet with some rows' cells replaced: ``edits(row, cells)`` returns {col: cell XML}
+    for that row (None: unchanged); ``extra_rows`` appended at the end of sheetData."""
+    out = []
+    n = 0
+    tail = ""
+    for kind, piece in stream_sheet(pkg.zf, part):
+        if kind == "row":
+            if edits is None:
+                out.append(piece)
+                continue
+            n = row_number(piece, n + 1)
+            cells = parse_cells(piece)
+            change = edits(n, cells)
+            if change:
+                start, prefix = row_parts(piece)
+                keep = {c.col: c.text for c in cells}
+                keep.update(change)
+                piece = build_row(start, sorted(keep.items()), prefix)
+            out.append(piece)
+        elif kind == "tail":
+            tail = piece
+        else:
+            out.append(piece)
+    return "".join(out) + "".join(extra_rows) + tail
+
+
+def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols: dict[str, list],
+                 cash_all: list[BalanceEvent], cash_new: list, rejected_new: list, first_trade: float,
+                 cash_total: float, ledger_add: list, old_last: int, new_last: int, trades_sheet: str,
+                 data_start: int = 2, trades_changed: bool = True) -> _Other:
+    o = _Other()
+    edits: dict[str, list[Callable]] = {}
+    extras: dict[str, list[str]] = {}
+    posts: dict[str, list[Callable[[str], str]]] = {}
+
+    # Settings given on the command line: the named cells, styles kept.
+    by_part: dict[str, dict[tuple[int, int], object]] = {}
+    for fld, name, *_ in SETTINGS_CELLS:
+        if fld not in settings_changed:
+            continue
+        target = pkg.defined.get(name, "")
+        if "!" not in target:
+            continue
+        sheet, ref = target.rsplit("!", 1)
+        part = pkg.sheet_part(sheet.strip("'").replace("''", "'"))
+        if part:
+            by_part.setdefault(part, {})[split_ref(ref.replace("$", ""))[::-1]] = getattr(settings, fld)
+    for part, cells_to_set in by_part.items():
+        def edit(n, cells, cells_to_set=cells_to_set):
+            ch = {}
+            for (row, col), v in cells_to_set.items():
+                if row == n:
+                    old = next((c for c in cells if c.col == col), None)
+                    ch[col] = cell_xml(f"{col_letter(col)}{n}", v, old.style if old else None)
+            return ch or None
+        edits.setdefault(part, []).append(edit)
+
+    # Cash: the table's rows in time order, other cells of those rows kept.
+    if cash_new and C.CASH_TABLE in pkg.tables:
+        t = pkg.tables[C.CASH_TABLE]
+        c0, r0, c1, r1 = range_bounds(t.ref)
+        heads = t.columns
+        last = r0 + max(len(cash_all), 1)
+        styles: dict[int, str | None] = {}
+
+        def cash_edit(n, cells, c0=c0, r0=r0, c1=c1, last=last, heads=heads, styles=styles):
+            for c in cells:
+                if c0 <= c.col <= c1 and n == r0 + 1:
+                    styles[c.col] = c.style
+            if not (r0 < n <= last):
+                return None
+            e = cash_all[n - r0 - 1] if n - r0 - 1 < len(cash_all) else None
+            old = {c.col: c for c in cells}
+            ch = {}
+            for j, h in enumerate(heads):
+                col = c0 + j
+                v = _cash_value(e, h) if e is not None else None
+                st = old[col].style if col in old else styles.get(col)
+                ch[col] = cell_xml(f"{col_letter(col)}{n}", v, st)
+            return ch
+        existing_rows = {r for r, _ in pkg.rows_of(t.sheet_part)}
+        for n in range(r0 + 1, last + 1):
+            if n not in existing_rows:
+                e = cash_all[n - r0 - 1]
+                extras.setdefault(t.sheet_part, []).append(build_row(
+                    f'<row r="{n}">', [(c0 + j, cell_xml(f"{col_letter(c0 + j)}{n}", _cash_value(e, h), styles.get(c0 + j)))
+                                       for j, h in enumerate(heads)], ""))
+        edits.setdefault(t.sheet_part, []).append(cash_edit)
+        if last != r1:
+            posts.setdefault(t.sheet_part, []).append(lambda xml, r1=r1, last=last: re.sub(
+                r'(<(?:\w+:)?dimension ref=")([^"]*)(")',
+                lambda m: m.group(1) + _extend(m.group(2), r1, last) + m.group(3), xml, count=1))
+        o.parts[t.part] = t.xml.decode("utf-8").replace(
+            f'ref="{t.ref}"', f'ref="{col_letter(c0)}{r0}:{col_letter(c1)}{last}"').encode("utf-8")
+
+    # Rejected rows: appended to the table.
+    if rejected_new and REJECTED_TABLE in pkg.tables:
+        t = pkg.tables[REJECTED_TABLE]
+        c0, r0, c1, r1 = range_bounds(t.ref)
+        recs = pkg.table_records(REJECTED_TABLE)
+        used = [r for r, rec in recs if any(v not in (None, "") for v in rec.values())]
+        start = (max(used) if used else r0) + 1
+        rejected_new = cap_rejected(rejected_new, start - 1)
+        last = start + len(rejected_new) - 1
+        heads = t.columns
+        rows_xml = {}
+        for k, rr in enumerate(rejected_new):
+            n = start + k
+            vals = {"File": rr.source.file, "Row": float(rr.source.row) if rr.source.row is not None else None,
+                    "Section": rr.source.section, "Reason": rr.reason, "Raw text": rr.raw}
+            rows_xml[n] = {c0 + j: cell_xml(f"{col_letter(c0 + j)}{n}", vals.get(h), None) for j, h in enumerate(heads)}
+        present = {r for r, _ in pkg.rows_of(t.sheet_part)}
+        edits.setdefault(t.sheet_part, []).append(lambda n, cells, rows_xml=rows_xml: rows_xml.get(n))
+        extras.setdefault(t.sheet_part, []).extend(build_row(f'<row r="{n}">', sorted(c.items()), "")
+                                                   for n, c in rows_xml.items() if n not in present)
+        new_last_rej = max(last, r1)
+        o.parts[t.part] = t.xml.decode("utf-8").replace(
+            f'ref="{t.ref}"', f'ref="{col_letter(c0)}{r0}:{col_letter(c1)}{new_last_rej}"').encode("utf-8")
+
+    # CashFrom ("Counted from" on the Cash sheet): a date value the build writes as the first trade's
+    # open time. Rewritten when the first trade changes, unless the trader typed another date there.
+    where = read_cash_from(pkg)
+    if where is not None:
+        (sheet, ref), cur = where
+        part = pkg.sheet_part(sheet)
+        col, row = split_ref(ref)
+        want = first_trade if first_trade else None
+        same = (cur is None and want is None) or (isinstance(cur, (int, float)) and want is not None
+                                                   and abs(float(cur) - want) <= 1e-9)
+        if part and not same:
+            def cf(n, cells, col=col, row=row, want=want):
+                if n != row:
+                    return None
+                c = next((c for c in cells if c.col == col), None)
+                if c is not None and c.has_formula:
+                    return None  # the trader's own formula: left to Excel
+                return {col: cell_xml(f"{col_letter(col)}{n}", want, c.style if c is not None else None)}
+            edits.setdefault(part, []).append(cf)
+            if not any(r == row for r, _ in pkg.rows_of(part)):
+                extras.setdefault(part, []).append(build_row(
+                    f'<row r="{row}">', [(col, cell_xml(f"{col_letter(col)}{row}", want, None))], ""))
+
+    # The sheets whose figures summarise the whole table (Dashboard card, Stats, Account and its open
+    # positions, the Planner among them) are not recomputed here: when the trades changed, Excel and
+    # LibreOffice recalculate the workbook on opening (fullCalcOnLoad), so what the trader sees is
+    # right; their cached values (what a previewer shows) stay as they were until then.
+    o.full_calc = o.full_calc or trades_changed
+
+    # Charts over the Trades rows grow with the table.
+    if new_last != old_last:
+        sheet_ref = r"(?:'%s'|%s)!" % (re.escape(trades_sheet.replace("'", "''")), re.escape(trades_sheet))
+        pat = re.compile(r"(%s\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?)(%d)(?![\d:])" % (sheet_ref, old_last))
+        # a table of one data row: the builder refers to that one cell
+        single = re.compile(r"(%s)(\$?)([A-Z]{1,3})(\$?)(%d)(?![\d:])" % (sheet_ref, old_last)) \
+            if old_last == data_start else None
+        for name in pkg.names:
+            if name.startswith("xl/charts/chart") and name.endswith(".xml"):
+                xml = pkg.zf.read(name).decode("utf-8")
+                new = pat.sub(lambda m: m.group(1) + str(new_last), xml)
+                if single is not None:
+                    new = single.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{m.group(4)}{m.group(5)}:"
+                                               f"{m.group(2)}{m.group(3)}{m.group(4)}{new_last}", new)
+                if new != xml:
+                    o.parts[name] = new.encode("utf-8")
+
+    # Formulas the fill does not refresh elsewhere (the trader's own sheets): Excel recalculates on opening.
+    refreshed = {pkg.sheet_part(s) for s in ("Cash", "Settings", "Instruments", "Caps", "Rejected",
+                                             C.LEDGER_SHEET, "xlwings.conf", trades_sheet)}
+    summaries = {pkg.sheet_part(s) for s in SUMMARY_SHEETS}
+    for name, part, _ in pkg.sheets:
+        if part not in refreshed and (part not in summaries or trades_changed) \
+                and re.search(rb"<(?:\w+:)?f[ >]", pkg.zf.read(part)):
+            o.full_calc = True
+            break
+
+    # The ledger of imported keys.
+    if ledger_add:
+        part = pkg.sheet_part(C.LEDGER_SHEET)
+        if part is None:
+            xml_rows = [_ledger_row(1, C.LEDGER_COLUMNS)] + [_ledger_row(k + 2, key) for k, key in enumerate(ledger_add)]
+            xml = (f'<worksheet xmlns="{NS_MAIN}"><sheetData>' + "".join(xml_rows) + "</sheetData></worksheet>")
+            name = _free_part(pkg)
+            o.new_sheet = (name, xml.encode("utf-8"))
+            o.register = lambda wb_xml: wb_xml  # done in _write_zip (rels and content types too)
+        else:
+            last = 0
+            for kind, piece in stream_sheet(pkg.zf, part):
+                if kind == "row":
+                    last = row_number(piece, last + 1)
+            extras.setdefault(part, []).extend(_ledger_row(last + 1 + k, key) for k, key in enumerate(ledger_add))
+
+    for part in set(edits) | set(extras):
+        fns = edits.get(part, [])
+
+        def combined(n, cells, fns=fns):
+            ch = {}
+            for fn in fns:
+                ch.update(fn(n, cells) or {})
+            return ch or None
+        xml = _rewrite_cells(pkg, part, combined if fns else None)
+        xml = _insert_rows(xml, extras.get(part, []))
+        for post in posts.get(part, []):
+            xml = post(xml)
+        o.parts[part] = xml.encode("utf-8")
+    return o
+
+
+def _insert_rows(xml: str, rows: list[str]) -> str:
+    if not rows:
+        return xml
+    m = re.search(r'</(?:\w+:)?sheetData>', xml)
+    return xml[:m.start()] + "".join(rows) + xml[m.start():]
+
+
+def _ledger_row(n: int, values: Sequence[str]) -> str:
+    return build_row(f'<row r="{n}">', [(j, cell_xml(f"{col_letter(j)}{n}", v or None, None))
+                                         for j, v in enumerate(values)], "")
+
+
+def _free_part(pkg: Package) -> str:
+    k = 1
+    while f"xl/worksheets/sheet{k}.xml" in pkg.names:
+        k += 1
+    return f"xl/worksheets/sheet{k}.xml"
+
+
+def _cash_value(e: BalanceEvent, head: str) -> object:
+    if head == "Time":
+        return serial(e.time) if e.time is not None else None
+    if head == "Amount":
+        return e.amount
+    if head == "Kind":
+        return e.kind or None
+    if head == "Source":
+        return str(e.source) or None
+    return None
