@@ -803,7 +803,7 @@ def test_perpetuals_one_way_any_fills_book_quantity_pnl_and_fees_once(steps):
     each closed trade's (exit − entry) × quantity × side is its realised P/L."""
     fills, total = _one_way_fills(steps)
     g = group_positions(fills)
-    assert g.orphan_fills == [] and g.unattached_funding == []
+    assert g.orphan_fills == []  # no funding rows given: none to attach
     assert sum(p.profit for p in g.positions) == pytest.approx(total, abs=1e-6)
     traded = sum(f.quantity for f in fills)
     assert sum(p.opened_qty + p.closed_qty for p in g.positions) == pytest.approx(traded, abs=1e-9)
