@@ -323,3 +323,9 @@ def test_trades_the_bars_cannot_place():
 def test_to_seconds_is_the_bars_clock():
     assert to_seconds(datetime(1970, 1, 2)) == 86400
     assert to_seconds(datetime(2025, 2, 1)) == read_bars(BINANCE).times[0]
+
+
+def test_no_real_statement_is_taken_for_a_bar_file(statements_dir):
+    files = [p for p in statements_dir.rglob("*") if p.is_file()]
+    assert files
+    assert [p for p in files if looks_like_bars(p)] == []

@@ -51,7 +51,7 @@ def test_empty_bars_are_skipped_and_bad_bars_named():
     assert risk.mae(1, 1.1, [None, 1.09, None], [None, 1.11, None]) == pytest.approx(0.01)
     with pytest.raises(RiskInputError, match="lows value 2 is required"):
         risk.mae(1, 1.1, [1.09, None], [1.11, 1.12])
-    with pytest.raises(RiskInputError, match=r"highs value 1 must be >= the bar's low 1.2"):
+    with pytest.raises(RiskInputError, match=r"highs value 1 must be >= lows value 1, the same bar's low \(got high 1.1, low 1.2\)"):
         risk.mfe(1, 1.1, [1.2], [1.1])
     with pytest.raises(RiskInputError, match="same size"):
         risk.mae(1, 1.1, [1.0, 1.0], [1.2])

@@ -55,7 +55,8 @@ def _exc_extremes(lows: Sequence[float | None], highs: Sequence[float | None]) -
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise RiskInputError(f"{name} value {i} must be a number (got {v!r})")
         if high < low:
-            raise must(f"highs value {i}", f">= the bar's low {float(low):.10g}", float(high))
+            raise RiskInputError(f"highs value {i} must be >= lows value {i}, the same bar's low "
+                                 f"(got high {float(high):.10g}, low {float(low):.10g})")
         count += 1
         if low < lowest:
             lowest = float(low)
