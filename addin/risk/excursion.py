@@ -3,9 +3,11 @@ the stop-out: maximum adverse and favourable excursion (MAE / MFE) over price ba
 level at the worst price.
 
 MAE and MFE are the measures of John Sweeney, "Maximum Adverse Excursion: Analyzing Price
-Fluctuations for Trading Management" (Wiley, 1997): the largest open loss and the largest open
-profit a trade showed before it was closed, read from the highs and lows of the bars it lived
-through. Here both are positive price distances in the instrument's quote currency (0 when price
+Fluctuations for Trading Management" (Wiley): the largest open loss and the largest open profit a
+trade showed before it was closed, read from the highs and lows of the bars it lived through. The
+formulas below are the usual statement of them (e.g. Analyzing Alpha, "Maximum Adverse Excursion",
+https://analyzingalpha.com/maximum-adverse-excursion: entry minus the lowest low for a long, the
+highest high minus entry for a short, zero when price never went against the trade). Here both are positive price distances in the instrument's quote currency (0 when price
 never moved that way); ``excursion_r`` puts them in units of the initial risk and
 ``lowest_margin_level`` turns the worst price into the margin level the account showed there, by the
 same margin model as the stop-out price (:mod:`addin.risk.margin_models`).
@@ -79,7 +81,7 @@ def mae(side: int, entry: float, lows: Sequence[float | None], highs: Sequence[f
         long:  max(0, entry − min(lows))
         short: max(0, max(highs) − entry)
 
-    (Sweeney, "Maximum Adverse Excursion", 1997.) ``lows`` and ``highs`` are the bars from the
+    (Sweeney, "Maximum Adverse Excursion".) ``lows`` and ``highs`` are the bars from the
     trade's open to its close, same length; a bar with both cells empty is skipped.
 
     Long at 1.1000; the bars went down to 1.0950 and up to 1.1080: 50 pips against.
@@ -100,7 +102,7 @@ def mfe(side: int, entry: float, lows: Sequence[float | None], highs: Sequence[f
         long:  max(0, max(highs) − entry)
         short: max(0, entry − min(lows))
 
-    (Sweeney, 1997.) Same bars as :func:`mae`.
+    (Sweeney, as :func:`mae`.) Same bars as :func:`mae`.
 
     The long of the :func:`mae` example was 80 pips in profit at best:
 
