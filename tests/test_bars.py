@@ -306,6 +306,10 @@ def test_excursions_over_binance_and_tradingview_files_by_hand():
 def test_trades_the_bars_cannot_place():
     bars = read_bars(MT5)
     aware = datetime(2025, 6, 23, 5, tzinfo=timezone.utc)
+    closed_untimed = trade("EURUSD", "long", 1.15, datetime(2025, 6, 23, 5), exit=1.16, tid="6")
+    assert closed_untimed.close_time is None and closed_untimed.is_closed
+    got, = trade_excursions([closed_untimed], [bars])
+    assert got.mae is None and "has no close time" in got.note
     missing, zoned, early, opened, no_time = trade_excursions([
         trade("GBPUSD", "long", 1.3, datetime(2025, 6, 23, 5)),
         trade("EURUSD", "long", 1.15, aware, tid="2"),

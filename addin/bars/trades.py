@@ -127,6 +127,10 @@ def trade_excursions(trades: Iterable[Trade], series: Iterable[BarSeries] | Mapp
         if t.open_time is None:
             results[k] = TradeExcursion(**base, note="the trade has no open time")
             continue
+        if t.close_time is None and t.exit is not None:
+            results[k] = TradeExcursion(**base, note="the trade is closed but has no close time: the bars after "
+                                                     "its close cannot be told apart")
+            continue
         if not t.entry > 0:
             results[k] = TradeExcursion(**base, note="the trade has no entry price (0)")
             continue
