@@ -740,3 +740,71 @@ _ATR_STOP = excel(risk.atr_stop, direction("side"), num("entry"), num("atr"), nu
 def ATR_STOP(side, entry, atr, multiple=2.0):
     """Volatility stop: entry - side x multiple x atr (a long's stop below entry, a short's above)."""
     return _ATR_STOP(side, entry, atr, multiple)
+
+
+# How far a trade went: excursions over its bars ---------------------------------------------------
+# MAE and MFE read one trade's bars (two ranges) into one number; LOWEST_MARGIN_LEVEL spills like the
+# other margin functions.
+
+EXCURSIONS = "How far a trade went: excursions over its bars"
+LOWS = "Low of each bar the trade was open through, oldest first (open to close minute); a bar with both cells empty is skipped."
+HIGHS = "High of each bar, the same rows as lows."
+
+
+def _excursion(fn, side, entry, lows, highs):
+    return _over_ranges(lambda: fn(one_cell("side", side, side_arg), one_cell("entry", entry, number),
+                                   numbers("lows", lows), numbers("highs", highs)))
+
+
+@func(EXCURSIONS)
+@arg("side", SIDE + " One cell.")
+@arg("entry", "Entry price, quote currency: one cell.")
+@arg("lows", LOWS)
+@arg("highs", HIGHS)
+def MAE(side, entry, lows, highs):
+    """Maximum adverse excursion: how far price went against the trade over its bars, a positive
+    price distance. Long: entry - lowest low; short: highest high - entry; 0 if it never went against it."""
+    return _excursion(risk.mae, side, entry, lows, highs)
+
+
+@func(EXCURSIONS)
+@arg("side", SIDE + " One cell.")
+@arg("entry", "Entry price, quote currency: one cell.")
+@arg("lows", LOWS)
+@arg("highs", HIGHS)
+def MFE(side, entry, lows, highs):
+    """Maximum favourable excursion: how far price went in the trade's favour over its bars, a positive
+    price distance. Long: highest high - entry; short: entry - lowest low; 0 if it never did."""
+    return _excursion(risk.mfe, side, entry, lows, highs)
+
+
+_LOWEST_MARGIN_LEVEL = excel(risk.lowest_margin_level,
+                             direction("side"),
+                             num("entry"),
+                             num("adverse_price"),
+                             num("quantity"),
+                             num("equity"),
+                             lev("leverage"),
+                             num("contract_size", 1),
+                             num("fx_rate", 1),
+                             num("other_margin", 0),
+                             true_false("account_is_base", False))
+
+
+@func(EXCURSIONS)
+@arg("side", SIDE)
+@arg("entry", ENTRY)
+@arg("adverse_price", "Worst price the trade saw: entry - MAE for a long, entry + MAE for a short.")
+@arg("quantity", QUANTITY)
+@arg("equity", "Account equity with the position just opened, account currency.")
+@arg("leverage", LEV)
+@arg("contract_size", CONTRACT)
+@arg("fx_rate", FX)
+@arg("other_margin", OTHER_MARGIN)
+@arg("account_is_base", BASE)
+def LOWEST_MARGIN_LEVEL(side, entry, adverse_price, quantity, equity, leverage, contract_size=1.0, fx_rate=1.0,
+                        other_margin=0.0, account_is_base=False):
+    """Margin level at the trade's worst price, as a fraction (2.65 shows as 265%): (equity + open P/L) /
+    (margin + other_margin), by STOP_OUT_PRICE's margin model; at the stop-out price it is the stop-out level."""
+    return _LOWEST_MARGIN_LEVEL(side, entry, adverse_price, quantity, equity, leverage, contract_size, fx_rate,
+                                other_margin, account_is_base)

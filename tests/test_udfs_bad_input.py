@@ -172,6 +172,25 @@ INVALID.update({
 })
 
 
+# MAE, MFE and LOWEST_MARGIN_LEVEL: one trade's bars, and the margin level at its worst price
+LOWS = [[lo] for _, lo, _ in BARS]
+HIGHS = [[h] for h, _, _ in BARS]
+GOOD.update({
+    "MAE": dict(side="long", entry=48.5, lows=LOWS, highs=HIGHS),
+    "MFE": dict(side="short", entry=48.5, lows=LOWS, highs=HIGHS),
+    "LOWEST_MARGIN_LEVEL": dict(side="long", entry=1.1, adverse_price=1.096, quantity=1.0, equity=1_000.0,
+                                leverage=100.0, contract_size=100_000.0, fx_rate=1.0, other_margin=0.0,
+                                account_is_base=False),
+})
+INVALID.update({
+    ("MAE", "entry"): [0.0, -1.0, [[1.0], [2.0]]], ("MFE", "side"): [[["long"], ["short"]]],
+    ("MAE", "lows"): [[[48.0]], [[50.0]] * 15, [["x"]] * 15], ("MFE", "highs"): [[[None]] * 15, [[1.0, 2.0]] * 15],
+    ("LOWEST_MARGIN_LEVEL", "adverse_price"): [0.0, -1.0], ("LOWEST_MARGIN_LEVEL", "quantity"): [0.0],
+    ("LOWEST_MARGIN_LEVEL", "leverage"): [0.0, "1:0"], ("LOWEST_MARGIN_LEVEL", "other_margin"): [-1.0],
+    ("LOWEST_MARGIN_LEVEL", "fx_rate"): [0.0], ("LOWEST_MARGIN_LEVEL", "contract_size"): [0.0],
+})
+
+
 def over_ranges(name: str) -> bool:
     """True for the functions that read whole ranges into one result (no row-by-row spill)."""
     return any(KIND.get(a.name) == "range" for a in REGISTRY[name].args)

@@ -88,6 +88,8 @@ RANGES: dict[str, list] = {
 VALID.update({"payoff_ratio": 2.0, "period": 14.0, "multiple": 2.0, "atr": 0.006, "account_currency": "USD"})
 SECOND.update({"account_currency": "EUR", "payoff_ratio": 1.0})
 OVERRIDES.update({"ATR_STOP": {"entry": 1.1}})
+# MAE, MFE (over the bars above) and LOWEST_MARGIN_LEVEL
+VALID.update({"adverse_price": 95.0})
 
 
 def _valid(fname: str, arg: str) -> object:

@@ -10,6 +10,7 @@ from .conversion import implied_fx_rate, pair_fx_rate
 from .costs import funding_cost, margin_interest
 from .drawdown import equity_after_losses, losses_to_drawdown, max_drawdown, recovery_gain
 from .errors import NoPrice, RiskInputError
+from .excursion import Excursion, ExcursionTrade, RangeExtremes, excursion_r, excursions, lowest_margin_level, mae, mfe
 from .inputs import parse_leverage, parse_side
 from .leverage import (
     effective_leverage,

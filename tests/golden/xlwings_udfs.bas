@@ -183,6 +183,32 @@ failed:
     LOSSES_TO_DRAWDOWN = Err.Description
 End Function
 
+Function LOWEST_MARGIN_LEVEL(side, entry, adverse_price, quantity, equity, leverage, Optional contract_size, Optional fx_rate, Optional other_margin, Optional account_is_base)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LOWEST_MARGIN_LEVEL = XLPy.CallUDF("addin.udfs", "LOWEST_MARGIN_LEVEL", Array(side, entry, adverse_price, quantity, equity, leverage, contract_size, fx_rate, other_margin, account_is_base), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LOWEST_MARGIN_LEVEL = XLPy.CallUDF("addin.udfs", "LOWEST_MARGIN_LEVEL", Array(side, entry, adverse_price, quantity, equity, leverage, contract_size, fx_rate, other_margin, account_is_base))
+        Exit Function
+    #End If
+failed:
+    LOWEST_MARGIN_LEVEL = Err.Description
+End Function
+
+Function MAE(side, entry, lows, highs)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MAE = XLPy.CallUDF("addin.udfs", "MAE", Array(side, entry, lows, highs), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MAE = XLPy.CallUDF("addin.udfs", "MAE", Array(side, entry, lows, highs))
+        Exit Function
+    #End If
+failed:
+    MAE = Err.Description
+End Function
+
 Function MARGIN_CALL_PRICE(side, entry, quantity, equity, leverage, Optional level, Optional contract_size, Optional fx_rate, Optional other_margin, Optional account_is_base)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -285,6 +311,19 @@ Function MAX_POSITION_SIZE(free_margin, price, leverage, Optional contract_size,
     #End If
 failed:
     MAX_POSITION_SIZE = Err.Description
+End Function
+
+Function MFE(side, entry, lows, highs)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MFE = XLPy.CallUDF("addin.udfs", "MFE", Array(side, entry, lows, highs), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MFE = XLPy.CallUDF("addin.udfs", "MFE", Array(side, entry, lows, highs))
+        Exit Function
+    #End If
+failed:
+    MFE = Err.Description
 End Function
 
 Function NOTIONAL(quantity, price, Optional contract_size, Optional fx_rate)
