@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..risk import NoPrice, RiskInputError, implied_fx_rate, pair_fx_rate
-from ..risk.conversion import RateFit, fit_fx_rate
+from ..risk.conversion import HALF_CENT, RateFit, fit_fx_rate
 from ..statements.model import Trade
 
 SIDE = {"long": 1, "short": -1}
 
 # The words each label starts or ends with, so a summary can count the trades by source.
 OWN_PRICE = "from the pair's own price"
-DAY = "from the statement's trades closed"
+DAY = "from the statement's"
 NEAREST = "the nearest day"
 OWN_PROFIT = "from this trade's own profit"
 NO_RATE = "no FX rate for"
@@ -53,8 +53,9 @@ def _pair(quote: str, account: str) -> str:
     return f"{quote}->{account}"
 
 
-def _pct(fit: RateFit) -> str:
-    return f"±{fit.uncertainty / fit.rate:.2%}"
+def _pct(uncertainty: float, rate: float) -> str:
+    """An uncertainty as a percentage of the rate, two significant digits: ±0.074%."""
+    return f"±{uncertainty / rate * 100:.2g}%"
 
 
 def move_value(trade: Trade, contract_size: float) -> float | None:
@@ -143,16 +144,27 @@ class StatementRates:
             return Conversion(None, (f"{NO_RATE} {_pair(quote, account)}: figures in the account currency "
                                      "are not computed",))
         day, fit = found
-        if moment is not None and day == moment.date():
-            flags = [f"{_pair(quote, account)} rate {DAY} {day:%Y-%m-%d} ({fit.used} trades, {_pct(fit)})"]
-        else:
+        pair = _pair(quote, account)
+        trades = f"{fit.used} trade{'s' if fit.used != 1 else ''}"
+        if moment is None or day != moment.date():
             when = "no open or close time" if moment is None else f"none on {moment:%Y-%m-%d}"
-            flags = [f"{_pair(quote, account)} rate {DAY} {day:%Y-%m-%d}, {NEAREST} ({when}; {_pct(fit)})"]
+            return Conversion(fit.rate, (f"{pair} rate {DAY} {trades} closed {day:%Y-%m-%d}, {NEAREST} "
+                                         f"({when}; {_pct(fit.uncertainty, fit.rate)})",))
         own = self.dropped.get(id(trade))
         if own is not None:
-            flags.append(f"this trade's profit implies {_pair(quote, account)} {own:.6g}, "
-                         f"{own / fit.rate - 1:+.1%} off its day's {fit.rate:.6g}: check its profit")
-        return Conversion(fit.rate, tuple(flags))
+            return Conversion(fit.rate, (
+                f"{pair} rate {DAY} {trades} closed {day:%Y-%m-%d} ({_pct(fit.uncertainty, fit.rate)})",
+                f"this trade's profit implies {pair} {own:.6g}, {own / fit.rate - 1:+.1%} off its day's "
+                f"{fit.rate:.6g}: check its profit"))
+        d = move_value(trade, contract_size) if trade.close_time is not None else None
+        if d and trade.profit / d > 0 and HALF_CENT / abs(d) < fit.uncertainty:
+            # A trade large enough that its own cent-rounded profit gives its rate more precisely than
+            # its day's fit does (which also spreads with the rate's moves during the day).
+            return Conversion(trade.profit / d, (
+                f"{pair} rate {OWN_PROFIT} ({_pct(HALF_CENT / abs(d), trade.profit / d)}; "
+                f"its day's {trades}: {fit.rate:.6g} {_pct(fit.uncertainty, fit.rate)})",))
+        return Conversion(fit.rate, (f"{pair} rate {DAY} {trades} closed {day:%Y-%m-%d} "
+                                     f"({_pct(fit.uncertainty, fit.rate)})",))
 
 
 def journal_rate(conversion: Conversion) -> tuple[float, tuple[str, ...]]:
@@ -191,6 +203,8 @@ def summary(trades: Iterable[Trade]) -> list[str]:
             counts[key]["no rate (1 assumed, flagged)"] += 1
         elif OWN_PRICE in flags:
             counts[key]["the pair's own price"] += 1
+        elif OWN_PROFIT in flags:
+            counts[key]["their own profit (large trades)"] += 1
         elif NEAREST in flags:
             counts[key]["a nearby day's trades"] += 1
         elif DAY in flags:

@@ -155,7 +155,7 @@ def fit_fx_rate(profits, move_values, tolerance: float = OUTLIER_TOLERANCE,
     keep: list[int] = []
     for _ in range(50):
         now = [i for i in moved if abs(p[i] - center * d[i]) <= half_cent + tolerance * abs(center * d[i])]
-        if now == keep:
+        if now == keep or not now:  # settled (an empty set cannot happen in practice: keep the last)
             break
         keep = now
         center = _wls(p, d, keep)
