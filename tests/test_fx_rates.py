@@ -133,6 +133,8 @@ def test_a_profit_the_others_contradict_is_left_out_of_the_fit_and_flagged():
     assert out[-1].fx_to_account == pytest.approx(1.269631, abs=1e-6)  # as without it
     assert out[3].fx_to_account == pytest.approx(1.269631, abs=1e-6)
     assert "this trade's profit implies GBP->USD 2, +57.5% off its day's 1.26963: check its profit" in out[3].flags
+    assert summary(out) == ["GBP->USD: 3 from their own profit (large trades), 2 from their day's trades, "
+                            "1 with a profit its day's rate does not explain (flagged)"]
 
 
 def test_usdjpy_takes_its_own_price_and_gbpjpy_the_jpy_trades_of_its_day():

@@ -39,6 +39,7 @@ DAY = "from the statement's"
 NEAREST = "the nearest day"
 OWN_PROFIT = "from this trade's own profit"
 NO_RATE = "no FX rate for"
+CHECK = "check its profit"
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class StatementRates:
             return Conversion(fit.rate, (
                 f"{pair} rate {DAY} {trades} closed {day:%Y-%m-%d} ({_pct(fit.uncertainty, fit.rate)})",
                 f"this trade's profit implies {pair} {own:.6g}, {own / fit.rate - 1:+.1%} off its day's "
-                f"{fit.rate:.6g}: check its profit"))
+                f"{fit.rate:.6g}: {CHECK}"))
         d = move_value(trade, contract_size) if trade.close_time is not None else None
         if d and trade.profit / d > 0 and HALF_CENT / abs(d) < fit.uncertainty:
             # A trade large enough that its own cent-rounded profit gives its rate more precisely than
@@ -199,6 +200,8 @@ def summary(trades: Iterable[Trade]) -> list[str]:
             continue
         key = _pair(t.quote_currency, t.account_currency)
         flags = " ".join(t.flags)
+        if CHECK in flags:
+            counts[key]["a profit its day's rate does not explain (flagged)"] += 1
         if any(f.startswith(NO_RATE) for f in t.flags):
             counts[key]["no rate (1 assumed, flagged)"] += 1
         elif OWN_PRICE in flags:
@@ -213,7 +216,7 @@ def summary(trades: Iterable[Trade]) -> list[str]:
             counts[key]["stated by the statement"] += 1
     lines = []
     for key in sorted(counts):
-        parts = ", ".join(f"{n} with {src}" if src.startswith("no rate") else f"{n} at {src}" if src == "rate 1"
+        parts = ", ".join(f"{n} with {src}" if src.startswith(("no rate", "a profit")) else f"{n} at {src}" if src == "rate 1"
                           else f"{n} from {src}" for src, n in sorted(counts[key].items(), key=lambda kv: -kv[1]))
         lines.append(f"{key}: {parts}")
     return lines
