@@ -139,21 +139,37 @@ def legs(symbol: str) -> tuple[str, str]:
     return got if got is not None else (symbol.strip().upper(), "")
 
 
-def open_positions(trades: Sequence[Trade], cols: dict[str, list]) -> list[Position]:
-    """The open trades (no exit, an entry and a quantity) as positions, in Trades order. The first
-    Trades row of a Trade ID is the one the formulas' MATCH finds."""
+def statement_marks(trades: Sequence[Trade]) -> dict[str, float]:
+    """Trade ID (upper case) -> the mark price a statement printed for the open trade."""
+    return {t.trade_id.upper(): t.mark_price for t in trades if t.exit is None and t.mark_price is not None}
+
+
+def is_open(cols: dict[str, list], i: int) -> bool:
+    """Row ``i`` of the Trades columns is an open position: a Trade ID, no exit, an entry and a quantity."""
+    return (cols["Exit"][i] is None and cols["Trade ID"][i] not in (None, "") and _num(cols["Entry"][i])
+            and _num(cols["Quantity"][i]))
+
+
+def open_positions(cols: dict[str, list], marks: dict[str, float] | None = None) -> list[Position]:
+    """The open trades of the Trades columns (:func:`is_open`) as positions, in Trades order, each
+    with its mark price from ``marks`` (Trade ID upper case -> price). The first Trades row of a
+    Trade ID is the one the formulas' MATCH finds."""
+    marks = marks or {}
     first: dict[str, int] = {}
-    for i, t in enumerate(trades):
-        first.setdefault(t.trade_id.upper(), i)
+    ids = cols["Trade ID"]
+    for i, tid in enumerate(ids):
+        if tid not in (None, ""):
+            first.setdefault(str(tid).upper(), i)
     out = []
-    for t in trades:
-        if t.is_closed:
+    for j in range(len(ids)):
+        if not is_open(cols, j):
             continue
-        i = first[t.trade_id.upper()]
-        base, quote = legs(t.symbol)
+        tid = str(ids[j])
+        i = first[tid.upper()]
+        base, quote = legs(str(cols["Symbol"][j] or ""))
         lev, pv = cols["Leverage used"][i], cols["Point value"][i]
-        out.append(Position(trade_id=t.trade_id, symbol=cols["Symbol"][i], side=cols["Side"][i],
-                            quantity=cols["Quantity"][i], entry=cols["Entry"][i], mark=t.mark_price,
+        out.append(Position(trade_id=tid, symbol=cols["Symbol"][i], side=cols["Side"][i],
+                            quantity=cols["Quantity"][i], entry=cols["Entry"][i], mark=marks.get(tid.upper()),
                             point_value=pv, leverage=lev, base=base, quote=quote,
                             costs=sum(v for v in (cols["Commission"][i], cols["Swap"][i], cols["Taxes"][i])
                                       if _num(v))))
@@ -182,14 +198,15 @@ def _move(equity: float, positions: Sequence[Position], level: float, past: str)
         return str(exc)
 
 
-def build_account(wb, trades: Sequence[Trade], cols: dict[str, list], settings, balance: float,
-                  cache: dict) -> AccountResult:
-    """Write the Account sheet. ``balance`` is the account's balance as the Dashboard computes it
-    (StartingBalance + cash since the first trade + closed net P/L)."""
+def build_account(wb, positions: list[Position], settings, balance: float, cache: dict,
+                  currencies: int | None = None) -> AccountResult:
+    """Write the Account sheet for the open ``positions``. ``balance`` is the account's balance as
+    the Dashboard computes it (StartingBalance + cash since the first trade + closed net P/L).
+    ``currencies``: lay out that many exposure rows whatever the positions hold (the shape of a
+    sheet written before, for a fill; the figures are then meaningless)."""
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
     right = Alignment(horizontal="right")
-    positions = open_positions(trades, cols)
     s.text("A1", "The account: open positions together", font=TITLE_FONT)
     s.text("A2", "Yellow cells are inputs: the mark price (current market price) of each open position. "
                  "Everything else is a native formula.", font=NOTE_FONT)
@@ -293,9 +310,11 @@ def build_account(wb, trades: Sequence[Trade], cols: dict[str, list], settings, 
     ws.merge_cells(f"B{r}:C{r}")
     ws.merge_cells(f"D{r}:E{r}")
     exposure: list[tuple[str, float]] = []
-    if positions:
+    if positions and currencies is None:
         exposure = rp.currency_exposure([p.symbol for p in positions], [p.sign for p in positions],
                                         [p.notional for p in positions], settings.account_currency)
+    elif currencies:
+        exposure = [(f"X{k}", 0.0) for k in range(currencies)]
     first = r + 1
     for cur, net in exposure or [("", 0.0)]:
         r += 1
@@ -486,4 +505,12 @@ def build(book) -> None:
     flow = C.cash_windows([(excel_serial(e.time) if e.time is not None else None, e.amount) for e in book.cash],
                           book.cash_from)(float("inf"))
     balance = book.settings.starting_balance + flow + sum(v for v in book.cols["Net P/L"] if _num(v))
-    book.account = build_account(book.wb, book.trades, book.cols, book.settings, balance, book.cache)
+    shape = book.inputs.get("positions")
+    if shape is not None:  # a layout of that shape only (a fill's view of the sheet it replaces)
+        positions = [Position(trade_id=f"x{k}", symbol="", side="long", quantity=1.0, entry=1.0, mark=None,
+                              point_value=1.0, leverage=1.0, base="", quote="", costs=0.0) for k in range(shape)]
+    else:
+        marks = book.inputs.get("marks")
+        positions = open_positions(book.cols, statement_marks(book.trades) if marks is None else marks)
+    book.account = build_account(book.wb, positions, book.settings, balance, book.cache,
+                                 currencies=book.inputs.get("currencies"))
