@@ -106,7 +106,9 @@ def edit_cells(path: Path, edits: dict[str, dict[str, object]]) -> None:
                     col, r = split_ref(ref)
                     start, cells = by_row.setdefault(r, (f'<row r="{r}">', {}))
                     old = cells.get(col)
-                    cells[col] = parse_cells(f"<row>{cell_xml(ref, v, old.style if old else None)}</row>")[0]
+                    x = (f'<c r="{ref}"><f>{v[1]}</f></c>' if isinstance(v, tuple)  # ("f", formula)
+                         else cell_xml(ref, v, old.style if old else None))
+                    cells[col] = parse_cells(f"<row>{x}</row>")[0]
                 body = "".join(build_row(s, [(c, x.text) for c, x in cells.items()], "")
                                for _, (s, cells) in sorted(by_row.items()))
                 data = (head + body + tail).encode("utf-8")
@@ -168,6 +170,14 @@ def differences(path: Path, reference, cache: dict | None, skip: dict[str, set[s
                 if not _same(av[co].value, want):
                     bad.append(f"{title}!{co}: cached {av[co].value!r} != {want!r}")
     return bad
+
+
+def names(path: Path) -> dict[str, str]:
+    """The defined names that point into the summary sheets' layouts, and their print areas."""
+    wb = openpyxl.load_workbook(path)
+    out = {n: wb.defined_names[n].attr_text for n in (*account.NAMES.values(), "SelectedTrade")}
+    out.update({f"print area {t}": wb[t].print_area for t in SHEETS})
+    return out
 
 
 # LibreOffice, through UNO --------------------------------------------------------------------------
@@ -368,6 +378,7 @@ def test_a_fill_into_the_template_writes_the_summary_sheets_the_builder_writes(f
     ref = tmp_path / "built.xlsx"
     build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
     assert differences(first, ref, None) == []
+    assert names(first) == names(ref)
     wb = openpyxl.load_workbook(first, data_only=True)
     assert wb["Dashboard"]["B3"].value, "a trade is picked"
     assert wb["Stats"]["B4"].value > 0, "closed trades counted"
@@ -424,6 +435,23 @@ def test_a_fill_of_the_bundled_sample_into_the_template(tmp_path):
     ref = tmp_path / "built.xlsx"
     build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
     assert differences(journal, ref, None) == []
+    assert names(journal) == names(ref)
+
+
+def test_a_refill_that_opens_a_position_moves_the_account_figures_and_their_names(tmp_path):
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    fill_journal([sample_statement()], journal, progress=False)
+    before = names(journal)
+    fill_journal([_newer_statement(tmp_path)], journal, progress=False)
+    got = read_journal(journal)
+    assert sum(1 for t in got.trades if t.exit is None) == 2
+    ref = tmp_path / "built.xlsx"
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    assert differences(journal, ref, None) == []
+    assert names(journal) == names(ref) != before
+    tables = {t.displayName: t.ref for ws in openpyxl.load_workbook(journal).worksheets for t in ws.tables.values()}
+    assert tables["OpenPositions"] == "A4:O6"
 
 
 lo = pytest.mark.skipif(soffice() is None or not Path("/usr/bin/python3").exists(),
@@ -435,5 +463,61 @@ lo = pytest.mark.skipif(soffice() is None or not Path("/usr/bin/python3").exists
 def test_libreoffice_shows_the_cached_values_before_and_after_a_hard_recalculation(fills, which, tmp_path):
     path = fills[which]
     count, bad = libreoffice_differences(path, tmp_path)
+    assert count > 300
+    assert bad == [], "\n".join(bad[:30])
+
+
+def _newer_statement(tmp_path: Path) -> Path:
+    """A second MT4 statement of the same account with other tickets (new trades for a re-fill)."""
+    from addin.statements.sample import write_mt4_statement
+    newer = tmp_path / "newer.htm"
+    write_mt4_statement(newer, trades=5, seed=99)
+    newer.write_text(re.sub(r"(<td[^>]*>)48(\d{6}</td>)", r"\g<1>77\2", newer.read_text()))
+    return newer
+
+
+def test_a_formula_the_trader_typed_on_a_summary_sheet_is_kept_and_recalculated_on_opening(tmp_path):
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    fill_journal([sample_statement()], journal, progress=False)
+    assert b"fullCalcOnLoad" not in zipfile.ZipFile(journal).read("xl/workbook.xml")
+    edit_cells(journal, {"Dashboard": {"H5": ("f", "Stats!B4*2")}})
+    fill_journal([_newer_statement(tmp_path)], journal, progress=False)
+    assert openpyxl.load_workbook(journal)["Dashboard"]["H5"].value == "=Stats!B4*2"
+    assert b'fullCalcOnLoad="1"' in zipfile.ZipFile(journal).read("xl/workbook.xml")
+
+
+def test_a_planner_input_the_figures_cannot_use_leaves_the_planner_to_excel(tmp_path):
+    """A blank entry price: the Planner's twins cannot compute the plan, so the sheet stays as it was
+    and Excel recalculates on opening; the other summary sheets are still written."""
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    fill_journal([sample_statement()], journal, progress=False)
+    edit_cells(journal, {"Planner": {"B8": None}})
+    pkg = Package.open(journal)
+    before = pkg.zf.read(pkg.sheet_part("Planner"))
+    pkg.close()
+    fill_journal([_newer_statement(tmp_path)], journal, progress=False)
+    pkg = Package.open(journal)
+    assert pkg.zf.read(pkg.sheet_part("Planner")) == before
+    assert b'fullCalcOnLoad="1"' in pkg.zf.read("xl/workbook.xml")
+    pkg.close()
+    got = read_journal(journal)
+    ref = tmp_path / "built.xlsx"
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    bad = [d for d in differences(journal, ref, None) if not d.startswith("Planner!")]
+    assert bad == [], "\n".join(bad)
+    assert names(journal) == names(ref)
+
+
+@lo
+def test_libreoffice_agrees_after_a_refill_that_opens_a_position(tmp_path):
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    fill_journal([sample_statement()], journal, progress=False)
+    edit_cells(journal, {"Dashboard": {"H2": "my note"}, "Planner": {"B6": "USDJPY", "B8": 150.0, "B9": 149.0,
+                                                                     "B10": 152.0}})
+    fill_journal([_newer_statement(tmp_path)], journal, progress=False)
+    count, bad = libreoffice_differences(journal, tmp_path)
     assert count > 300
     assert bad == [], "\n".join(bad[:30])

@@ -221,7 +221,7 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
     # The summary sheets (Dashboard, Stats, Account, Planner): laid out again, every cached value
     # computed, the trader's inputs and notes kept (summary.py). Their charts' series replace those
     # the loop above extended.
-    sums = refresh(pkg, settings, cols, cash_all, first_trade, trades_sheet, marks)
+    sums = refresh(pkg, settings, cols, cash_all, first_trade, trades_sheet, marks, data_start)
     o.parts.update(sums.parts)
     o.workbook = sums.workbook
     o.full_calc = o.full_calc or sums.foreign_formulas

@@ -568,10 +568,12 @@ def _chart_prefixed(xml: str, prefix: str) -> str:
 # The entry point -----------------------------------------------------------------------------------
 
 def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list, cash_from: float,
-            trades_sheet: str, marks: dict[str, float] | None = None) -> Refresh:
+            trades_sheet: str, marks: dict[str, float] | None = None, data_start: int = 2) -> Refresh:
     """The summary sheets of ``pkg`` laid out again for the merged Trades columns ``cols`` (dates as
     serials), the settings, the Cash rows ``cash`` and CashFrom; ``marks`` are the mark prices the
-    statements printed for open trades (Trade ID upper case -> price)."""
+    statements printed for open trades (Trade ID upper case -> price). ``data_start``: the first
+    row of the Trades table's data (the charts over its rows are rewritten only where it is row 2,
+    as the builder lays it out; elsewhere the fill's extension of their ranges stands)."""
     out = Refresh()
     sst = pkg.sst
     parts = {t: pkg.sheet_part(t) for t in SHEETS}
@@ -658,7 +660,10 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         out.parts[part] = _sheet_xml(sh, cells, new.row_tags[title], merges).encode("utf-8")
         out.done.add(part)
         # the charts on the sheet, in drawing order
+        trades_ref = ("'" + trades_sheet.replace("'", "''") + "'!").encode("utf-8")
         for target, built in zip(_charts_of(pkg.zf, part), new.charts.get(title, [])):
+            if data_start != 2 and trades_ref in built:
+                continue
             xml = pkg.zf.read(target).decode("utf-8")
             got = _replace_series(xml, built.decode("utf-8"))
             if got != xml:
@@ -668,7 +673,7 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
             if sid is not None:
                 out.print_areas[sid] = new.print_areas[title]
     t = pkg.tables.get(account.TABLE)
-    if t is not None and account.TITLE in out.done and account.TABLE in new.tables:
+    if t is not None and parts.get(account.TITLE) in out.done and account.TABLE in new.tables:
         ref = new.tables[account.TABLE]
         xml = t.xml.decode("utf-8")
         xml = re.sub(r'(<(?:\w+:)?table\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
@@ -676,8 +681,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
                      count=1)
         out.parts[t.part] = xml.encode("utf-8")
     out.names = {k: v for k, v in new.names.items()
-                 if (k != dashboard.AUTO_PICK or dashboard.TITLE in out.done)
-                 and (k not in account.NAMES.values() or account.TITLE in out.done)}
+                 if (k != dashboard.AUTO_PICK or parts.get(dashboard.TITLE) in out.done)
+                 and (k not in account.NAMES.values() or parts.get(account.TITLE) in out.done)}
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()
     return out
