@@ -37,7 +37,6 @@ from openpyxl import Workbook
 from addin.fill import fill_journal, sample_statement
 from addin.fill.xlsx_edit import Package, build_row, cell_xml, parse_cells, read_sheet_rows, row_number, row_parts, split_ref
 from addin.journal import account, dashboard, planner, stats
-from addin.journal import columns as C
 from addin.journal.layout import NO_ADDIN, Book
 from addin.journal.read import read_journal
 from addin.journal.render import soffice

@@ -1,6 +1,7 @@
 """The sheets beside Trades that a fill edits: Settings given on the command line, Cash, Rejected,
-CashFrom, the charts over the Trades rows, the hidden ledger of imported keys; and what it leaves to
-the spreadsheet's recalculation."""
+CashFrom, the charts over the Trades rows, the hidden ledger of imported keys, the summary sheets
+(Dashboard, Stats, Account, Planner: :mod:`.summary`); and what it leaves to the spreadsheet's
+recalculation (formulas on sheets the program does not own)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..journal.settings import SETTINGS_CELLS, Settings
 from ..statements.model import BalanceEvent, RejectedRow, SourceRef
 from .xlsx_edit import (NS_MAIN, Cell, Package, build_row, cell_xml, col_letter, parse_cells, range_bounds, row_number, row_parts,
                         serial, split_ref, stream_sheet)
-from .journal_state import REJECTED_TABLE, norm, read_cash_from, text
+from .journal_state import REJECTED_TABLE, read_cash_from
 from .package_write import _extend
 from .summary import refresh
 
@@ -34,10 +35,6 @@ def cap_rejected(rows: list[RejectedRow], used: int, limit: int = EXCEL_ROWS) ->
                           reason=f"{rest:,} more rejected rows not listed: the sheet is at Excel's {limit:,}-row "
                                  "limit (the fill's summary counts them; re-read the file to see them)")
     return rows[:keep] + ([summary] if room > 0 else [])
-
-
-# Sheets of figures over the whole Trades table, which a fill leaves to Excel's recalculation.
-SUMMARY_SHEETS = ("Dashboard", "Stats", "Account", "Planner")
 
 
 def _account_notes(pkg: Package, all_rows: list[dict]) -> list[str]:

@@ -46,8 +46,8 @@ from ..journal.layout import Book
 from ..journal.settings import Settings
 from ..journal.workbook import _splice_cached
 from .journal_state import read_instruments
-from .xlsx_edit import (NS_MAIN, Cell, Package, cell_xml, col_letter, parse_cells, range_bounds, read_sheet_rows,
-                        rels_part, resolve, row_number, row_parts, split_ref, _rels)
+from .xlsx_edit import (NS_MAIN, Cell, Package, _rels, cell_xml, col_letter, parse_cells, range_bounds,
+                        read_sheet_rows, resolve, row_number, row_parts, split_ref)
 
 SHEETS = (dashboard.TITLE, stats.TITLE, account.TITLE, planner.TITLE)
 PLAN_ROWS = 4  # the Planner's inputs: B4 .. B13, labels in column A
@@ -578,6 +578,9 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     sst = pkg.sst
     parts = {t: pkg.sheet_part(t) for t in SHEETS}
     parts = {t: p for t, p in parts.items() if p}
+    if account.TABLE not in pkg.tables or pkg.tables[account.TABLE].sheet_part != parts.get(account.TITLE):
+        parts.pop(account.TITLE, None)  # its OpenPositions table deleted or moved: the sheet is the trader's now
+        out.foreign_formulas = True
     if not parts:
         return out
     old = {t: _read(pkg, p) for t, p in parts.items()}
@@ -693,7 +696,7 @@ def _auto_pick(text: str | None) -> str | None:
     if text is None:
         return None
     t = text.strip()
-    if t.startswith("=") :
+    if t.startswith("="):
         t = t[1:]
     if len(t) >= 2 and t[0] == '"' and t[-1] == '"':
         return t[1:-1].replace('""', '"')
