@@ -442,7 +442,14 @@ def test_a_refill_that_opens_a_position_moves_the_account_figures_and_their_name
     write_template(journal)
     fill_journal([sample_statement()], journal, progress=False)
     before = names(journal)
+    end = openpyxl.load_workbook(journal)["Account"].max_row
+    edit_cells(journal, {"Account": {f"A{end + 3}": "a note below the figures", "R2": "a note beside them"}})
     fill_journal([_newer_statement(tmp_path)], journal, progress=False)
+    ws = openpyxl.load_workbook(journal)["Account"]
+    assert ws[f"A{end + 4}"].value == "a note below the figures" and ws[f"A{end + 3}"].value is None, \
+        "a note below the layout moves down with it (one more position row)"
+    assert ws["R2"].value == "a note beside them"
+    edit_cells(journal, {"Account": {f"A{end + 4}": None, "R2": None}})
     got = read_journal(journal)
     assert sum(1 for t in got.trades if t.exit is None) == 2
     ref = tmp_path / "built.xlsx"
