@@ -527,3 +527,20 @@ def test_libreoffice_agrees_after_a_refill_that_opens_a_position(tmp_path):
     count, bad = libreoffice_differences(journal, tmp_path)
     assert count > 300
     assert bad == [], "\n".join(bad[:30])
+
+
+def test_planner_inputs_left_at_the_programs_defaults_follow_the_settings(tmp_path):
+    """The template's plan is the program's (equity = StartingBalance...): a fill that sets the equity
+    moves it; an input the trader typed stays."""
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    fill_journal([sample_statement()], journal, progress=False, equity=50_000)
+    got = read_journal(journal)
+    assert got.settings.starting_balance == 50_000
+    assert openpyxl.load_workbook(journal)["Planner"]["B4"].value == 50_000
+    ref = tmp_path / "built.xlsx"
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    assert differences(journal, ref, None) == []
+    edit_cells(journal, {"Planner": {"B4": 7_777}})
+    fill_journal([_newer_statement(tmp_path)], journal, progress=False, equity=60_000)
+    assert openpyxl.load_workbook(journal)["Planner"]["B4"].value == 7_777

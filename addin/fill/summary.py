@@ -11,7 +11,9 @@ Python twins; what the trader typed there is kept:
   sheet (typed by the trader, or of trades since deleted) stay beside those of the trades.
 * Account: the ``OpenPositions`` rows follow the open trades of the Trades table; a mark price found
   on the sheet stays with its Trade ID (a statement's mark price fills a row that has none).
-* Planner: the ten input cells (B4:B13) are kept as they are, and the plan's figures computed from them.
+* Planner: the ten input cells (B4:B13) are kept as they are, and the plan's figures computed from
+  them; an input still holding the program's default (the template's plan, equity and leverage from
+  the settings as they were) follows the settings instead.
 * Any other cell on these sheets that the previous layout did not write (the trader's notes) is
   kept; when the layout now needs its place, it moves down with the rows below the layout (or to the
   first free cell below it).
@@ -45,7 +47,7 @@ from ..journal.instruments import DEFAULT_INSTRUMENTS
 from ..journal.layout import Book
 from ..journal.settings import Settings
 from ..journal.workbook import _splice_cached
-from .journal_state import read_instruments
+from .journal_state import SettingsError, read_instruments, read_settings
 from .xlsx_edit import (NS_MAIN, Cell, Package, _rels, cell_xml, col_letter, parse_cells, range_bounds,
                         read_sheet_rows, resolve, row_number, row_parts, split_ref)
 
@@ -616,12 +618,16 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     if planner.TITLE in old:
         sh = old[planner.TITLE]
         plan = {}
+        default = _default_plan(pkg)
         for k, label in enumerate(PLAN_LABELS):
             r = PLAN_ROWS + k
-            if _value(sh.cell(f"A{r}"), sst) != label or sh.cell(f"B{r}") is None:
-                continue
             c = sh.cell(f"B{r}")
-            plan[label] = c.value(sst)
+            if _value(sh.cell(f"A{r}"), sst) != label or c is None:
+                continue
+            v = c.value(sst)
+            if not c.has_formula and label in default and _same_input(v, default[label]):
+                continue  # the program's default for the settings as they were: it follows the settings
+            plan[label] = v
             kept[planner.TITLE][(r, 1)] = c.text
         new_in["plan"] = plan  # the layout is the same whatever the plan: the old one is built with the defaults
 
@@ -689,6 +695,23 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()
     return out
+
+
+def _default_plan(pkg: Package) -> dict[str, object]:
+    """The Planner's inputs as the builder writes them for the journal's settings before this fill
+    (an input still equal to it was not typed by the trader)."""
+    try:
+        before, _ = read_settings(pkg)
+    except SettingsError:
+        return {}
+    return {"Equity": before.starting_balance, "Risk per trade": before.risk_per_trade,
+            "Leverage": before.account_leverage, **planner.DEFAULT_PLAN}
+
+
+def _same_input(v: object, default: object) -> bool:
+    if isinstance(default, str) or isinstance(v, str):
+        return v == default
+    return type(v) in (int, float) and type(default) in (int, float) and float(v) == float(default)
 
 
 def _auto_pick(text: str | None) -> str | None:
