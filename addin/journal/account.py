@@ -18,9 +18,9 @@ yellow cell the trader types -- and from it:
 
 A position without a mark price is valued at its entry (margin, notional) with no unrealised P/L,
 and counted in "positions without a mark price". Base and Quote are written by the build from
-:func:`addin.risk.portfolio.currency_legs`; the currencies listed are those of the positions at the
-build (a position added by hand: add its row to the table, type its Base and Quote; a new
-currency: insert a row in the exposure list and copy the formulas).
+:func:`addin.risk.portfolio.currency_legs`; the currencies listed are those of the positions. A fill lays the sheet out again for the open trades
+of the Trades table (:mod:`addin.fill.summary`): one row per open trade, the mark price found on
+the sheet kept with its Trade ID.
 
 :func:`planner_context` adds the Planner's "with your open positions" block: margin level and free
 margin after adding the planned trade, the new net exposure of its two currencies, the uniform

@@ -5,7 +5,8 @@ has (INDEX into the table at the row MATCH found) and calls the add-in only for 
 not hold (margin level, wipe-out move, liquidation price, the size the risk budget allowed, losses
 to MaxDrawdown, recovery gain): a constant number of calls, guarded so that without the add-in they
 say "needs the add-in". It opens on the latest closed trade (an open trade has no exit, R multiple or
-return yet). Cached values come from the Trades columns and :mod:`addin.risk`.
+return yet); a fill picks it again unless the trader picked another (the hidden name
+:data:`AUTO_PICK` holds the program's pick). Cached values come from the Trades columns and :mod:`addin.risk`.
 """
 
 from __future__ import annotations

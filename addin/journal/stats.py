@@ -21,7 +21,9 @@ Breakdown keys (the symbols, setups, tags seen) are values the build writes, one
 the formulas of that row reading the key from column A: a trader who adds a symbol in Excel
 inserts a row in the section, copies the formulas from the row above and types the new key (the
 section's "(not listed above)" row counts the closed trades no key row covers, so a missing key
-shows). Tags are matched as whole comma-separated words, case-insensitively (``breakout, news``
+shows). A fill lays the sheet out again (:mod:`addin.fill.summary`) with the keys of the closed
+trades and, after them, the key rows it finds in a section (typed there, or of trades since
+deleted); likewise the monthly grid's years. Tags are matched as whole comma-separated words, case-insensitively (``breakout, news``
 has the tags ``breakout`` and ``news``).
 
 Python twins: :func:`compute_stats` evaluates every formula of the sheet column-wise with the
