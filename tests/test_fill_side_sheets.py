@@ -473,12 +473,12 @@ def test_libreoffice_shows_the_cached_values_before_and_after_a_hard_recalculati
     assert bad == [], "\n".join(bad[:30])
 
 
-def _newer_statement(tmp_path: Path) -> Path:
+def _newer_statement(tmp_path: Path, tickets: str = "77") -> Path:
     """A second MT4 statement of the same account with other tickets (new trades for a re-fill)."""
     from addin.statements.sample import write_mt4_statement
-    newer = tmp_path / "newer.htm"
+    newer = tmp_path / f"newer{tickets}.htm"
     write_mt4_statement(newer, trades=5, seed=99)
-    newer.write_text(re.sub(r"(<td[^>]*>)48(\d{6}</td>)", r"\g<1>77\2", newer.read_text()))
+    newer.write_text(re.sub(r"(<td[^>]*>)48(\d{6}</td>)", r"\g<1>" + tickets + r"\2", newer.read_text()))
     return newer
 
 
@@ -544,3 +544,28 @@ def test_planner_inputs_left_at_the_programs_defaults_follow_the_settings(tmp_pa
     edit_cells(journal, {"Planner": {"B4": 7_777}})
     fill_journal([_newer_statement(tmp_path)], journal, progress=False, equity=60_000)
     assert openpyxl.load_workbook(journal)["Planner"]["B4"].value == 7_777
+
+
+def test_a_later_statements_mark_price_replaces_the_earlier_ones_but_not_a_typed_one(tmp_path):
+    """The program's marks (from a statement) follow the newest statement; a typed mark stays."""
+    journal = tmp_path / "Journal.xlsx"
+    write_template(journal)
+    fill_journal([sample_statement()], journal, progress=False)
+    acct = openpyxl.load_workbook(journal, data_only=True)["Account"]
+    assert (acct["A5"].value, acct["F5"].value) == ("48210868", 1.0946)
+    later = tmp_path / "later.htm"
+    html = sample_statement().read_text(encoding="utf-8")
+    row = next(r for r in html.splitlines() if r.startswith('<tr align=right><td title="">48210868</td>'))
+    later.write_text(html.replace(row, row.replace(">1.09460<", ">1.09999<")), encoding="utf-8")
+    fill_journal([later, _newer_statement(tmp_path)], journal, progress=False)
+    acct = openpyxl.load_workbook(journal, data_only=True)["Account"]
+    marks = {acct.cell(r, 1).value: acct.cell(r, 6).value for r in range(5, 7)}
+    assert marks["48210868"] == 1.09999, "the later statement's mark"
+    other = next(k for k in marks if k != "48210868")
+    edit_cells(journal, {"Account": {"F5": 1.1}})  # typed by the trader
+    again = tmp_path / "again.htm"
+    again.write_text(html.replace(row, row.replace(">1.09460<", ">1.08888<")), encoding="utf-8")
+    assert fill_journal([again, _newer_statement(tmp_path, "66")], journal, progress=False).changed
+    acct = openpyxl.load_workbook(journal, data_only=True)["Account"]
+    marks = {acct.cell(r, 1).value: acct.cell(r, 6).value for r in range(5, 7)}
+    assert marks["48210868"] == 1.1 and marks[other] is not None

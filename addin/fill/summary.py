@@ -9,8 +9,9 @@ Python twins; what the trader typed there is kept:
   the latest closed trade again.
 * Stats: the key rows of every breakdown section and the years of the monthly grid found on the
   sheet (typed by the trader, or of trades since deleted) stay beside those of the trades.
-* Account: the ``OpenPositions`` rows follow the open trades of the Trades table; a mark price found
-  on the sheet stays with its Trade ID (a statement's mark price fills a row that has none).
+* Account: the ``OpenPositions`` rows follow the open trades of the Trades table; a mark price the
+  trader typed stays with its Trade ID; one the program wrote from a statement (the hidden name
+  ``AccountStatementMarks`` records them) gives way to the mark of the statement being filled.
 * Planner: the ten input cells (B4:B13) are kept as they are, and the plan's figures computed from
   them; an input still holding the program's default (the template's plan, equity and leverage from
   the settings as they were) follows the settings instead.
@@ -282,7 +283,7 @@ def _build(cols: dict[str, list], n: int, settings: Settings, instruments: list,
         built.charts[title] = [_retitle(zf.read(c), titles) for c in _charts_of(zf, part)]
         if ws.print_area:
             built.print_areas[title] = _retitle(ws.print_area.encode("utf-8"), titles).decode("utf-8")
-    for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK):
+    for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS):
         dn = wb.defined_names.get(name)
         if dn is not None:
             built.names[name] = (dn.attr_text, bool(dn.hidden))
@@ -611,10 +612,23 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     if account.TITLE in old:
         rows, currencies, mark_cells = _account_shape(pkg, old[account.TITLE])
         old_in["positions"], old_in["currencies"] = rows, currencies
-        typed = {k: c.value(sst) for k, c in mark_cells.items()}
-        want = dict(marks or {})
-        want.update({k: v for k, v in typed.items() if type(v) in (int, float)})
-        new_in["marks"] = want
+        # A mark the program wrote from a statement (recorded in the hidden AccountStatementMarks name,
+        # and still that number) gives way to this fill's statement; any other is the trader's.
+        recorded = account.parse_marks_text(pkg.defined.get(account.STATEMENT_MARKS))
+        written, typed = {}, {}
+        for k, c in mark_cells.items():
+            v = c.value(sst)
+            if type(v) not in (int, float):
+                continue
+            if not c.has_formula and k in recorded and float(v) == recorded[k]:
+                written[k] = float(v)
+            else:
+                typed[k] = v
+        written.update({k: v for k, v in (marks or {}).items() if k not in typed})
+        new_in["marks"] = {**written, **typed}
+        new_in["written"] = written
+        for k in written:  # the program writes these cells again
+            mark_cells.pop(k, None)
     if planner.TITLE in old:
         sh = old[planner.TITLE]
         plan = {}
@@ -691,7 +705,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         out.parts[t.part] = xml.encode("utf-8")
     out.names = {k: v for k, v in new.names.items()
                  if (k != dashboard.AUTO_PICK or parts.get(dashboard.TITLE) in out.done)
-                 and (k not in account.NAMES.values() or parts.get(account.TITLE) in out.done)}
+                 and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS)
+                      or parts.get(account.TITLE) in out.done)}
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()
     return out

@@ -139,6 +139,40 @@ def legs(symbol: str) -> tuple[str, str]:
     return got if got is not None else (symbol.strip().upper(), "")
 
 
+STATEMENT_MARKS = "AccountStatementMarks"  # hidden defined name: the marks the program wrote from statements
+_NAME_CHARS = 8000  # a defined name's formula holds at most 8,192 characters in Excel
+
+
+def marks_text(marks: dict[str, float]) -> str:
+    """The :data:`STATEMENT_MARKS` name's formula: ``"ID=price;ID=price"`` as a text constant (as
+    many as fit; a Trade ID holding ``;``, ``=`` or a quote is left out: its mark then counts as typed)."""
+    parts, size = [], 2
+    for k, v in sorted(marks.items()):
+        if any(ch in k for ch in ';="') or not _num(v):
+            continue
+        item = f"{k}={float(v)!r}"
+        if size + len(item) + 1 > _NAME_CHARS:
+            break
+        parts.append(item)
+        size += len(item) + 1
+    return '"' + ";".join(parts) + '"'
+
+
+def parse_marks_text(text: str | None) -> dict[str, float]:
+    """:func:`marks_text` read back (empty for a missing or unreadable name)."""
+    t = (text or "").strip().lstrip("=")
+    if len(t) < 2 or t[0] != '"' or t[-1] != '"':
+        return {}
+    out = {}
+    for item in t[1:-1].split(";"):
+        k, _, v = item.partition("=")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            continue
+    return out
+
+
 def statement_marks(trades: Sequence[Trade]) -> dict[str, float]:
     """Trade ID (upper case) -> the mark price a statement printed for the open trade."""
     return {t.trade_id.upper(): t.mark_price for t in trades if t.exit is None and t.mark_price is not None}
@@ -512,5 +546,10 @@ def build(book) -> None:
     else:
         marks = book.inputs.get("marks")
         positions = open_positions(book.cols, statement_marks(book.trades) if marks is None else marks)
+    # The mark prices the program wrote from statements (not typed): a later statement replaces them.
+    written = statement_marks(book.trades) if book.inputs.get("marks") is None else book.inputs.get("written", {})
+    listed = {p.trade_id.upper() for p in positions}
+    book.wb.defined_names[STATEMENT_MARKS] = DefinedName(STATEMENT_MARKS, hidden=True, attr_text=marks_text(
+        {k: v for k, v in written.items() if k in listed}))
     book.account = build_account(book.wb, positions, book.settings, balance, book.cache,
                                  currencies=book.inputs.get("currencies"))
