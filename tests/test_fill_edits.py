@@ -171,7 +171,8 @@ def test_a_refill_keeps_every_trader_edit_and_appends_the_new_trades(tmp_path):
     assert not changed_trader, changed_trader
     sheets = {n: before_parts[n] for n in before_parts if n.startswith("xl/worksheets/sheet")}
     changed_sheets = {n for n in sheets if n in owned}
-    assert len(changed_sheets) <= 5, changed_sheets  # Trades, Cash, Rejected, Dashboard cached values, ledger
+    # Trades, Cash, Rejected, the ledger, and the summary sheets laid out again (Dashboard, Stats, Account, Planner)
+    assert len(changed_sheets) <= 8, changed_sheets
     notes_part = next(n for n in sheets if b"Week 12" in sheets[n] or b"Week 12" not in b"")
     assert set(before_parts) <= set(after.namelist()) | {"xl/calcChain.xml"}
     # settings typed as text were read with the functions' parsers: the new trades' figures use 1:100
@@ -497,7 +498,9 @@ def test_macros_pivots_comments_and_other_parts_are_copied_byte_for_byte(tmp_pat
     from addin.fill.xlsx_edit import Package
     pkg = Package.open(journal)
     owned = {pkg.sheet_part(s) for s in ("Trades", "Cash", "Rejected", "Imported")}
-    owned |= {t.part for name, t in pkg.tables.items() if name in ("Trades", "Cash", "RejectedRows")}
+    owned |= {t.part for name, t in pkg.tables.items() if name in ("Trades", "Cash", "RejectedRows", "OpenPositions")}
+    from addin.fill.summary import SHEETS, _charts_of  # the summary sheets, laid out again, and their charts
+    owned |= {pkg.sheet_part(s) for s in SHEETS} | {c for s in SHEETS for c in _charts_of(pkg.zf, pkg.sheet_part(s))}
     pkg.zf.close()
     over_trades = {n for n in before if n.startswith("xl/charts/") and b"'Trades'!" in before[n]}
     assert set(changed) <= {"xl/workbook.xml"} | owned | over_trades, changed

@@ -251,9 +251,9 @@ def test_a_typed_mark_survives_the_next_fill(tmp_path):
     assert f["Unrealised P/L"] == pytest.approx(0.5 * 100_000 * (1.1 - 1.09557) - 3.50)
 
 
-def test_a_fill_that_closes_an_open_position_says_the_account_sheet_needs_it(tmp_path):
-    """The Account sheet's OpenPositions rows are the build's; a re-fill that closes the open
-    trade says so (and asks Excel to recalculate), rather than leave the trader believing them."""
+def test_a_fill_that_closes_an_open_position_takes_it_off_the_account_sheet(tmp_path):
+    """The Account sheet's OpenPositions rows follow the open trades: a re-fill that closes the open
+    trade removes its row and writes the account's figures without it (no recalculation needed)."""
     from addin.fill import fill_journal, print_report, sample_statement
     import io
 
@@ -273,7 +273,13 @@ def test_a_fill_that_closes_an_open_position_says_the_account_sheet_needs_it(tmp
                        '"close_time": "Close time", "profit": "Profit"}, "sides": {"long": ["buy"], "short": ["sell"]}}'
                        % (t.broker, t.account))
     report = fill_journal([closed], path, fmt="csv", mapping=mapping, progress=False)
-    assert report.changed and report.full_calc
+    assert report.changed and not report.full_calc
     out = io.StringIO()
     print_report(report, out)
-    assert f"OpenPositions table are closed or gone ({t.trade_id})" in out.getvalue()
+    assert "OpenPositions" not in out.getvalue() and "Account sheet" not in out.getvalue()
+    wb = openpyxl.load_workbook(path, data_only=True)
+    ws = wb["Account"]
+    listed_now = [c.value for c in ws["A"][4:] if c.value == t.trade_id]
+    assert listed_now == [] and wb.defined_names["AccountEquity"] is not None
+    f = figures(ws)
+    assert f["Unrealised P/L"] == 0 and f["Used margin"] == 0 and f["Margin level"] == A.NO_POSITIONS

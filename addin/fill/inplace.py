@@ -321,6 +321,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
             if rk not in seen_rej:
                 seen_rej.add(rk)
                 rejected_new.append(r)
+    marks = {t.trade_id.upper(): t.mark_price for trades, _, _ in statements for t in trades
+             if t.exit is None and t.mark_price is not None}  # the Account sheet's open positions
     for trades, _, _ in statements:
         if isinstance(trades, list):
             trades.clear()  # planned: 100,000 Trade objects need not stay for the write
@@ -411,12 +413,13 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     replaced[table.part] = table.xml.decode("utf-8").replace(f'ref="{table.ref}"', f'ref="{new_ref}"').encode("utf-8")
     other = _other_parts(pkg, settings, settings_changed, cols, cash_all, cash_new, rejected_new, first_trade,
                          cash_total, ledger_add, r1, new_last, table.sheet, data_start=r0 + 1,
-                         trades_changed=bool(updates or fresh or cash_new or settings_changed))
+                         trades_changed=bool(updates or fresh or cash_new or settings_changed), marks=marks)
     replaced.update(other.parts)
     full_calc = full_calc or other.full_calc
     wb_xml = pkg.zf.read("xl/workbook.xml").decode("utf-8")
     if other.new_sheet:
         wb_xml = other.register(wb_xml)
+    wb_xml = other.workbook(wb_xml)
     if full_calc:
         wb_xml = _full_calc(wb_xml)
     replaced["xl/workbook.xml"] = wb_xml.encode("utf-8")

@@ -1,6 +1,7 @@
 """The sheets beside Trades that a fill edits: Settings given on the command line, Cash, Rejected,
-CashFrom, the charts over the Trades rows, the hidden ledger of imported keys; and what it leaves to
-the spreadsheet's recalculation."""
+CashFrom, the charts over the Trades rows, the hidden ledger of imported keys, the summary sheets
+(Dashboard, Stats, Account, Planner: :mod:`.summary`); and what it leaves to the spreadsheet's
+recalculation (formulas on sheets the program does not own)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from ..journal.settings import SETTINGS_CELLS, Settings
 from ..statements.model import BalanceEvent, RejectedRow, SourceRef
 from .xlsx_edit import (NS_MAIN, Cell, Package, build_row, cell_xml, col_letter, parse_cells, range_bounds, row_number, row_parts,
                         serial, split_ref, stream_sheet)
-from .journal_state import REJECTED_TABLE, norm, read_cash_from, text
+from .journal_state import REJECTED_TABLE, read_cash_from
 from .package_write import _extend
+from .summary import refresh
 
 
 EXCEL_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice since 7.4)
@@ -35,37 +37,10 @@ def cap_rejected(rows: list[RejectedRow], used: int, limit: int = EXCEL_ROWS) ->
     return rows[:keep] + ([summary] if room > 0 else [])
 
 
-# Sheets of figures over the whole Trades table, which a fill leaves to Excel's recalculation.
-SUMMARY_SHEETS = ("Dashboard", "Stats", "Account", "Planner")
-
-
 def _account_notes(pkg: Package, all_rows: list[dict]) -> list[str]:
-    """What the Account sheet's OpenPositions table (one row per open trade, written by the build;
-    the fill does not add or remove its rows) no longer matches: trades now open that it does not
-    list, and trades it lists that are now closed or gone."""
-    if "OpenPositions" not in pkg.tables:
-        return []
-    listed = {norm(rec.get("Trade ID")) for _, rec in pkg.table_records("OpenPositions")
-              if text(rec.get("Trade ID")).strip()}
-    open_now, ids = set(), {}
-    for r in all_rows:
-        tid = norm(r.get("Trade ID"))
-        if not tid:
-            continue
-        ids[tid] = text(r.get("Trade ID"))
-        if r.get("Exit") in (None, "") and r.get("Entry") not in (None, "") and r.get("Quantity") not in (None, ""):
-            open_now.add(tid)
-    missing, closed = sorted(open_now - listed), sorted(listed - open_now)
-    notes = []
-    if missing:
-        notes.append(f"Account sheet: {len(missing)} open trade(s) not in its OpenPositions table "
-                     f"({', '.join(ids[k] for k in missing[:10])}{', ...' if len(missing) > 10 else ''}): "
-                     "add a row with the Trade ID (and its mark price) to count them in the account figures")
-    if closed:
-        notes.append(f"Account sheet: {len(closed)} trade(s) in its OpenPositions table are closed or gone "
-                     f"({', '.join(ids.get(k, k) for k in closed[:10])}{', ...' if len(closed) > 10 else ''}): "
-                     "delete their rows so the account figures count only open positions")
-    return notes
+    """Notes about the Account sheet for the fill's summary: none, since its OpenPositions rows follow
+    the open trades on every fill (:mod:`.summary`)."""
+    return []
 
 
 @dataclass
@@ -74,6 +49,7 @@ class _Other:
     full_calc: bool = False
     new_sheet: tuple[str, bytes] | None = None
     register: Callable[[str], str] | None = None
+    workbook: Callable[[str], str] = lambda xml: xml  # xl/workbook.xml: the defined names the layouts move
 
 
 def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], dict[int, str] | None] | None,
@@ -107,7 +83,9 @@ def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], d
 def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols: dict[str, list],
                  cash_all: list[BalanceEvent], cash_new: list, rejected_new: list, first_trade: float,
                  cash_total: float, ledger_add: list, old_last: int, new_last: int, trades_sheet: str,
-                 data_start: int = 2, trades_changed: bool = True) -> _Other:
+                 data_start: int = 2, trades_changed: bool = True, marks: dict[str, float] | None = None) -> _Other:
+    """The parts a fill rewrites beside the Trades rows. ``marks``: Trade ID (upper case) -> the mark
+    price the statements printed for an open trade (the Account sheet's positions)."""
     o = _Other()
     edits: dict[str, list[Callable]] = {}
     extras: dict[str, list[str]] = {}
@@ -220,12 +198,6 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
                 extras.setdefault(part, []).append(build_row(
                     f'<row r="{row}">', [(col, cell_xml(f"{col_letter(col)}{row}", want, None))], ""))
 
-    # The sheets whose figures summarise the whole table (Dashboard card, Stats, Account and its open
-    # positions, the Planner among them) are not recomputed here: when the trades changed, Excel and
-    # LibreOffice recalculate the workbook on opening (fullCalcOnLoad), so what the trader sees is
-    # right; their cached values (what a previewer shows) stay as they were until then.
-    o.full_calc = o.full_calc or trades_changed
-
     # Charts over the Trades rows grow with the table.
     if new_last != old_last:
         sheet_ref = r"(?:'%s'|%s)!" % (re.escape(trades_sheet.replace("'", "''")), re.escape(trades_sheet))
@@ -243,13 +215,21 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
                 if new != xml:
                     o.parts[name] = new.encode("utf-8")
 
-    # Formulas the fill does not refresh elsewhere (the trader's own sheets): Excel recalculates on opening.
+    # The summary sheets (Dashboard, Stats, Account, Planner): laid out again, every cached value
+    # computed, the trader's inputs and notes kept (summary.py). Their charts' series replace those
+    # the loop above extended.
+    sums = refresh(pkg, settings, cols, cash_all, first_trade, trades_sheet, marks, data_start)
+    o.parts.update(sums.parts)
+    o.workbook = sums.workbook
+    o.full_calc = o.full_calc or sums.foreign_formulas
+
+    # Formulas the fill does not compute (the trader's own sheets, a summary sheet it could not lay
+    # out): Excel and LibreOffice recalculate the workbook on opening (fullCalcOnLoad). A trader's
+    # formula may read the Trades table or the summary figures, so any formula on such a sheet counts.
     refreshed = {pkg.sheet_part(s) for s in ("Cash", "Settings", "Instruments", "Caps", "Rejected",
-                                             C.LEDGER_SHEET, "xlwings.conf", trades_sheet)}
-    summaries = {pkg.sheet_part(s) for s in SUMMARY_SHEETS}
+                                             C.LEDGER_SHEET, "xlwings.conf", trades_sheet)} | sums.done
     for name, part, _ in pkg.sheets:
-        if part not in refreshed and (part not in summaries or trades_changed) \
-                and re.search(rb"<(?:\w+:)?f[ >]", pkg.zf.read(part)):
+        if part not in refreshed and re.search(rb"<(?:\w+:)?f[ >]", pkg.zf.read(part)):
             o.full_calc = True
             break
 

@@ -18,9 +18,9 @@ yellow cell the trader types -- and from it:
 
 A position without a mark price is valued at its entry (margin, notional) with no unrealised P/L,
 and counted in "positions without a mark price". Base and Quote are written by the build from
-:func:`addin.risk.portfolio.currency_legs`; the currencies listed are those of the positions at the
-build (a position added by hand: add its row to the table, type its Base and Quote; a new
-currency: insert a row in the exposure list and copy the formulas).
+:func:`addin.risk.portfolio.currency_legs`; the currencies listed are those of the positions. A fill lays the sheet out again for the open trades
+of the Trades table (:mod:`addin.fill.summary`): one row per open trade, the mark price found on
+the sheet kept with its Trade ID.
 
 :func:`planner_context` adds the Planner's "with your open positions" block: margin level and free
 margin after adding the planned trade, the new net exposure of its two currencies, the uniform
@@ -139,21 +139,71 @@ def legs(symbol: str) -> tuple[str, str]:
     return got if got is not None else (symbol.strip().upper(), "")
 
 
-def open_positions(trades: Sequence[Trade], cols: dict[str, list]) -> list[Position]:
-    """The open trades (no exit, an entry and a quantity) as positions, in Trades order. The first
-    Trades row of a Trade ID is the one the formulas' MATCH finds."""
-    first: dict[str, int] = {}
-    for i, t in enumerate(trades):
-        first.setdefault(t.trade_id.upper(), i)
-    out = []
-    for t in trades:
-        if t.is_closed:
+STATEMENT_MARKS = "AccountStatementMarks"  # hidden defined name: the marks the program wrote from statements
+_NAME_CHARS = 8000  # a defined name's formula holds at most 8,192 characters in Excel
+
+
+def marks_text(marks: dict[str, float]) -> str:
+    """The :data:`STATEMENT_MARKS` name's formula: ``"ID=price;ID=price"`` as a text constant (as
+    many as fit; a Trade ID holding ``;``, ``=`` or a quote is left out: its mark then counts as typed)."""
+    parts, size = [], 2
+    for k, v in sorted(marks.items()):
+        if any(ch in k for ch in ';="') or not _num(v):
             continue
-        i = first[t.trade_id.upper()]
-        base, quote = legs(t.symbol)
+        item = f"{k}={float(v)!r}"
+        if size + len(item) + 1 > _NAME_CHARS:
+            break
+        parts.append(item)
+        size += len(item) + 1
+    return '"' + ";".join(parts) + '"'
+
+
+def parse_marks_text(text: str | None) -> dict[str, float]:
+    """:func:`marks_text` read back (empty for a missing or unreadable name)."""
+    t = (text or "").strip().lstrip("=")
+    if len(t) < 2 or t[0] != '"' or t[-1] != '"':
+        return {}
+    out = {}
+    for item in t[1:-1].split(";"):
+        k, _, v = item.partition("=")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            continue
+    return out
+
+
+def statement_marks(trades: Sequence[Trade]) -> dict[str, float]:
+    """Trade ID (upper case) -> the mark price a statement printed for the open trade."""
+    return {t.trade_id.upper(): t.mark_price for t in trades if t.exit is None and t.mark_price is not None}
+
+
+def is_open(cols: dict[str, list], i: int) -> bool:
+    """Row ``i`` of the Trades columns is an open position: a Trade ID, no exit, an entry and a quantity."""
+    return (cols["Exit"][i] is None and cols["Trade ID"][i] not in (None, "") and _num(cols["Entry"][i])
+            and _num(cols["Quantity"][i]))
+
+
+def open_positions(cols: dict[str, list], marks: dict[str, float] | None = None) -> list[Position]:
+    """The open trades of the Trades columns (:func:`is_open`) as positions, in Trades order, each
+    with its mark price from ``marks`` (Trade ID upper case -> price). The first Trades row of a
+    Trade ID is the one the formulas' MATCH finds."""
+    marks = marks or {}
+    first: dict[str, int] = {}
+    ids = cols["Trade ID"]
+    for i, tid in enumerate(ids):
+        if tid not in (None, ""):
+            first.setdefault(str(tid).upper(), i)
+    out = []
+    for j in range(len(ids)):
+        if not is_open(cols, j):
+            continue
+        tid = str(ids[j])
+        i = first[tid.upper()]
+        base, quote = legs(str(cols["Symbol"][j] or ""))
         lev, pv = cols["Leverage used"][i], cols["Point value"][i]
-        out.append(Position(trade_id=t.trade_id, symbol=cols["Symbol"][i], side=cols["Side"][i],
-                            quantity=cols["Quantity"][i], entry=cols["Entry"][i], mark=t.mark_price,
+        out.append(Position(trade_id=tid, symbol=cols["Symbol"][i], side=cols["Side"][i],
+                            quantity=cols["Quantity"][i], entry=cols["Entry"][i], mark=marks.get(tid.upper()),
                             point_value=pv, leverage=lev, base=base, quote=quote,
                             costs=sum(v for v in (cols["Commission"][i], cols["Swap"][i], cols["Taxes"][i])
                                       if _num(v))))
@@ -182,14 +232,15 @@ def _move(equity: float, positions: Sequence[Position], level: float, past: str)
         return str(exc)
 
 
-def build_account(wb, trades: Sequence[Trade], cols: dict[str, list], settings, balance: float,
-                  cache: dict) -> AccountResult:
-    """Write the Account sheet. ``balance`` is the account's balance as the Dashboard computes it
-    (StartingBalance + cash since the first trade + closed net P/L)."""
+def build_account(wb, positions: list[Position], settings, balance: float, cache: dict,
+                  currencies: int | None = None) -> AccountResult:
+    """Write the Account sheet for the open ``positions``. ``balance`` is the account's balance as
+    the Dashboard computes it (StartingBalance + cash since the first trade + closed net P/L).
+    ``currencies``: lay out that many exposure rows whatever the positions hold (the shape of a
+    sheet written before, for a fill; the figures are then meaningless)."""
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
     right = Alignment(horizontal="right")
-    positions = open_positions(trades, cols)
     s.text("A1", "The account: open positions together", font=TITLE_FONT)
     s.text("A2", "Yellow cells are inputs: the mark price (current market price) of each open position. "
                  "Everything else is a native formula.", font=NOTE_FONT)
@@ -293,9 +344,11 @@ def build_account(wb, trades: Sequence[Trade], cols: dict[str, list], settings, 
     ws.merge_cells(f"B{r}:C{r}")
     ws.merge_cells(f"D{r}:E{r}")
     exposure: list[tuple[str, float]] = []
-    if positions:
+    if positions and currencies is None:
         exposure = rp.currency_exposure([p.symbol for p in positions], [p.sign for p in positions],
                                         [p.notional for p in positions], settings.account_currency)
+    elif currencies:
+        exposure = [(f"X{k}", 0.0) for k in range(currencies)]
     first = r + 1
     for cur, net in exposure or [("", 0.0)]:
         r += 1
@@ -486,4 +539,17 @@ def build(book) -> None:
     flow = C.cash_windows([(excel_serial(e.time) if e.time is not None else None, e.amount) for e in book.cash],
                           book.cash_from)(float("inf"))
     balance = book.settings.starting_balance + flow + sum(v for v in book.cols["Net P/L"] if _num(v))
-    book.account = build_account(book.wb, book.trades, book.cols, book.settings, balance, book.cache)
+    shape = book.inputs.get("positions")
+    if shape is not None:  # a layout of that shape only (a fill's view of the sheet it replaces)
+        positions = [Position(trade_id=f"x{k}", symbol="", side="long", quantity=1.0, entry=1.0, mark=None,
+                              point_value=1.0, leverage=1.0, base="", quote="", costs=0.0) for k in range(shape)]
+    else:
+        marks = book.inputs.get("marks")
+        positions = open_positions(book.cols, statement_marks(book.trades) if marks is None else marks)
+    # The mark prices the program wrote from statements (not typed): a later statement replaces them.
+    written = statement_marks(book.trades) if book.inputs.get("marks") is None else book.inputs.get("written", {})
+    listed = {p.trade_id.upper() for p in positions}
+    book.wb.defined_names[STATEMENT_MARKS] = DefinedName(STATEMENT_MARKS, hidden=True, attr_text=marks_text(
+        {k: v for k, v in written.items() if k in listed}))
+    book.account = build_account(book.wb, positions, book.settings, balance, book.cache,
+                                 currencies=book.inputs.get("currencies"))

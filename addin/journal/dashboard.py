@@ -5,7 +5,8 @@ has (INDEX into the table at the row MATCH found) and calls the add-in only for 
 not hold (margin level, wipe-out move, liquidation price, the size the risk budget allowed, losses
 to MaxDrawdown, recovery gain): a constant number of calls, guarded so that without the add-in they
 say "needs the add-in". It opens on the latest closed trade (an open trade has no exit, R multiple or
-return yet). Cached values come from the Trades columns and :mod:`addin.risk`.
+return yet); a fill picks it again unless the trader picked another (the hidden name
+:data:`AUTO_PICK` holds the program's pick). Cached values come from the Trades columns and :mod:`addin.risk`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ from .settings import SETTINGS_CELLS
 TITLE = "Dashboard"
 DASH_WIDTHS = (27, 17, 3, 32, 17, 38)
 CHART_ROWS = 17  # rows of 20 px each chart takes, gap included
+
+
+AUTO_PICK = "DashboardAutoPick"  # hidden defined name: the Trade ID the program put in B3
+
+
+def auto_pick_text(trade_id) -> str:
+    """The :data:`AUTO_PICK` name's formula: the Trade ID as a text constant ("" for none)."""
+    return '"' + str(trade_id if trade_id is not None else "").replace('"', '""') + '"'
 
 
 def selected_index(cols: dict[str, list], n: int) -> int | None:
@@ -63,21 +72,30 @@ def build(book: Book) -> None:
     ws.row_dimensions[1].height = 26
     s.text("A3", "Trade ID", font=SECTION_FONT)
     ids = cols["Trade ID"]
-    idx = selected_index(cols, n)
-    selected = ids[idx] if idx is not None else None
+    picked = book.inputs.get("pick")  # the trade the trader picked (a fill keeps it)
+    if picked is None:
+        idx = selected_index(cols, n)
+        selected = ids[idx] if idx is not None else None
+    else:
+        selected = picked
     s.text("B3", selected, fill=INPUT_FILL, font=Font(bold=True, size=12),
            border=Border(top=THIN, bottom=THIN, left=THIN, right=THIN))
     s.text("C3", "pick a trade from the list", font=NOTE_FONT)
     book.wb.defined_names["SelectedTrade"] = DefinedName("SelectedTrade", attr_text="Dashboard!$B$3")
+    # The trade the program picked (hidden): a fill picks again while B3 still shows it.
+    book.wb.defined_names[AUTO_PICK] = DefinedName(AUTO_PICK, attr_text=auto_pick_text(
+        selected if picked is None else book.inputs.get("auto_pick")), hidden=True)
     dv = DataValidation(type="list", formula1="TradeIDs", allow_blank=True)
     ws.add_data_validation(dv)
     dv.add("B3")
-    if selected is not None:  # MATCH finds the first row with that ID
+    idx = None
+    if selected not in (None, ""):  # MATCH finds the first row with that ID (any case)
         key = str(selected).upper()
-        idx = next(i for i, v in enumerate(ids) if v is not None and str(v).upper() == key)
+        idx = next((i for i, v in enumerate(ids) if v is not None and str(v).upper() == key), None)
     s.text("A4", "Row in Trades", font=NOTE_FONT)
     s.formula("B4", f'IF(B3="","",IFERROR(MATCH(B3,{C.TABLE}[Trade ID],0),"no such trade"))',
-              "" if idx is None else float(idx + 1), font=NOTE_FONT, align=Alignment(horizontal="left"))
+              "" if selected in (None, "") else "no such trade" if idx is None else float(idx + 1), font=NOTE_FONT,
+              align=Alignment(horizontal="left"))
 
     def cell_of(col: str):
         v = cols[col][idx] if idx is not None else ""

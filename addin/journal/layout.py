@@ -69,6 +69,11 @@ class Book:
     cache: dict = field(default_factory=dict)
     trades: list = field(default_factory=list)  # the Trade objects, in row order (the Account sheet's marks)
     account: object = None  # the Account sheet's figures, once built (the Planner shows a plan among them)
+    # What the trader typed on the summary sheets, which a rebuild keeps (see addin/fill/summary.py):
+    # "pick" the Dashboard's trade, "keys" {Stats section title: key rows}, "years" monthly grid rows,
+    # "marks" {Trade ID upper: mark price}, "plan" {Planner input label: value}; and for a layout of
+    # a given shape only, "positions" (count) and "currencies" (count of exposure rows).
+    inputs: dict = field(default_factory=dict)
 
     def sheet(self, title: str) -> "Sheet":
         return Sheet(self.wb[title], self.cache)

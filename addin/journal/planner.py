@@ -83,6 +83,7 @@ def build(book: Book) -> None:
     settings, instruments = book.settings, book.instruments
     plan = {"Equity": settings.starting_balance, "Risk per trade": settings.risk_per_trade,
             "Leverage": settings.account_leverage, **DEFAULT_PLAN}
+    plan.update(book.inputs.get("plan") or {})  # what the trader typed there (a fill keeps it)
     s = book.sheet(TITLE)
     ws = s.ws
     s.text("A1", "Pre-trade planner", font=TITLE_FONT)

@@ -21,7 +21,9 @@ Breakdown keys (the symbols, setups, tags seen) are values the build writes, one
 the formulas of that row reading the key from column A: a trader who adds a symbol in Excel
 inserts a row in the section, copies the formulas from the row above and types the new key (the
 section's "(not listed above)" row counts the closed trades no key row covers, so a missing key
-shows). Tags are matched as whole comma-separated words, case-insensitively (``breakout, news``
+shows). A fill lays the sheet out again (:mod:`addin.fill.summary`) with the keys of the closed
+trades and, after them, the key rows it finds in a section (typed there, or of trades since
+deleted); likewise the monthly grid's years. Tags are matched as whole comma-separated words, case-insensitively (``breakout, news``
 has the tags ``breakout`` and ``news``).
 
 Python twins: :func:`compute_stats` evaluates every formula of the sheet column-wise with the
@@ -55,9 +57,10 @@ SHEET = TITLE = "Stats"
 def build(book) -> StatsResult:
     """The Stats sheet of the journal ``book`` (:class:`layout.Book`): over the Trades columns, the
     open and close times as date serials."""
-    times = {k: [excel_serial(v) if hasattr(v, "year") else None for v in book.cols[k]]
+    times = {k: [excel_serial(v) if hasattr(v, "year") else v if _num(v) else None for v in book.cols[k]]
              for k in ("Open time", "Close time")}
-    return build_stats(book.wb, book.cols, times, book.cache)
+    return build_stats(book.wb, book.cols, times, book.cache, keys=book.inputs.get("keys"),
+                       years=book.inputs.get("years"))
 T = C.TABLE
 P, R, EL = f"{T}[Net P/L]", f"{T}[R multiple]", f"{T}[Effective leverage]"
 OC, SB = f"{T}[Over cap]", f"{T}[Stop beyond stop-out]"
@@ -319,19 +322,35 @@ def _groups(keys: Sequence[str], row_keys: Sequence[Sequence[str]]) -> dict[str,
     return out
 
 
-def sections(cols: dict[str, list], times: dict[str, list]) -> list[Section]:
+def with_typed(keys: list[str], typed: Sequence[str] | None) -> list[str]:
+    """The section's keys seen in the trades, then the key rows found on the sheet that are not
+    among them (typed by the trader, or of trades since deleted), in their order; case-insensitive."""
+    seen = {k.upper() for k in keys}
+    out = list(keys)
+    for k in typed or ():
+        if k and k.upper() not in seen:
+            seen.add(k.upper())
+            out.append(k)
+    return out
+
+
+def sections(cols: dict[str, list], times: dict[str, list], typed: dict[str, list[str]] | None = None) -> list[Section]:
+    """The breakdown sections; ``typed`` {section title: key rows found on the sheet} adds the keys
+    the trades do not hold (:func:`with_typed`)."""
     n = len(cols["Net P/L"])
     closed = [_num(v) for v in cols["Net P/L"]]
+    typed = typed or {}
 
     def single(column: str, mask: Callable[[str], str], title: str) -> Section:
         values = cols.get(column, [None] * n)
-        keys = distinct_keys(values, closed)
+        keys = with_typed(distinct_keys(values, closed), typed.get(title))
         return Section(title, keys, mask, _groups(keys, [[k] if (k := _key(v)) is not None else [] for v in values]),
                        criteria=lambda ref: f',{T}[{column}],"="&{ref}')
 
     tags_col = cols.get("Tags", [None] * n)
     row_tags = [tag_list(cell) for cell in tags_col]
     tag_keys = distinct_keys([t for ts in row_tags for t in ts], [c for ts, c in zip(row_tags, closed) for _ in ts])
+    tag_keys = with_typed(tag_keys, typed.get("By tag"))
     opens = times["Open time"]
     days = [[WEEKDAYS[weekday(t) - 1]] if _num(t) else [] for t in opens]
     return [
@@ -359,10 +378,13 @@ def _span(col0: int, row0: int, col1: int, row1: int) -> TwoCellAnchor:
                          to=AnchorMarker(col=col1, colOff=0, row=row1, rowOff=0))
 
 
-def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) -> StatsResult:
+def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
+                keys: dict[str, list[str]] | None = None, years: Sequence[int] | None = None) -> StatsResult:
     """Write the Stats sheet into ``wb`` (after the Trades sheet exists). ``cols`` are the Trades
     columns as :func:`columns.compute` leaves them (plus "Setup" and "Tags"), ``times`` the open and
-    close times as date serials; ``cache`` the build's {sheet title: {cell: cached value}}."""
+    close times as date serials; ``cache`` the build's {sheet title: {cell: cached value}}.
+    ``keys`` {section title: key rows} and ``years`` (monthly grid rows) found on the sheet are
+    kept beside those of the trades (a fill passes what the trader typed there)."""
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
     n = len(cols["Net P/L"])
@@ -409,7 +431,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
     r = head + 1
     stat_row(r, "All closed trades", "", every, bold=True, crit="")
     rows["All"] = r
-    for sec in sections(cols, times):
+    for sec in sections(cols, times, keys):
         r += 2
         s.text(f"A{r}", sec.title, font=SECTION_FONT)
         first = r + 1
@@ -462,7 +484,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict) 
     s.text(f"N{grid_head}", "Year", font=HEAD_FONT, fill=HEAD_FILL, align=right)
     closes = times["Close time"]
     net = cols["Net P/L"]
-    years = sorted({_year(t) for t, v in zip(closes, net) if _num(t) and _num(v)})
+    years = sorted({_year(t) for t, v in zip(closes, net) if _num(t) and _num(v)} | set(years or ()))
     buckets: dict[tuple[int, int], list[float]] = {}
     for t, v in zip(closes, net):
         if _num(t) and _num(v):
