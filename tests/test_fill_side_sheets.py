@@ -39,8 +39,8 @@ from addin.fill.xlsx_edit import Package, build_row, cell_xml, parse_cells, read
 from addin.journal import account, dashboard, planner, stats
 from addin.journal.layout import NO_ADDIN, Book
 from addin.journal.read import read_journal
-from addin.journal.render import soffice
-from addin.journal.template import write_template
+from tools.render_docs import soffice
+from addin.journal.workbook import build_journal
 from addin.journal.workbook import build_journal, excel_serial, trade_columns
 
 SHEETS = ("Dashboard", "Stats", "Account", "Planner")
@@ -316,7 +316,7 @@ def fills(tmp_path_factory):
         pytest.skip("real MT4 statements not available")
     d = tmp_path_factory.mktemp("sidesheets")
     journal = d / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([MT4], journal, progress=False)
     first = d / "1-into-template.xlsx"
     shutil.copy(journal, first)
@@ -428,7 +428,7 @@ def test_a_fill_that_closes_the_open_trades_empties_the_open_positions(fills):
 
 def test_a_fill_of_the_bundled_sample_into_the_template(tmp_path):
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False)
     got = read_journal(journal)
     ref = tmp_path / "built.xlsx"
@@ -439,7 +439,7 @@ def test_a_fill_of_the_bundled_sample_into_the_template(tmp_path):
 
 def test_a_refill_that_opens_a_position_moves_the_account_figures_and_their_names(tmp_path):
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False)
     before = names(journal)
     end = openpyxl.load_workbook(journal)["Account"].max_row
@@ -475,7 +475,7 @@ def test_libreoffice_shows_the_cached_values_before_and_after_a_hard_recalculati
 
 def _newer_statement(tmp_path: Path, tickets: str = "77") -> Path:
     """A second MT4 statement of the same account with other tickets (new trades for a re-fill)."""
-    from addin.statements.sample import write_mt4_statement
+    from tools.make_sample_statement import write_mt4_statement
     newer = tmp_path / f"newer{tickets}.htm"
     write_mt4_statement(newer, trades=5, seed=99)
     newer.write_text(re.sub(r"(<td[^>]*>)48(\d{6}</td>)", r"\g<1>" + tickets + r"\2", newer.read_text()))
@@ -484,7 +484,7 @@ def _newer_statement(tmp_path: Path, tickets: str = "77") -> Path:
 
 def test_a_formula_the_trader_typed_on_a_summary_sheet_is_kept_and_recalculated_on_opening(tmp_path):
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False)
     assert b"fullCalcOnLoad" not in zipfile.ZipFile(journal).read("xl/workbook.xml")
     edit_cells(journal, {"Dashboard": {"H5": ("f", "Stats!B4*2")}})
@@ -497,7 +497,7 @@ def test_a_planner_input_the_figures_cannot_use_leaves_the_planner_to_excel(tmp_
     """A blank entry price: the Planner's twins cannot compute the plan, so the sheet stays as it was
     and Excel recalculates on opening; the other summary sheets are still written."""
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False)
     edit_cells(journal, {"Planner": {"B8": None}})
     pkg = Package.open(journal)
@@ -519,7 +519,7 @@ def test_a_planner_input_the_figures_cannot_use_leaves_the_planner_to_excel(tmp_
 @lo
 def test_libreoffice_agrees_after_a_refill_that_opens_a_position(tmp_path):
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False)
     edit_cells(journal, {"Dashboard": {"H2": "my note"}, "Planner": {"B6": "USDJPY", "B8": 150.0, "B9": 149.0,
                                                                      "B10": 152.0}})
@@ -533,7 +533,7 @@ def test_planner_inputs_left_at_the_programs_defaults_follow_the_settings(tmp_pa
     """The template's plan is the program's (equity = StartingBalance...): a fill that sets the equity
     moves it; an input the trader typed stays."""
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False, equity=50_000)
     got = read_journal(journal)
     assert got.settings.starting_balance == 50_000
@@ -549,7 +549,7 @@ def test_planner_inputs_left_at_the_programs_defaults_follow_the_settings(tmp_pa
 def test_a_later_statements_mark_price_replaces_the_earlier_ones_but_not_a_typed_one(tmp_path):
     """The program's marks (from a statement) follow the newest statement; a typed mark stays."""
     journal = tmp_path / "Journal.xlsx"
-    write_template(journal)
+    build_journal(journal, [])
     fill_journal([sample_statement()], journal, progress=False)
     acct = openpyxl.load_workbook(journal, data_only=True)["Account"]
     assert (acct["A5"].value, acct["F5"].value) == ("48210868", 1.0946)
