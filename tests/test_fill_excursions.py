@@ -314,3 +314,24 @@ def test_real_bar_excerpts_are_told_from_a_real_statement_by_content(tmp_path):
     assert len(eur) == 13  # traded 2023-09 to 2024-01; the excerpt is June 2020
     assert all(r["MAE"] == NOT_COVERED for r in eur)
     assert all(r["MAE"] is None for r in rows.values() if "EURUSD" not in str(r["Symbol"]).upper())
+
+
+def test_a_journal_without_the_columns_is_told(filled, tmp_path):
+    import shutil
+
+    journal = tmp_path / "Old.xlsx"
+    shutil.copy(filled["journal"], journal)
+    wb = load_workbook(journal)
+    ws = wb["Trades"]
+    table = ws.tables["Trades"]
+    head = [c.value for c in ws[1]]
+    for name in ("MAE", "MFE", "MAE R", "MFE R", "Lowest margin level"):  # an old journal: renamed away
+        ws.cell(row=1, column=head.index(name) + 1).value = f"old {name}"
+    for col in table.tableColumns:
+        if col.name in FIVE:
+            col.name = f"old {col.name}"
+    wb.save(journal)
+    out = run("--sample", filled["eu"], "--journal", journal, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert ("the Trades table has no MAE, MFE, MAE R, MFE R, Lowest margin level column(s) (a journal made "
+            "before they existed)") in out.stdout

@@ -278,7 +278,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                 setattr(rep, counter.name, getattr(c, counter.name))
         return FillReport(journal=journal, created=False, files=reports, backup=backup,
                           total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc,
-                          notes=list(result.notes), bars=bar_reports)
+                          notes=list(result.notes) + excursions.missing_columns(pkg, bar_reports), bars=bar_reports)
     finally:
         if pkg is not None:
             pkg.close()

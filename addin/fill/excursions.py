@@ -345,6 +345,20 @@ def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | N
     return out
 
 
+def missing_columns(pkg, reports: Sequence[BarFileReport]) -> list[str]:
+    """A note for the summary when bars were given but the journal's Trades table lacks some of the
+    five columns (a journal made before they existed): the figures of those columns were not written."""
+    if not reports:
+        return []
+    have = {C.RENAMED.get(h, h) for h in pkg.tables[C.TABLE].columns}
+    missing = [c for c in COLUMNS if c not in have]
+    if not missing:
+        return []
+    return [f"the Trades table has no {', '.join(missing)} column(s) (a journal made before they existed): "
+            "those excursion figures were not written. Add columns with exactly these headers to the table "
+            "and fill again with the bars"]
+
+
 # --- The summary -----------------------------------------------------------------------------------
 
 def print_reports(reports: Sequence[BarFileReport], w: Callable[[str], object]) -> None:
