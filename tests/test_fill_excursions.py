@@ -335,3 +335,41 @@ def test_a_journal_without_the_columns_is_told(filled, tmp_path):
     assert out.returncode == 0, out.stderr
     assert ("the Trades table has no MAE, MFE, MAE R, MFE R, Lowest margin level column(s) (a journal made "
             "before they existed)") in out.stdout
+
+
+# --- Hostile rows: whatever a trader typed, the merge says something and never raises ------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from addin.fill.excursions import row_changes  # noqa: E402
+from addin.statements.model import SourceRef, Trade  # noqa: E402
+
+_cell = st.one_of(st.none(), st.just(""), st.booleans(), st.text(max_size=8),
+                  st.floats(allow_nan=False, allow_infinity=True), st.integers(-10**6, 10**6))
+_row = st.fixed_dictionaries({name: _cell for name in ("Side", "Entry", "Stop", "Quantity", "Equity", "Leverage",
+                                                       "Contract size", "FX to account", "Instrument", "Symbol",
+                                                       "Flags", *FIVE)})
+
+
+def _trade(mae):
+    base = dict(broker="b", trade_id="1", symbol="EURUSD", side="long", quantity=1, entry=1.1,
+                source=SourceRef(file="s"))
+    if isinstance(mae, str):
+        return Trade(**base, mae=mae, mfe=mae, mae_r=mae, mfe_r=mae, lowest_margin_level=mae)
+    return Trade(**base, mae=mae, mfe=0.001, mae_r=1.0, mfe_r=0.5, lowest_margin_level=2.0, worst_price=1.1 - mae)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_row, st.one_of(st.floats(0, 1.0), st.just(NOT_COVERED)))
+def test_row_changes_on_any_row(row, mae):
+    t = _trade(mae)
+    got = row_changes(row, t, lambda r: None)
+    assert set(got) <= set(FIVE) | {"Flags"}
+    for name in FIVE:
+        if name in got:
+            assert isinstance(got[name], str) or (isinstance(got[name], float) and got[name] == got[name])
+    if isinstance(mae, str) and isinstance(row["MAE"], (int, float)) and not isinstance(row["MAE"], bool):
+        assert got == {}  # a reason never replaces figures
+    if not isinstance(mae, str):
+        assert got.get("MAE", row["MAE"]) == mae  # figures always land

@@ -90,7 +90,8 @@ def assign(files: Sequence[Path], specs: Sequence[str] | None, flag: str) -> dic
     A spec is ``FILE=VALUE`` (the file named by its path or its name) or a bare ``VALUE``: for a
     symbol, every file whose name does not say its symbol; for a zone, every file."""
     out: dict[Path, str] = {}
-    for spec in specs or ():
+    # FILE=VALUE first, so a bare VALUE applies to the files no spec names, whatever the order given
+    for spec in sorted(specs or (), key=lambda v: "=" not in str(v)):
         name, sep, value = str(spec).rpartition("=")
         value = value.strip()
         if not value:
