@@ -225,6 +225,18 @@ def test_a_partly_covered_trade_is_flagged(tmp_path):
     assert report.bars[0].partial == 1 and report.bars[0].covered == 1
 
 
+def test_an_open_trade_is_measured_up_to_the_last_bar_and_says_so(tmp_path):
+    # 48210868: eurusd long 1.09557, stop 1.09257, opened 2024-01-12 20:01:27, still open
+    bars = write_mt4(tmp_path / "EURUSD_M1.csv", minute_bars(D(2024, 1, 12, 20), D(2024, 1, 12, 22), 1.0950,
+                                                             {D(2024, 1, 12, 21, 0): (1.0950, 1.0930)}))
+    fill_journal([sample_statement(), bars], tmp_path / "J.xlsx", progress=False)
+    row = trades_of(tmp_path / "J.xlsx")["48210868"]
+    assert row["Exit"] is None
+    assert row["MAE"] == pytest.approx(1.09557 - 1.0930, abs=1e-12)
+    assert row["MAE R"] == pytest.approx((1.09557 - 1.0930) / (1.09557 - 1.09257), rel=1e-9)
+    assert f"{PARTIAL_FLAG}: still open, measured up to the last bar (2024-01-12 21:59)" in row["Flags"]
+
+
 def test_a_typed_stop_gives_the_r_multiples(filled, tmp_path):
     import shutil
 

@@ -276,6 +276,8 @@ def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries]) -> li
             flags = [f for f in t.flags if not f.startswith(PARTIAL_FLAG)]
             if ex.coverage == "partial":
                 flags.append(partial_flag(ex.missing_before, ex.missing_after))
+            elif t.close_time is None:
+                flags.append(f"{PARTIAL_FLAG}: still open, measured up to the last bar ({ex.last_bar:%Y-%m-%d %H:%M})")
             trades[k] = t.model_copy(update={
                 "mae": cells["MAE"], "mfe": cells["MFE"], "mae_r": cells["MAE R"], "mfe_r": cells["MFE R"],
                 "lowest_margin_level": cells["Lowest margin level"], "worst_price": ex.worst_price,
