@@ -27,6 +27,7 @@ from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from . import excursions
 from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
+from .fx_rates import summary as fx_summary
 from .inplace import Counts, merge_into
 from .journal_state import SettingsError, read_instruments, read_settings
 from .side_sheets import cap_rejected
@@ -53,6 +54,7 @@ class FileReport(Counts):
     ledger: str = ""                                  # the reader's row ledger, e.g. "145 rows: 130 trade rows, ..."
     checks: list = field(default_factory=list)        # TotalsCheck: the statement's own totals against the rows read
     rejected_not_listed: int = 0                      # rejected rows the reader counted but did not list
+    fx: list = field(default_factory=list)            # where each currency's FX to account came from (fx_rates.summary)
 
     @property
     def mismatches(self) -> list:
@@ -231,7 +233,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
                                       non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
                                       ledger=str(s.ledger) if s.ledger is not None else "", checks=list(s.checks),
-                                      rejected_not_listed=s.rejected_not_listed))
+                                      rejected_not_listed=s.rejected_not_listed, fx=fx_summary(done)))
         bar.close()
         bar_reports = []
         if series:
@@ -322,6 +324,8 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w("  non-trade rows:       0\n")
         if f.ledger:
             w(f"  row ledger:           {f.ledger}\n")
+        for line in f.fx:
+            w(f"  FX to account:        {line}\n")
         for c in f.checks:
             w(f"  {'TOTALS MISMATCH: ' if not c.ok else ''}{c.describe()}\n")
         w(f"  rejected:             {len(f.rejected) + f.rejected_not_listed}\n")

@@ -2,7 +2,7 @@
 
 For every trade: contract size, asset class and quote currency from the Instruments table; the
 quote-to-account FX rate (stated, 1 for the account currency, 1/price for a pair based on it, or
-implied by the trade's own realised profit); equity at entry rebuilt from the starting equity,
+fitted to the profits of the statement's trades of its day, :mod:`.fx_rates`); equity at entry rebuilt from the starting equity,
 deposits/withdrawals and realised P/L before the trade opened; account leverage from the statement
 or the user's settings. Every assumption is written into ``Trade.flags`` so the journal shows it.
 All arithmetic is :mod:`addin.risk`'s; this module only decides which rule applies.
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..risk import NoPrice, RiskInputError, implied_fx_rate, pair_fx_rate
 from ..statements.model import BalanceEvent, Trade
+from .fx_rates import StatementRates, journal_rate
 
 SIDE = {"long": 1, "short": -1}
 
@@ -86,26 +86,25 @@ def opening_balance(statement) -> float | None:
     return balance if balance > 0 else None
 
 
-def _fx_rate(trade: Trade, account: str, contract_size: float, quote: str | None,
-             base: str | None) -> tuple[float, str | None]:
-    if trade.fx_to_account is not None:
-        return trade.fx_to_account, None
-    if quote is not None and quote == account:
-        return 1.0, None
-    side = SIDE[trade.side]
-    if trade.profit is not None and trade.exit is not None:
-        try:
-            return implied_fx_rate(trade.profit, side, trade.entry, trade.exit, trade.quantity, contract_size), None
-        except (NoPrice, RiskInputError):
-            pass
-    if quote is not None and base is not None:
-        try:
-            return pair_fx_rate(base, quote, account, trade.exit or trade.entry), None
-        except (NoPrice, RiskInputError):  # e.g. an option expiry printed at price 0
-            pass
-    if quote is None:
-        return 1.0, "quote currency unknown: FX rate 1 assumed"
-    return 1.0, f"no {quote}->{account} rate in the statement: FX rate 1 assumed"
+def _instrument(t: Trade, lookup: Callable[[str], object | None]):
+    """(contract size, asset class, quote currency, base currency, flags) of a trade: the statement's
+    own values first, then its Instruments row."""
+    flags = []
+    inst = lookup(t.symbol)
+    contract_size = t.contract_size
+    asset_class = t.asset_class
+    quote = t.quote_currency
+    base = None
+    if inst is not None:
+        contract_size = contract_size or inst.contract_size
+        asset_class = getattr(inst, "asset_class", None) or asset_class
+        quote = quote or getattr(inst, "quote_currency", None)
+        # A currency pair's base is the first leg of its symbol (USDJPY -> USD).
+        base = inst.symbol[:3] if str(asset_class or "").startswith("FX") else None
+    elif t.contract_size is None:
+        contract_size = 1.0
+        flags.append("symbol not in Instruments: contract size 1 assumed")
+    return contract_size, asset_class, quote, base, flags
 
 
 def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: AccountDefaults,
@@ -119,32 +118,21 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
     journal_currency = defaults.currency
     timeline, assumed_start = _equity_source(trades, balance_events, defaults)
     out = []
+    found = [_instrument(t, lookup) for t in trades]
+    money_of = [t.account_currency or statement_currency or journal_currency for t in trades]
+    rates = StatementRates((t, m, f[2], f[0]) for t, m, f in zip(trades, money_of, found))
     for i, t in enumerate(trades):
-        flags = list(t.flags)
-        inst = lookup(t.symbol)
-        contract_size = t.contract_size
-        asset_class = t.asset_class
-        quote = t.quote_currency
-        base = None
-        if inst is not None:
-            contract_size = contract_size or inst.contract_size
-            asset_class = getattr(inst, "asset_class", None) or asset_class
-            quote = quote or getattr(inst, "quote_currency", None)
-            # A currency pair's base is the first leg of its symbol (USDJPY -> USD).
-            base = inst.symbol[:3] if str(asset_class or "").startswith("FX") else None
-        elif t.contract_size is None:
-            contract_size = 1.0
-            flags.append("symbol not in Instruments: contract size 1 assumed")
+        contract_size, asset_class, quote, base, more = found[i]
+        flags = list(t.flags) + more
         if asset_class is None:
             flags.append("asset class unknown: add the symbol to Instruments")
         # The currency the statement states this trade's money in; FX converts prices into it.
-        money = t.account_currency or statement_currency or journal_currency
+        money = money_of[i]
         if money != journal_currency:
             flags.append(f"amounts in {money}, the journal's currency is {journal_currency}: "
                          "not converted (the statement gives no rate)")
-        fx, fx_flag = _fx_rate(t, money, contract_size, quote, base)
-        if fx_flag:
-            flags.append(fx_flag)
+        fx, fx_flags = journal_rate(rates.rate_for(t, money, quote, base, contract_size))
+        flags += fx_flags
         equity = t.equity
         if equity is None:
             equity = timeline(t.open_time)
