@@ -39,6 +39,8 @@ examples:
   python -m addin fill --sample --journal SampleJournal.xlsx
   python -m addin fill Statement.htm --journal Journal.xlsx
   python -m addin fill Statement.htm --journal Journal.xlsx --leverage 1:100 --regulator FCA --equity "25 000"
+  python -m addin fill Statement.htm EURUSD_M1.csv --journal Journal.xlsx   (MAE, MFE, Lowest margin level)
+  python -m addin fill Statement.htm --prices bars.csv --prices-symbol bars.csv=GBPUSD --journal Journal.xlsx
 """
 
 
@@ -73,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
                       help='margin level at which the broker closes positions, e.g. 50%% or 0.5')
     fill.add_argument("--restore-deleted", action="store_true",
                       help="add back trades you deleted from the journal (normally a deleted trade stays deleted)")
+    fill.add_argument("--prices", type=Path, action="append", default=[], metavar="BARS.csv",
+                      help="a price-bar file (MetaTrader 5/4 export, TradingView chart export, Binance klines) "
+                           "for the MAE, MFE and Lowest margin level columns; repeatable. A bar file among the "
+                           "STATEMENT files is recognised by its content as well")
+    fill.add_argument("--prices-symbol", action="append", default=[], metavar="[FILE=]SYMBOL",
+                      help="the symbol of a bar file whose name does not say it (EURUSD_M1.csv, "
+                           "BTCUSDT-1m-2024-01.csv and \"BINANCE_BTCUSDT, 60.csv\" do); FILE=SYMBOL names the "
+                           "file, a bare SYMBOL applies to every bar file whose name says none; repeatable")
+    fill.add_argument("--prices-tz", action="append", default=[], metavar="[FILE=]ZONE",
+                      help="the time zone of bar times the file does not state (MetaTrader bars are in the "
+                           "broker's server time, as its statements: leave it out to take both on one clock); "
+                           "for UTC bars (Binance, TradingView) the zone of the statement's times, into which "
+                           "the bars are converted. E.g. UTC+2 or Europe/Athens; repeatable")
     fill.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tpl = sub.add_parser("template", help="write an empty trade journal to a file you name",

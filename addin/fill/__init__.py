@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from ..risk import RiskInputError
 from ..statements import read_statement
 from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
+from . import excursions
 from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
 from .fx_rates import summary as fx_summary
@@ -71,6 +72,7 @@ class FillReport:
     full_calc: bool = False
 
     notes: list = field(default_factory=list)
+    bars: list = field(default_factory=list)  # excursions.BarFileReport per price-bar file
 
     @property
     def mismatches(self) -> list:
@@ -146,22 +148,31 @@ def _rejected_extra(st: Statement) -> list[RejectedRow]:
 def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, mapping: Path | None = None,
                  leverage: object = None, regulator: str | None = None, equity: float | None = None,
                  progress: bool | None = None, stop_out_level: object = None,
-                 restore_deleted: bool = False) -> FillReport:
+                 restore_deleted: bool = False, prices: list[Path] | None = None,
+                 prices_symbol: list[str] | None = None, prices_tz: list[str] | None = None) -> FillReport:
     """Read ``statements`` and merge their trades into ``journal`` (created when missing).
 
     An existing journal is edited in place (:mod:`.inplace`): only what the statements own changes,
     everything the trader typed or built stays. The whole fill holds the journal's lock; the new
-    version replaces the old atomically, the old one kept as ``<name>.bak1`` (five kept)."""
+    version replaces the old atomically, the old one kept as ``<name>.bak1`` (five kept).
+
+    Price-bar files (``prices``, and those of ``statements`` whose content is bars) give each
+    trade its excursion columns (:mod:`.excursions`); ``prices_symbol`` / ``prices_tz`` are the
+    ``--prices-symbol`` / ``--prices-tz`` values (``[FILE=]VALUE``)."""
     journal = Path(journal)
+    statements, found_bars = excursions.split_statements(statements)
+    bar_files = found_bars + [Path(p) for p in prices or ()]
     options = validate_options(leverage, regulator, equity, stop_out_level)
     check_journal_path(journal)
     with FillLock(journal, wait=LOCK_WAIT):
         sweep(journal)
         check_not_open(journal)
-        return _fill_locked(statements, journal, fmt, mapping, options, progress, restore_deleted)
+        return _fill_locked(statements, journal, fmt, mapping, options, progress, restore_deleted,
+                            (bar_files, prices_symbol, prices_tz))
 
 
-def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progress, restore_deleted) -> FillReport:
+def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progress, restore_deleted,
+                 price_files=((), None, None)) -> FillReport:
     from ..journal import instruments as inst_mod
     from ..journal.settings import Settings
     from ..journal.workbook import build_journal
@@ -184,6 +195,10 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         for p in statements:
             stage(f"reading {Path(p).name}", progress)
             read.append(_named(read_statement(Path(p), fmt, mapping)))
+        series = []
+        if price_files[0]:
+            stage(f"reading {len(price_files[0])} price-bar file(s)", progress)
+            series = excursions.read_price_files(*price_files)
 
         updates = dict(options)
         lev = options.get("account_leverage")
@@ -220,6 +235,10 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                                       ledger=str(s.ledger) if s.ledger is not None else "", checks=list(s.checks),
                                       rejected_not_listed=s.rejected_not_listed, fx=fx_summary(done)))
         bar.close()
+        bar_reports = []
+        if series:
+            stage("measuring each trade over the price bars", progress)
+            bar_reports = excursions.apply([done for done, _, _ in batches], series)
 
         if created:
             from .merge import merge_rejected, merge_trades
@@ -239,7 +258,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             backup = replace_with(journal, lambda tmp: build_journal(tmp, trades, settings=settings,
                                                                      instruments=instruments, rejected=rejected,
                                                                      cash=cash))
-            return FillReport(journal=journal, created=True, files=reports, backup=backup, total_trades=len(trades))
+            return FillReport(journal=journal, created=True, files=reports, backup=backup, total_trades=len(trades),
+                              bars=bar_reports)
 
         holder: dict = {}
 
@@ -260,7 +280,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                 setattr(rep, counter.name, getattr(c, counter.name))
         return FillReport(journal=journal, created=False, files=reports, backup=backup,
                           total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc,
-                          notes=list(result.notes))
+                          notes=list(result.notes) + excursions.missing_columns(pkg, bar_reports), bars=bar_reports)
     finally:
         if pkg is not None:
             pkg.close()
@@ -313,6 +333,7 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w(f"    {r.source}: {r.reason}\n")
         if len(f.rejected) > 10:
             w(f"    ... and {len(f.rejected) - 10} more, listed in the journal's Rejected sheet\n")
+    excursions.print_reports(report.bars, w)
     if report.backup:
         w(f"\nprevious version kept as {report.backup}\n")
     if report.full_calc:
@@ -326,15 +347,17 @@ def run_fill(args: argparse.Namespace) -> int:
     statements = list(args.statements)
     if args.sample:
         statements.append(sample_statement())
-    if not statements:
+    if not excursions.split_statements(statements)[0]:
         print("fill: name at least one statement file, or --sample", file=sys.stderr)
         return 2
     try:
         report = fill_journal(statements, args.journal, fmt=args.fmt, mapping=args.mapping,
                               leverage=args.leverage, regulator=args.regulator, equity=args.equity,
                               stop_out_level=args.stop_out_level, restore_deleted=args.restore_deleted,
-                              progress=False if args.no_progress else None)
-    except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError) as exc:
+                              progress=False if args.no_progress else None, prices=args.prices,
+                              prices_symbol=args.prices_symbol, prices_tz=args.prices_tz)
+    except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError,
+            excursions.PriceOptionError) as exc:
         return _refused(args.journal, str(exc))
     except OSError as exc:
         return _refused(args.journal, _os_message(exc, args.journal))

@@ -38,6 +38,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..journal import columns as C
+from . import excursions
 from ..journal.instruments import Instrument, lookup
 from ..journal.settings import Settings
 from ..statements.model import BalanceEvent, RejectedRow, Trade
@@ -51,7 +52,9 @@ from .side_sheets import _account_notes, _other_parts
 
 KEY_COLUMNS = ("Broker", "Account", "Trade ID")
 STOP_COLUMNS = ("Stop", "Target")
-STATEMENT_OWNED = tuple(c.name for c in C.INPUTS if c.name not in KEY_COLUMNS + STOP_COLUMNS) + ("Source", "Flags")
+# The excursion columns (MAE, MFE...) are statement-owned with a rule of their own: see row_changes.
+STATEMENT_OWNED = tuple(c.name for c in C.INPUTS
+                        if c.name not in KEY_COLUMNS + STOP_COLUMNS + C.EXCURSION_COLUMNS) + ("Source", "Flags")
 # What a statement states about a trade. The other statement-owned cells (contract size, FX, equity,
 # leverage, Source, Flags...) are completed by the fill from the statement's context; they are
 # rewritten with the facts, so an overlapping later statement that says the same does not replace
@@ -257,6 +260,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     seen_cash = {_cash_key(e) for e in read_cash(pkg)}
     seen_rej = read_rejected_keys(pkg)
     found_symbols: dict = {}
+    contract_size_of = excursions.contract_sizes(instruments)
     for trades, cash, rejected in statements:
         counts = Counts()
         per_file.append(counts)
@@ -305,6 +309,10 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
             if not facts and "Flags" in change and set(text(change["Flags"]).split("; ")) <= \
                     set(text(cur.get("Flags")).split("; ")) | {""}:
                 del change["Flags"]
+            # Excursions over price bars: figures replace figures, a fill without bars changes nothing.
+            for name, v in excursions.row_changes({**cur, **change}, t, contract_size_of).items():
+                if name in col_of:
+                    change[name] = v
             if change:
                 if (cur.get("Exit") in (None, "")) and cells.get("Exit") is not None:
                     counts.closed += 1

@@ -106,7 +106,7 @@ client under the Regulator setting."""
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str            # "text", "number", "date", "calc"
+    kind: str            # "text", "number", "date", "calc"; "figure": a number, or a few words why there is none
     width: float
     number_format: str = "General"
     formula: str = ""    # calculated columns: the native formula without "=" (``{up:Col}`` = the cell above)
@@ -703,7 +703,15 @@ INPUTS: tuple[Column, ...] = (
     Column("FX to account", "number", 10, "0.######", field="fx_to_account"),
     Column("Equity", "number", 11, MONEY, field="equity"),
     Column("Leverage", "number", 10, "0.##", field="leverage"),
+    # How close the trade came to the stop-out, over price bars a fill was given (addin.fill.excursions):
+    # statement-owned, written only by a fill with bars that reach the trade, kept by a fill without.
+    Column("MAE", "figure", 10, PRICE, field="mae"),
+    Column("MFE", "figure", 10, PRICE, field="mfe"),
+    Column("MAE R", "figure", 9, "0.00", field="mae_r"),
+    Column("MFE R", "figure", 9, "0.00", field="mfe_r"),
+    Column("Lowest margin level", "figure", 12, PCT, field="lowest_margin_level"),
 )
+EXCURSION_COLUMNS = ("MAE", "MFE", "MAE R", "MFE R", "Lowest margin level")
 
 CALCS: tuple[Column, ...] = (
     Column("Net P/L", "calc", 11, MONEY, NET, twin=_net),

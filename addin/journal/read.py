@@ -149,6 +149,8 @@ def _trade(rec: dict[str, object]) -> Trade:
                 data[col.field] = t if t is not None else ""
         elif col.kind == "date":
             data[col.field] = _when(v)
+        elif col.kind == "figure":  # a number, or the words why there is none
+            data[col.field] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else _text(v)
         else:
             n = _number(v)
             if n is not None or col.field not in ("commission", "swap", "taxes"):

@@ -91,6 +91,16 @@ class Trade(BaseModel):
     comment: str = ""
     flags: tuple[str, ...] = ()
     source: SourceRef
+    # Excursions over price bars (addin.fill.excursions), set by a fill given bar files: MAE/MFE a
+    # price distance, the R multiples and the lowest margin level (a fraction) numbers, or each a few
+    # words why there is none ("no stop", "bars do not cover this trade"); None: nothing measured.
+    # ``worst_price`` is the adverse extreme the margin level was taken at.
+    mae: float | str | None = None
+    mfe: float | str | None = None
+    mae_r: float | str | None = None
+    mfe_r: float | str | None = None
+    lowest_margin_level: float | str | None = None
+    worst_price: float | None = Field(default=None, gt=0)
 
     @field_validator("entry", "exit", "stop", "target", "commission", "swap", "taxes", "profit",
                      "fx_to_account", "contract_size", "equity", "leverage", "quantity", "mark_price")
