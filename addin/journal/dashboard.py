@@ -260,8 +260,8 @@ def _account(book: Book, s, top: int) -> int:
          f"{C.CASH_FROM}),{C.CASH_TABLE}[Amount])", flow, C.MONEY),
         ("Balance", f"StartingBalance+{{flow}}+SUM({T}[Net P/L])", settings.starting_balance + flow + total, C.MONEY),
         # wins / (wins + losses): a trade closed at exactly 0 is neither (WIN_RATE and the Stats sheet alike)
-        ("Win rate", f'IF(COUNTIF({T}[Net P/L],">0")+COUNTIF({T}[Net P/L],"<0")=0,"",'
-                     f'COUNTIF({T}[Net P/L],">0")/(COUNTIF({T}[Net P/L],">0")+COUNTIF({T}[Net P/L],"<0")))',
+        ("Win rate", f'IF(COUNTIF({T}[Net P/L],">"&0)+COUNTIF({T}[Net P/L],"<"&0)=0,"",'
+                     f'COUNTIF({T}[Net P/L],">"&0)/(COUNTIF({T}[Net P/L],">"&0)+COUNTIF({T}[Net P/L],"<"&0)))',
          _win_rate(net_all), "0.0%"),
         ("Max drawdown (trading P/L)", f"MAX({T}[Drawdown])", max(dd) if dd else 0.0, "0.00%"),
         ("Largest effective leverage", f"MAX({T}[Effective leverage])", max(effs) if effs else 0.0, C.LEV),

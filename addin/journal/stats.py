@@ -135,7 +135,7 @@ def _weekday_mask(day: int) -> str:
     return f"ISNUMBER({T}[Open time])*(WEEKDAY({T}[Open time],2)={day})"
 
 
-NUM = '">=-9.99E+307"'  # a criterion only numbers meet: the *IFS functions then skip "" and messages
+NUM = '">="&-9.99E+307'  # a criterion only numbers meet (built from a number, so it reads the same in every locale)
 
 
 def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, object]:
@@ -162,9 +162,9 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         known = {c: f"SUMPRODUCT({m}*NOT(ISTEXT({c})))" for c in (OC, SB)}
         true = {c: f"SUMPRODUCT({m}*({c}=TRUE))" for c in (OC, SB)}
     else:
-        count, wins, losses = f"COUNTIFS({P},{NUM}{crit})", f'COUNTIFS({P},">0"{crit})', f'COUNTIFS({P},"<0"{crit})'
+        count, wins, losses = f"COUNTIFS({P},{NUM}{crit})", f'COUNTIFS({P},">"&0{crit})', f'COUNTIFS({P},"<"&0{crit})'
         net = f"SUMIFS({P},{P},{NUM}{crit})"
-        gross_win, gross_loss = f'SUMIFS({P},{P},">0"{crit})', f'-SUMIFS({P},{P},"<0"{crit})'
+        gross_win, gross_loss = f'SUMIFS({P},{P},">"&0{crit})', f'-SUMIFS({P},{P},"<"&0{crit})'
         nr, sr = f"COUNTIFS({P},{NUM},{R},{NUM}{crit})", f"SUMIFS({R},{P},{NUM},{R},{NUM}{crit})"
         nl, sl = f"COUNTIFS({P},{NUM},{EL},{NUM}{crit})", f"SUMIFS({EL},{P},{NUM},{EL},{NUM}{crit})"
         true = {c: f"COUNTIFS({c},TRUE,{P},{NUM}{crit})" for c in (OC, SB)}
@@ -522,7 +522,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
         hr = r + 2 + b
         label = f"below {hi:g}R" if lo is None else f"{lo:g}R or more" if hi is None else f"{lo:g} to {hi:g}R"
         s.text(f"A{hr}", label, font=LABEL_FONT)
-        crit = [P, '">=-9.99E+307"']  # closed trades only: a numeric Net P/L (text never meets it)
+        crit = [P, NUM]  # closed trades only: a numeric Net P/L (text never meets it)
         if lo is not None:
             s.value(f"B{hr}", lo, fmt="0.0")
             crit += [R, f'">="&(B{hr}-{R_EPS})']
