@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from ..journal import columns as C
 from ..journal.instruments import Instrument
 from ..journal.read import parse_source
-from ..journal.settings import SETTINGS_CELLS, Settings, setting_error
+from ..journal.settings import SETTINGS_CELLS, STATED, Settings, default_mark, setting_error
 from ..statements.model import BalanceEvent
 from .xlsx_edit import (Package)
 
@@ -66,6 +66,25 @@ def read_settings(pkg: Package) -> tuple[Settings, dict[str, tuple[str, str]]]:
                                 f"{setting_error(exc)}") from None
         values[fld] = v
     return Settings(**values), where
+
+
+def template_defaults(pkg: Package, settings: Settings) -> set[str]:
+    """The statement-stated settings (:data:`~addin.journal.settings.STATED`) whose Settings cell
+    still holds the template's default: its hidden ``TemplateDefault_`` mark is there and the cell
+    holds the mark's value. A fill may set those from a statement; every other one is the trader's."""
+    out = set()
+    for fld, name, *_ in SETTINGS_CELLS:
+        mark = pkg.defined.get(default_mark(name))
+        if fld not in STATED or mark is None:
+            continue
+        mark = mark.strip()
+        value = mark[1:-1].replace('""', '"') if mark.startswith('"') and mark.endswith('"') else mark
+        try:
+            if getattr(Settings(**{fld: value}), fld) == getattr(settings, fld):
+                out.add(fld)
+        except ValueError:
+            continue
+    return out
 
 
 def read_instruments(pkg: Package) -> list[Instrument] | None:

@@ -108,6 +108,20 @@ SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
+# Settings a statement states (its account currency, its balance before its first trade, its account
+# leverage). The template marks each of them, while it still holds the template's default, with a
+# hidden defined name ``TemplateDefault_<name>`` whose value is that default: a fill sets such a
+# setting from the first statement that states it and removes the mark, so the value is then the
+# statement's (or, once the trader types another value, the trader's) and no later fill changes it.
+STATED = ("account_currency", "starting_balance", "account_leverage")
+DEFAULT_MARK = "TemplateDefault_"
+
+
+def default_mark(name: str) -> str:
+    """The hidden defined name marking the Settings cell ``name`` as still holding the template's default."""
+    return DEFAULT_MARK + name
+
+
 def setting_error(exc: Exception) -> str:
     """The first reason pydantic gives, without its URL boilerplate."""
     errors = getattr(exc, "errors", None)
@@ -143,6 +157,9 @@ def build(book) -> None:
             s.value(f"B{row}", v, fmt=fmt, fill=INPUT_FILL, font=VALUE_FONT)
         s.text(f"C{row}", note, font=NOTE_FONT)
         book.wb.defined_names[name] = DefinedName(name, attr_text=f"Settings!$B${row}")
+        if field in STATED and v == Settings.model_fields[field].default:
+            mark = f'"{v}"' if isinstance(v, str) else repr(float(v))
+            book.wb.defined_names[default_mark(name)] = DefinedName(default_mark(name), attr_text=mark, hidden=True)
         if field == "regulator":
             dv = DataValidation(type="list", formula1='"' + ",".join(REGIMES) + '"', allow_blank=False)
             ws.add_data_validation(dv)
