@@ -161,7 +161,7 @@ def test_the_second_halfs_trades_take_the_equity_the_journal_had_reached(tmp_pat
         wb = load_workbook(path, read_only=True)
         rows = wb["Trades"].iter_rows(values_only=True)
         header = list(next(rows))
-        tid, eq, start = header.index("Trade ID"), header.index("Equity"), None
+        tid, eq = header.index("Trade ID"), header.index("Equity")
         out = {r[tid]: r[eq] for r in rows if r[tid]}
         wb.close()
         return out

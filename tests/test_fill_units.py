@@ -11,7 +11,7 @@ from addin.fill.enrich import AccountDefaults, enrich, equity_timeline
 from addin.fill.plan import balance_before
 from addin.fill.backups import backups, replace_with
 from addin.fill.lock import FillLock, JournalBusy, check_not_open
-from addin.statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
+from addin.statements.model import BalanceEvent, SourceRef, Trade
 
 SRC = SourceRef(file="statement.htm", row=1)
 INSTRUMENTS = {

@@ -30,7 +30,7 @@ import openpyxl
 import pytest
 
 from addin.journal import account as A
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.journal.render import convert, soffice
 from addin.journal.settings import Settings
 from addin.journal.workbook import build_journal

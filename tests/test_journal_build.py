@@ -16,7 +16,7 @@ import pytest
 
 from addin.journal import columns as C
 from addin.journal.instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.journal.sample import edge_trades, sample_cash, sample_trades
 from addin.journal.settings import Settings
 from addin.journal.template import write_template

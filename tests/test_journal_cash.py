@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from addin.fill import fill_journal, sample_statement
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.journal.settings import Settings
 from addin.journal.workbook import build_journal
 from addin.statements import read_statement

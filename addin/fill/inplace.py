@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..journal.instruments import Instrument
+from ..journal.schema import TRADES_TABLE
 from ..journal.settings import SETTINGS_CELLS, Settings, default_mark
 from ..statements.model import BalanceEvent, RejectedRow, Trade
 from .journal_state import read_cash, read_cash_from, read_ledger, read_rejected_keys
@@ -46,8 +47,6 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     """Write ``pkg`` with ``statements`` merged into ``out_path`` (a new file). ``settings_changed``:
     the Settings cells to write; ``assumed_start``: the settings still the template's default after
     this fill. Nothing is written when nothing changes (``changed`` False)."""
-    from ..journal.schema import TRADES_TABLE
-
     if TRADES_TABLE not in pkg.tables:
         raise NotAJournal(f"{Path(str(pkg.path)).name} has no Trades table: it is not a trade journal "
                           "(give --journal a journal made by this add-in, or a new file name)")

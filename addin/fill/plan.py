@@ -43,21 +43,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..journal import columns as C
+from ..journal import schema
 from ..journal.instruments import Instrument, lookup
 from ..journal.settings import Settings
 from ..statements.model import BalanceEvent, RejectedRow, Trade
 from .journal_state import text, trade_key
 from .xlsx_edit import serial
 
-KEY_COLUMNS = ("Broker", "Account", "Trade ID")
-STOP_COLUMNS = ("Stop", "Target")
-STATEMENT_OWNED = tuple(c.name for c in C.INPUTS if c.name not in KEY_COLUMNS + STOP_COLUMNS) + ("Source", "Flags")
-# What a statement states about a trade. The other statement-owned cells (contract size, FX, equity,
-# leverage, Source, Flags...) are completed by the fill from the statement's context; they are
-# rewritten with the facts, so an overlapping later statement that says the same does not replace
-# them with figures rebuilt from a shorter history.
-FACTS = ("Open time", "Close time", "Symbol", "Side", "Quantity", "Entry", "Exit", "Commission", "Swap", "Taxes",
-         "Profit")
+KEY_COLUMNS, STOP_COLUMNS, STATEMENT_OWNED = schema.KEY_COLUMNS, schema.STOP_COLUMNS, schema.STATEMENT_OWNED
+# What a statement states about a trade (schema.FACTS). The other statement-owned cells (contract
+# size, FX, equity, leverage, Source, Flags...) are completed by the fill from the statement's
+# context; they are rewritten with the facts, so an overlapping later statement that says the same
+# does not replace them with figures rebuilt from a shorter history.
+FACTS = schema.FACTS
 DATE_COLUMNS = {c.name for c in C.INPUTS if c.kind == "date"}
 NUMBER_COLUMNS = {c.name for c in C.INPUTS if c.kind == "number"}
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from ..journal import columns as C
-from .journal_state import text
 from .package_write import _Buffered, _extend, _extend_tail
 from .plan import Plan
 from .xlsx_edit import (Cell, NotAJournal, Package, TableDef, _col_of, build_row, cached_equal, cell_xml, clean,

@@ -26,6 +26,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, WINDOWS_EPOCH, from_excel, to_excel
 
 from ..risk.limits import REGIMES
 
@@ -236,3 +240,33 @@ DEFAULT_MARK = "TemplateDefault_"
 def default_mark(name: str) -> str:
     """The hidden defined name marking the Settings cell ``name`` as still holding the template's default."""
     return DEFAULT_MARK + name
+
+
+# Excel's addressing and dates (openpyxl's, in one place) -------------------------------------------
+
+EPOCH = WINDOWS_EPOCH.date()  # day 0 of the 1900 date system: 1899-12-30
+
+
+def letter(i: int) -> str:
+    """Column letters of the 0-based column index ``i``: 0 -> A, 26 -> AA."""
+    return get_column_letter(i + 1)
+
+
+def column_index(letters: str) -> int:
+    """0-based index of column letters: A -> 0, AA -> 26."""
+    return column_index_from_string(letters) - 1
+
+
+def serial(d: datetime | date) -> float:
+    """The Excel date serial (1900 date system, the 1899-12-30 epoch) of a date or datetime; an aware
+    datetime is taken at its wall-clock time."""
+    if isinstance(d, datetime) and d.tzinfo is not None:
+        d = d.replace(tzinfo=None)
+    return float(to_excel(d))
+
+
+def from_serial(v: float) -> datetime:
+    """The datetime of an Excel date serial (1900 date system), to the second (a serial's float noise
+    below it is dropped)."""
+    d = from_excel(v, CALENDAR_WINDOWS_1900)
+    return d.replace(microsecond=0) + timedelta(seconds=round(d.microsecond / 1e6))

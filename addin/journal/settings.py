@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..risk import RiskInputError, parse_leverage
 from ..risk.limits import REGIMES
 from ..statements.parsing import parse_number
+from . import schema
 
 
 def _money(v: object) -> object:
@@ -96,30 +97,10 @@ class Settings(BaseModel):
         return _rate(v)
 
 
-# (field, defined name, label, number format, note) in sheet order.
-SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("account_currency", "AccountCurrency", "Account currency", "@", "ISO code of the account's currency"),
-    ("starting_balance", "StartingBalance", "Starting balance", "#,##0.00", "balance before the first trade, account currency"),
-    ("account_leverage", "AccountLeverage", "Account leverage", "0.##", "used where a trade has no leverage of its own, e.g. 30 for 1:30"),
-    ("regulator", "Regulator", "Regulator", "@", "regime for leverage caps: " + ", ".join(REGIMES)),
-    ("risk_per_trade", "RiskPerTrade", "Risk per trade", "0.00%", "fraction of equity you accept to lose per trade"),
-    ("stop_out_level", "StopOutLevel", "Stop-out level", "0%", "margin level at which the broker closes positions (ESMA: 50%)"),
-    ("max_drawdown", "MaxDrawdown", "Largest accepted drawdown", "0%", "fall from the peak you accept before stopping"),
-)
-
-
-# Settings a statement states (its account currency, its balance before its first trade, its account
-# leverage). The template marks each of them, while it still holds the template's default, with a
-# hidden defined name ``TemplateDefault_<name>`` whose value is that default: a fill sets such a
-# setting from the first statement that states it and removes the mark, so the value is then the
-# statement's (or, once the trader types another value, the trader's) and no later fill changes it.
-STATED = ("account_currency", "starting_balance", "account_leverage")
-DEFAULT_MARK = "TemplateDefault_"
-
-
-def default_mark(name: str) -> str:
-    """The hidden defined name marking the Settings cell ``name`` as still holding the template's default."""
-    return DEFAULT_MARK + name
+# The named cells (field, defined name, label, number format, note) and the statement-stated ones
+# with their template-default marks: the schema's.
+SETTINGS_CELLS = schema.SETTINGS_CELLS
+STATED, DEFAULT_MARK, default_mark = schema.STATED, schema.DEFAULT_MARK, schema.default_mark
 
 
 def setting_error(exc: Exception) -> str:
@@ -134,7 +115,7 @@ def setting_error(exc: Exception) -> str:
 
 # The Settings sheet -------------------------------------------------------------------------------
 
-TITLE = "Settings"
+TITLE = schema.SETTINGS_SHEET
 
 
 def build(book) -> None:
@@ -146,9 +127,9 @@ def build(book) -> None:
 
     s = book.sheet(TITLE)
     ws = s.ws
-    s.text("A1", "Settings", font=TITLE_FONT)
+    s.text("A1", TITLE, font=TITLE_FONT)
     for i, (field, name, label, fmt, note) in enumerate(SETTINGS_CELLS):
-        row = i + 3
+        row = i + schema.SETTINGS_FIRST_ROW
         s.text(f"A{row}", label, font=LABEL_FONT)
         v = getattr(book.settings, field)
         if isinstance(v, str):
