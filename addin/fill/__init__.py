@@ -266,6 +266,8 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w(f"  deleted in the journal, not re-added: {f.deleted_skipped} (--restore-deleted brings them back)\n")
         if f.restored:
             w(f"  restored after deletion: {f.restored}\n")
+        if f.same_key:
+            w(f"  same trade key as an earlier row, not imported: {f.same_key} (see the Rejected sheet)\n")
         if f.stop_conflicts:
             w(f"  stop/target differing from yours: {f.stop_conflicts} (yours kept; see Flags)\n")
         if f.non_trades:

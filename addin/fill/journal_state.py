@@ -11,7 +11,7 @@ from ..journal import schema
 from ..journal.instruments import Instrument
 from ..journal.settings import SETTINGS_CELLS, STATED, Settings, default_mark, setting_error
 from ..statements.model import BalanceEvent, SourceRef
-from .xlsx_edit import Package
+from .xlsx_edit import Package, clean
 
 REJECTED_TABLE = schema.REJECTED_TABLE
 
@@ -21,8 +21,9 @@ class SettingsError(Exception):
 
 
 def norm(v: object) -> str:
-    """A key part compared the way a trader means it: case and whitespace do not matter."""
-    return " ".join(text(v).split()).casefold()
+    """A key part compared the way a trader means it: case and whitespace do not matter, nor the
+    control characters the journal cannot hold (a cell is written without them, :func:`clean`)."""
+    return " ".join(clean(text(v)).split()).casefold()
 
 
 def text(v: object) -> str:

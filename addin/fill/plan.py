@@ -73,6 +73,7 @@ class Counts:
     deleted_skipped: int = 0
     restored: int = 0
     stop_conflicts: int = 0
+    same_key: int = 0        # rows of the statement on the key of an earlier row of it: rejected
 
 
 @dataclass
@@ -144,6 +145,17 @@ def _same(name: str, old: object, new: object) -> bool:
 
 def _num(v: object) -> str:
     return f"{v:g}" if isinstance(v, float) else text(v)
+
+
+def _same_key(first: Trade, second: Trade) -> RejectedRow:
+    """The Rejected row for ``second``, a trade of the statement that holds ``first`` under the same
+    key (Broker, Account, Trade ID compared without case, spaces and control characters)."""
+    def ident(t: Trade) -> str:
+        return f"{t.broker!r}/{t.account!r}/{t.trade_id!r}"
+    return RejectedRow(source=second.source,
+                       reason=f"same trade key as {first.source}: {ident(first)} and {ident(second)} are one trade "
+                              "to the journal (case, spaces and control characters do not count); this row was "
+                              "not imported: correct the statement or type the trade in yourself")
 
 
 def cash_key(e: BalanceEvent) -> tuple:
@@ -225,8 +237,14 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     for batch, (trades, cash, rejected) in enumerate(statements):
         counts = Counts()
         per_file.append(counts)
+        first_of: dict[tuple, Trade] = {}  # this statement's trades by key
         for t in trades:
             k = trade_key(t.broker, t.account, t.trade_id)
+            if k in first_of:  # two rows of one statement, one trade key: reported, never merged silently
+                rejected_new.append(_same_key(first_of[k], t))
+                counts.same_key += 1
+                continue
+            first_of[k] = t
             cells = trade_cells(t, instruments, found_symbols)
             at = index.get(k)
             if at is None and k in fresh_at:
