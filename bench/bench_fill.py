@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' journal reader gives the baseline its trades
 
 
 def one(kind: str, statement: Path) -> dict:
@@ -54,7 +55,7 @@ def one(kind: str, statement: Path) -> dict:
         else:
             from bench_journal import baseline
 
-            from addin.journal.read import read_journal
+            from journal_reader import read_journal
 
             fill_journal([statement], journal, progress=False)  # not timed: gives the same trades
             trades = read_journal(journal).trades

@@ -30,7 +30,7 @@ from addin.cli import main as cli_main
 from addin.fill import _named, fill_journal, sample_statement
 from addin.fill.enrich import opening_balance
 from addin.journal.instruments import lookup
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.journal.settings import Settings
 from addin.statements import read_statement
 

@@ -20,7 +20,7 @@ from test_fill_edits import EXAMPLE, MAPPING, _later, header, row_of, trade_ids
 
 from addin.fill import fill_journal
 from addin.fill.backups import backups
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 
 
 def _renumbered(tmp_path: Path, prefix: str) -> Path:

@@ -19,7 +19,7 @@ from test_fill import ROOT, cli, cli_inprocess, file_block, folder_listing, summ
 
 from addin.fill import fill_journal, sample_statement
 from addin.journal import columns as C
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 
 TRADOVATE = ("tradovate_performance_csv/arielSofer_Performance.csv",
              "tradovate_performance_csv/arielSofer_Performance_1.csv")

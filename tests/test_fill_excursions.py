@@ -19,7 +19,7 @@ from conftest import ROOT
 
 from addin.fill import fill_journal, sample_statement
 from addin.fill.excursions import NO_STOP, NOT_COVERED, PARTIAL_FLAG
-from addin.journal import read_journal
+from journal_reader import read_journal
 
 BARS = ROOT / "tests" / "data" / "bars"
 MT4_STATEMENT = ROOT.parent / "shared" / "statements" / "mt4_statement_html" / "jsacap_Tradeslide_Statement.htm"

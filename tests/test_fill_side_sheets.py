@@ -38,7 +38,7 @@ from addin.fill import fill_journal, sample_statement
 from addin.fill.xlsx_edit import Package, build_row, cell_xml, parse_cells, read_sheet_rows, row_number, row_parts, split_ref
 from addin.journal import account, dashboard, planner, stats
 from addin.journal.layout import NO_ADDIN, Book
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from tools.render_docs import soffice
 from addin.journal.workbook import build_journal
 from addin.journal.workbook import build_journal, excel_serial, trade_columns

@@ -8,17 +8,17 @@ from types import SimpleNamespace
 import pytest
 
 from addin.fill.enrich import AccountDefaults, enrich, equity_timeline
-from addin.fill.merge import merge_rejected, merge_trades
+from addin.fill.plan import balance_before
 from addin.fill.backups import backups, replace_with
 from addin.fill.lock import FillLock, JournalBusy, check_not_open
-from addin.statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
+from addin.statements.model import BalanceEvent, SourceRef, Trade
 
 SRC = SourceRef(file="statement.htm", row=1)
 INSTRUMENTS = {
     s: SimpleNamespace(symbol=s, asset_class="FX_MAJOR", contract_size=100_000, quote_currency=s[3:])
     for s in ("EURUSD", "USDJPY", "EURGBP")
 }
-DEFAULTS = AccountDefaults(currency="USD", starting_equity=10_000, leverage=30)
+DEFAULTS = AccountDefaults(currency="USD", leverage=30)
 
 
 def trade(tid="1", symbol="EURUSD", side="long", qty=1.0, entry=1.1, exit=None, profit=None,
@@ -28,75 +28,69 @@ def trade(tid="1", symbol="EURUSD", side="long", qty=1.0, entry=1.1, exit=None, 
 
 
 def test_eurusd_in_a_usd_account_converts_at_1_and_takes_100000_units_a_lot():
-    [t] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)
+    [t] = enrich([trade()], DEFAULTS, INSTRUMENTS.get)
     assert (t.contract_size, t.fx_to_account, t.asset_class) == (100_000, 1.0, "FX_MAJOR")
 
 
 def test_usdjpy_rate_is_implied_by_the_trades_own_profit():
     # 1 lot long 150.00 -> 151.00 made 100,000 JPY = $662.25 at 151.00
     closed = trade(symbol="USDJPY", entry=150.0, exit=151.0, profit=662.25, closed=datetime(2024, 1, 3))
-    [t] = enrich([closed], [], DEFAULTS, INSTRUMENTS.get)
+    [t] = enrich([closed], DEFAULTS, INSTRUMENTS.get)
     assert 1 / t.fx_to_account == pytest.approx(151.0, rel=1e-4)
     assert not any("FX" in f for f in t.flags)
 
 
 def test_open_usdjpy_trade_converts_at_one_over_its_price():
-    [t] = enrich([trade(symbol="USDJPY", entry=150.0)], [], DEFAULTS, INSTRUMENTS.get)
+    [t] = enrich([trade(symbol="USDJPY", entry=150.0)], DEFAULTS, INSTRUMENTS.get)
     assert t.fx_to_account == pytest.approx(1 / 150.0)
 
 
 def test_an_open_cross_without_a_rate_is_flagged_not_guessed_silently():
-    [t] = enrich([trade(symbol="EURGBP", entry=0.85)], [], DEFAULTS, INSTRUMENTS.get)
+    [t] = enrich([trade(symbol="EURGBP", entry=0.85)], DEFAULTS, INSTRUMENTS.get)
     assert t.fx_to_account == 1.0
     assert any("GBP->USD" in f for f in t.flags)
 
 
 def test_unknown_symbol_is_flagged_with_what_was_assumed():
-    [t] = enrich([trade(symbol="WIDGET", entry=12.0)], [], DEFAULTS, INSTRUMENTS.get)
+    [t] = enrich([trade(symbol="WIDGET", entry=12.0)], DEFAULTS, INSTRUMENTS.get)
     assert t.contract_size == 1.0
     assert any("not in Instruments" in f for f in t.flags)
 
 
-def test_equity_at_entry_is_rebuilt_from_deposits_and_realised_profit():
-    deposit = BalanceEvent(time=datetime(2024, 1, 1), amount=5_000, kind="deposit", source=SRC)
-    first = trade("1", exit=1.11, profit=1_000.0, closed=datetime(2024, 1, 2, 12), commission=-7.0)
-    second = trade("2", opened=datetime(2024, 1, 3))
-    a, b = enrich([first, second], [deposit], DEFAULTS, INSTRUMENTS.get)
-    assert a.equity == 5_000
-    assert b.equity == 5_000 + 1_000 - 7
+def test_equity_at_entry_is_the_balance_before_the_trade_opened():
+    # rows as the journal holds them: dates as serials; the first closed at 2.5 with 1,000 profit, -7 commission
+    rows = [{"Open time": 2.0, "Close time": 2.5, "Profit": 1_000.0, "Commission": -7.0}, {"Open time": 3.0}]
+    before = balance_before(rows, [(1.0, 5_000.0)], 2.0, 5_000.0)  # the deposit before CashFrom is in the start
+    assert before(2.0) == 5_000
+    assert before(3.0) == 5_000 + 1_000 - 7
 
 
-def test_without_deposits_equity_starts_from_settings_and_says_so():
-    [t] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)
-    assert t.equity == 10_000
-    assert any("starting equity" in f for f in t.flags)
+def test_a_deposit_after_the_first_trades_counts_only_for_later_trades():
+    rows = [{"Open time": 2.0, "Close time": 2.5, "Profit": 200.0}, {"Open time": 33.0}]
+    before = balance_before(rows, [(32.0, 50.0)], 2.0, 10_000.0)
+    assert before(2.0) == 10_000
+    assert before(33.0) == 10_000 + 200 + 50
 
 
-def test_a_deposit_after_the_first_trades_does_not_make_their_equity_zero():
-    trade_before = trade("1", exit=1.11, profit=200.0, closed=datetime(2024, 1, 2, 12))
-    late_deposit = BalanceEvent(time=datetime(2024, 2, 1), amount=50, kind="deposit", source=SRC)
-    trade_after = trade("2", opened=datetime(2024, 2, 2))
-    a, b = enrich([trade_before, trade_after], [late_deposit], DEFAULTS, INSTRUMENTS.get)
-    assert a.equity == 10_000 and any("assumed starting equity" in f for f in a.flags)
-    assert b.equity == 10_000 + 200 + 50
+def test_movements_before_cash_from_are_part_of_the_starting_balance_not_added_again():
+    before = balance_before([{"Open time": 2.0}], [(1.0, 10_000.0)], 2.0, 25_000.0)  # --equity 25000
+    assert before(2.0) == 25_000
 
 
-def test_given_equity_replaces_the_opening_deposit_instead_of_adding_to_it():
-    opening = BalanceEvent(time=datetime(2024, 1, 1), amount=10_000, kind="deposit", source=SRC)
-    given = AccountDefaults(currency="USD", starting_equity=25_000, leverage=30, equity_given=True)
-    [t] = enrich([trade()], [opening], given, INSTRUMENTS.get)
-    assert t.equity == 25_000 and not any("equity" in f for f in t.flags)
+def test_a_trade_closing_at_the_moment_another_opens_is_not_yet_in_its_equity():
+    before = balance_before([{"Close time": 2.0, "Profit": 100.0}], [], 1.0, 1_000.0)
+    assert (before(2.0), before(2.0 + 1e-9)) == (1_000.0, 1_100.0)
 
 
 def test_money_in_another_currency_than_the_journal_is_flagged_not_mixed_in_silently():
     sek = trade(symbol="HMB", entry=150.0, account_currency="SEK", contract_size=1.0)
-    [t] = enrich([sek], [], DEFAULTS, INSTRUMENTS.get)
+    [t] = enrich([sek], DEFAULTS, INSTRUMENTS.get)
     assert any("amounts in SEK, the journal's currency is USD" in f for f in t.flags)
 
 
 def test_statement_leverage_wins_over_settings_and_missing_leverage_is_flagged():
-    [stated] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get, statement_leverage=200)
-    [assumed] = enrich([trade()], [], DEFAULTS, INSTRUMENTS.get)
+    [stated] = enrich([trade()], DEFAULTS, INSTRUMENTS.get, statement_leverage=200)
+    [assumed] = enrich([trade()], DEFAULTS, INSTRUMENTS.get)
     assert stated.leverage == 200 and not any("leverage" in f for f in stated.flags)
     assert assumed.leverage == 30 and any("leverage" in f for f in assumed.flags)
 
@@ -106,34 +100,6 @@ def test_equity_timeline_counts_only_what_happened_before():
     before = equity_timeline([deposit], [], 0.0)
     assert before(datetime(2023, 12, 31)) == 0.0
     assert before(datetime(2024, 1, 2)) == 1_000
-
-
-def test_reimporting_the_same_trades_adds_nothing():
-    trades = [trade("1"), trade("2")]
-    first = merge_trades([], trades)
-    again = merge_trades(first.trades, trades)
-    assert (first.added, again.added, again.already_present) == (2, 0, 2)
-    assert len(again.trades) == 2
-
-
-def test_a_trade_open_last_time_and_closed_now_is_updated_in_place():
-    opened = trade("7")
-    closed = trade("7", exit=1.12, profit=200.0, closed=datetime(2024, 1, 5))
-    result = merge_trades([opened], [closed])
-    assert result.updated == 1 and result.added == 0
-    assert result.trades[0].exit == 1.12
-
-
-def test_overlapping_statements_merge_on_broker_account_and_id():
-    a = [trade("1"), trade("2")]
-    b = [trade("2"), trade("3")]
-    result = merge_trades(merge_trades([], a).trades, b)
-    assert [t.trade_id for t in result.trades] == ["1", "2", "3"]
-
-
-def test_rejected_rows_are_kept_once():
-    row = RejectedRow(source=SRC, reason="bad price", raw="x")
-    assert len(merge_rejected([row], [row])) == 1
 
 
 def test_a_failed_write_leaves_the_journal_untouched(tmp_path):

@@ -30,7 +30,7 @@ import openpyxl
 import pytest
 
 from addin.journal import account as A
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.journal.settings import Settings
 from addin.journal.workbook import build_journal
 from addin.risk import portfolio as rp
@@ -169,6 +169,8 @@ def test_native_pair_rule_agrees_with_currency_legs():
     for s in symbols:
         want = rp.currency_legs(s)
         assert A.native_legs(s) == (want if want else (s.replace("/", "").upper(), "")), s
+
+
 
 
 def test_real_mt4_statement_equity(tmp_path):

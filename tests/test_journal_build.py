@@ -17,7 +17,7 @@ import pytest
 from addin.cli import main as cli_main
 from addin.journal import columns as C
 from addin.journal.instruments import DEFAULT_INSTRUMENTS, Instrument, lookup
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.journal.settings import Settings
 from addin.journal.workbook import CALC_ID, build_journal
 from addin.statements.model import RejectedRow, SourceRef

@@ -188,7 +188,7 @@ def test_dashboard_as_text(sample_journal, tmp_path):
 
 def test_a_journal_saved_by_libreoffice_reads_back(sample_journal, saved_by_libreoffice):
     """A journal a user opened and saved in another application still reads back into the same trades."""
-    from addin.journal.read import read_journal
+    from journal_reader import read_journal
 
     saved = saved_by_libreoffice
     want, got = read_journal(sample_journal), read_journal(saved)

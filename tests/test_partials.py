@@ -916,7 +916,7 @@ def test_fill_puts_linked_mt4_tickets_and_a_partly_closed_mt5_position_in_the_jo
     import subprocess
     import sys
 
-    from addin.journal.read import read_journal
+    from journal_reader import read_journal
 
     mt4 = _mt4_partial(tmp_path)
     mt5 = _hedge_partly_closed(tmp_path)

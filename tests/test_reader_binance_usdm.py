@@ -19,7 +19,7 @@ from conftest import shared_statement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 from addin.statements import binance_usdm, detect, read_statement
 from addin.statements.model import StatementError
 

@@ -259,7 +259,7 @@ def test_overlapping_flex_queries_pasted_together_read_each_execution_once(tmp_p
 
 @pytest.mark.statements
 def test_overlapping_flex_files_merge_on_the_execution_id(tmp_path):
-    from addin.fill.merge import merge_trades
+    from addin.fill import fill_journal
 
     text = shared_statement(FLEX_01).read_text("utf-8")
     head, rest = text.split("<Trades>", 1)
@@ -270,8 +270,9 @@ def test_overlapping_flex_files_merge_on_the_execution_id(tmp_path):
     early.write_text(head + "<Trades>\n" + "\n".join(rows[:9]) + "\n</Trades>" + tail, "utf-8")
     late.write_text(head + "<Trades>\n" + "\n".join(rows[5:]) + "\n</Trades>" + tail, "utf-8")
     a, b = ibkr_flex.read(early), ibkr_flex.read(late)
-    merged = merge_trades(merge_trades([], a.trades).trades, b.trades)
-    assert len(merged.trades) == 14 and merged.already_present == 4
+    report = fill_journal([early, late], tmp_path / "Journal.xlsx", progress=False)
+    assert report.total_trades == 14 and [f.added for f in report.files] == [len(a.trades), 14 - len(a.trades)]
+    assert report.files[1].unchanged == 4 and len(b.trades) == 9
 
 
 @pytest.mark.statements

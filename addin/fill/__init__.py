@@ -25,12 +25,11 @@ from ..risk import RiskInputError
 from ..statements import read_statement
 from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from . import excursions
-from .backups import replace_with, sweep
+from .backups import replace_with, sweep, temp_name
 from .enrich import AccountDefaults, enrich, opening_balance
 from .fx_rates import summary as fx_summary
 from .inplace import Counts, merge_into
-from .journal_state import SettingsError, read_instruments, read_settings
-from .side_sheets import cap_rejected
+from .journal_state import SettingsError, read_instruments, read_settings, template_defaults
 from .lock import FillLock, JournalBusy, check_not_open
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
@@ -178,19 +177,25 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
     from ..journal.workbook import build_journal
 
     created = not journal.exists()
-    pkg = None
-    if not created:
-        pkg = Package.open(journal)
+    template = None
+    if created:
+        # A new journal is the template with the statements merged in, exactly as into an existing one.
+        template = temp_name(journal, "template")
+        build_journal(template, [])
     try:
-        if pkg is not None:
-            from ..journal.columns import TABLE
-            if TABLE not in pkg.tables:
-                raise NotAJournal(f"{journal} has no Trades table: it is not a trade journal (give --journal a "
-                                  "journal made by this add-in, or the name of a new file)")
-            settings, _ = read_settings(pkg)
-            instruments = read_instruments(pkg)
-        else:
-            settings, instruments = Settings(), None
+        pkg = Package.open(template if created else journal)
+    except BaseException:
+        if template is not None:
+            template.unlink(missing_ok=True)
+        raise
+    try:
+        from ..journal.schema import TRADES_TABLE
+        if TRADES_TABLE not in pkg.tables:
+            raise NotAJournal(f"{journal} has no Trades table: it is not a trade journal (give --journal a "
+                              "journal made by this add-in, or the name of a new file)")
+        settings, _ = read_settings(pkg)
+        unset = template_defaults(pkg, settings) - set(options)
+        instruments = read_instruments(pkg)
         read: list[Statement] = []
         for p in statements:
             stage(f"reading {Path(p).name}", progress)
@@ -200,22 +205,18 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             stage(f"reading {len(price_files[0])} price-bar file(s)", progress)
             series = excursions.read_price_files(*price_files)
 
+        # Settings the statements state, set where the journal still holds the template's default:
+        # each from the first statement that states it, as a run of one fill per statement would.
         updates = dict(options)
-        lev = options.get("account_leverage")
-        equity_given = "starting_balance" in options
-        first = next((s for s in read if s.account_currency), None)
-        if created and first is not None:
-            updates["account_currency"] = first.account_currency
-        if created and not equity_given and read:
-            opening = opening_balance(read[0])
-            if opening:
-                updates["starting_balance"] = opening
-        if created and lev is None:
-            stated = next((s.leverage for s in read if s.leverage), None)
-            if stated:
-                updates["account_leverage"] = stated
+        for s in read:
+            stated = {"account_currency": s.account_currency, "starting_balance": opening_balance(s),
+                      "account_leverage": s.leverage}
+            for fld, value in stated.items():
+                if fld in unset and value:
+                    updates[fld] = value
+                    unset.discard(fld)
         settings = Settings(**{**settings.model_dump(), **updates})
-        changed_settings = {k: v for k, v in options.items()}
+        lev = options.get("account_leverage")
 
         def lookup(symbol: str):
             return inst_mod.lookup(symbol, instruments)
@@ -225,10 +226,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         reports, batches = [], []
         while read:
             s = read.pop(0)
-            defaults = AccountDefaults(currency=settings.account_currency, starting_equity=settings.starting_balance,
-                                       leverage=settings.account_leverage, equity_given=equity_given)
-            done = enrich(s.trades, s.balance_events, defaults, lookup, lev or s.leverage, s.account_currency,
-                          on_progress=bar.advance)
+            defaults = AccountDefaults(currency=settings.account_currency, leverage=settings.account_leverage)
+            done = enrich(s.trades, defaults, lookup, lev or s.leverage, s.account_currency, on_progress=bar.advance)
             batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
                                       non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
@@ -240,34 +239,13 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             stage("measuring each trade over the price bars", progress)
             bar_reports = excursions.apply([done for done, _, _ in batches], series)
 
-        if created:
-            from .merge import merge_rejected, merge_trades
-            trades, rejected, cash, seen = [], [], [], set()
-            for (done, events, rej), rep in zip(batches, reports):
-                merged = merge_trades(trades, done)
-                trades = merged.trades
-                rep.added, rep.unchanged, rep.updated = merged.added, merged.already_present, merged.updated
-                rep.closed = merged.updated
-                rejected = merge_rejected(rejected, rej)
-                for e in events:
-                    if _cash_key(e) not in seen:
-                        seen.add(_cash_key(e))
-                        cash.append(e)
-            rejected = cap_rejected(rejected, 1)  # below the header row
-            stage(f"computing risk figures and writing {journal.name}", progress)
-            backup = replace_with(journal, lambda tmp: build_journal(tmp, trades, settings=settings,
-                                                                     instruments=instruments, rejected=rejected,
-                                                                     cash=cash))
-            return FillReport(journal=journal, created=True, files=reports, backup=backup, total_trades=len(trades),
-                              bars=bar_reports)
-
         holder: dict = {}
 
         def write(tmp: Path) -> None:
-            holder["result"] = merge_into(pkg, tmp, batches, settings, changed_settings, instruments,
-                                          restore_deleted=restore_deleted,
+            holder["result"] = merge_into(pkg, tmp, batches, settings, updates, instruments,
+                                          restore_deleted=restore_deleted, assumed_start=unset,
                                           on_stage=lambda label: stage(label, progress))
-            if not holder["result"].changed:
+            if not holder["result"].changed and not created:
                 raise _NoChanges
 
         try:
@@ -278,23 +256,18 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         for rep, c in zip(reports, result.per_file):
             for counter in fields(Counts):
                 setattr(rep, counter.name, getattr(c, counter.name))
-        return FillReport(journal=journal, created=False, files=reports, backup=backup,
-                          total_trades=result.total_trades, changed=result.changed, full_calc=result.full_calc,
+        return FillReport(journal=journal, created=created, files=reports, backup=backup,
+                          total_trades=result.total_trades, changed=result.changed or created,
+                          full_calc=result.full_calc,
                           notes=list(result.notes) + excursions.missing_columns(pkg, bar_reports), bars=bar_reports)
     finally:
-        if pkg is not None:
-            pkg.close()
+        pkg.close()
+        if template is not None:
+            template.unlink(missing_ok=True)
 
 
 class _NoChanges(Exception):
     """Nothing to write: the journal stays as it is, byte for byte, and no backup is made."""
-
-
-def _cash_key(e) -> tuple:
-    """A cash movement's identity across imports: (file, row, time, amount); times compared naive,
-    to the second, as the journal stores them."""
-    when = e.time.replace(tzinfo=None, microsecond=0) if e.time is not None else None
-    return (e.source.file, e.source.row, when, round(e.amount, 6))
 
 
 def print_report(report: FillReport, out=sys.stdout) -> None:
@@ -315,6 +288,8 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w(f"  deleted in the journal, not re-added: {f.deleted_skipped} (--restore-deleted brings them back)\n")
         if f.restored:
             w(f"  restored after deletion: {f.restored}\n")
+        if f.same_key:
+            w(f"  same trade key as an earlier row, not imported: {f.same_key} (see the Rejected sheet)\n")
         if f.stop_conflicts:
             w(f"  stop/target differing from yours: {f.stop_conflicts} (yours kept; see Flags)\n")
         if f.non_trades:

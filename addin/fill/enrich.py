@@ -2,9 +2,11 @@
 
 For every trade: contract size, asset class and quote currency from the Instruments table; the
 quote-to-account FX rate (stated, 1 for the account currency, 1/price for a pair based on it, or
-fitted to the profits of the statement's trades of its day, :mod:`.fx_rates`); equity at entry rebuilt from the starting equity,
-deposits/withdrawals and realised P/L before the trade opened; account leverage from the statement
-or the user's settings. Every assumption is written into ``Trade.flags`` so the journal shows it.
+fitted to the profits of the statement's trades of its day, :mod:`.fx_rates`); account leverage
+from the statement or the user's settings. Equity at entry, when the statement does not state it, is
+not completed here: it is the balance the whole journal had reached when the trade opened, which the
+merge computes (:func:`addin.fill.plan.balance_before`). Every assumption is written into
+``Trade.flags`` so the journal shows it.
 All arithmetic is :mod:`addin.risk`'s; this module only decides which rule applies.
 """
 
@@ -26,9 +28,7 @@ class AccountDefaults:
     """What the user (or the journal's Settings) says when a statement does not."""
 
     currency: str
-    starting_equity: float
     leverage: float
-    equity_given: bool = False  # True when --equity set it, so it is not an assumption
 
 
 def equity_timeline(balance_events: Iterable[BalanceEvent], trades: Iterable[Trade],
@@ -53,27 +53,6 @@ def equity_timeline(balance_events: Iterable[BalanceEvent], trades: Iterable[Tra
         return running[i - 1] if i else starting_equity
 
     return before
-
-
-def _equity_source(trades: list[Trade], balance_events: list[BalanceEvent],
-                   defaults: AccountDefaults) -> tuple[Callable[[datetime | None], float], bool]:
-    """The balance timeline that gives equity at entry, and whether its start is an assumption.
-
-    The start is, in order: ``--equity`` (it replaces whatever the statement deposited before its
-    first trade, so the two are not added); the statement's own deposits up to its first trade;
-    else the Settings starting balance, an assumption (a statement whose first deposit comes after
-    trades does not show the balance those trades were taken on).
-    """
-    opens = [t.open_time for t in trades if t.open_time is not None]
-    first = min(opens) if opens else None
-    dated = [e for e in balance_events if e.time is not None]
-    opening = [e for e in dated if first is not None and e.time <= first]
-    if defaults.equity_given:
-        later = [e for e in dated if first is None or e.time > first]
-        return equity_timeline(later, trades, defaults.starting_equity), False
-    if sum(e.amount for e in opening) > 0:
-        return equity_timeline(dated, trades, 0.0), False
-    return equity_timeline(dated, trades, defaults.starting_equity), True
 
 
 def opening_balance(statement) -> float | None:
@@ -107,7 +86,7 @@ def _instrument(t: Trade, lookup: Callable[[str], object | None]):
     return contract_size, asset_class, quote, base, flags
 
 
-def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: AccountDefaults,
+def enrich(trades: list[Trade], defaults: AccountDefaults,
            lookup: Callable[[str], object | None], statement_leverage: float | None = None,
            statement_currency: str | None = None, on_progress: Callable[[int], None] | None = None) -> list[Trade]:
     """Return the trades completed for the journal (new Trade objects; the inputs are not changed).
@@ -116,7 +95,6 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
     ``contract_size`` and ``quote_currency``) or None.
     """
     journal_currency = defaults.currency
-    timeline, assumed_start = _equity_source(trades, balance_events, defaults)
     out = []
     found = [_instrument(t, lookup) for t in trades]
     money_of = [t.account_currency or statement_currency or journal_currency for t in trades]
@@ -133,21 +111,13 @@ def enrich(trades: list[Trade], balance_events: list[BalanceEvent], defaults: Ac
                          "not converted (the statement gives no rate)")
         fx, fx_flags = journal_rate(rates.rate_for(t, money, quote, base, contract_size))
         flags += fx_flags
-        equity = t.equity
-        if equity is None:
-            equity = timeline(t.open_time)
-            if equity <= 0:
-                flags.append("equity at entry unknown (no deposits before it): starting equity used")
-                equity = defaults.starting_equity
-            elif assumed_start:
-                flags.append("equity rebuilt from the assumed starting equity in Settings")
         leverage = t.leverage or statement_leverage
         if leverage is None:
             leverage = defaults.leverage
             flags.append("account leverage not in the statement: Settings leverage used")
         out.append(t.model_copy(update={
             "contract_size": contract_size, "asset_class": asset_class, "quote_currency": quote,
-            "fx_to_account": fx, "equity": equity, "leverage": leverage,
+            "fx_to_account": fx, "leverage": leverage,
             "account_currency": money, "flags": tuple(dict.fromkeys(flags)),
         }))
         if on_progress is not None and i % 1000 == 999:

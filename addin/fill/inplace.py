@@ -1,122 +1,34 @@
-"""Merging a statement into an existing journal in place: the parts the statement owns are
-rewritten, every other part of the package is copied unchanged.
+"""Merging statements into a journal: the package's parts the statements own are rewritten, every
+other part is copied unchanged, byte for byte.
 
-Ownership of a Trades row's cells (columns found by the table's header, wherever the trader moved
-them or whatever columns they added):
-
-* statement-owned (:data:`STATEMENT_OWNED`): what a statement says -- times, symbol, side, size,
-  prices, costs, profit, currencies, FX, equity, leverage, Source, Flags. A fill rewrites them, on
-  the trades the statement holds, when the statement says something else;
-* the key (Broker, Account, Trade ID) is compared normalised (case and whitespace) and kept as
-  the trader spelled it;
-* Stop and Target: a statement's value fills an empty cell; a typed value is never replaced -- when
-  the statement disagrees, the trade's Flags say so;
-* the trader's columns (Setup, Tags, Mistakes, Notes, Screenshot) and every column the trader
-  added: written only on a trade the fill adds (Notes takes the statement's comment), never after;
-* calculated columns: formulas untouched; the cached values of the journal's own formulas are
-  recomputed (:func:`addin.journal.columns.compute`) so readers that do not calculate show the
-  new figures.
-
-New trades are numbered in ``No.`` after the largest number in the table. CashFrom (the Cash
-sheet's "Counted from" date) follows the first trade's open time unless the trader typed another
-date. The sheets that summarise the whole table (Dashboard, Stats, Account, Planner) are left to the
-spreadsheet's recalculation (``fullCalcOnLoad``) when the trades change; the Account sheet's
-OpenPositions rows are not added or removed, and the result's notes name the trades that no longer
-match them.
-
-A row without a Trade ID is a manual trade: kept, and counted in the cached figures. A trade whose
-key is in the hidden ledger sheet but no longer in Trades was deleted by the trader: not added back
-unless ``restore_deleted``.
+A new journal is the template (:func:`addin.journal.workbook.build_journal` with no trades) with
+the statements merged in by this same function, so a journal filled at once, in several fills, or
+created first with ``python -m addin template`` is the same journal. :func:`merge_into` orchestrates:
+what the journal holds (:mod:`.journal_state`, :func:`.trades_part.read_rows`), the plan
+(:mod:`.plan`: which rows change, the new trades, cached values; the ownership rules are there),
+the Trades sheet streamed with the plan (:mod:`.trades_part`), the sheets beside it
+(:mod:`.side_sheets`), the package written (:mod:`.package_write`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from ..journal import columns as C
-from . import excursions
-from ..journal.instruments import Instrument, lookup
-from ..journal.settings import Settings
+from ..journal.instruments import Instrument
+from ..journal.schema import TRADES_TABLE
+from ..journal.settings import SETTINGS_CELLS, Settings, default_mark
 from ..statements.model import BalanceEvent, RejectedRow, Trade
-from .xlsx_edit import (Cell, NotAJournal, Package, _col_of, build_row, cached_equal,
-                        clean,
-                        cell_xml, col_letter, formula_xml, parse_cells, range_bounds, row_number, row_parts,
-                        serial, stream_sheet, with_cached)
-from .journal_state import (read_cash, read_cash_from, read_ledger, read_rejected_keys, text, trade_key)
-from .package_write import _Buffered, _drop_calc_chain, _extend, _extend_tail, _full_calc, _write_zip
+from .journal_state import read_cash, read_cash_from, read_ledger, read_rejected_keys
+from .package_write import _drop_calc_chain, _full_calc, _write_zip, fit_dimension
+from .plan import Counts, JournalRows, plan_merge
 from .side_sheets import _account_notes, _other_parts
+from .trades_part import TradesLayout, new_last_row, read_rows, write_part
+from .xlsx_edit import NotAJournal, Package, col_letter
 
-KEY_COLUMNS = ("Broker", "Account", "Trade ID")
-STOP_COLUMNS = ("Stop", "Target")
-# The excursion columns (MAE, MFE...) are statement-owned with a rule of their own: see row_changes.
-STATEMENT_OWNED = tuple(c.name for c in C.INPUTS
-                        if c.name not in KEY_COLUMNS + STOP_COLUMNS + C.EXCURSION_COLUMNS) + ("Source", "Flags")
-# What a statement states about a trade. The other statement-owned cells (contract size, FX, equity,
-# leverage, Source, Flags...) are completed by the fill from the statement's context; they are
-# rewritten with the facts, so an overlapping later statement that says the same does not replace
-# them with figures rebuilt from a shorter history.
-FACTS = ("Open time", "Close time", "Symbol", "Side", "Quantity", "Entry", "Exit", "Commission", "Swap", "Taxes",
-         "Profit")
-DATE_COLUMNS = {c.name for c in C.INPUTS if c.kind == "date"}
-NUMBER_COLUMNS = {c.name for c in C.INPUTS if c.kind == "number"}
-
-
-# What the journal holds ---------------------------------------------------------------------------
-
-
-# The plan ------------------------------------------------------------------------------------------
-
-def trade_cells(t: Trade, instruments: Sequence[Instrument] | None, _found: dict | None = None) -> dict[str, object]:
-    """A trade's cells by column name, as the journal writes them (``_found``: symbol -> Instrument
-    key, a cache the caller keeps)."""
-    out: dict[str, object] = {}
-    for col in C.INPUTS + C.TRAILING:
-        if not col.field:
-            continue
-        v = getattr(t, col.field)
-        if col.field == "source":
-            v = str(v)
-        elif col.field == "flags":
-            v = "; ".join(v)
-        if col.kind == "date" and v is not None:
-            v = serial(v)
-        out[col.name] = None if v == "" else v
-    found = {} if _found is None else _found
-    if t.symbol not in found:
-        inst = lookup(t.symbol, instruments)
-        found[t.symbol] = inst.symbol if inst else None
-    out["Instrument"] = found[t.symbol]
-    return out
-
-
-def _same(name: str, old: object, new: object) -> bool:
-    if new is None or new == "":
-        return old is None or old == ""
-    if name in DATE_COLUMNS or name in NUMBER_COLUMNS:
-        if isinstance(old, bool) or not isinstance(old, (int, float)):
-            return False
-        return abs(float(old) - float(new)) <= 1e-9 * max(1.0, abs(float(new))) if name in DATE_COLUMNS \
-            else float(old) == float(new)
-    return text(old) == text(new)
-
-
-def _num(v: object) -> str:
-    return f"{v:g}" if isinstance(v, float) else text(v)
-
-
-@dataclass
-class Counts:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    closed: int = 0
-    deleted_skipped: int = 0
-    restored: int = 0
-    stop_conflicts: int = 0
+__all__ = ["Counts", "EditResult", "merge_into"]
 
 
 @dataclass
@@ -128,517 +40,63 @@ class EditResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _shifter(formula: str) -> Callable[[int], str]:
-    """:func:`_shift` for one formula, prepared once: the formula for any row by string joins."""
-    pieces: list[tuple[str, int | None]] = []
-    out, i = [], 0
-    pattern = re.compile(r'(?<![A-Za-z0-9_.$\]])(\$?[A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(\[!])')
-    literal = re.compile(r'"(?:[^"]|"")*"|\[[^\[\]]*(?:\[[^\]]*\][^\[\]]*)*\]|\'(?:[^\']|\'\')*\'')
-    buf = ""
-    spans = []
-    for m in literal.finditer(formula):
-        spans.append((i, m.start(), True))
-        spans.append((m.start(), m.end(), False))
-        i = m.end()
-    spans.append((i, len(formula), True))
-    for a, b, code in spans:
-        seg = formula[a:b]
-        if not code:
-            buf += seg
-            continue
-        j = 0
-        for m in pattern.finditer(seg):
-            if m.group(2):
-                continue
-            buf += seg[j:m.start()] + m.group(1)
-            pieces.append((buf, int(m.group(3))))
-            buf = ""
-            j = m.end()
-        buf += seg[j:]
-    del out
-    if not pieces:
-        return lambda delta: formula
-
-    def at(delta: int) -> str:
-        return "".join(f"{text}{row + delta}" for text, row in pieces) + buf
-    return at
-
-
-def _shift(formula: str, delta: int) -> str:
-    """A calculated column's formula moved down ``delta`` rows: relative A1 row numbers shift,
-    absolute ($) ones, structured references, names and strings do not."""
-    if delta == 0:
-        return formula
-    out, i = [], 0
-    pattern = re.compile(r'(?<![A-Za-z0-9_.$\]])(\$?[A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(\[!])')
-    for m in re.finditer(r'"(?:[^"]|"")*"|\[[^\[\]]*(?:\[[^\]]*\][^\[\]]*)*\]|\'(?:[^\']|\'\')*\'', formula):
-        out.append(pattern.sub(lambda x: x.group(1) + x.group(2) + (x.group(3) if x.group(2)
-                                                                    else str(int(x.group(3)) + delta)),
-                               formula[i:m.start()]))
-        out.append(m.group(0))
-        i = m.end()
-    out.append(pattern.sub(lambda x: x.group(1) + x.group(2) + (x.group(3) if x.group(2)
-                                                                else str(int(x.group(3)) + delta)), formula[i:]))
-    return "".join(out)
-
-
 def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade], list[BalanceEvent], list[RejectedRow]]],
                settings: Settings, settings_changed: dict[str, object], instruments: list[Instrument] | None,
-               restore_deleted: bool = False, on_stage: Callable[[str], None] | None = None) -> EditResult:
-    """Write ``pkg`` with ``statements`` merged into ``out_path`` (a new file)."""
-    if C.TABLE not in pkg.tables:
+               restore_deleted: bool = False, on_stage: Callable[[str], None] | None = None,
+               assumed_start: set[str] = frozenset()) -> EditResult:
+    """Write ``pkg`` with ``statements`` merged into ``out_path`` (a new file). ``settings_changed``:
+    the Settings cells to write; ``assumed_start``: the settings still the template's default after
+    this fill. Nothing is written when nothing changes (``changed`` False)."""
+    if TRADES_TABLE not in pkg.tables:
         raise NotAJournal(f"{Path(str(pkg.path)).name} has no Trades table: it is not a trade journal "
                           "(give --journal a journal made by this add-in, or a new file name)")
-    table = pkg.tables[C.TABLE]
+    table = pkg.tables[TRADES_TABLE]
     if table.totals_row:
         raise NotAJournal(f"sheet {table.sheet!r}: the Trades table shows a Total Row; new trades cannot be "
                           "appended below it. Turn it off (Table Design > Total Row) and run the fill again")
-    c0, r0, c1, r1 = range_bounds(table.ref)
-    header = [C.RENAMED.get(h, h) for h in table.columns]
-    col_of = {h: c0 + j for j, h in enumerate(header)}
-    ours = {h for h, f in table.formulas.items() if C.RENAMED.get(h, h) in C.BY_NAME
-            and C.BY_NAME[C.RENAMED.get(h, h)].kind == "calc" and f == C.formula(C.BY_NAME[C.RENAMED.get(h, h)])}
-    calc_names = [C.RENAMED.get(h, h) for h in table.formulas]
-    foreign_calc = [h for h in calc_names if h not in ours]
-    known_inputs = [c.name for c in C.INPUTS if c.name in col_of]
-    ours_list = [c.name for c in C.CALCS if c.name in ours]
-    sst = pkg.sst
+    lay = TradesLayout.of(table)
 
-    # Pass 1: the Trades rows.
     if on_stage:
         on_stage("reading the journal's trades")
-    rows: list[dict[str, object]] = []      # input cells by name (only non-empty)
-    row_no: list[int] = []
-    old_cached: list[int] = []  # per row: hash of its cached values as written (see _raw_key)
-    below: int | None = None
-    n = r0
-    for kind, piece in stream_sheet(pkg.zf, table.sheet_part):
-        if kind != "row":
-            continue
-        n = row_number(piece, n + 1)
-        if n <= r0:
-            continue
-        if n > r1:
-            cells = parse_cells(piece)
-            if any(c.value(sst) not in (None, "") or c.has_formula for c in cells):
-                below = below or n
-            continue
-        rec, raw = _row_values(piece, c0, header, ours, calc_names, sst)
-        rows.append(rec)
-        row_no.append(n)
-        old_cached.append(hash(tuple(raw.get(h, ("n", None)) for h in ours_list)))
-    if below is not None:
-        raise NotAJournal(f"sheet {table.sheet!r}: row {below} below the Trades table is not empty; new trades "
-                          "are appended below the table. Move those cells to another sheet and run the fill again")
-    # Missing rows inside the table range (never written) count as empty rows.
-    expected = list(range(r0 + 1, r1 + 1))
-    if row_no != expected:
-        have = dict(zip(row_no, zip(rows, old_cached)))
-        rows = [have.get(r, ({}, 0))[0] for r in expected]
-        old_cached = [have.get(r, ({}, 0))[1] for r in expected]
-        row_no = expected
-
-    index: dict[tuple, int] = {}
-    for i, rec in enumerate(rows):
-        if text(rec.get("Trade ID")).strip():
-            index.setdefault(trade_key(rec.get("Broker"), rec.get("Account"), rec.get("Trade ID")), i)
-    ledger = read_ledger(pkg)
-    ledger_missing = ledger is None
-    ledger = set(index) if ledger is None else ledger
-    ledger_add: list[tuple[str, str, str]] = []
-    if ledger_missing:
-        ledger_add = [(text(rows[i].get("Broker")), text(rows[i].get("Account")), text(rows[i].get("Trade ID")))
-                      for i in sorted(index.values())]
-
-    # Plan the changes.
-    updates: dict[int, dict[str, object]] = {}
-    fresh: list[dict[str, object]] = []
-    fresh_at: dict[tuple, int] = {}
-    per_file: list[Counts] = []
-    cash_new: list[BalanceEvent] = []
-    rejected_new: list[RejectedRow] = []
-    seen_cash = {_cash_key(e) for e in read_cash(pkg)}
-    seen_rej = read_rejected_keys(pkg)
-    found_symbols: dict = {}
-    contract_size_of = excursions.contract_sizes(instruments)
-    for trades, cash, rejected in statements:
-        counts = Counts()
-        per_file.append(counts)
-        for t in trades:
-            k = trade_key(t.broker, t.account, t.trade_id)
-            cells = trade_cells(t, instruments, found_symbols)
-            at = index.get(k)
-            if at is None and k in fresh_at:
-                j = fresh_at[k]
-                if fresh[j].get("Exit") is None and cells.get("Exit") is not None:
-                    fresh[j] = cells
-                counts.unchanged += 1
-                continue
-            if at is None:
-                if k in ledger and not restore_deleted:
-                    counts.deleted_skipped += 1
-                    continue
-                if k in ledger:
-                    counts.restored += 1
-                fresh_at[k] = len(fresh)
-                fresh.append(cells)
-                counts.added += 1
-                continue
-            cur = dict(rows[at])
-            cur.update(updates.get(at, {}))
-            change: dict[str, object] = {}
-            flags = [f for f in (cells.get("Flags") or "").split("; ") if f]
-            for name in STOP_COLUMNS:
-                new = cells.get(name)
-                if name not in col_of or new is None:
-                    continue
-                old = cur.get(name)
-                if old is None or old == "":
-                    change[name] = new
-                elif not _same(name, old, new):
-                    flags.append(f"statement {name.lower()} {_num(new)} differs from the {_num(old)} typed in "
-                                 f"the journal: the typed one kept")
-                    counts.stop_conflicts += 1
-            cells["Flags"] = "; ".join(dict.fromkeys(flags)) or None
-            facts = any(name in col_of and not _same(name, cur.get(name), cells.get(name)) for name in FACTS)
-            for name in STATEMENT_OWNED:
-                if name not in col_of or _same(name, cur.get(name), cells.get(name)):
-                    continue
-                if facts or name in change or cur.get(name) in (None, ""):
-                    change[name] = cells.get(name)
-            if not facts and "Flags" in change and set(text(change["Flags"]).split("; ")) <= \
-                    set(text(cur.get("Flags")).split("; ")) | {""}:
-                del change["Flags"]
-            # Excursions over price bars: figures replace figures, a fill without bars changes nothing.
-            for name, v in excursions.row_changes({**cur, **change}, t, contract_size_of).items():
-                if name in col_of:
-                    change[name] = v
-            if change:
-                if (cur.get("Exit") in (None, "")) and cells.get("Exit") is not None:
-                    counts.closed += 1
-                updates.setdefault(at, {}).update(change)
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
-        for e in cash:
-            if _cash_key(e) not in seen_cash:
-                seen_cash.add(_cash_key(e))
-                cash_new.append(e)
-        for r in rejected:
-            rk = (r.source.file, text(r.source.row), r.reason)
-            if rk not in seen_rej:
-                seen_rej.add(rk)
-                rejected_new.append(r)
-    marks = {t.trade_id.upper(): t.mark_price for trades, _, _ in statements for t in trades
-             if t.exit is None and t.mark_price is not None}  # the Account sheet's open positions
-    for trades, _, _ in statements:
-        if isinstance(trades, list):
-            trades.clear()  # planned: 100,000 Trade objects need not stay for the write
-    fresh.sort(key=lambda c: (c.get("Open time") is None, c.get("Open time") or c.get("Close time") or 0,
-                              text(c.get("Trade ID"))))
-    ledger_add += [(text(c.get("Broker")), text(c.get("Account")), text(c.get("Trade ID"))) for c in fresh
-                   if trade_key(c.get("Broker"), c.get("Account"), c.get("Trade ID")) not in ledger]
-
-    changed = bool(updates or fresh or cash_new or rejected_new or settings_changed or ledger_add)
-    result = EditResult(per_file, 0, changed)
-    if not changed:
-        result.total_trades = sum(1 for r in rows if text(r.get("Trade ID")).strip() or r.get("Entry") is not None)
+    rows, old_cached = read_rows(pkg, lay)
+    cash_from = read_cash_from(pkg)
+    journal = JournalRows(columns=set(lay.col_of), rows=rows, ledger=read_ledger(pkg), cash=read_cash(pkg),
+                          rejected_keys=read_rejected_keys(pkg), cash_from=cash_from[1] if cash_from else None)
+    plan = plan_merge(journal, statements, settings, settings_changed, instruments, restore_deleted=restore_deleted,
+                      assumed_start=assumed_start, on_stage=on_stage)
+    result = EditResult(plan.per_file, plan.total_trades, plan.changed)
+    if not plan.changed:
         return result
+    result.notes.extend(_account_notes(pkg, plan.all_rows))
 
-    # Empty rows at the end of the table (the template's blank row) take the first new trades.
-    free = 0
-    while free < len(rows) and not rows[len(rows) - 1 - free] and (len(rows) - 1 - free) not in updates:
-        free += 1
-    reuse = min(free, len(fresh))
-    first_reused = len(rows) - free
-    for i, rec in enumerate(rows):
-        if i in updates:
-            rec.update(updates[i])
-    slots = {first_reused + k: fresh[k] for k in range(reuse)}
-    for i, cells in slots.items():
-        rows[i] = dict(cells)
-    appended = fresh[reuse:]
-    all_rows = rows + [dict(c) for c in appended]
-    new_last = r1 + len(appended)
-    result.total_trades = sum(1 for r in all_rows if text(r.get("Trade ID")).strip() or r.get("Entry") is not None)
-
-    # Cached values of the journal's own calculated columns.
-    if on_stage:
-        on_stage("computing risk figures")
-    cash_all = sorted(read_cash(pkg) + cash_new,
-                      key=lambda e: (e.time is None, serial(e.time) if e.time is not None else 0.0))
-    cash_cells = [(serial(e.time) if e.time is not None else None, e.amount) for e in cash_all]
-    # New trades are numbered after the largest No. in the table (the running figures follow No.).
-    if "No." in col_of:
-        nos = [r.get("No.") for r in all_rows]
-        top = max((v for v in nos if isinstance(v, (int, float)) and not isinstance(v, bool)), default=0)
-        new_rows = sorted(set(slots) | set(range(len(rows), len(all_rows))))
-        for k, i in enumerate(new_rows):
-            all_rows[i]["No."] = int(top) + 1 + k
-            if i in slots:
-                slots[i]["No."] = int(top) + 1 + k
-            else:
-                appended[i - len(rows)]["No."] = int(top) + 1 + k
-    cols: dict[str, list] = {}
-    for c in C.INPUTS + C.TRAILING:
-        vals = [r.get(c.name) for r in all_rows]
-        if c.kind in ("number", "date"):  # dates as the serials the cells hold, as the formulas compare them
-            vals = [v if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in vals]
-        else:
-            vals = [None if v is None or v == "" else text(v) for v in vals]
-        cols[c.name] = vals
-    inst_rows = {}
-    for inst in reversed(instruments or []):
-        inst_rows[inst.symbol.upper()] = {"Asset class": inst.asset_class, "Contract size": inst.contract_size,
-                                          "Pip size": inst.pip_size, "Margin rate": inst.margin_rate}
-    # CashFrom (Cash!G1, "Counted from"): the first trade's open time, as the build writes it. A date
-    # the trader typed there (not the old first trade's) is theirs: kept and used.
-    old_first = C.first_trade_time([v for r in rows if isinstance((v := r.get("Open time")), (int, float))])
-    first_trade = C.first_trade_time(cols["Open time"])
-    cash_from_cell = read_cash_from(pkg)
-    if cash_from_cell is not None and cash_from_cell[1] is not None:
-        typed = cash_from_cell[1]
-        if isinstance(typed, (int, float)) and not isinstance(typed, bool) \
-                and abs(float(typed) - old_first) > 1e-9 and float(typed) != 0:
-            first_trade = float(typed)
-    env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, first_trade),
-                cash_from=first_trade)
-    C.compute(cols, env)
-    cash_total = C.cash_windows(cash_cells, first_trade)(float("inf"))
-
-    result.notes.extend(_account_notes(pkg, all_rows))
-
-    def new_cached(i: int) -> tuple:
-        return tuple(cols[h][i] for h in ours_list)
-
-    full_calc = bool(foreign_calc) or bool(settings_changed)
-
-    # Write the package.
     if on_stage:
         on_stage(f"writing {Path(str(pkg.path)).name}")
+    new_last = new_last_row(lay, plan)
     replaced: dict[str, bytes] = {}
-    new_ref = f"{col_letter(c0)}{r0}:{col_letter(c1)}{new_last}"
+    new_ref = f"{col_letter(lay.c0)}{lay.r0}:{col_letter(lay.c1)}{new_last}"
     replaced[table.part] = table.xml.decode("utf-8").replace(f'ref="{table.ref}"', f'ref="{new_ref}"').encode("utf-8")
-    other = _other_parts(pkg, settings, settings_changed, cols, cash_all, cash_new, rejected_new, first_trade,
-                         cash_total, ledger_add, r1, new_last, table.sheet, data_start=r0 + 1,
-                         trades_changed=bool(updates or fresh or cash_new or settings_changed), marks=marks)
-    replaced.update(other.parts)
-    full_calc = full_calc or other.full_calc
+    other = _other_parts(pkg, settings, settings_changed, plan.cols, plan.cash_all, plan.cash_new,
+                         plan.rejected_new, plan.cash_from, plan.cash_total, plan.ledger_add, lay.r1, new_last,
+                         table.sheet, data_start=lay.r0 + 1,
+                         trades_changed=bool(plan.updates or plan.slots or plan.appended or plan.cash_new
+                                             or settings_changed), marks=plan.marks)
+    sheet_parts = {part for _, part, _ in pkg.sheets}
+    replaced.update({name: fit_dimension(data) if name in sheet_parts else data for name, data in other.parts.items()})
+    foreign_calc = [h for h in lay.calc_names if h not in lay.ours]
+    full_calc = bool(foreign_calc) or other.full_calc  # settings changed: every figure is computed with them
     wb_xml = pkg.zf.read("xl/workbook.xml").decode("utf-8")
     if other.new_sheet:
         wb_xml = other.register(wb_xml)
     wb_xml = other.workbook(wb_xml)
+    for fld, name, *_ in SETTINGS_CELLS:  # set now: no longer the template's default
+        if fld in settings_changed and default_mark(name) in pkg.defined:
+            wb_xml = re.sub(r'<((?:\w+:)?)definedName\b[^>]*\bname="%s"[^>]*?(?:/>|>.*?</\1definedName>)'
+                            % re.escape(default_mark(name)), "", wb_xml, count=1, flags=re.S)
     if full_calc:
         wb_xml = _full_calc(wb_xml)
     replaced["xl/workbook.xml"] = wb_xml.encode("utf-8")
-    drop = _drop_calc_chain(pkg, replaced) if (appended or reuse) else set()
-
-    letters_of = {h: col_letter(col_of[h]) for h in ours_list}
-
-    def trades_part(raw) -> None:
-        fh = _Buffered(raw)
-        proto: dict[int, str | None] = {}
-        beyond: dict[int, str] = {}
-        n = r0
-        pending_tail = ""
-        for kind, piece in stream_sheet(pkg.zf, table.sheet_part):
-            if kind == "head":
-                piece = re.sub(r'(<(?:\w+:)?dimension ref=")([^"]*)(")',
-                               lambda m: m.group(1) + _extend(m.group(2), r1, new_last) + m.group(3), piece, count=1)
-                fh.write(piece)
-                continue
-            if kind == "tail":
-                pending_tail = piece
-                continue
-            if kind == "raw":
-                fh.write(piece)
-                continue
-            n = row_number(piece, n + 1)
-            i = n - r0 - 1
-            if n > r1:
-                beyond[n] = piece  # empty rows (checked above): kept unless a new trade takes their place
-                continue
-            if n <= r0:
-                fh.write(piece)
-                continue
-            start, prefix = row_parts(piece)
-            if not proto or i == len(rows) - 1:
-                proto.update({c.col: c.style for c in parse_cells(piece) if c.style})
-            if i in slots:
-                own = dict(proto)
-                own.update({c.col: c.style for c in parse_cells(piece) if c.style})
-                fh.write(_new_row(start, prefix, n, i, slots[i], own))
-                continue
-            upd = updates.get(i)
-            nc = new_cached(i)
-            if not upd and hash(tuple(_raw_key(v) for v in nc)) == old_cached[i]:
-                fh.write(piece)
-                continue
-            if not upd:
-                quick = _replace_cached(piece, n, [(letters_of[h], col_of[h], v) for h, v in zip(ours_list, nc)],
-                                        prefix)
-                if quick is not None:
-                    fh.write(quick)
-                    continue
-            cells = parse_cells(piece)
-            by_col = {c.col: c for c in cells}
-            out: dict[int, str] = {c.col: c.text for c in cells}
-            for name, v in (upd or {}).items():
-                col = col_of[name]
-                old = by_col.get(col)
-                style = old.style if old is not None else proto.get(col)
-                out[col] = cell_xml(f"{col_letter(col)}{n}", v, style, prefix)
-            for h, v in zip(ours_list, nc):
-                cell = by_col.get(col_of[h])
-                if cell is not None and cell.has_formula and not cached_equal(cell, v, sst):
-                    out[col_of[h]] = with_cached(cell, v, prefix)
-            fh.write(build_row(start, sorted(out.items()), prefix))
-        # Appended rows after the table's last row, in row order with any (empty) rows kept below.
-        for k, cells in enumerate(appended):
-            rn = r1 + 1 + k
-            for b in sorted(r for r in beyond if r < rn):
-                fh.write(beyond.pop(b))
-            beyond.pop(rn, None)
-            fh.write(_new_row(f'<{row_prefix[0]}row r="{rn}">', row_prefix[0], rn, len(rows) + k, cells, proto))
-        for b in sorted(beyond):
-            fh.write(beyond[b])
-        fh.write(_extend_tail(pending_tail, r0, r1, new_last, c0, c1))
-        fh.flush()
-
-    row_prefix = [""]
-    for kind, piece in stream_sheet(pkg.zf, table.sheet_part, chunk=1 << 16):
-        if kind == "head":
-            m = re.search(r'<(\w+:)?sheetData', piece)
-            row_prefix[0] = (m.group(1) or "") if m else ""
-            break
-
-    shifters = {j: _shifter(table.formulas[table.columns[j]]) for j, h in enumerate(header) if h in calc_names}
-
-    def _new_row(start: str, prefix: str, rn: int, i: int, cells: dict[str, object], proto: dict) -> str:
-        out = []
-        for j, h in enumerate(header):
-            col = c0 + j
-            ref = f"{col_letter(col)}{rn}"
-            style = proto.get(col)
-            if h in calc_names:
-                f = shifters[j](rn - (r0 + 1))
-                v = cols[h][i] if h in ours else None
-                out.append((col, formula_xml(ref, f, v, style, prefix)))
-            elif h in cells or h in known_inputs:
-                out.append((col, cell_xml(ref, cells.get(h), style, prefix)))
-            elif style:
-                out.append((col, cell_xml(ref, None, style, prefix)))
-        return build_row(start, out, prefix)
-
-    _write_zip(pkg, out_path, replaced, drop, table.sheet_part, trades_part, other.new_sheet)
+    drop = _drop_calc_chain(pkg, replaced) if (plan.appended or plan.slots) else set()
+    _write_zip(pkg, out_path, replaced, drop, table.sheet_part,
+               lambda raw: write_part(raw, pkg, lay, plan, old_cached), other.new_sheet)
     result.full_calc = full_calc
     return result
-
-
-def _replace_cached(row_xml: str, n: int, changes: list[tuple[str, int, object]], prefix: str) -> str | None:
-    """``row_xml`` with the cached values of some formula cells replaced, found by reference with
-    string searches (no parse of the whole row); None when a cell is not where it is expected."""
-    if prefix:
-        return None
-    out, pos = [], 0
-    for letters, col, value in sorted(changes, key=lambda c: c[1]):
-        i = row_xml.find(f'<c r="{letters}{n}"', pos)
-        if i < 0:
-            return None
-        gt = row_xml.find(">", i)
-        if row_xml[gt - 1] == "/":
-            return None
-        end = row_xml.find("</c>", gt)
-        attr_text, inner = row_xml[i + 2:gt], row_xml[gt + 1:end]
-        if not inner.startswith("<f"):
-            return None
-        cell = Cell(col, row_xml[i:end + 4], attr_text, inner)
-        if _cell_raw(cell) == _raw_key(value):
-            continue
-        v = inner.find("<v")
-        keep_f = inner if v < 0 else inner[:v]
-        out.append(row_xml[pos:i])
-        out.append(formula_xml(f"{letters}{n}", None, value, cell.style, "", keep_f=keep_f))
-        pos = end + 4
-    out.append(row_xml[pos:])
-    return "".join(out)
-
-
-def _raw_key(v: object) -> tuple[str, str | None]:
-    """A cached value as the journal's writers put it in the XML: (cell type, <v> text)."""
-    if v is None:
-        return ("n", None)
-    if isinstance(v, bool):
-        return ("b", str(int(v)))
-    if isinstance(v, str):
-        return ("str", escape(clean(v)))
-    return ("n", repr(float(v)))
-
-
-def _kind(attr_text: str) -> str:
-    i = attr_text.find(' t="')
-    return "n" if i < 0 else attr_text[i + 4:attr_text.find('"', i + 4)]
-
-
-def _cell_raw(cell: Cell) -> tuple[str, str | None]:
-    inner = cell.inner or ""
-    i = inner.find("<v>")
-    if i < 0:
-        j = inner.find("<v/>")
-        return (cell.kind, "" if j >= 0 else None)
-    return (cell.kind, inner[i + 3:inner.find("</v>", i)])
-
-
-def _row_values(row_xml: str, c0: int, header: list[str], ours: set, calc_names: list,
-                sst: list[str]) -> tuple[dict[str, object], dict[str, tuple]]:
-    """A Trades row read for the merge: its non-empty input cells by column name, and the raw
-    cached values of the journal's own calculated columns."""
-    rec: dict[str, object] = {}
-    raw: dict[str, tuple] = {}
-    width = len(header)
-    if "<c>" not in row_xml and ":c " not in row_xml and row_xml.startswith("<row"):
-        for ch in row_xml.split("<c ")[1:]:
-            if not ch.startswith('r="'):
-                break  # an unusual writer: read the row the general way below
-            k = 3
-            while ch[k].isalpha():
-                k += 1
-            j = _col_of(ch[3:k]) - c0
-            if not 0 <= j < width:
-                continue
-            h = header[j]
-            gt = ch.find(">")
-            closed = ch[gt - 1] == "/"
-            if h in ours:
-                if closed:
-                    raw[h] = (_kind(ch[:gt]), None)
-                else:
-                    inner = ch[gt + 1:ch.find("</c>", gt)]
-                    v = inner.find("<v>")
-                    raw[h] = (_kind(ch[:gt]), None if v < 0 else inner[v + 3:inner.find("</v>", v)])
-            elif h not in calc_names and not closed:
-                end = ch.find("</c>", gt)
-                value = Cell(0, "", " " + ch[:gt], ch[gt + 1:end]).value(sst)
-                if value is not None and value != "":
-                    rec[h] = value
-        else:
-            return rec, raw
-        rec, raw = {}, {}
-    for c in parse_cells(row_xml):
-        j = c.col - c0
-        if 0 <= j < width:
-            h = header[j]
-            if h in ours:
-                raw[h] = _cell_raw(c)
-            elif h not in calc_names:
-                v = c.value(sst)
-                if v is not None and v != "":
-                    rec[h] = v
-    return rec, raw
-
-
-def _cash_key(e) -> tuple:
-    when = e.time.replace(tzinfo=None, microsecond=0) if e.time is not None else None
-    return (e.source.file, e.source.row, when, round(e.amount, 6))
-
-

@@ -3,17 +3,17 @@ CashFrom and the ledger of imported keys; and how trade keys compare."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import ast
+import re
+from datetime import datetime
 
-from ..journal import columns as C
+from ..journal import schema
 from ..journal.instruments import Instrument
-from ..journal.read import parse_source
-from ..journal.settings import SETTINGS_CELLS, Settings, setting_error
-from ..statements.model import BalanceEvent
-from .xlsx_edit import (Package)
+from ..journal.settings import SETTINGS_CELLS, STATED, Settings, default_mark, setting_error
+from ..statements.model import BalanceEvent, SourceRef
+from .xlsx_edit import Package, clean
 
-_EPOCH = datetime(1899, 12, 30)
-REJECTED_TABLE = "RejectedRows"
+REJECTED_TABLE = schema.REJECTED_TABLE
 
 
 class SettingsError(Exception):
@@ -21,8 +21,9 @@ class SettingsError(Exception):
 
 
 def norm(v: object) -> str:
-    """A key part compared the way a trader means it: case and whitespace do not matter."""
-    return " ".join(text(v).split()).casefold()
+    """A key part compared the way a trader means it: case and whitespace do not matter, nor the
+    control characters the journal cannot hold (a cell is written without them, :func:`clean`)."""
+    return " ".join(clean(text(v)).split()).casefold()
 
 
 def text(v: object) -> str:
@@ -39,9 +40,20 @@ def trade_key(broker: object, account: object, trade_id: object) -> tuple[str, s
 
 def _date(v: object) -> datetime | None:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        d = _EPOCH + timedelta(days=float(v))
-        return d.replace(microsecond=0) + timedelta(seconds=round(d.microsecond / 1e6))  # the serial's float noise
+        return schema.from_serial(float(v))
     return None
+
+
+_SOURCE = re.compile(r"^(?P<file>.*?)(?:, section (?P<section>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?"
+                     r"(?:, row (?P<row>-?\d+))?$", re.S)
+
+
+def parse_source(text: str) -> SourceRef:
+    """Inverse of ``str(SourceRef)`` (what the Source column shows): ``file, section 'Closed Transactions', row 12``."""
+    m = _SOURCE.match(text or "")
+    section = ast.literal_eval(m.group("section")) if m.group("section") else ""
+    row = int(m.group("row")) if m.group("row") else None
+    return SourceRef(file=m.group("file"), row=row, section=section)
 
 
 def read_settings(pkg: Package) -> tuple[Settings, dict[str, tuple[str, str]]]:
@@ -68,14 +80,31 @@ def read_settings(pkg: Package) -> tuple[Settings, dict[str, tuple[str, str]]]:
     return Settings(**values), where
 
 
+def template_defaults(pkg: Package, settings: Settings) -> set[str]:
+    """The statement-stated settings (:data:`~addin.journal.settings.STATED`) whose Settings cell
+    still holds the template's default: its hidden ``TemplateDefault_`` mark is there and the cell
+    holds the mark's value. A fill may set those from a statement; every other one is the trader's."""
+    out = set()
+    for fld, name, *_ in SETTINGS_CELLS:
+        mark = pkg.defined.get(default_mark(name))
+        if fld not in STATED or mark is None:
+            continue
+        mark = mark.strip()
+        value = mark[1:-1].replace('""', '"') if mark.startswith('"') and mark.endswith('"') else mark
+        try:
+            if getattr(Settings(**{fld: value}), fld) == getattr(settings, fld):
+                out.add(fld)
+        except ValueError:
+            continue
+    return out
+
+
 def read_instruments(pkg: Package) -> list[Instrument] | None:
-    if "Instruments" not in pkg.tables:
+    if schema.INSTRUMENTS_TABLE not in pkg.tables:
         return None
     out = []
-    heads = {"Symbol": "symbol", "Asset class": "asset_class", "Contract size": "contract_size",
-             "Pip size": "pip_size", "Quote currency": "quote_currency", "Margin rate": "margin_rate",
-             "Description": "description"}
-    for _, rec in pkg.table_records("Instruments"):
+    heads = {f.header: f.attr for f in schema.INSTRUMENTS.columns}
+    for _, rec in pkg.table_records(schema.INSTRUMENTS_TABLE):
         data = {heads[k]: v for k, v in rec.items() if k in heads}
         if not text(data.get("symbol")).strip():
             continue
@@ -89,27 +118,29 @@ def read_instruments(pkg: Package) -> list[Instrument] | None:
 
 def read_cash(pkg: Package) -> list[BalanceEvent]:
     out = []
-    if C.CASH_TABLE not in pkg.tables:
+    if schema.CASH_TABLE not in pkg.tables:
         return out
-    for _, rec in pkg.table_records(C.CASH_TABLE):
-        amount = rec.get("Amount")
+    head = {f.attr: f.header for f in schema.CASH.columns}
+    for _, rec in pkg.table_records(schema.CASH_TABLE):
+        amount = rec.get(head["amount"])
         if not isinstance(amount, float):
             continue
-        out.append(BalanceEvent(time=_date(rec.get("Time")), amount=amount, kind=text(rec.get("Kind")),
-                                source=parse_source(text(rec.get("Source")))))
+        out.append(BalanceEvent(time=_date(rec.get(head["time"])), amount=amount, kind=text(rec.get(head["kind"])),
+                                source=parse_source(text(rec.get(head["source"])))))
     return out
 
 
 def read_rejected_keys(pkg: Package) -> set[tuple]:
     if REJECTED_TABLE not in pkg.tables:
         return set()
-    return {(text(r.get("File")), text(r.get("Row")), text(r.get("Reason")))
+    head = {f.attr: f.header for f in schema.REJECTED.columns}
+    return {(text(r.get(head["file"])), text(r.get(head["row"])), text(r.get(head["reason"])))
             for _, r in pkg.table_records(REJECTED_TABLE)}
 
 
 def read_cash_from(pkg: Package) -> tuple[tuple[str, str], object] | None:
     """((sheet, cell), value) of the CashFrom defined name, None when the journal has none."""
-    target = pkg.defined.get(C.CASH_FROM, "")
+    target = pkg.defined.get(schema.CASH_FROM, "")
     if "!" not in target:
         return None
     sheet, ref = target.rsplit("!", 1)
@@ -119,7 +150,7 @@ def read_cash_from(pkg: Package) -> tuple[tuple[str, str], object] | None:
 
 
 def read_ledger(pkg: Package) -> set[tuple[str, str, str]] | None:
-    part = pkg.sheet_part(C.LEDGER_SHEET)
+    part = pkg.sheet_part(schema.LEDGER_SHEET)
     if part is None:
         return None
     keys = set()

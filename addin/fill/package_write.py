@@ -65,6 +65,22 @@ def _extend_tail(tail: str, r0: int, old_last: int, new_last: int, c0: int, c1: 
     return re.sub(r'(\bsqref=")([^"]*)(")', sq, tail)
 
 
+def fit_dimension(xml: bytes) -> bytes:
+    """A (small) sheet's ``<dimension>`` grown to its last row, for the readers that trust it
+    (openpyxl's read-only mode, pandas) after rows were appended to the sheet."""
+    m = re.search(rb'(<(?:\w+:)?dimension ref=")([^"]*)(")', xml[:2000])
+    rows = re.findall(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"', xml)
+    if m is None or not rows:
+        return xml
+    last = max(int(r) for r in rows)
+    a, _, b = m.group(2).decode().partition(":")
+    end = re.match(r"^([A-Z]+)(\d+)$", b or a)
+    if end is None or int(end.group(2)) >= last:
+        return xml
+    ref = f"{a}:{end.group(1)}{last}"
+    return xml[:m.start(2)] + ref.encode() + xml[m.end(2):]
+
+
 def _full_calc(wb_xml: str) -> str:
     m = re.search(r'<((?:\w+:)?)calcPr\b([^>]*?)(/?)>', wb_xml)
     if m is None:

@@ -26,14 +26,14 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from ..journal import schema
+from ..journal.layout import clean_text
+
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_SHEET = NS_R + "/worksheet"
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-_EPOCH = datetime(1899, 12, 30)
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class NotAJournal(Exception):
@@ -43,7 +43,6 @@ class NotAJournal(Exception):
 # Cells ---------------------------------------------------------------------------------------------
 
 _CELL = re.compile(r'<((?:\w+:)?)c\b([^>]*?)(?:/>|>(.*?)</\1c>)', re.S)
-_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 _V = re.compile(r'<(?:\w+:)?v>(.*?)</(?:\w+:)?v>', re.S)
 _F = re.compile(r'<((?:\w+:)?)f\b[^>]*?(?:/>|>.*?</\1f>)', re.S)
 _T = re.compile(r'<(?:\w+:)?t\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?t>)', re.S)
@@ -51,21 +50,8 @@ _RPH = re.compile(r'<((?:\w+:)?)rPh\b.*?</\1rPh>', re.S)
 _REF = re.compile(r'^\$?([A-Z]{1,3})\$?(\d+)$')
 
 
-def col_index(letters: str) -> int:
-    """0-based index of column letters: A -> 0, AA -> 26."""
-    k = 0
-    for ch in letters:
-        k = k * 26 + ord(ch) - 64
-    return k - 1
-
-
-def col_letter(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
+col_index = schema.column_index   # "AA" -> 26 (0-based)
+col_letter = schema.letter        # 26 -> "AA"
 
 
 def split_ref(ref: str) -> tuple[int, int]:
@@ -86,7 +72,6 @@ def range_bounds(ref: str) -> tuple[int, int, int, int]:
 
 _LETTERS: dict[str, int] = {}
 _ATTR_S = re.compile(r'\bs="(\d+)"')
-_ATTR_T = re.compile(r'\bt="(\w+)"')
 _ATTR_R = re.compile(r'\br="([A-Z]+)\d+"')
 
 
@@ -97,10 +82,6 @@ class Cell:
 
     def __init__(self, col: int, text: str, attr_text: str, inner: str | None):
         self.col, self.text, self.attr_text, self.inner = col, text, attr_text, inner
-
-    @property
-    def attrs(self) -> dict[str, str]:
-        return dict(_ATTR.findall(self.attr_text))
 
     @property
     def ref(self) -> str | None:
@@ -158,13 +139,6 @@ class Cell:
         except ValueError:
             return html.unescape(v)
 
-    def formula_text(self) -> str | None:
-        m = _F.search(self.inner or "")
-        if m is None:
-            return None
-        f = re.search(r'>(.*)</', m.group(0), re.S)
-        return html.unescape(f.group(1)) if f else ""
-
 
 def _col_of(letters: str) -> int:
     k = _LETTERS.get(letters)
@@ -212,16 +186,8 @@ def _parse_cells_re(row_xml: str) -> list[Cell]:
     return cells
 
 
-def clean(s: str) -> str:
-    return _ILLEGAL.sub("", s)
-
-
-def serial(d: datetime | date) -> float:
-    if isinstance(d, datetime):
-        if d.tzinfo is not None:
-            d = d.replace(tzinfo=None)
-        return (d - _EPOCH).total_seconds() / 86400
-    return float((d - _EPOCH.date()).days)
+clean = clean_text     # a string as XML can hold it (control characters dropped)
+serial = schema.serial  # the Excel date serial of a date or datetime
 
 
 def cell_xml(ref: str, value: object, style: str | None, prefix: str = "") -> str:

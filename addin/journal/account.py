@@ -48,8 +48,8 @@ from . import columns as C
 from .layout import (BOX, HEAD_FILL, HEAD_FONT, INPUT_FILL, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT,
                      VALUE_FONT, Sheet, excel_serial)
 
-SHEET = TITLE = "Account"
-TABLE = "OpenPositions"
+SHEET = TITLE = C.schema.ACCOUNT_SHEET
+TABLE = C.schema.OPEN_POSITIONS_TABLE
 MARGIN_CALL_LEVEL = 1.0  # the margin level of the margin call: 100% (as the Planner's margin call price)
 NO_POSITIONS = "no open positions"
 PAST_CALL = "at or past the margin call"
@@ -512,24 +512,6 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
         f'(AccountEquity-StopOutLevel*(AccountUsedMargin+{M}))/(AccountGrossExposure+{N})))'), mv, "0.00%",
         "every position, this one included, moving this % against you reaches the stop-out")
     return row
-
-
-def read_marks(wb, where: tuple[str, str] | None) -> dict[str, float]:
-    """Trade ID (upper case) -> the mark price typed or filled on the Account sheet's table, for
-    :func:`addin.journal.read.read_journal` (``where``: the table's (sheet, ref), or None)."""
-    if where is None:
-        return {}
-    from openpyxl.utils.cell import range_boundaries
-
-    title, ref = where
-    c0, r0, c1, r1 = range_boundaries(ref)
-    rows = list(wb[title].iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True))
-    head = [str(v) if v is not None else "" for v in rows[0]]
-    if "Trade ID" not in head or "Mark price" not in head:
-        return {}
-    i, j = head.index("Trade ID"), head.index("Mark price")
-    return {str(r[i]).strip().upper(): float(r[j]) for r in rows[1:]
-            if r[i] not in (None, "") and _num(r[j]) and r[j] > 0}
 
 
 def build(book) -> None:

@@ -21,7 +21,7 @@ from ..risk.limits import REGIMES, classify
 from . import columns as C
 from .layout import HEAD_FILL, HEAD_FONT, NOTE_FONT, TITLE_FONT, Book, excel_serial, fit_width
 
-TITLE = "Caps"
+TITLE = C.schema.CAPS_SHEET
 BARRED = "barred"
 CAP_COLUMNS = (("Regime", 9), ("Class", 13), ("Max leverage", 10), ("In force from", 12), ("Source", 70),
                ("Key", 20))

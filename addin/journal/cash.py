@@ -13,8 +13,8 @@ from ..statements.model import BalanceEvent
 from . import columns as C
 from .layout import BOX, INPUT_FILL, HEAD_FILL, HEAD_FONT, LABEL_FONT, NOTE_FONT, VALUE_FONT, Book, excel_serial, fit_width, format_source
 
-TITLE = "Cash"
-CASH_COLUMNS = (("Time", 17, C.DATE), ("Amount", 13, C.MONEY), ("Kind", 12, "@"), ("Source", 60, "@"))
+TITLE = C.schema.CASH_SHEET
+CASH_COLUMNS = tuple((f.header, f.width, f.number_format) for f in C.schema.CASH.columns)  # (header, width, format)
 
 
 def cash_rows(cash: Sequence[BalanceEvent]) -> list[BalanceEvent]:

@@ -37,32 +37,27 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from .. import risk
-from ..risk.caps import CAPS, CURRENCIES, METAL_CLASSES
+from ..risk.caps import CAPS, METAL_CLASSES
 from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import _LONG, _SHORT
+from . import schema
 
-TABLE = "Trades"
-CASH_TABLE = "Cash"
-CAPS_TABLE = "Caps"
-MAJORS_TABLE = "FXMajors"
-CURRENCY_TABLE = "FXCurrencies"
-CASH_FROM = "CashFrom"  # defined name: a date (value) on the Cash sheet, written by the build
+# Names and formats: the schema's (addin.journal.schema), under the names the formulas use.
+TABLE = schema.TRADES_TABLE
+CASH_TABLE = schema.CASH_TABLE
+CAPS_TABLE = schema.CAPS_TABLE
+MAJORS_TABLE = schema.MAJORS_TABLE
+CURRENCY_TABLE = schema.CURRENCY_TABLE
+CASH_FROM = schema.CASH_FROM  # defined name: a date (value) on the Cash sheet, written by the fill
 NO_TIME = 9.99e307  # a row with neither close nor open time counts every dated movement
 LAST_DAY = 2958465  # 9999-12-31: a trade without an open time gets the caps in force now
 
-PRICE = "#,##0.00###"
-QTY = "#,##0.####"
-MONEY = "#,##0.00"
-PCT = "0.00%"
-LEV = '0.0"x"'
-DATE = "yyyy-mm-dd hh:mm"
-# A boolean shows TRUE/FALSE in Excel whatever the format; LibreOffice stores it as 1/0 and needs this.
-BOOL = '"TRUE";"TRUE";"FALSE"'
+PRICE, QTY, MONEY, PCT, LEV, DATE, BOOL = (schema.PRICE, schema.QTY, schema.MONEY, schema.PCT, schema.LEV,
+                                           schema.DATE, schema.BOOL)
 
 RUNNING_DOC = """Running figures (Cumulative P/L, Peak P/L, and through them Balance, Drawdown and the
 Equity used of a trade without its own equity) add this row's figure to the row above's: O(1) per
@@ -103,15 +98,7 @@ may legitimately trade over the cap; the column says the trade would not be allo
 client under the Regulator setting."""
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str            # "text", "number", "date", "calc"; "figure": a number, or a few words why there is none
-    width: float
-    number_format: str = "General"
-    formula: str = ""    # calculated columns: the native formula without "=" (``{up:Col}`` = the cell above)
-    field: str = ""      # input columns: the Trade field
-    twin: Callable | None = dataclasses.field(default=None, compare=False, repr=False)  # calculated: the Python twin
+Column = schema.Column
 
 
 # Formula building ---------------------------------------------------------------------------------
@@ -421,7 +408,7 @@ def _open_day(r) -> date | None:
     o = r["Open time"]
     if not isnum(o):
         return None
-    day = date(1899, 12, 30).toordinal() + math.floor(o)
+    day = schema.EPOCH.toordinal() + math.floor(o)
     return date.fromordinal(min(max(day, 1), date.max.toordinal()))
 
 
@@ -677,41 +664,9 @@ OVER_CAP = f'IF(AND(ISNUMBER({_LEVU}),ISNUMBER({T("Leverage cap")})),{_LEVU}>{T(
 
 # The table ---------------------------------------------------------------------------------------
 
-INPUTS: tuple[Column, ...] = (
-    Column("Trade ID", "text", 12, "@", field="trade_id"),
-    Column("No.", "number", 6, "0"),
-    Column("Broker", "text", 14, "@", field="broker"),
-    Column("Account", "text", 11, "@", field="account"),
-    Column("Open time", "date", 16, DATE, field="open_time"),
-    Column("Close time", "date", 16, DATE, field="close_time"),
-    Column("Symbol", "text", 10, "@", field="symbol"),
-    Column("Instrument", "text", 12, "@"),
-    Column("Asset class", "text", 12, "@", field="asset_class"),
-    Column("Side", "text", 6, "@", field="side"),
-    Column("Quantity", "number", 10, QTY, field="quantity"),
-    Column("Contract size", "number", 10, "#,##0.##", field="contract_size"),
-    Column("Entry", "number", 11, PRICE, field="entry"),
-    Column("Stop", "number", 11, PRICE, field="stop"),
-    Column("Target", "number", 11, PRICE, field="target"),
-    Column("Exit", "number", 11, PRICE, field="exit"),
-    Column("Commission", "number", 12, MONEY, field="commission"),
-    Column("Swap", "number", 9, MONEY, field="swap"),
-    Column("Taxes", "number", 9, MONEY, field="taxes"),
-    Column("Profit", "number", 11, MONEY, field="profit"),
-    Column("Quote currency", "text", 10, "@", field="quote_currency"),
-    Column("Account currency", "text", 10, "@", field="account_currency"),
-    Column("FX to account", "number", 10, "0.######", field="fx_to_account"),
-    Column("Equity", "number", 11, MONEY, field="equity"),
-    Column("Leverage", "number", 10, "0.##", field="leverage"),
-    # How close the trade came to the stop-out, over price bars a fill was given (addin.fill.excursions):
-    # statement-owned, written only by a fill with bars that reach the trade, kept by a fill without.
-    Column("MAE", "figure", 10, PRICE, field="mae"),
-    Column("MFE", "figure", 10, PRICE, field="mfe"),
-    Column("MAE R", "figure", 9, "0.00", field="mae_r"),
-    Column("MFE R", "figure", 9, "0.00", field="mfe_r"),
-    Column("Lowest margin level", "figure", 12, PCT, field="lowest_margin_level"),
-)
-EXCURSION_COLUMNS = ("MAE", "MFE", "MAE R", "MFE R", "Lowest margin level")
+# The input columns (left of the calculated ones) and the trailing ones: the schema's.
+INPUTS: tuple[Column, ...] = schema.TRADES_INPUTS
+EXCURSION_COLUMNS = schema.EXCURSION_COLUMNS
 
 CALCS: tuple[Column, ...] = (
     Column("Net P/L", "calc", 11, MONEY, NET, twin=_net),
@@ -742,38 +697,17 @@ CALCS: tuple[Column, ...] = (
     Column("Over cap", "calc", 8, BOOL, OVER_CAP, twin=_over_cap),
 )
 
-TRAILING: tuple[Column, ...] = (
-    # The trader's own columns: a fill writes them only on a trade it adds, never on a row already in
-    # the journal. Setup and Tags also feed the Stats sheet's breakdowns (Tags: comma-separated words).
-    Column("Setup", "text", 14, "@"),
-    Column("Tags", "text", 18, "@"),
-    Column("Mistakes", "text", 16, "@"),
-    Column("Notes", "text", 24, "@", field="comment"),
-    Column("Screenshot", "text", 18, "@"),
-    Column("Source", "text", 24, "@", field="source"),
-    Column("Flags", "text", 30, "@", field="flags"),
-)
-
-# Journals written before the trader columns called Notes "Comment".
-RENAMED = {"Comment": "Notes"}
-# Hidden sheet listing every trade a fill imported (Broker, Account, Trade ID), so a trade the
-# trader deleted from Trades is not imported again.
-LEDGER_SHEET = "Imported"
-LEDGER_COLUMNS = ("Broker", "Account", "Trade ID")
+TRAILING: tuple[Column, ...] = schema.TRADES_TRAILING
+RENAMED = schema.RENAMED
+LEDGER_SHEET = schema.LEDGER_SHEET
+LEDGER_COLUMNS = schema.LEDGER_COLUMNS
 
 COLUMNS: tuple[Column, ...] = INPUTS + CALCS + TRAILING
 BY_NAME = {c.name: c for c in COLUMNS}
 INDEX = {c.name: i for i, c in enumerate(COLUMNS)}
 
 
-def letter(i: int) -> str:
-    """Column letter of the 0-based column index ``i``."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
+letter = schema.letter
 
 
 def _place(f: str, row: int) -> str:
@@ -846,10 +780,4 @@ def compute(c: dict[str, list], env: Env) -> None:
     c.update(out)
 
 
-def serial(d: datetime | date) -> float:
-    """An Excel date serial (1900 system) of a date or naive datetime."""
-    if isinstance(d, datetime):
-        if d.tzinfo is not None:
-            d = d.replace(tzinfo=None)
-        return (d - datetime(1899, 12, 30)).total_seconds() / 86400
-    return float((d - date(1899, 12, 30)).days)
+serial = schema.serial

@@ -29,7 +29,7 @@ from .layout import (AMBER, BOX, GREEN, INPUT_FILL, LABEL_FONT, NOTE_FONT, RED, 
 from .planner import result
 from .settings import SETTINGS_CELLS
 
-TITLE = "Dashboard"
+TITLE = C.schema.DASHBOARD_SHEET
 DASH_WIDTHS = (27, 17, 3, 32, 17, 38)
 CHART_ROWS = 17  # rows of 20 px each chart takes, gap included
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import schema
+
 ASSET_CLASSES = ("FX_MAJOR", "FX_MINOR", "GOLD", "INDEX_MAJOR", "INDEX_MINOR", "COMMODITY", "EQUITY",
                  "CRYPTO", "FUTURE")
 
@@ -166,11 +168,9 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
 
 # The Instruments sheet ----------------------------------------------------------------------------
 
-TITLE = "Instruments"
-INSTRUMENT_COLUMNS = (("Symbol", "symbol", 10, "@"), ("Asset class", "asset_class", 13, "@"),
-                      ("Contract size", "contract_size", 12, "#,##0.##"), ("Pip size", "pip_size", 9, "0.#####"),
-                      ("Quote currency", "quote_currency", 9, "@"), ("Margin rate", "margin_rate", 9, "0.00%"),
-                      ("Description", "description", 36, "@"))
+TITLE = schema.INSTRUMENTS_SHEET
+# (header, Instrument field, width, number format)
+INSTRUMENT_COLUMNS = tuple((f.header, f.attr, f.width, f.number_format) for f in schema.INSTRUMENTS.columns)
 
 
 def build(book) -> None:
@@ -195,7 +195,7 @@ def build(book) -> None:
             else:
                 s.value(coord, v, fmt=fmt)
     ref = f"A1:{get_column_letter(len(INSTRUMENT_COLUMNS))}{max(len(book.instruments), 1) + 1}"
-    ws.add_table(Table(displayName="Instruments", ref=ref,
+    ws.add_table(Table(displayName=schema.INSTRUMENTS_TABLE, ref=ref,
                        tableStyleInfo=TableStyleInfo(name="TableStyleLight1", showRowStripes=True)))
     ws.freeze_panes = "A2"
     fit_width(ws, "portrait")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
 from openpyxl.styles import Font, PatternFill, Side
 from openpyxl.styles.borders import Border
 
-from .columns import serial
+from . import schema
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -38,8 +37,7 @@ def clean_text(s: str) -> str:
     return _ILLEGAL.sub("", s)
 
 
-def excel_serial(d: datetime | date) -> float:
-    return serial(d)
+excel_serial = schema.serial  # the Excel date serial of a date or datetime
 
 
 def format_source(src) -> str:

@@ -16,7 +16,7 @@ from .account import planner_context
 from .columns import _is, isnum
 from .layout import BOX, INPUT_FILL, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Book, fit_width, guarded
 
-TITLE = "Planner"
+TITLE = C.schema.PLANNER_SHEET
 FUTURE_CAP = C.FUTURE_CAP
 # The plan the template opens with (the yellow input cells); Equity, Risk per trade and Leverage come
 # from Settings unless given here.

@@ -6,10 +6,11 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from . import schema
 from .layout import HEAD_FILL, HEAD_FONT, Book, fit_width
 
-TITLE = "Rejected"
-REJECTED_COLUMNS = (("File", 28), ("Row", 6), ("Section", 14), ("Reason", 48), ("Raw text", 80))
+TITLE = schema.REJECTED_SHEET
+REJECTED_COLUMNS = tuple((f.header, f.width) for f in schema.REJECTED.columns)  # (header, width)
 
 
 def build(book: Book) -> None:
@@ -29,7 +30,7 @@ def build(book: Book) -> None:
         s.text(f"D{row}", rr.reason, align=wrap)
         s.text(f"E{row}", rr.raw)
     ref = f"A1:E{max(len(book.rejected), 1) + 1}"
-    ws.add_table(Table(displayName="RejectedRows", ref=ref,
+    ws.add_table(Table(displayName=schema.REJECTED_TABLE, ref=ref,
                        tableStyleInfo=TableStyleInfo(name="TableStyleLight1", showRowStripes=True)))
     ws.freeze_panes = "A2"
     fit_width(ws, "landscape")

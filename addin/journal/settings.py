@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..risk import RiskInputError, parse_leverage
 from ..risk.limits import REGIMES
 from ..statements.parsing import parse_number
+from . import schema
 
 
 def _money(v: object) -> object:
@@ -96,16 +97,10 @@ class Settings(BaseModel):
         return _rate(v)
 
 
-# (field, defined name, label, number format, note) in sheet order.
-SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("account_currency", "AccountCurrency", "Account currency", "@", "ISO code of the account's currency"),
-    ("starting_balance", "StartingBalance", "Starting balance", "#,##0.00", "balance before the first trade, account currency"),
-    ("account_leverage", "AccountLeverage", "Account leverage", "0.##", "used where a trade has no leverage of its own, e.g. 30 for 1:30"),
-    ("regulator", "Regulator", "Regulator", "@", "regime for leverage caps: " + ", ".join(REGIMES)),
-    ("risk_per_trade", "RiskPerTrade", "Risk per trade", "0.00%", "fraction of equity you accept to lose per trade"),
-    ("stop_out_level", "StopOutLevel", "Stop-out level", "0%", "margin level at which the broker closes positions (ESMA: 50%)"),
-    ("max_drawdown", "MaxDrawdown", "Largest accepted drawdown", "0%", "fall from the peak you accept before stopping"),
-)
+# The named cells (field, defined name, label, number format, note) and the statement-stated ones
+# with their template-default marks: the schema's.
+SETTINGS_CELLS = schema.SETTINGS_CELLS
+STATED, DEFAULT_MARK, default_mark = schema.STATED, schema.DEFAULT_MARK, schema.default_mark
 
 
 def setting_error(exc: Exception) -> str:
@@ -120,7 +115,7 @@ def setting_error(exc: Exception) -> str:
 
 # The Settings sheet -------------------------------------------------------------------------------
 
-TITLE = "Settings"
+TITLE = schema.SETTINGS_SHEET
 
 
 def build(book) -> None:
@@ -132,9 +127,9 @@ def build(book) -> None:
 
     s = book.sheet(TITLE)
     ws = s.ws
-    s.text("A1", "Settings", font=TITLE_FONT)
+    s.text("A1", TITLE, font=TITLE_FONT)
     for i, (field, name, label, fmt, note) in enumerate(SETTINGS_CELLS):
-        row = i + 3
+        row = i + schema.SETTINGS_FIRST_ROW
         s.text(f"A{row}", label, font=LABEL_FONT)
         v = getattr(book.settings, field)
         if isinstance(v, str):
@@ -143,6 +138,9 @@ def build(book) -> None:
             s.value(f"B{row}", v, fmt=fmt, fill=INPUT_FILL, font=VALUE_FONT)
         s.text(f"C{row}", note, font=NOTE_FONT)
         book.wb.defined_names[name] = DefinedName(name, attr_text=f"Settings!$B${row}")
+        if field in STATED and v == Settings.model_fields[field].default:
+            mark = f'"{v}"' if isinstance(v, str) else repr(float(v))
+            book.wb.defined_names[default_mark(name)] = DefinedName(default_mark(name), attr_text=mark, hidden=True)
         if field == "regulator":
             dv = DataValidation(type="list", formula1='"' + ",".join(REGIMES) + '"', allow_blank=False)
             ws.add_data_validation(dv)

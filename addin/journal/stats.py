@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.series import SeriesLabel
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -51,7 +51,7 @@ from . import columns as C
 from .layout import (BOX, HEAD_FILL, HEAD_FONT, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Sheet,
                      excel_serial)
 
-SHEET = TITLE = "Stats"
+SHEET = TITLE = C.schema.STATS_SHEET
 
 
 def build(book) -> StatsResult:
@@ -287,7 +287,7 @@ def month_start(year: int, month: int) -> float:
     from datetime import date
     year += (month - 1) // 12
     month = (month - 1) % 12 + 1
-    return float((date(year, month, 1) - date(1899, 12, 30)).days)
+    return float((date(year, month, 1) - C.schema.EPOCH).days)
 
 
 @dataclass
@@ -558,8 +558,8 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
 
 
 def _date(serial: float):
-    from datetime import date, timedelta
-    return date(1899, 12, 30) + timedelta(days=math.floor(serial))
+    from datetime import timedelta
+    return C.schema.EPOCH + timedelta(days=math.floor(serial))
 
 
 def _year(serial: float) -> int:

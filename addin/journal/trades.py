@@ -25,7 +25,7 @@ from .columns import COLUMNS, letter
 from .instruments import Instrument, lookup
 from .layout import AMBER, CALC_HEAD_FILL, HEAD_FILL, HEAD_FONT, RED, Book, clean_text, excel_serial, fit_width, format_source
 
-TITLE = "Trades"
+TITLE = C.schema.TRADES_SHEET
 _PROTO = re.compile(r'<c r="([A-Z]+)2"( s="\d+")?')
 HEADER_CHARS_PER_LINE_SLACK = 2  # a bold header needs about this many characters more than its word
 

@@ -70,7 +70,7 @@ __all__ = ["CALC_ID", "CASH_COLUMNS", "INSTRUMENT_COLUMNS", "REJECTED_COLUMNS", 
 CALC_ID = 191029
 FIXED_TIME = datetime(2025, 1, 1)
 _ZIP_TIME = (2025, 1, 1, 0, 0, 0)
-CONF = "xlwings.conf"
+CONF = C.schema.CONF_SHEET
 
 
 def _conf(book: Book) -> None:
@@ -146,7 +146,7 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
         wb.create_sheet(title)
     book = Book(wb=wb, settings=settings, instruments=instruments, cols=cols, n=len(trades), cash=cash_events,
                 cash_from=cash_from, rejected=list(rejected), trades=trades)
-    wb.defined_names["TradeIDs"] = DefinedName("TradeIDs", attr_text=f"{C.TABLE}[Trade ID]")
+    wb.defined_names[C.schema.TRADE_IDS] = DefinedName(C.schema.TRADE_IDS, attr_text=f"{C.TABLE}[Trade ID]")
     for _, build in SHEETS:
         build(book)
     wb.active = 0

@@ -1,7 +1,7 @@
-"""Read an existing journal back: its trades, cash movements, settings, instruments and rejected rows.
-
-The batch fill merges new statements into a journal a user may have edited; :func:`read_journal`
-gives it what the journal holds now. Trades come from the input columns of the ``Trades`` table
+"""The tests' reader of a journal file: its trades, cash movements, settings, instruments and rejected
+rows, as a trader would read them back (openpyxl, the file as written). The program itself does not
+read a journal this way: the fill reads what it needs at XML level (addin.fill.journal_state,
+addin.fill.trades_part). Trades come from the input columns of the ``Trades`` table
 (calculated columns are ignored: they are rebuilt), settings from the named cells, instruments
 from the ``Instruments`` table, cash movements from the ``Cash`` table, rejected rows from the
 Rejected sheet. ``build_journal`` followed by ``read_journal`` gives back equal trades (and the
@@ -13,9 +13,7 @@ silently: it is returned in ``JournalContents.rejected`` with the reason.
 
 from __future__ import annotations
 
-import ast
 import posixpath
-import re
 import zipfile
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
@@ -25,12 +23,14 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import range_boundaries
 from pydantic import BaseModel, ValidationError
 
-from ..statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
-from . import columns as C
-from .account import TABLE as ACCOUNT_TABLE, read_marks  # issue 14
-from .instruments import Instrument
-from .settings import SETTINGS_CELLS, Settings
-from .workbook import CASH_COLUMNS, INSTRUMENT_COLUMNS, REJECTED_COLUMNS
+from addin.statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
+from addin.journal import columns as C
+from addin.journal.account import TABLE as ACCOUNT_TABLE
+from addin.journal.instruments import Instrument
+from addin.journal.settings import SETTINGS_CELLS, Settings
+from addin.journal.workbook import CASH_COLUMNS, INSTRUMENT_COLUMNS, REJECTED_COLUMNS
+from addin.journal import schema
+from addin.fill.journal_state import parse_source
 
 
 class JournalContents(BaseModel):
@@ -39,20 +39,6 @@ class JournalContents(BaseModel):
     instruments: list[Instrument] = []
     rejected: list[RejectedRow] = []
     cash: list[BalanceEvent] = []
-
-
-_SOURCE = re.compile(r"^(?P<file>.*?)(?:, section (?P<section>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?"
-                     r"(?:, row (?P<row>-?\d+))?$", re.S)
-
-
-def parse_source(text: str) -> SourceRef:
-    """Inverse of ``str(SourceRef)``: ``file, section 'Closed Transactions', row 12``."""
-    m = _SOURCE.match(text or "")
-    if not m:  # pragma: no cover - the pattern matches any string
-        return SourceRef(file=text or "")
-    section = ast.literal_eval(m.group("section")) if m.group("section") else ""
-    row = int(m.group("row")) if m.group("row") else None
-    return SourceRef(file=m.group("file"), row=row, section=section)
 
 
 def _text(v: object) -> str | None:
@@ -160,6 +146,24 @@ def _trade(rec: dict[str, object]) -> Trade:
     return Trade(**data)
 
 
+def read_marks(wb, where: tuple[str, str] | None) -> dict[str, float]:
+    """Trade ID (upper case) -> the mark price typed or filled on the Account sheet's table
+    (``where``: the table's (sheet, ref), or None)."""
+    if where is None:
+        return {}
+    from openpyxl.utils.cell import range_boundaries
+
+    title, ref = where
+    c0, r0, c1, r1 = range_boundaries(ref)
+    rows = list(wb[title].iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True))
+    head = [str(v) if v is not None else "" for v in rows[0]]
+    if "Trade ID" not in head or "Mark price" not in head:
+        return {}
+    i, j = head.index("Trade ID"), head.index("Mark price")
+    return {str(r[i]).strip().upper(): float(r[j]) for r in rows[1:]
+            if r[i] not in (None, "") and isinstance(r[j], (int, float)) and r[j] > 0}
+
+
 def read_journal(path: str | Path) -> JournalContents:
     """The trades, settings, instruments and rejected rows of the journal at ``path``."""
     path = Path(path)
@@ -184,8 +188,8 @@ def read_journal(path: str | Path) -> JournalContents:
         out.settings = Settings(**{k: v for k, v in values.items() if _valid_setting(k, v)})
 
     rejected: list[RejectedRow] = []
-    if "Instruments" in tables:
-        header, rows = _rows(wb, tables["Instruments"])
+    if schema.INSTRUMENTS_TABLE in tables:
+        header, rows = _rows(wb, tables[schema.INSTRUMENTS_TABLE])
         fields = {h: f for h, f, *_ in INSTRUMENT_COLUMNS}
         for k, row in enumerate(rows, start=2):
             rec = {fields[h]: v for h, v in zip(header, row) if h in fields}
@@ -196,7 +200,7 @@ def read_journal(path: str | Path) -> JournalContents:
                     f: (_text(v) or "") if f in ("symbol", "asset_class", "quote_currency", "description")
                     else _number(v) for f, v in rec.items()}))
             except (ValidationError, ValueError) as exc:
-                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section="Instruments"),
+                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section=schema.INSTRUMENTS_SHEET),
                                             reason=f"not a valid instrument: {exc}", raw=_raw(row)))
 
     if C.TABLE in tables:
@@ -209,11 +213,11 @@ def read_journal(path: str | Path) -> JournalContents:
             try:
                 out.trades.append(_trade(rec))
             except (ValidationError, ValueError) as exc:
-                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section="Trades"),
+                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section=schema.TRADES_SHEET),
                                             reason=f"not a valid trade: {exc}".splitlines()[0] + _first_error(exc),
                                             raw=_raw(row[:len(C.INPUTS)])))
 
-    marks = read_marks(wb, tables.get(ACCOUNT_TABLE))  # issue 14: mark prices of the Account sheet
+    marks = read_marks(wb, tables.get(ACCOUNT_TABLE))  # mark prices of the Account sheet
     if marks:
         out.trades = [t.model_copy(update={"mark_price": marks[t.trade_id.upper()]})
                       if not t.is_closed and t.trade_id.upper() in marks else t for t in out.trades]
@@ -233,12 +237,12 @@ def read_journal(path: str | Path) -> JournalContents:
                                              kind=_text(rec.get("Kind")) or "",
                                              source=parse_source(_text(rec.get("Source")) or "")))
             except (ValidationError, ValueError) as exc:
-                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section="Cash"),
+                rejected.append(RejectedRow(source=SourceRef(file=path.name, row=k, section=schema.CASH_SHEET),
                                             reason=f"not a valid cash movement: {exc}".splitlines()[0],
                                             raw=_raw(row)))
 
-    if "Rejected" in wb.sheetnames:
-        ws = wb["Rejected"]
+    if schema.REJECTED_SHEET in wb.sheetnames:
+        ws = wb[schema.REJECTED_SHEET]
         heads = [h for h, _ in REJECTED_COLUMNS]
         for row in ws.iter_rows(min_row=2, max_col=len(heads), values_only=True):
             rec = dict(zip(heads, row))
