@@ -251,32 +251,45 @@ def _linked(col: str) -> str:
 
 _PREV_CUM = _last(PREV("Cumulative P/L"))
 _PREV_PEAK = _last(PREV("Peak P/L"))
+NO_FORMULAS = "a trade above has no formulas: copy them down"
+_NET_PARTS = ("Profit", "Commission", "Swap", "Taxes")
+
+# The Net P/L of the rows from the header to this one, summed from the input columns (so a trade
+# typed into a row that has no formulas, as LibreOffice inserts rows, is counted too): a row counts
+# when it has an Entry and a Profit, as Net P/L does. SUMIFS criteria "<>": not empty.
+_SUM_NET = "+".join(f'SUMIFS({TO(c)},{TO("Entry")},"<>",{TO("Profit")},"<>")' for c in _NET_PARTS)
 
 # Cumulative P/L: the sum of Net P/L from the first row down to this one, shown when this row's
 # No. is not smaller than any No. above it. The row above's figure plus this row's when the row
 # above has one (O(1)); otherwise (first row, a blank row above, a row inserted directly above,
-# the row above out of order) the SUM of the range from the header, and MAX over the No. range.
+# the row above out of order) the sums of the ranges from the header, and MAX over the No. range.
 CUM = (f'IF({E}="","",IF(AND({_linked("Cumulative P/L")},ISNUMBER({_PREV_CUM}),OR({_NO_FREE},ISNUMBER({_PREV_NO}))),'
        f'IF(OR({_NO_FREE},{_NO}>={_PREV_NO}),{_PREV_CUM}+N({_NET}),"{OUT_OF_ORDER}"),'
-       f'IF(OR({_NO_FREE},{_NO}>=MAX({TO("No.")})),SUM({TO("Net P/L")}),"{OUT_OF_ORDER}")))')
+       f'IF(OR({_NO_FREE},{_NO}>=MAX({TO("No.")})),{_SUM_NET},"{OUT_OF_ORDER}")))')
 
-# Peak P/L: the highest Cumulative P/L so far (0, the start, included), shown when no row at or
-# above is out of order. The row above's peak when it has one (O(1)), else the MAX of the range.
+# Peak P/L: the highest Cumulative P/L so far (0, the start, included), shown when every trade row
+# at or above has its figure: the row above's peak when it has one (O(1)), else the MAX of the
+# range, unless a row at or above is out of order or a trade row has no formulas (its cumulative
+# figure, which could be the peak, is nowhere).
+_CUMS = TO("Cumulative P/L")
+_OOO_ABOVE = f'SUMPRODUCT(--({_CUMS}="{OUT_OF_ORDER}"))'
 PEAK = (f'IF(ISNUMBER({_CUMT}),IF(AND({_linked("Peak P/L")},ISNUMBER({_PREV_PEAK})),MAX({_PREV_PEAK},{_CUMT}),'
-        f'IF(SUMPRODUCT(--({TO("Cumulative P/L")}="{OUT_OF_ORDER}"))=0,MAX(0,{TO("Cumulative P/L")}),'
-        f'"{OUT_OF_ORDER}")),{_CUMT})')
+        f'IF({_OOO_ABOVE}>0,"{OUT_OF_ORDER}",IF(COUNTIFS({TO("Entry")},"<>")-1>COUNT({_CUMS})+{_OOO_ABOVE},'
+        f'"{NO_FORMULAS}",MAX(0,{_CUMS})))),{_CUMT})')
 
 
 class _Run:
     """What the range formulas of one row see from the header row down to it: the twins' running
     state, kept on the row dict under a key no column has."""
-    __slots__ = ("net", "max_no", "bad", "max_cum")
+    __slots__ = ("parts", "max_no", "bad", "max_cum", "trades", "cums")
 
     def __init__(self, prev: "_Run | None" = None):
-        self.net = prev.net if prev else 0      # SUM(range of Net P/L), added in row order
+        self.parts = list(prev.parts) if prev else [0] * len(_NET_PARTS)  # the SUMIFS, one per input
         self.max_no = prev.max_no if prev else None  # MAX(range of No.), None when no number
         self.bad = prev.bad if prev else 0      # rows whose Cumulative P/L is out of order
         self.max_cum = prev.max_cum if prev else None  # MAX(range of Cumulative P/L)
+        self.trades = prev.trades if prev else 0  # rows with an Entry
+        self.cums = prev.cums if prev else 0    # rows whose Cumulative P/L is a number
 
 
 _RUN = "\x00run"
@@ -297,8 +310,10 @@ def _cum(r, up, env):
     run = _run(r, up)
     no, net = r["No."], r["Net P/L"]
     above_max = run.max_no
-    if isnum(net):
-        run.net = run.net + net
+    if not blank(r["Entry"]):
+        run.trades += 1
+        if not blank(r["Profit"]):
+            run.parts = [s + v if isnum(v) else s for s, v in zip(run.parts, (r[c] for c in _NET_PARTS))]
     if isnum(no):
         run.max_no = no if run.max_no is None else max(run.max_no, no)
     if blank(r["Entry"]):
@@ -307,7 +322,10 @@ def _cum(r, up, env):
     prev_cum, prev_no = _up(up, "Cumulative P/L"), _up(up, "No.")
     if isnum(prev_cum) and (free or isnum(prev_no)):
         return prev_cum + N(net) if free or no >= prev_no else OUT_OF_ORDER
-    return run.net if free or above_max is None or no >= above_max else OUT_OF_ORDER
+    if free or above_max is None or no >= above_max:
+        p, c, s, t = run.parts
+        return p + c + s + t
+    return OUT_OF_ORDER
 
 
 def _peak(r, up, env):
@@ -316,13 +334,18 @@ def _peak(r, up, env):
     if c == OUT_OF_ORDER:
         run.bad += 1
     if isnum(c):
+        run.cums += 1
         run.max_cum = c if run.max_cum is None else max(run.max_cum, c)
     if not isnum(c):
         return c
     prev = _up(up, "Peak P/L")
     if isnum(prev):
         return max(prev, c)
-    return max(0, run.max_cum) if run.bad == 0 else OUT_OF_ORDER
+    if run.bad:
+        return OUT_OF_ORDER
+    if run.trades > run.cums + run.bad:
+        return NO_FORMULAS
+    return max(0, run.max_cum)
 
 
 def _asof(r) -> float:
