@@ -15,6 +15,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from pathlib import Path
@@ -122,20 +123,26 @@ finally:
 '''
 
 
-def edit_in_libreoffice(src: Path, dest: Path, steps: list[dict], tmp: Path) -> dict:
+def edit_in_libreoffice(src: Path, dest: Path, steps: list[dict], tmp: Path, timeout: float = 600) -> dict:
     """Open ``src`` in LibreOffice, apply ``steps``, save as xlsx ``dest``; the driver's timings."""
     script = tmp / "lo_driver.py"
     script.write_text(DRIVER, encoding="utf-8")
     steps_path = tmp / f"steps-{uuid.uuid4().hex}.json"
     steps_path.write_text(json.dumps(steps), encoding="utf-8")
     profile = Path(f"/tmp/lo-running-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    # its own process group: on a timeout the driver and the LibreOffice it started end together
+    proc = subprocess.Popen([PYTHON_UNO, str(script), str(src), str(dest), str(steps_path), soffice(), str(profile)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        out = subprocess.run([PYTHON_UNO, str(script), str(src), str(dest), str(steps_path), soffice(), str(profile)],
-                             capture_output=True, text=True, timeout=600)
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     finally:
         shutil.rmtree(profile, ignore_errors=True)
-    assert out.returncode == 0 and dest.exists(), out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    assert proc.returncode == 0 and dest.exists(), stderr[-2000:]
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 # Checks ------------------------------------------------------------------------------------------
