@@ -96,7 +96,7 @@ ADDIN_FUNCTIONS = sorted(n for n in dir(__import__("addin.udfs", fromlist=["x"])
 # What Excel 2016, LibreOffice 7 and Google Sheets all evaluate (no LET, XLOOKUP, MAXIFS, IFS...).
 NATIVE = {"IF", "IFERROR", "AND", "OR", "NOT", "ISNUMBER", "ISTEXT", "ISNA", "ISLOGICAL", "N", "SUM", "SUMPRODUCT",
           "MIN", "MAX", "ABS", "INT", "INDEX", "MATCH", "COUNTIF", "COUNTIFS", "LEFT", "MID", "UPPER", "TRIM",
-          "SUBSTITUTE", "ROWS", "SUMIFS"}
+          "SUBSTITUTE", "ROWS", "SUMIFS", "COUNT"}
 
 
 def test_calculated_column_formulas_are_native(wb, trades):
