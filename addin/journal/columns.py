@@ -1,7 +1,7 @@
 """The Trades table: ONE list of columns, each with its native spreadsheet formula and its Python twin.
 
 A column is a :class:`Column`: name, kind, width, number format, and for a calculated column its
-formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, ROWS, COUNTIFS, SUMPRODUCT,
+formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, ROWS, COUNT, COUNTIFS, SUMIFS, SUMPRODUCT,
 ABS, MIN/MAX, N, LEFT/MID/UPPER/TRIM/SUBSTITUTE -- what Excel 2016+, LibreOffice 7.x and Google
 Sheets all evaluate; no add-in call, no XLOOKUP/MAXIFS/LET, no volatile function) and its ``twin``:
 the same figure in Python, computed from :mod:`addin.risk` (the single definition of every formula),
