@@ -73,21 +73,26 @@ P/L so far (0, the start, included). Each row reads ranges that start at the hea
 this row (or the row above): deleting rows shrinks those ranges and inserting rows inside grows
 them, in Excel and LibreOffice alike, so no edit of the rows leaves a reference to a deleted cell
 (#REF!). A deleted trade is a gap in No.: the figures continue over the trades that remain. A blank
-row shows blanks and is passed over; a trade typed into an inserted row is counted where it stands.
-Cost: a row adds its figure to the row above's (O(1)); only after a blank row, an inserted row
-directly above, or a row out of order does it sum its range from the header (O(rows above)), so a
-trade typed at the bottom recalculates its own row only.
+row shows blanks and is passed over. A trade typed into an inserted row is counted where it stands:
+Excel fills a table's formulas into an inserted row; LibreOffice inserts it without them, so the
+rows below count the trade from its input cells (SUMIFS over Profit, Commission, Swap and Taxes) and
+their Peak P/L says "a trade above has no formulas: copy them down" (its cumulative figure, which
+could have been the peak, is nowhere). Cost: a row adds its figure to the row above's (O(1)); only
+the first row, a row after a blank row, below a row inserted directly above, or next to a row out of
+order sums its ranges from the header (O(rows above)), so a trade typed at the bottom recalculates
+its own row only.
 
 Order: the trades are numbered 1, 2, 3... in time order (No.). A row whose No. is smaller than a
-No. above it says "out of order: sort by No." in Cumulative P/L, and every row at or below it says
-so in Peak P/L and Drawdown (the peak needs every earlier figure). A trade without a No. counts
-where it stands. Sort by No. (ascending) and every figure is back. Filtering hides rows without
-moving them and changes nothing. What a row cannot see: a row above the first out-of-order row
-cannot know that a trade with a smaller No. now sits below it (that would make every row read the
-whole table, so a trade typed at the bottom would recalculate every row); it shows the running
-figures of the trades listed above it. After sorting by any other column almost every row says
-"out of order". The figures of the trade itself (Notional, Margin, Risk at stop, R multiple...) do
-not depend on the order."""
+No. above it says "out of order: sort by No." in Cumulative P/L (and Balance); Peak P/L and Drawdown
+say so in that row and every row below it (the peak needs every earlier figure). A trade without a
+No. counts where it stands. Sort by No. (ascending) and every figure is back. Filtering hides rows
+without moving them and changes nothing. Why order-dependent: figures that do not depend on the
+order would make every row read the whole No. and Net P/L columns (a per-row SUMIFS over the table:
+O(rows) per row, and a trade typed at the bottom would recalculate every row). The price: a row
+above the first out-of-order row cannot know that a trade with a smaller No. now sits below it; it
+shows the running figures of the trades listed above it. After sorting by any other column almost
+every row says "out of order". The figures of the trade itself (Notional, Margin, Risk at stop, R
+multiple...) do not depend on the order."""
 
 CASH_DOC = """Cash in/out: deposits, withdrawals, credits and other cash movements (the Cash table) dated on or
 after CashFrom (the Cash sheet's "Counted from" date: the first trade's open time, written by the
