@@ -5,7 +5,8 @@
 For each N a journal of N sample trades (with cash movements) is built with ``build_journal`` and
 every formula of every sheet is read from the file and tokenized with openpyxl's formula Tokenizer
 (cached by formula text, row numbers of A1 references abstracted). Each reference operand is
-resolved to the cells it covers: A1 cells and ranges, sheet-qualified references, defined names
+resolved to the cells it covers: A1 cells and ranges (the running columns' ranges from the header
+row down to each row included), sheet-qualified references, defined names
 (Settings cells, CashFrom), and structured references -- ``Table[[#This Row],[Col]]`` is that row's
 cell, ``Table[Col]`` the column's data range. That gives the dependency graph a spreadsheet keeps;
 an edit dirties its dependents, transitively. Printed for each scenario: formula cells dirtied, of
@@ -27,6 +28,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 import zipfile
+from bisect import bisect_left
 from collections import defaultdict
 from pathlib import Path
 
@@ -118,9 +120,16 @@ class Graph:
                 op = re.sub(r"7\d{6}", lambda m: refs[int(m.group(0)) - _MARK][1], op)
                 for kind, target in self._resolve(op, cell):
                     (self.cell_deps if kind == "cell" else self.range_deps)[target].append(cell)
-        self.ranges_by_sheet: dict[str, list[tuple]] = defaultdict(list)
+        # Ranges grouped by sheet, columns and first row, each group sorted by last row: the ranges
+        # of a group that hold a cell are a suffix of it (the running columns' ranges from the
+        # header row to each row make one group per column).
+        groups: dict[tuple, list[tuple]] = defaultdict(list)
         for rng in self.range_deps:
-            self.ranges_by_sheet[rng[0]].append(rng)
+            groups[(rng[0], rng[1], rng[3], rng[2])].append(rng)
+        self.groups: dict[str, list[tuple[tuple, list[int], list[tuple]]]] = defaultdict(list)
+        for key, rngs in groups.items():
+            rngs.sort(key=lambda r: r[4])
+            self.groups[key[0]].append((key, [r[4] for r in rngs], rngs))
 
     def _resolve(self, op: str, here: tuple) -> list[tuple[str, tuple]]:
         sheet, row, _ = here
@@ -148,20 +157,30 @@ class Graph:
             return [("cell", (sheet, r1, c1))]
         return []  # a defined name this analysis does not know: nothing to follow
 
-    def dependents(self, cell: tuple) -> list[tuple]:
+    def dependents(self, cell: tuple, done: dict | None = None) -> list[tuple]:
+        """Formula cells that read ``cell``; with ``done`` (group -> first range index already
+        followed), each range is followed once per :meth:`dirty`."""
         out = list(self.cell_deps.get(cell, ()))
         sheet, row, col = cell
-        for rng in self.ranges_by_sheet.get(sheet, ()):
-            if rng[1] <= col <= rng[3] and rng[2] <= row <= rng[4]:
+        for key, ends, rngs in self.groups.get(sheet, ()):
+            _, c1, c2, r1 = key
+            if not (c1 <= col <= c2 and r1 <= row):
+                continue
+            lo = bisect_left(ends, row)
+            hi = len(rngs) if done is None else done.get(key, len(rngs))
+            for rng in rngs[lo:hi]:
                 out += self.range_deps[rng]
+            if done is not None and lo < hi:
+                done[key] = lo
         return out
 
     def dirty(self, changed: list[tuple], ranges: list[tuple] = (), also: list[tuple] = ()) -> set[tuple]:
         """Formula cells recalculated after ``changed`` cells change (and ``ranges`` change extent)."""
         seen: set[tuple] = set(also)
+        done: dict = {}
         todo = list(also)
         for c in changed:
-            todo += self.dependents(c)
+            todo += self.dependents(c, done)
         for rng in ranges:
             todo += self.range_deps.get(rng, ())
         while todo:
@@ -169,7 +188,7 @@ class Graph:
             if c in seen:
                 continue
             seen.add(c)
-            todo += self.dependents(c)
+            todo += self.dependents(c, done)
         return seen
 
 

@@ -8,7 +8,8 @@ Two fixes to pycel 1.0b30 are applied here, for the test only:
 * its openpyxl wrapper reads ``workbook.defined_names.definedName``, gone in openpyxl 3.1 (defined
   names are a dict there);
 * a one-row table column reaches MATCH/INDEX/SUMPRODUCT as a single value, not a 1x1 range (Excel
-  passes a range): wrapped back into a range.
+  passes a range): wrapped back into a range;
+* ROWS, which the running columns use, is not in pycel: the number of rows of the range.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def _plugin() -> types.ModuleType:
     def sumproduct(*args):
         return pycel_excellib.sumproduct(*[_as_range(a) for a in args])
 
+    def rows(array):  # ROWS (not in pycel 1.0b30): a one-cell range reaches it as a single value
+        return len(_as_range(array))
+
+    setattr(mod, "rows", rows)
     for f, orig in ((match, pycel_lookup.match), (index, pycel_lookup.index), (sumproduct, pycel_excellib.sumproduct)):
         if hasattr(orig, FUNC_META):
             setattr(f, FUNC_META, dict(getattr(orig, FUNC_META)))

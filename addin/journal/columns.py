@@ -1,7 +1,7 @@
 """The Trades table: ONE list of columns, each with its native spreadsheet formula and its Python twin.
 
 A column is a :class:`Column`: name, kind, width, number format, and for a calculated column its
-formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, COUNTIFS, SUMPRODUCT,
+formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, ROWS, COUNT, COUNTIFS, SUMIFS, SUMPRODUCT,
 ABS, MIN/MAX, N, LEFT/MID/UPPER/TRIM/SUBSTITUTE -- what Excel 2016+, LibreOffice 7.x and Google
 Sheets all evaluate; no add-in call, no XLOOKUP/MAXIFS/LET, no volatile function) and its ``twin``:
 the same figure in Python, computed from :mod:`addin.risk` (the single definition of every formula),
@@ -14,7 +14,8 @@ Input columns name the :class:`~addin.statements.model.Trade` field they show (`
 calculated column gives ``formula`` and ``twin``. A twin is ``twin(row, up, env)``: ``row`` maps
 every column to this row's value (inputs as written, dates as serials, calculated columns to the
 left already computed; empty cells are ``None`` or ""), ``up`` the row above (``None`` above the
-first data row: the header), ``env`` the :class:`Env` (settings, Instruments, Cash).
+first data row: the header), ``env`` the :class:`Env` (settings, Instruments, Cash). The running
+columns' twins also keep what their ranges from the header row hold (sums, maxima) on the row.
 
 Conventions of the formulas:
 
@@ -23,9 +24,9 @@ Conventions of the formulas:
   error code): "equity must be > 0", "out of order: sort by No.", "never stopped out";
 * ``Point value`` (contract size x FX to account, each falling back to the Instruments table and 1)
   stands for ``contract_size`` with ``fx_rate`` 1 in the :mod:`addin.risk` functions;
-* running figures (Cumulative P/L, Peak P/L) are the row above's plus this row's, so each row
-  costs O(1) and typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC`
-  for how sorting is handled;
+* running figures (Cumulative P/L, Peak P/L) read ranges from the header row to this row, which
+  deleting or inserting rows keeps right; each row adds its figure to the row above's (O(1)), so
+  typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC` for sorting;
 * ``Leverage used`` is the trade's own leverage, else 1 / the instrument's margin rate, else
   min(AccountLeverage, the regulator's cap for the instrument's class); ``Leverage source`` says
   which (and flags a symbol missing from Instruments); ``Over cap`` is TRUE when the leverage used
@@ -35,6 +36,7 @@ Conventions of the formulas:
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,15 +62,32 @@ PRICE, QTY, MONEY, PCT, LEV, DATE, BOOL = (schema.PRICE, schema.QTY, schema.MONE
                                            schema.DATE, schema.BOOL)
 
 RUNNING_DOC = """Running figures (Cumulative P/L, Peak P/L, and through them Balance, Drawdown and the
-Equity used of a trade without its own equity) add this row's figure to the row above's: O(1) per
-row. They follow the No. column, which the build numbers 1, 2, 3... in time order: a row continues
-the running total when its No. is the row above's plus one (or is empty, for a trade typed at the
-bottom); No. 1 starts it. Filtering hides rows without moving them, so nothing changes. Sorting
-moves whole rows, and a table's formula keeps pointing at the row above in the new order: a row
-whose neighbour above is no longer its predecessor says "out of order: sort by No." (and the rows
-below it "row above has no P/L") instead of showing a running total of the wrong trades. Sort by
-No. (ascending) and every figure is back. Per-trade figures that do not depend on earlier trades
-(Notional, Margin, Risk at stop, R multiple...) are the same in any order."""
+Equity used of a trade without its own equity) run down the table over the rows that hold a trade.
+Cumulative P/L is the sum of Net P/L from the first row to this one, Peak P/L the highest Cumulative
+P/L so far (0, the start, included). Each row reads ranges that start at the header row and end at
+this row (or the row above): deleting rows shrinks those ranges and inserting rows inside grows
+them, in Excel and LibreOffice alike, so no edit of the rows leaves a reference to a deleted cell
+(#REF!). A deleted trade is a gap in No.: the figures continue over the trades that remain. A blank
+row shows blanks and is passed over. A trade typed into an inserted row is counted where it stands:
+Excel fills a table's formulas into an inserted row; LibreOffice inserts it without them, so the
+rows below count the trade from its input cells (SUMIFS over Profit, Commission, Swap and Taxes) and
+their Peak P/L says "a trade above has no formulas: copy them down" (its cumulative figure, which
+could have been the peak, is nowhere). Cost: a row adds its figure to the row above's (O(1)); only
+the first row, a row after a blank row, below a row inserted directly above, or next to a row out of
+order sums its ranges from the header (O(rows above)), so a trade typed at the bottom recalculates
+its own row only.
+
+Order: the trades are numbered 1, 2, 3... in time order (No.). A row whose No. is smaller than a
+No. above it says "out of order: sort by No." in Cumulative P/L (and Balance); Peak P/L and Drawdown
+say so in that row and every row below it (the peak needs every earlier figure). A trade without a
+No. counts where it stands. Sort by No. (ascending) and every figure is back. Filtering hides rows
+without moving them and changes nothing. Why order-dependent: figures that do not depend on the
+order would make every row read the whole No. and Net P/L columns (a per-row SUMIFS over the table:
+O(rows) per row, and a trade typed at the bottom would recalculate every row). The price: a row
+above the first out-of-order row cannot know that a trade with a smaller No. now sits below it; it
+shows the running figures of the trades listed above it. After sorting by any other column almost
+every row says "out of order". The figures of the trade itself (Notional, Margin, Risk at stop, R
+multiple...) do not depend on the order."""
 
 CASH_DOC = """Cash in/out: deposits, withdrawals, credits and other cash movements (the Cash table) dated on or
 after CashFrom (the Cash sheet's "Counted from" date: the first trade's open time, written by the
@@ -189,11 +208,89 @@ def _net(r, up, env):
 NET = f'IF(OR({E}="",{T("Profit")}=""),"",SUM({T("Profit")},{T("Commission")},{T("Swap")},{T("Taxes")}))'
 
 _NO = T("No.")
-_START = f'OR({_NO}=1,AND({_NO}="",ISTEXT({UP("No.")})))'
-_CONT = (f'IF({_NO}="",ISNUMBER({UP("Cumulative P/L")}),IF(ISNUMBER({_NO}),'
-         f'AND(N({UP("No.")})={_NO}-1,ISNUMBER({UP("Cumulative P/L")})),FALSE))')
+_NET = T("Net P/L")
+_CUMT = T("Cumulative P/L")
 OUT_OF_ORDER = "out of order: sort by No."
-NO_ABOVE = "row above has no P/L"
+
+
+def TO(col: str) -> str:
+    """Placeholder for the range of ``col`` from the header row down to this row (``$Z$1:Z7`` in
+    row 7): it grows when a row is inserted anywhere inside, shrinks when one is deleted."""
+    return "{to:" + col + "}"
+
+
+def PREV(col: str) -> str:
+    """Placeholder for the range of ``col`` from the header row down to the row above (``Z$1:Z6``
+    in row 7): its last cell is the row above, also after a row above is deleted."""
+    return "{prev:" + col + "}"
+
+
+def _last(rng: str) -> str:
+    return f"INDEX({rng},ROWS({rng}))"
+
+
+# The No. directly above (the header's text above the first row), read from a range that ends at
+# this row, so an inserted row directly above is seen.
+_PREV_NO = f'INDEX({TO("No.")},ROWS({TO("No.")})-1)'
+_NO_FREE = f"NOT(ISNUMBER({_NO}))"  # a trade without a (numeric) No. counts where it stands
+
+
+def _linked(col: str) -> str:
+    """The range ending at the row above (in ``col``) still ends at the row directly above: a row
+    inserted directly above does not grow it (it lies outside), so the two ranges disagree."""
+    return f"ROWS({PREV(col)})=ROWS({TO('No.')})-1"
+
+
+_PREV_CUM = _last(PREV("Cumulative P/L"))
+_PREV_PEAK = _last(PREV("Peak P/L"))
+NO_FORMULAS = "a trade above has no formulas: copy them down"
+_NET_PARTS = ("Profit", "Commission", "Swap", "Taxes")
+
+# The Net P/L of the rows from the header to this one, summed from the input columns (so a trade
+# typed into a row that has no formulas, as LibreOffice inserts rows, is counted too): a row counts
+# when it has an Entry and a Profit, as Net P/L does. SUMIFS criteria "<>": not empty.
+_SUM_NET = "+".join(f'SUMIFS({TO(c)},{TO("Entry")},"<>",{TO("Profit")},"<>")' for c in _NET_PARTS)
+
+# Cumulative P/L: the sum of Net P/L from the first row down to this one, shown when this row's
+# No. is not smaller than any No. above it. The row above's figure plus this row's when the row
+# above has one (O(1)); otherwise (first row, a blank row above, a row inserted directly above,
+# the row above out of order) the sums of the ranges from the header, and MAX over the No. range.
+CUM = (f'IF({E}="","",IF(AND({_linked("Cumulative P/L")},ISNUMBER({_PREV_CUM}),OR({_NO_FREE},ISNUMBER({_PREV_NO}))),'
+       f'IF(OR({_NO_FREE},{_NO}>={_PREV_NO}),{_PREV_CUM}+N({_NET}),"{OUT_OF_ORDER}"),'
+       f'IF(OR({_NO_FREE},{_NO}>=MAX({TO("No.")})),{_SUM_NET},"{OUT_OF_ORDER}")))')
+
+# Peak P/L: the highest Cumulative P/L so far (0, the start, included), shown when every trade row
+# at or above has its figure: the row above's peak when it has one (O(1)), else the MAX of the
+# range, unless a row at or above is out of order or a trade row has no formulas (its cumulative
+# figure, which could be the peak, is nowhere).
+_CUMS = TO("Cumulative P/L")
+_OOO_ABOVE = f'SUMPRODUCT(--({_CUMS}="{OUT_OF_ORDER}"))'
+PEAK = (f'IF(ISNUMBER({_CUMT}),IF(AND({_linked("Peak P/L")},ISNUMBER({_PREV_PEAK})),MAX({_PREV_PEAK},{_CUMT}),'
+        f'IF({_OOO_ABOVE}>0,"{OUT_OF_ORDER}",IF(COUNTIFS({TO("Entry")},"<>")-1>COUNT({_CUMS})+{_OOO_ABOVE},'
+        f'"{NO_FORMULAS}",MAX(0,{_CUMS})))),{_CUMT})')
+
+
+class _Run:
+    """What the range formulas of one row see from the header row down to it: the twins' running
+    state, kept on the row dict under a key no column has."""
+    __slots__ = ("parts", "max_no", "bad", "max_cum", "trades", "cums")
+
+    def __init__(self, prev: "_Run | None" = None):
+        self.parts = list(prev.parts) if prev else [0] * len(_NET_PARTS)  # the SUMIFS, one per input
+        self.max_no = prev.max_no if prev else None  # MAX(range of No.), None when no number
+        self.bad = prev.bad if prev else 0      # rows whose Cumulative P/L is out of order
+        self.max_cum = prev.max_cum if prev else None  # MAX(range of Cumulative P/L)
+        self.trades = prev.trades if prev else 0  # rows with an Entry
+        self.cums = prev.cums if prev else 0    # rows whose Cumulative P/L is a number
+
+
+_RUN = "\x00run"
+
+
+def _run(r, up) -> _Run:
+    if _RUN not in r:
+        r[_RUN] = _Run(up.get(_RUN) if up is not None else None)
+    return r[_RUN]
 
 
 def _up(up: dict | None, col: str) -> object:
@@ -201,44 +298,46 @@ def _up(up: dict | None, col: str) -> object:
     return col if up is None else up[col]
 
 
-def _start(r, up) -> bool:
-    no = r["No."]
-    return (isnum(no) and no == 1) or (blank(no) and isinstance(_up(up, "No."), str) and _up(up, "No.") != "")
-
-
-def _cont(r, up) -> bool:
-    no, above = r["No."], _up(up, "Cumulative P/L")
-    if blank(no):
-        return isnum(above)
-    if isnum(no):
-        return N(_up(up, "No.")) == no - 1 and isnum(above)
-    return False
-
-
 def _cum(r, up, env):
+    run = _run(r, up)
+    no, net = r["No."], r["Net P/L"]
+    above_max = run.max_no
+    if not blank(r["Entry"]):
+        run.trades += 1
+        if not blank(r["Profit"]):
+            run.parts = [s + v if isnum(v) else s for s, v in zip(run.parts, (r[c] for c in _NET_PARTS))]
+    if isnum(no):
+        run.max_no = no if run.max_no is None else max(run.max_no, no)
     if blank(r["Entry"]):
         return ""
-    if _start(r, up):
-        return N(r["Net P/L"])
-    if _cont(r, up):
-        return _up(up, "Cumulative P/L") + N(r["Net P/L"])
-    no = r["No."]
-    return OUT_OF_ORDER if isnum(no) and N(_up(up, "No.")) != no - 1 else NO_ABOVE
-
-
-CUM = (f'IF({E}="","",IF({_START},N({T("Net P/L")}),IF({_CONT},{UP("Cumulative P/L")}+N({T("Net P/L")}),'
-       f'IF(AND(ISNUMBER({_NO}),N({UP("No.")})<>{_NO}-1),"{OUT_OF_ORDER}","{NO_ABOVE}"))))')
+    free = not isnum(no)
+    prev_cum, prev_no = _up(up, "Cumulative P/L"), _up(up, "No.")
+    if isnum(prev_cum) and (free or isnum(prev_no)):
+        return prev_cum + N(net) if free or no >= prev_no else OUT_OF_ORDER
+    if free or above_max is None or no >= above_max:
+        p, c, s, t = run.parts
+        return p + c + s + t
+    return OUT_OF_ORDER
 
 
 def _peak(r, up, env):
+    run = _run(r, up)
     c = r["Cumulative P/L"]
+    if c == OUT_OF_ORDER:
+        run.bad += 1
+    if isnum(c):
+        run.cums += 1
+        run.max_cum = c if run.max_cum is None else max(run.max_cum, c)
     if not isnum(c):
-        return ""
-    prev = 0 if _start(r, up) else _up(up, "Peak P/L")
-    return max([0, c] + ([prev] if isnum(prev) else []))
-
-
-PEAK = f'IF(ISNUMBER({T("Cumulative P/L")}),MAX(0,{T("Cumulative P/L")},IF({_START},0,{UP("Peak P/L")})),"")'
+        return c
+    prev = _up(up, "Peak P/L")
+    if isnum(prev):
+        return max(prev, c)
+    if run.bad:
+        return OUT_OF_ORDER
+    if run.trades > run.cums + run.bad:
+        return NO_FORMULAS
+    return max(0, run.max_cum)
 
 
 def _asof(r) -> float:
@@ -267,15 +366,17 @@ BALANCE = (f'IF({E}="","",IF(ISNUMBER({T("Cumulative P/L")}),StartingBalance+{T(
 
 
 def _drawdown(r, up, env):
-    b = r["Balance"]
+    b, p = r["Balance"], r["Peak P/L"]
     if not isnum(b):
-        return ""
-    base = max(0, env.settings.starting_balance + r["Cash in/out"] + r["Peak P/L"])
+        return b
+    if not isnum(p):
+        return p
+    base = max(0, env.settings.starting_balance + r["Cash in/out"] + p)
     return 1 - b / base if base != 0 else ""
 
 
-DRAWDOWN = (f'IF(ISNUMBER({T("Balance")}),IFERROR(1-{T("Balance")}/MAX(0,StartingBalance+{T("Cash in/out")}+'
-            f'{T("Peak P/L")}),""),"")')
+DRAWDOWN = (f'IF(ISNUMBER({T("Balance")}),IF(ISNUMBER({T("Peak P/L")}),IFERROR(1-{T("Balance")}/MAX(0,'
+            f'StartingBalance+{T("Cash in/out")}+{T("Peak P/L")}),""),{T("Peak P/L")}),{T("Balance")})')
 
 
 def _equity_used(r, up, env):
@@ -710,16 +811,25 @@ INDEX = {c.name: i for i, c in enumerate(COLUMNS)}
 letter = schema.letter
 
 
+_PLACEHOLDER = re.compile(r"\{(up|prev|to):([^{}]+)\}")
+
+
 def _place(f: str, row: int) -> str:
-    """``f`` with each ``{up:Col}`` placeholder as the A1 reference of Col in ``row`` - 1."""
-    while "{up:" in f:
-        a = f.index("{up:")
-        b = f.index("}", a)
-        f = f[:a] + f"{letter(INDEX[f[a + 4:b]])}{row - 1}" + f[b + 1:]
-    return f
+    """``f`` placed in sheet ``row`` (the header is row 1): ``{up:Col}`` is Col's cell in the row
+    above, ``{prev:Col}`` Col's range from the header to the row above (``Z$1:Z6`` in row 7),
+    ``{to:Col}`` its range from the header to this row (``$Z$1:Z7``). Only the relative row numbers
+    differ from row to row, as a table's calculated column fills them."""
+    def one(m: re.Match) -> str:
+        x = letter(INDEX[m.group(2)])
+        if m.group(1) == "up":
+            return f"{x}{row - 1}"
+        if m.group(1) == "prev":
+            return f"{x}$1:{x}{row - 1}"
+        return f"${x}$1:{x}{row}"
+    return _PLACEHOLDER.sub(one, f)
 
 
-RUNNING = frozenset(c.name for c in CALCS if "{up:" in c.formula)
+RUNNING = frozenset(c.name for c in CALCS if _PLACEHOLDER.search(c.formula))
 
 
 def formula(col: Column) -> str:

@@ -94,7 +94,7 @@ class Column:
     kind: str            # "text", "number", "date", "calc"; "figure": a number, or a few words why there is none
     width: float
     number_format: str = "General"
-    formula: str = ""    # calculated columns: the native formula without "=" (``{up:Col}`` = the cell above)
+    formula: str = ""    # calculated columns: the native formula without "=" (placeholders: see columns._place)
     field: str = ""      # input columns: the Trade field
     twin: Callable | None = dataclasses.field(default=None, compare=False, repr=False)  # calculated: the Python twin
 
