@@ -25,7 +25,7 @@ import pytest
 
 from addin.fill import fill_journal, sample_statement
 from addin.journal import columns as C
-from addin.journal.render import convert, soffice
+from tools.render_docs import convert, soffice
 
 PYTHON_UNO = "/usr/bin/python3"
 
@@ -249,7 +249,7 @@ def running_figures_right(path: Path, starting_balance: float, twins: bool = Tru
 
 def twins_right(path: Path, rows: list[dict]) -> None:
     """The Python twins over the rows as they stand equal what LibreOffice computed, cell by cell."""
-    from addin.journal.read import read_journal
+    from journal_reader import read_journal
 
     got = read_journal(path)
     wb = openpyxl.load_workbook(path, data_only=True)
