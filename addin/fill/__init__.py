@@ -28,6 +28,7 @@ from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
 from .inplace import Counts, SettingsError, cap_rejected, merge_into, read_instruments, read_settings
 from .lock import FillLock, JournalBusy, check_not_open
+from .paths import real_journal
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
 
@@ -151,6 +152,9 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     journal = Path(journal)
     options = validate_options(leverage, regulator, equity, stop_out_level)
     check_journal_path(journal)
+    # --- file handling (.paths): a symlinked journal is edited where it really is; read-only refused
+    journal = real_journal(journal)
+    # ---
     with FillLock(journal, wait=LOCK_WAIT):
         sweep(journal)
         check_not_open(journal)
