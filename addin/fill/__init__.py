@@ -27,6 +27,7 @@ from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from .backups import replace_with, sweep
 from .enrich import AccountDefaults, enrich, opening_balance
 from .inplace import Counts, SettingsError, cap_rejected, merge_into, read_instruments, read_settings
+from .limits import ExcelLimitError, check_new_journal, check_statement, check_trades, reading_limits
 from .lock import FillLock, JournalBusy, check_not_open
 from .paths import real_journal
 from .progress import Progress, stage
@@ -183,7 +184,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         read: list[Statement] = []
         for p in statements:
             stage(f"reading {Path(p).name}", progress)
-            read.append(_named(read_statement(Path(p), fmt, mapping)))
+            read.append(_named(read_statement(Path(p), fmt, mapping, limits=reading_limits(pkg))))
+            check_statement(read[-1], pkg)  # Excel's limits (.limits): before any trade is completed
 
         updates = dict(options)
         lev = options.get("account_leverage")
@@ -214,6 +216,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                                        leverage=settings.account_leverage, equity_given=equity_given)
             done = enrich(s.trades, s.balance_events, defaults, lookup, lev or s.leverage, s.account_currency,
                           on_progress=bar.advance)
+            check_trades(done)  # Excel's cell limit (.limits) on the completed trades (Flags added)
             batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
                                       non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
@@ -235,6 +238,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                         seen.add(_cash_key(e))
                         cash.append(e)
             rejected = cap_rejected(rejected, 1)  # below the header row
+            check_new_journal(len(trades))  # Excel's row limit (.limits) on the table the build writes
             stage(f"computing risk figures and writing {journal.name}", progress)
             backup = replace_with(journal, lambda tmp: build_journal(tmp, trades, settings=settings,
                                                                      instruments=instruments, rejected=rejected,
@@ -332,10 +336,14 @@ def run_fill(args: argparse.Namespace) -> int:
                               leverage=args.leverage, regulator=args.regulator, equity=args.equity,
                               stop_out_level=args.stop_out_level, restore_deleted=args.restore_deleted,
                               progress=False if args.no_progress else None)
-    except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError) as exc:
+    except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError,
+            ExcelLimitError) as exc:
         return _refused(args.journal, str(exc))
     except OSError as exc:
         return _refused(args.journal, _os_message(exc, args.journal))
+    except MemoryError:
+        return _refused(args.journal, "not enough memory for these statements: fill them one at a time, or "
+                                      "split a large one by date")
     try:
         print_report(report)
         sys.stdout.flush()

@@ -44,6 +44,7 @@ from ..journal.instruments import Instrument, lookup
 from ..journal.read import parse_source
 from ..journal.settings import SETTINGS_CELLS, Settings, setting_error
 from ..statements.model import BalanceEvent, RejectedRow, SourceRef, Trade
+from .limits import check_table_rows
 from .xlsx_edit import (CT_SHEET, NS_MAIN, REL_SHEET, Cell, NotAJournal, Package, _col_of, build_row, cached_equal,
                         clean,
                         cell_xml, col_letter, formula_xml, parse_cells, range_bounds, row_number, row_parts,
@@ -517,6 +518,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     appended = fresh[reuse:]
     all_rows = rows + [dict(c) for c in appended]
     new_last = r1 + len(appended)
+    check_table_rows(table.sheet, C.TABLE, r0, new_last)  # Excel's row limit (.limits), before anything is written
     result.total_trades = sum(1 for r in all_rows if text(r.get("Trade ID")).strip() or r.get("Entry") is not None)
 
     # Cached values of the journal's own calculated columns.
