@@ -350,9 +350,12 @@ def run_fill(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # piped into head or a closed pager: the journal is written all the same
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
     if report.mismatches:
+        why = "".join(f"; {f.file}, {c.name}: {c.explained}" for f in report.files for c in f.mismatches
+                      if c.explained)  # the rejected rows that explain it, when the reader knows
         print(f"fill: {len(report.mismatches)} statement total(s) do not match the rows read (see TOTALS MISMATCH "
-              f"above and the Rejected sheet); " + ("the journal was written" if report.changed else
-                                                    "the journal already held everything in them"), file=sys.stderr)
+              f"above and the Rejected sheet){why}; " + ("the journal was written" if report.changed else
+                                                         "the journal already held everything in them"),
+              file=sys.stderr)
         return 1
     return 0
 

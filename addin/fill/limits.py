@@ -108,9 +108,9 @@ def check_trades(trades: Iterable[Trade]) -> None:
                 v = "; ".join(v)
             n = _too_long(v)
             if n:
-                raise ExcelLimitError(f"{_where(t.source)}, column {name!r}: the text is {n:,} characters long, "
-                                      f"more than the {EXCEL_CELL_CHARS:,} an Excel cell holds; shorten it in "
-                                      "the statement and run the fill again")
+                raise ExcelLimitError(f"{_where(t.source)}: the trade's {fld.replace('_', ' ')} is {n:,} characters "
+                                      f"long, more than the {EXCEL_CELL_CHARS:,} an Excel cell holds (the journal's "
+                                      f"{name!r} column); shorten it in the statement and run the fill again")
 
 
 def check_rejected(rows: Iterable[RejectedRow]) -> None:
