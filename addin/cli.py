@@ -35,6 +35,10 @@ prices, size, costs, profit, Source, Flags), appends new trades, and leaves ever
 sheet, chart and setting of the journal as you left it. Stop and Target you typed are never replaced.
 The previous version is kept as <journal>.bak1 (the last five are kept).
 
+exit codes: 0 written, every statement total matched; 1 written, but a statement's totals do not match
+its rows (the last line names the rejected rows that explain it); 2 refused, nothing written (one line
+says why); 70 unexpected error, a bug in the add-in (report the message).
+
 examples:
   python -m addin fill --sample --journal SampleJournal.xlsx
   python -m addin fill Statement.htm --journal Journal.xlsx
