@@ -46,7 +46,7 @@ def damage_html(text: str, tr: int, cell: int, new: str) -> tuple[str, str]:
     e = starts[tr] if tr < len(starts) else len(text)
     seg = text[s:e]
     visible = [m for m in _TD.finditer(seg) if "hidden" not in m.group(2)]
-    m = visible[cell]
+    m = visible[cell % len(visible)]  # a short row (a deposit's 5 cells): counted round
     return text[:s] + seg[:m.start(3)] + new + seg[m.end(3):] + text[e:], m.group(3)
 
 
@@ -225,6 +225,21 @@ def test_mt4_a_damaged_ticket_through_the_fill_is_exit_1_naming_the_row(tmp_path
     assert f"row {t.source.row}: column 'Ticket'" in run.stdout
 
 
+@pytest.mark.parametrize("cell, bad, expect", [(0, "Closed P/L:", "'Ticket'"), (2, "balance", "column 3 (Type)")])
+def test_mt4_a_trade_row_damaged_into_a_total_or_a_deposit_is_rejected_not_taken_for_one(tmp_path, cell, bad, expect):
+    """A total row and a balance row have 5 cells or fewer, a trade row 14: the shape decides."""
+    relative = MT4[0]  # this statement has no Total Trades, so only the row itself can tell
+    base = mt4_html.read(shared_statement(relative))
+    t = [t for t in base.trades if t.is_closed and abs(t.net_profit) > 0.1][10]
+    st = mt4_html.read(html_copy(tmp_path, relative, (t.source.row, cell, bad)))
+    r = rejected_at(st, t.source.row)
+    assert expect in r.reason and repr(bad) in r.reason
+    assert len(st.balance_events) == len(base.balance_events)
+    assert Counter(n.kind for n in st.non_trades) == Counter(n.kind for n in base.non_trades)
+    (m,) = st.mismatches
+    assert f"the rejected row {t.source.row} holds" in m.describe() and "the whole difference" in m.describe()
+
+
 @pytest.mark.parametrize("cell, bad, column", [(3, "0.1O", "column 4 (Size)"), (13, "12,3,4", "column 14 (Profit)"),
                                                (8, "2019.13.45 10:00", "column 9 (Close Time)")])
 def test_mt4_a_damaged_figure_names_its_column(tmp_path, cell, bad, column):
@@ -246,7 +261,8 @@ _JUNK = st.one_of(st.sampled_from(["", " ", "#", "x", "-", "1e400", "nan", "0", 
 class Base:
     """What the intact file reads as, kept small (a failing example prints its arguments)."""
 
-    def __init__(self, st):
+    def __init__(self, st, text: str = ""):
+        self.text = text  # the decoded file, for the HTML cases
         self.seen = st.ledger.seen
         self.positions = sum(positions(st).values())
         self.trade_rows = sorted(t.source.row for t in st.trades)
@@ -271,13 +287,14 @@ def _check_one_cell(path: Path, reader, base: Base) -> None:
 @pytest.fixture(scope="module")
 def mt4_base():
     path = shared_statement(MT4[1])
-    return path, mt4_html.decode_html(path.read_bytes()), Base(mt4_html.read(path))
+    return Base(mt4_html.read(path), mt4_html.decode_html(path.read_bytes()))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), junk=_JUNK)
 def test_mt4_one_cell_changed_never_loses_a_row(tmp_path, mt4_base, data, junk):
-    path, text, base = mt4_base
+    base = mt4_base
+    text = base.text
     row = data.draw(st.sampled_from(base.trade_rows + base.other_rows))
     cell = data.draw(st.integers(0, 13))
     changed, _ = damage_html(text, row, cell, junk.replace("<", "&lt;") if "<b>" != junk else junk)
@@ -289,13 +306,14 @@ def test_mt4_one_cell_changed_never_loses_a_row(tmp_path, mt4_base, data, junk):
 @pytest.fixture(scope="module")
 def mt5_base():
     path = shared_statement(MT5_HTML)
-    return path, mt4_html.decode_html(path.read_bytes()), Base(mt5_report.read(path))
+    return Base(mt5_report.read(path), mt4_html.decode_html(path.read_bytes()))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), junk=_JUNK)
 def test_mt5_one_cell_changed_never_loses_a_row(tmp_path, mt5_base, data, junk):
-    path, text, base = mt5_base
+    base = mt5_base
+    text = base.text
     row = data.draw(st.sampled_from(base.trade_rows + base.other_rows))
     cell = data.draw(st.integers(0, 10))
     changed, _ = damage_html(text, row, cell, junk.replace("<", "&lt;"))

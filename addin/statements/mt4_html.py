@@ -387,8 +387,9 @@ class _Builder:
                 self.non_trade("blank", i, section, nonempty[0])  # "No transactions"
             elif not any(_is_number(t) for t in nonempty):
                 self.non_trade("header", i, section, " ".join(nonempty))  # column headings
-            elif (texts[0] == "" and row.span >= 2) or nonempty[0].endswith(":"):
-                # totals under the table (a first cell spanning the ticket columns) or "Closed P/L:"
+            elif len(texts) < 10 and ((texts[0] == "" and row.span >= 2) or nonempty[0].endswith(":")):
+                # totals under the table (a first cell spanning the ticket columns) or "Closed P/L:";
+                # they have a few cells, a trade row 14: one of those is damaged, never a total
                 self.non_trade("subtotal", i, section, " ".join(nonempty))
             else:
                 # shaped like a trade row, but the ticket is not a number: never a subtotal
@@ -406,6 +407,11 @@ class _Builder:
             self.non_trade("working order", i, section, raw)
             return 0
         if kind in _BALANCE_TYPES and section == CLOSED:
+            if len(texts) >= 10:  # a balance row has 5 cells (its comment spans the trade columns)
+                self.reject(i, section, f"column 3 (Type): {texts[2]!r} in a row of {len(texts)} cells shaped like a "
+                                        "trade (a balance row has 5)", raw)
+                self._rejected_closed(i, texts)
+                return 1
             self._balance(i, section, texts, note, raw)
             return 0
         if _PENDING.match(kind) and section == CLOSED:
