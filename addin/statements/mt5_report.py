@@ -113,8 +113,8 @@ class _Row:
         """A column-heading row: 8 or more text cells, at most one of them (a damaged one) a figure
         or a date; a table's rows have four figures or more (ticket, volume, price, profit)."""
         ne = self.nonempty
-        return (len(ne) >= 8 and all(isinstance(v, str) for v in ne)
-                and sum(1 for v in ne if _DATE.match(_text(v)) or _is_number(v)) <= 1)
+        return len(ne) >= 8 and sum(1 for v in ne if not isinstance(v, str) or _DATE.match(_text(v))
+                                    or _is_number(v)) <= 1
 
     def is_title_slot(self) -> bool:
         """The row above a column-heading row is the table's title: a title, or one damaged (a
@@ -343,6 +343,10 @@ class _Reader:
         if end is None:
             raise self.fail(f"the file ends inside the {sections_seen[-1]} table, before the account "
                             "summary (truncated?)")
+        lost = next((r for r in rows[end:] if r.starts_with_date() and self._data_shaped(r, columns)), None)
+        if lost is not None:  # the summary holds no dated rows: a table's title and headings are damaged
+            raise self.fail(f"row {lost.number}, below the {sections_seen[-1]} table, looks like a trade row but "
+                            "belongs to no table (a damaged table title or column headings?); nothing imported")
         self._reject_dependents()
         self._attach_deal_notes()
         totals, stated_count = self._totals(rows[end:])
