@@ -35,6 +35,10 @@ prices, size, costs, profit, Source, Flags), appends new trades, and leaves ever
 sheet, chart and setting of the journal as you left it. Stop and Target you typed are never replaced.
 The previous version is kept as <journal>.bak1 (the last five are kept).
 
+exit codes: 0 written, every statement total matched; 1 written, but a statement's totals do not match
+its rows (the last line names the rejected rows that explain it); 2 refused, nothing written (one line
+says why); 70 unexpected error, a bug in the add-in (report the message).
+
 examples:
   python -m addin fill --sample --journal SampleJournal.xlsx
   python -m addin fill Statement.htm --journal Journal.xlsx
@@ -151,7 +155,21 @@ def main(argv: list[str] | None = None) -> int:
             return setup_main(args.rest)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: the traceback to report, then one plain last line
+        import traceback
+        traceback.print_exc()
+        print(f"python -m addin {args.command}: unexpected error ({type(exc).__name__}: {exc}). This is a bug in "
+              f"the add-in, not in your files: please report it with the lines above. "
+              + (_FILL_STATE if args.command == "fill" else ""), file=sys.stderr)
+        return EXIT_BUG
     return 2
+
+
+#: Exit code of an unexpected error (a bug), distinct from 1 (a fill whose statement totals do not
+#: match) and 2 (a refusal: nothing written). 70 is EX_SOFTWARE of BSD's sysexits.h.
+EXIT_BUG = 70
+_FILL_STATE = ("The journal is never half-written: it is as it was, or fully updated with the previous "
+               "version kept as <journal>.bak1.")
 
 
 def _template(out: Path) -> int:

@@ -30,7 +30,9 @@ from .enrich import AccountDefaults, enrich, opening_balance
 from .fx_rates import summary as fx_summary
 from .inplace import Counts, merge_into
 from .journal_state import SettingsError, read_instruments, read_settings, template_defaults
+from .limits import ExcelLimitError, check_statement, check_trades, reading_limits
 from .lock import FillLock, JournalBusy, check_not_open
+from .paths import real_journal
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
 
@@ -163,6 +165,9 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
     bar_files = found_bars + [Path(p) for p in prices or ()]
     options = validate_options(leverage, regulator, equity, stop_out_level)
     check_journal_path(journal)
+    # --- file handling (.paths): a symlinked journal is edited where it really is; read-only refused
+    journal = real_journal(journal)
+    # ---
     with FillLock(journal, wait=LOCK_WAIT):
         sweep(journal)
         check_not_open(journal)
@@ -199,7 +204,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         read: list[Statement] = []
         for p in statements:
             stage(f"reading {Path(p).name}", progress)
-            read.append(_named(read_statement(Path(p), fmt, mapping)))
+            read.append(_named(read_statement(Path(p), fmt, mapping, limits=reading_limits(pkg))))
+            check_statement(read[-1], pkg)  # Excel's limits (.limits): before any trade is completed
         series = []
         if price_files[0]:
             stage(f"reading {len(price_files[0])} price-bar file(s)", progress)
@@ -228,6 +234,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             s = read.pop(0)
             defaults = AccountDefaults(currency=settings.account_currency, leverage=settings.account_leverage)
             done = enrich(s.trades, defaults, lookup, lev or s.leverage, s.account_currency, on_progress=bar.advance)
+            check_trades(done)  # Excel's cell limit (.limits) on the completed trades (Flags added)
             batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
                                       non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
@@ -332,19 +339,25 @@ def run_fill(args: argparse.Namespace) -> int:
                               progress=False if args.no_progress else None, prices=args.prices,
                               prices_symbol=args.prices_symbol, prices_tz=args.prices_tz)
     except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError,
-            excursions.PriceOptionError) as exc:
+            excursions.PriceOptionError, ExcelLimitError) as exc:
         return _refused(args.journal, str(exc))
     except OSError as exc:
         return _refused(args.journal, _os_message(exc, args.journal))
+    except MemoryError:
+        return _refused(args.journal, "not enough memory for these statements: fill them one at a time, or "
+                                      "split a large one by date")
     try:
         print_report(report)
         sys.stdout.flush()
     except BrokenPipeError:  # piped into head or a closed pager: the journal is written all the same
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
     if report.mismatches:
+        why = "".join(f"; {f.file}, {c.name}: {c.explained}" for f in report.files for c in f.mismatches
+                      if c.explained)  # the rejected rows that explain it, when the reader knows
         print(f"fill: {len(report.mismatches)} statement total(s) do not match the rows read (see TOTALS MISMATCH "
-              f"above and the Rejected sheet); " + ("the journal was written" if report.changed else
-                                                    "the journal already held everything in them"), file=sys.stderr)
+              f"above and the Rejected sheet){why}; " + ("the journal was written" if report.changed else
+                                                         "the journal already held everything in them"),
+              file=sys.stderr)
         return 1
     return 0
 

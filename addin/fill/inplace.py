@@ -21,6 +21,7 @@ from ..journal.instruments import Instrument
 from ..journal.schema import TRADES_TABLE
 from ..journal.settings import SETTINGS_CELLS, Settings, default_mark
 from ..statements.model import BalanceEvent, RejectedRow, Trade
+from .limits import check_table_rows
 from .journal_state import read_cash, read_cash_from, read_ledger, read_rejected_keys
 from .package_write import _drop_calc_chain, _full_calc, _write_zip, fit_dimension
 from .plan import Counts, JournalRows, plan_merge
@@ -72,6 +73,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     if on_stage:
         on_stage(f"writing {Path(str(pkg.path)).name}")
     new_last = new_last_row(lay, plan)
+    check_table_rows(table.sheet, TRADES_TABLE, lay.r0, new_last)  # Excel's row limit (.limits), before anything is written
     replaced: dict[str, bytes] = {}
     new_ref = f"{col_letter(lay.c0)}{lay.r0}:{col_letter(lay.c1)}{new_last}"
     replaced[table.part] = table.xml.decode("utf-8").replace(f'ref="{table.ref}"', f'ref="{new_ref}"').encode("utf-8")

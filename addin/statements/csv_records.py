@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .model import StatementError
-from .safety import read_limited
+from .safety import check_trade_records, current_limits, read_limited
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
 
@@ -156,8 +156,22 @@ def decode_text(file: str, data: bytes, encoding: str, expected: str) -> str:
         raise StatementError(file, f"unknown text encoding {encoding!r}") from None
 
 
+def _iter_lines(text: str):
+    """The lines of ``text`` with their line ends, one at a time (``splitlines`` or ``io.StringIO``
+    would hold a copy of a 200 MB text)."""
+    start, end = 0, len(text)
+    while start < end:
+        nl = text.find("\n", start)
+        if nl < 0:
+            yield text[start:]
+            return
+        yield text[start:nl + 1]
+        start = nl + 1
+
+
 def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8-sig",
-                     expected: str = "a CSV file") -> tuple[CsvRecord, list[CsvRecord], list[CsvRecord]]:
+                     expected: str = "a CSV file",
+                     records_per_trade: int | None = None) -> tuple[CsvRecord, list[CsvRecord], list[CsvRecord]]:
     """Read ``path`` as CSV: (header record, blank records before the header, records after it).
     ``delimiter="auto"``: the one the header line uses (:func:`detect_delimiter`), stored on the
     header record as ``header.delimiter``.
@@ -165,7 +179,10 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
     Raises StatementError (naming the file and ``expected``) for a file that cannot be opened, is
     too large (:mod:`safety`), empty, binary, not in ``encoding``, has no usable header, or whose
     last record is cut (the file was cut short: naming that line). Any other damaged record is
-    returned with its ``problem`` (the reader rejects it and reads on).
+    returned with its ``problem`` (the reader rejects it and reads on). ``records_per_trade``: the
+    format's records per trade; then a file whose lines alone could hold more trades than
+    ``Limits.max_trades`` has its non-blank records counted and is refused when they are more
+    (:func:`safety.check_trade_records`), before the reader parses any.
     """
     file = str(path)
     data = read_limited(Path(path))
@@ -174,8 +191,19 @@ def read_csv_records(path: Path, *, delimiter: str = ",", encoding: str = "utf-8
     text = decode_text(file, data, encoding, expected)
     del data
     if delimiter == "auto":
-        first = next((ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()), "")
+        first = next((ln for ln in _iter_lines(text.lstrip("\ufeff")) if ln.strip()), "").rstrip("\r\n")
         delimiter = detect_delimiter(first)
+    budget = current_limits().max_trades
+    if records_per_trade and budget is not None and text.count("\n") + 1 > budget * records_per_trade:
+        # Lines are an upper bound on records: only a file that might not fit is counted, by the
+        # stdlib's csv.reader over the lines one at a time (no record kept), before anything is
+        # split or parsed.
+        try:
+            rows = csv.reader(_iter_lines(text.lstrip("\ufeff")), delimiter=delimiter)
+            data_records = sum(1 for fields in rows if any(f.strip() for f in fields)) - 1  # less the header
+        except csv.Error:  # a damaged record: left to the record-by-record reading below
+            data_records = 0
+        check_trade_records(file, data_records, records_per_trade)
     header_len: list[int] = []
     records = split_records(text, delimiter,
                             fits=lambda fields: bool(header_len) and len(fields) == header_len[0])

@@ -302,7 +302,7 @@ def read(path: Path, mapping: Path | str | dict | Mapping | None = None) -> Stat
 
     header, leading, records = read_csv_records(
         path, delimiter=m.delimiter, encoding=m.encoding,
-        expected=f"a CSV file with the columns named in {mapping_name}")
+        expected=f"a CSV file with the columns named in {mapping_name}", records_per_trade=1)
     index: dict[str, int] = {}
     for i, name in enumerate(header.fields):
         index.setdefault(name, i)

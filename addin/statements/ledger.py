@@ -123,12 +123,54 @@ def _few(rows: list) -> str:
 
 
 def check_total(name: str, stated: float | None, computed: float | None, tolerance: float = 0.0,
-                unit: str = "", source: str = "") -> TotalsCheck | None:
-    """A :class:`TotalsCheck` when both figures are known, else None (nothing to compare)."""
+                unit: str = "", source: str = "",
+                rejected: Iterable[tuple[int, float | None]] = ()) -> TotalsCheck | None:
+    """A :class:`TotalsCheck` when both figures are known, else None (nothing to compare).
+
+    ``rejected``: (row, amount) of the rejected rows that would have counted in ``computed`` had
+    they been read (amount None when it cannot be read either); a mismatch then names them and how
+    much of the difference they hold (:func:`explain`)."""
     if stated is None or computed is None:
         return None
-    return TotalsCheck(name=name, stated=float(stated), computed=float(computed), tolerance=tolerance,
-                       unit=unit, source=source)
+    check = TotalsCheck(name=name, stated=float(stated), computed=float(computed), tolerance=tolerance,
+                        unit=unit, source=source)
+    rejected = list(rejected)
+    if rejected and not check.ok:
+        check = check.model_copy(update={"explained": explain(check, rejected)})
+    return check
+
+
+def explain(check: TotalsCheck, rejected: list[tuple[int, float | None]]) -> str:
+    """Which rejected rows account for ``check``'s difference, e.g. "the rejected rows 57 and 312 hold
+    -123.45 USD, which explains the whole difference" (the rows read add up to 123.45 more than the
+    statement says). A row whose amount cannot be read is named as such."""
+    unit = f" {check.unit}" if check.unit else ""
+    counts = not check.unit or not check.unit.isupper()  # trades, rows: whole numbers
+    known = [(r, a) for r, a in rejected if a is not None]
+    unknown = sorted(r for r, a in rejected if a is None)
+    parts = []
+    if known:
+        held = sum(a for _, a in known)
+        left = check.stated - (check.computed + held)
+        rows = _rows_text(sorted(r for r, _ in known))
+        fmt = ",.0f" if counts else ",.2f"
+        whole = "the whole difference" if abs(left) <= check.tolerance + 1e-9 else \
+            f"{-left:+{fmt}}{unit} of it left unexplained"
+        verb = "holds" if len(known) == 1 else "hold"
+        parts.append(f"the rejected {rows} {verb} {held:+{fmt}}{unit}, which explains {whole}")
+    if unknown:
+        parts.append(f"the rejected {_rows_text(unknown)} may hold more (amount unreadable)")
+    return "; ".join(parts)
+
+
+def _rows_text(rows: list[int]) -> str:
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    shown = [str(r) for r in rows[:8]]
+    more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+    if more:
+        return "rows " + ", ".join(shown) + more
+    return "rows " + ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def settle(statement: Statement, ledger: Ledger, extra_trade_rows: Iterable[Key] = (),
@@ -149,4 +191,5 @@ def settle(statement: Statement, ledger: Ledger, extra_trade_rows: Iterable[Key]
     return statement
 
 
-__all__ = ["Ledger", "LedgerError", "MAX_LISTED_REJECTED", "JUNK_ROWS", "check_total", "refuse_junk", "settle"]
+__all__ = ["Ledger", "LedgerError", "MAX_LISTED_REJECTED", "JUNK_ROWS", "check_total", "explain", "refuse_junk",
+           "settle"]

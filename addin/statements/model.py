@@ -235,6 +235,7 @@ class TotalsCheck(BaseModel):
     tolerance: float = 0.0
     unit: str = ""  # "USD", "trades", ...
     source: str = ""  # where the stated figure is, e.g. "Summary: Closed Trade P/L"
+    explained: str = ""  # the rejected rows that account for a mismatch, e.g. "the rejected row 57 holds ..."
 
     @property
     def difference(self) -> float:
@@ -251,8 +252,9 @@ class TotalsCheck(BaseModel):
         fmt = ",.0f" if all(float(v).is_integer() for v in (self.stated, self.computed)) and not self.unit.isupper() \
             else ",.2f"
         verdict = "matches" if self.ok else f"MISMATCH, difference {self.difference:+{fmt}}{unit}"
+        why = f"; {self.explained}" if self.explained and not self.ok else ""
         return (f"{self.name}: statement says {self.stated:{fmt}}{unit}{where}, rows read add up to "
-                f"{self.computed:{fmt}}{unit}: {verdict}")
+                f"{self.computed:{fmt}}{unit}: {verdict}{why}")
 
 
 class Statement(BaseModel):

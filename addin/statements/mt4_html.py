@@ -210,6 +210,24 @@ def short_reason(exc: Exception) -> str:
     return str(exc)
 
 
+#: The 14 cells of a Closed Transactions / Open Trades row, by position.
+COLUMNS = ("Ticket", "Open Time", "Type", "Size", "Item", "Price", "S / L", "T / P", "Close Time", "Price",
+           "Commission", "Taxes", "Swap", "Profit")
+
+
+def _column_reason(exc: Exception, texts: list[str]) -> str:
+    """``short_reason(exc)`` with the column named: a parse error quotes the bad text, which is looked
+    up among the row's cells (the first cell holding exactly that text)."""
+    reason = short_reason(exc)
+    m = re.search(r": '(.*)'$", str(exc)) if not isinstance(exc, ValidationError) else None
+    if m is not None and len(texts) == len(COLUMNS):
+        bad = m.group(1)
+        k = next((k for k, t in enumerate(texts) if t == bad), None)
+        if k is not None:
+            return f"column {k + 1} ({COLUMNS[k]}): {reason}"
+    return reason
+
+
 def _is_number(text: str) -> bool:
     try:
         parse_number(text)
@@ -333,9 +351,11 @@ def _read(path: Path) -> Statement:
         check_total("closed trades", total_trades, closed_listed, unit="trades",
                     source="Summary: Total Trades"),
         check_total("closed trade P/L", totals.closed_pnl, round(sum(t.net_profit for t in closed), 2),
-                    tolerance=0.011, unit=currency or "", source="Summary: Closed Trade P/L"),
+                    tolerance=0.011, unit=currency or "", source="Summary: Closed Trade P/L",
+                    rejected=st.rejected_pnl),
         check_total("deposits and withdrawals", figure("deposit/withdrawal"), round(sum(cash), 2),
-                    tolerance=0.011, unit=currency or "", source="Summary: Deposit/Withdrawal"),
+                    tolerance=0.011, unit=currency or "", source="Summary: Deposit/Withdrawal",
+                    rejected=st.rejected_cash),
     ])
 
 
@@ -348,6 +368,9 @@ class _Builder:
         self.balance_events: list[BalanceEvent] = []
         self.non_trades: list[NonTradeRow] = []
         self.rejected: list[RejectedRow] = []
+        # rejected rows that the Summary's totals count: (row, amount or None when unreadable)
+        self.rejected_pnl: list[tuple[int, float | None]] = []
+        self.rejected_cash: list[tuple[int, float | None]] = []
 
     def ref(self, i: int, section: str) -> SourceRef:
         return SourceRef(file=self.file, row=i + 1, section=section)
@@ -371,13 +394,17 @@ class _Builder:
                 self.non_trade("blank", i, section, nonempty[0])  # "No transactions"
             elif not any(_is_number(t) for t in nonempty):
                 self.non_trade("header", i, section, " ".join(nonempty))  # column headings
-            elif (texts[0] == "" and row.span >= 2) or nonempty[0].endswith(":"):
-                # totals under the table (a first cell spanning the ticket columns) or "Closed P/L:"
+            elif len(texts) < 10 and ((texts[0] == "" and row.span >= 2) or nonempty[0].endswith(":")):
+                # totals under the table (a first cell spanning the ticket columns) or "Closed P/L:";
+                # they have a few cells, a trade row 14: one of those is damaged, never a total
                 self.non_trade("subtotal", i, section, " ".join(nonempty))
             else:
                 # shaped like a trade row, but the ticket is not a number: never a subtotal
                 self.reject(i, section, f"column 'Ticket': {texts[0]!r} is not a ticket number", row.raw())
-                return 1 if section == CLOSED and len(texts) >= 10 else 0
+                if section == CLOSED and len(texts) >= 10:
+                    self._rejected_closed(i, texts)
+                    return 1
+                return 0
             return 0
 
         raw = row.raw()
@@ -387,17 +414,26 @@ class _Builder:
             self.non_trade("working order", i, section, raw)
             return 0
         if kind in _BALANCE_TYPES and section == CLOSED:
+            if len(texts) >= 10:  # a balance row has 5 cells (its comment spans the trade columns)
+                self.reject(i, section, f"column 3 (Type): {texts[2]!r} in a row of {len(texts)} cells shaped like a "
+                                        "trade (a balance row has 5)", raw)
+                self._rejected_closed(i, texts)
+                return 1
             self._balance(i, section, texts, note, raw)
             return 0
         if _PENDING.match(kind) and section == CLOSED:
             self.non_trade("cancelled order", i, section, raw)
             return 0
         if kind not in _SIDES:
-            self.reject(i, section, f"unknown transaction type {texts[2] if len(texts) > 2 else ''!r}"
+            self.reject(i, section, f"column 'Type': unknown transaction type {texts[2] if len(texts) > 2 else ''!r}"
                         " (expected buy, sell, balance, credit or a pending order type)", raw)
+            if section == CLOSED:
+                self._rejected_closed(i, texts)
             return 1 if section == CLOSED else 0
         if len(texts) != 14:
             self.reject(i, section, f"expected 14 cells (Ticket ... Profit), found {len(texts)}", raw)
+            if section == CLOSED:
+                self._rejected_closed(i, texts)
             return 1 if section == CLOSED else 0
         try:
             closed = section == CLOSED
@@ -417,10 +453,23 @@ class _Builder:
                 account_currency=self.currency, leverage=self.leverage, comment=note,
                 source=self.ref(i, section))
         except ValueError as exc:  # includes pydantic's ValidationError
-            self.reject(i, section, short_reason(exc), raw)
+            self.reject(i, section, _column_reason(exc, texts), raw)
+            if section == CLOSED:
+                self._rejected_closed(i, texts)
         else:
             self.trades.append(trade)
         return 1 if section == CLOSED else 0
+
+    def _rejected_closed(self, i: int, texts: list[str]) -> None:
+        """Note a rejected closed-trade row for the Summary's Closed Trade P/L check: its net amount
+        (Commission + Taxes + Swap + Profit, the last four cells) when those cells can be read."""
+        amount = None
+        if len(texts) == 14:
+            try:
+                amount = round(sum(parse_number(t) for t in texts[10:14] if t), 2)
+            except ValueError:
+                amount = None
+        self.rejected_pnl.append((i + 1, amount))
 
     def _balance(self, i: int, section: str, texts: list[str], note: str, raw: str) -> None:
         try:
@@ -428,6 +477,10 @@ class _Builder:
             when = parse_datetime(texts[1], DATE_FORMATS)
         except (ValueError, IndexError) as exc:
             self.reject(i, section, f"balance row: {exc}", raw)
+            try:
+                self.rejected_cash.append((i + 1, parse_number(texts[-1])))
+            except (ValueError, IndexError):
+                self.rejected_cash.append((i + 1, None))
             return
         kind = "credit" if texts[2].lower() == "credit" else (
             "deposit" if amount >= 0 else "withdrawal")

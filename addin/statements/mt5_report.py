@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
+
 from .model import (
     BalanceEvent,
     NonTradeRow,
@@ -124,10 +126,16 @@ class _Row:
         return len(self.cells) == 1
 
     def is_heading(self) -> bool:
-        """A column-heading row: 8 or more text cells, no date, no figures."""
+        """A column-heading row: 8 or more text cells, at most one of them (a damaged one) a figure
+        or a date; a table's rows have four figures or more (ticket, volume, price, profit)."""
         ne = self.nonempty
-        return (len(ne) >= 8 and all(isinstance(v, str) for v in ne)
-                and not any(_DATE.match(_text(v)) for v in ne))
+        return len(ne) >= 8 and sum(1 for v in ne if not isinstance(v, str) or _DATE.match(_text(v))
+                                    or _is_number(v)) <= 1
+
+    def is_title_slot(self) -> bool:
+        """The row above a column-heading row is the table's title: a title, or one damaged (a
+        single cell of any text, or emptied)."""
+        return self.is_title() or len(self.nonempty) <= 1
 
     def starts_with_date(self) -> bool:
         return bool(self.cells) and (isinstance(self.cells[0], datetime)
@@ -264,6 +272,12 @@ class _Reader:
         self.account = ""
         self.currency: str | None = None
         self.ledger = Ledger(file)
+        self.headings: dict[str, list[str]] = {}  # column headings of each table, by position
+        # rejected Deals rows whose Order ticket could be read: ticket -> (row, reason). The position
+        # that ticket opened depends on the deal and is rejected with it (see _reject_dependents).
+        self.rejected_deals: dict[str, tuple[int, str]] = {}
+        # rejected rows that the Results' Total Net Profit counts: (row, net amount or None)
+        self.rejected_pnl: list[tuple[int, float | None]] = []
 
     # ---- helpers
     def ref(self, row: _Row, section: str) -> SourceRef:
@@ -281,7 +295,7 @@ class _Reader:
     # ---- structure
     def read(self) -> Statement:
         rows = self.rows
-        starts = [k for k in range(len(rows) - 1) if rows[k].is_title() and rows[k + 1].is_heading()]
+        starts = [k for k in range(len(rows) - 1) if rows[k + 1].is_heading() and rows[k].is_title_slot()]
         start_set = set(starts)
         if not starts:
             raise self.fail("no report tables found (a title row followed by column headings)")
@@ -305,6 +319,7 @@ class _Reader:
                 self.non_trade("header", row, section, row.raw())
                 self.non_trade("header", heading, section, heading.raw())
                 columns = self._columns(section, heading)
+                self.headings[section] = [_text(v) for v in self._values(heading, columns)]
                 k += 2
                 continue
             # Every row up to the next table's title belongs to this table: a row that cannot be
@@ -313,8 +328,11 @@ class _Reader:
             in_last_table = len(sections_seen) == len(starts)
             blank = not row.nonempty
             dated = not blank and row.starts_with_date()
+            # a total row has an empty first cell and a few figures; a row shaped like the table's rows
+            # whose time cell is empty is a damaged trade row, rejected below, never a total
             subtotal = (not blank and not dated and _text(row.cells[0]) == ""
-                        and any(_is_number(v) or _text(v).startswith("=") for v in row.cells))
+                        and any(_is_number(v) or _text(v).startswith("=") for v in row.cells)
+                        and not self._data_shaped(row, columns))
             if in_last_table and not (blank or dated or subtotal or self._data_shaped(row, columns)):
                 end = k
                 break
@@ -326,10 +344,15 @@ class _Reader:
             elif subtotal:
                 self.non_trade("subtotal", row, sections_seen[-1], row.raw())
             else:
-                self.reject(row, sections_seen[-1],
-                            f"column 1: the first cell {row.texts[0]!r} is not a date/time (yyyy.MM.dd HH:mm:ss)"
-                            if row.texts and row.texts[0] else
-                            "a row of this table that is neither a trade row, a total nor blank")
+                section = sections_seen[-1]
+                first = self.headings.get(section, ["Time"])[0] or "Time"
+                reason = (f"column 1 ({first}): {row.texts[0]!r} is not a date/time (yyyy.MM.dd HH:mm:ss)"
+                          if row.texts and row.texts[0] else
+                          f"column 1 ({first}) is empty in a row shaped like the table's rows"
+                          if self._data_shaped(row, columns) else
+                          "a row of this table that is neither a trade row, a total nor blank")
+                self.reject(row, section, reason)
+                self._note_rejected(section, row, columns, reason)
             k += 1
         missing = [s for s in (POSITIONS, ORDERS, DEALS) if s not in sections_seen]
         if missing:
@@ -337,6 +360,11 @@ class _Reader:
         if end is None:
             raise self.fail(f"the file ends inside the {sections_seen[-1]} table, before the account "
                             "summary (truncated?)")
+        lost = next((r for r in rows[end:] if r.starts_with_date() and self._data_shaped(r, columns)), None)
+        if lost is not None:  # the summary holds no dated rows: a table's title and headings are damaged
+            raise self.fail(f"row {lost.number}, below the {sections_seen[-1]} table, looks like a trade row but "
+                            "belongs to no table (a damaged table title or column headings?); nothing imported")
+        self._reject_dependents()
         self._attach_deal_notes()
         listed = sum(1 for t in self.trades if t.source.section == POSITIONS) + sum(
             1 for r in self.rejected if r.source.section == POSITIONS)
@@ -358,7 +386,7 @@ class _Reader:
         return settle(statement, self.ledger, extra_trade_rows=partly_rows, checks=[
             check_total("closed trades", stated_count, listed, unit="trades", source="Results: Total Trades"),
             check_total("closed trade P/L", totals.closed_pnl, closed_net, tolerance=0.011,
-                        unit=self.currency or "", source="Results: Total Net Profit"),
+                        unit=self.currency or "", source="Results: Total Net Profit", rejected=self.rejected_pnl),
             check_total("positions' profit", round(sum(self.out_deal_profit), 2) if self.out_deal_profit else None,
                         positions_profit, tolerance=0.011, unit=self.currency or "",
                         source="Deals: Profit of the closing (out) deals"),
@@ -402,8 +430,19 @@ class _Reader:
     def _data_row(self, section: str, row: _Row, columns: list[int]) -> None:
         v = self._values(row, columns)
         if len(v) != len(columns):
-            self.reject(row, section, f"expected {len(columns)} cells like the column headings, found {len(v)}")
+            reason = f"expected {len(columns)} cells like the column headings, found {len(v)}"
+            self.reject(row, section, reason)
+            self._note_rejected(section, row, columns, reason)
             return
+        if row.xlsx:
+            headed = set(columns)
+            stray = next((i for i, x in enumerate(row.cells) if i not in headed and _text(x)), None)
+            if stray is not None:  # the heading above it was damaged: its figures cannot be placed
+                reason = (f"column {get_column_letter(stray + 1)}: {_text(row.cells[stray])!r} stands under no column heading "
+                          f"(is the {section} heading row damaged?)")
+                self.reject(row, section, reason)
+                self._note_rejected(section, row, columns, reason)
+                return
         try:
             if section == POSITIONS:
                 self.trades.append(self._position(row, v, closed=True))
@@ -418,43 +457,102 @@ class _Reader:
             else:
                 self.non_trade("working order", row, section, row.raw())
         except ValueError as exc:  # includes pydantic's ValidationError
-            self.reject(row, section, short_reason(exc))
+            reason = short_reason(exc)
+            self.reject(row, section, reason)
+            self._note_rejected(section, row, columns, reason)
+
+    def _note_rejected(self, section: str, row: _Row, columns: list[int], reason: str) -> None:
+        """What a rejected row takes with it: a Deals row's Order ticket (the position it opened is
+        rejected too), a Positions row's net amount (named if the Total Net Profit then differs)."""
+        v = self._values(row, columns)
+        if len(v) != len(columns):
+            if section == POSITIONS:
+                self.rejected_pnl.append((row.number, None))
+            return
+        if section == DEALS:
+            order = _text(v[7])
+            if _TICKET.match(order):
+                self.rejected_deals.setdefault(order, (row.number, reason))
+        elif section == POSITIONS:
+            try:
+                amount = round(sum(parse_number(x) for x in (v[-3], v[-2], v[-1]) if _text(x)), 2)
+            except ValueError:
+                amount = None
+            self.rejected_pnl.append((row.number, amount))
+
+    def _reject_dependents(self) -> None:
+        """Reject each position whose opening deal (the Deals row whose Order is the position's ticket)
+        was rejected: the position's figures cannot be checked against a deal that could not be read."""
+        if not self.rejected_deals:
+            return
+        kept = []
+        for t in self.trades:
+            hit = self.rejected_deals.get(t.trade_id)
+            if hit is None:
+                kept.append(t)
+                continue
+            deal_row, why = hit
+            self.rejected.append(RejectedRow(
+                source=t.source, raw=f"{t.trade_id} {t.symbol} {t.side} {t.quantity:g} @ {t.entry:g}",
+                reason=f"position {t.trade_id} depends on the Deals row {deal_row}, which was rejected ({why}); "
+                       "repair that row and import the file again"))
+            if t.source.section == POSITIONS:
+                self.rejected_pnl.append((t.source.row, round(t.net_profit, 2) if t.net_profit is not None else None))
+        self.trades = kept
+
+    def _cell(self, section: str, v: list, k: int, parse):
+        """``parse(v[k])``, its ValueError naming the column (number and heading) and the bad text."""
+        try:
+            return parse(v[k])
+        except ValueError as exc:
+            pos = k % len(v)
+            heads = self.headings.get(section, [])
+            head = f" ({heads[pos]})" if pos < len(heads) and heads[pos] else ""
+            raise ValueError(f"column {pos + 1}{head}: {short_reason(exc)}") from None
 
     def _position(self, row: _Row, v: list, closed: bool) -> Trade:
+        section = POSITIONS if closed else OPEN_POSITIONS
+        cell = lambda k, parse: self._cell(section, v, k, parse)  # noqa: E731
         kind = _text(v[3]).lower()
         if kind not in _SIDES:
-            raise ValueError(f"type {_text(v[3])!r} is not buy or sell")
+            raise ValueError(f"column 4 (Type): {_text(v[3])!r} is not buy or sell")
         if closed:
-            close_time = parse_datetime(_text(v[-5]), DATE_FORMATS)
-            exit_, commission = parse_number(v[-4]), parse_number(v[-3])
-            swap, profit = parse_number(v[-2]), parse_number(v[-1])
+            close_time = cell(-5, _when)
+            exit_, commission = cell(-4, parse_number), cell(-3, parse_number)
+            swap, profit = cell(-2, parse_number), cell(-1, parse_number)
             comment = " ".join(h for h in row.hidden if h)
-            section = POSITIONS
             flags = _partly_closed_flags(v[4])
         else:
             close_time = exit_ = profit = None
             commission = 0.0
-            swap = parse_optional_number(v[-3]) or 0.0
+            swap = cell(-3, parse_optional_number) or 0.0
             comment = _text(v[-1])
-            section = OPEN_POSITIONS
             flags = ()
-        stop, target = parse_optional_number(v[6]), parse_optional_number(v[7])
+        stop, target = cell(6, parse_optional_number), cell(7, parse_optional_number)
         return Trade(
             broker=self.broker, account=self.account, trade_id=_text(v[1]), symbol=_text(v[2]),
-            side=_SIDES[kind], quantity=_volume(v[4]), entry=parse_number(v[5]),
-            open_time=parse_datetime(_text(v[0]), DATE_FORMATS), close_time=close_time,
+            side=_SIDES[kind], quantity=cell(4, _volume), entry=cell(5, parse_number),
+            open_time=cell(0, _when), close_time=close_time,
             exit=exit_, stop=stop or None, target=target or None, commission=commission,
             swap=swap, profit=profit, account_currency=self.currency, comment=comment, flags=flags,
             source=self.ref(row, section))
 
     def _deal(self, row: _Row, v: list) -> None:
-        when = parse_datetime(_text(v[0]), DATE_FORMATS)
+        cell = lambda k, parse: self._cell(DEALS, v, k, parse)  # noqa: E731
+        when = cell(0, _when)
         kind, direction, comment = _text(v[3]).lower(), _text(v[4]).lower(), _text(v[-1])
-        balance = parse_optional_number(v[-2])
-        if balance is not None:
-            self.last_balance = balance
+        balance = cell(-2, parse_optional_number)
         if kind in _SIDES:
-            price = parse_number(v[6])
+            # every figure of a trade deal is read, so a damaged one is rejected with its column
+            cell(5, _volume)
+            price = cell(6, parse_number)
+            order = _text(v[7])
+            if order and not _TICKET.match(order):
+                raise ValueError(f"column 8 ({self._heading(DEALS, 7) or 'Order'}): {order!r} is not a ticket number")
+            for k in range(8, len(v) - 2):  # Commission, (Fee,) Swap, Profit: a figure or empty
+                cell(k, _blank_or_number)
+            if balance is not None:
+                self.last_balance = balance
             if direction in _CLOSING:
                 self.out_deal_profit.append(parse_optional_number(v[-3]) or 0.0)
             if direction in _CLOSING and comment.startswith("["):
@@ -462,13 +560,19 @@ class _Reader:
             self.non_trade("deal", row, DEALS, " ".join(
                 t for t in (kind, direction, _text(v[5]), _text(v[2]), "@", _text(v[6]), comment) if t))
             return
-        amount = parse_number(v[-3])
+        amount = cell(-3, parse_number)
+        if balance is not None:
+            self.last_balance = balance
         if kind == "balance":
             event = "deposit" if amount >= 0 else "withdrawal"
         else:
             event = kind or "adjustment"
         self.balance_events.append(BalanceEvent(time=when, amount=amount, kind=event, source=self.ref(row, DEALS)))
         self.non_trade(event, row, DEALS, f"{comment} {amount:+.2f}".strip())
+
+    def _heading(self, section: str, pos: int) -> str:
+        heads = self.headings.get(section, [])
+        return heads[pos] if pos < len(heads) else ""
 
     def _attach_deal_notes(self) -> None:
         """Append closing-deal comments ([sl ...], [tp ...], [so ...]) to the position they closed:
@@ -616,6 +720,18 @@ def _partly_closed_flags(v) -> tuple[str, ...]:
         return (f"partly closed: {closed:g} of {initial:g} lots closed in this report (the row's prices and "
                 "P/L are those of the closed part)",)
     return ()
+
+
+def _blank_or_number(v) -> float | None:
+    """An empty cell is None; anything else must be a number (no "n/a": the terminal prints 0.00)."""
+    return None if _text(v) == "" else parse_number(v)
+
+
+def _when(v) -> datetime:
+    """A cell's date/time: a worksheet datetime as it is, text as ``yyyy.MM.dd HH:mm[:ss]``."""
+    if isinstance(v, datetime):
+        return v
+    return parse_datetime(_text(v), DATE_FORMATS)
 
 
 def _volume(v) -> float:

@@ -7,6 +7,8 @@
   at most :attr:`Limits.max_members` members, at most :attr:`Limits.max_unzipped_mb` uncompressed
   in all, and no member expanding more than :attr:`Limits.max_ratio` times (a zip bomb expands
   thousands of times; spreadsheet XML 5-30 times).
+* **Trades**: :attr:`Limits.max_trades` (set by the fill from the journal's free rows): a CSV
+  statement with more trade records is refused after its records are counted, before any is parsed.
 * **XML** is parsed by the readers through ``defusedxml`` (no DTD, no entities, in any encoding).
 
 Each limit can be raised for one run with an environment variable, named in the error message:
@@ -46,6 +48,10 @@ class Limits:
     max_unzipped_mb: float = 512
     max_ratio: float = 250
     max_members: int = 10_000
+    #: Trades the destination can take, or None for no limit. The fill sets it to the rows left below
+    #: the journal's Trades header (Excel's 1,048,576-row worksheet): a CSV reader counts its trade
+    #: records (:func:`check_trade_records`) before it builds a single trade.
+    max_trades: int | None = None
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -96,6 +102,22 @@ def check_size(path: Path, limits: Limits | None = None) -> int:
                        f"may have; if it really is a statement, raise the limit for this run with "
                        f"LEVERAGE_MAX_FILE_MB={int(size / MB) + 1}")
     return size
+
+
+def check_trade_records(file: str, records: int, per_trade: int = 1, limits: Limits | None = None) -> None:
+    """StatementError when ``records`` trade records (``per_trade`` of them per trade, e.g. two in a
+    TradingView list: entry and exit) are more trades than :attr:`Limits.max_trades`. Called with
+    the records counted before any is parsed, so a file that could never fit costs no Trade objects."""
+    limits = limits or current_limits()
+    if limits.max_trades is None:
+        return
+    trades = -(-records // per_trade)
+    if trades > limits.max_trades:
+        per = f" ({records:,} records, {per_trade} per trade)" if per_trade > 1 else ""
+        raise StatementError(
+            file, f"{trades:,} trades{per} cannot fit in the journal: sheet 'Trades', table Trades takes at most "
+                  f"{limits.max_trades:,} trades below its header, an Excel worksheet ending at row 1,048,576; "
+                  "split the statement by date and fill each part into its own journal")
 
 
 def read_limited(path: Path, limits: Limits | None = None) -> bytes:

@@ -96,7 +96,7 @@ class _Row:
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
-    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED)
+    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED, records_per_trade=2)
     cols = header.fields
     idx: dict[str, int] = {}
     for i, c in enumerate(cols):

@@ -98,7 +98,7 @@ def _date_order(file: str, records: list[CsvRecord], header: CsvRecord, idx: dic
 def read(path: Path) -> Statement:
     path = Path(path)
     file = str(path)
-    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED)
+    header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED, records_per_trade=1)
     idx: dict[str, int] = {}
     for i, c in enumerate(header.fields):
         idx.setdefault(c, i)
