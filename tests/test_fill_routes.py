@@ -218,3 +218,145 @@ def test_any_route_through_the_sample_halves_gives_the_same_journal(tmp_path_fac
         for _ in range(data.draw(st.integers(1, 2), label="times")):
             fill(journal, *statements[a:b])
     assert differences(reference, journal) == []
+
+
+# Trade ids: one normalisation for the key and for what is written -----------------------------------
+
+MAPPING = ('{"broker": "B", "account": "1", "date_format": "%Y-%m-%d %H:%M:%S", "columns": {"trade_id": "Ticket", '
+           '"symbol": "Instrument", "side": "Direction", "quantity": "Lots", "entry": "Open price", '
+           '"exit": "Close price", "open_time": "Open time", "close_time": "Close time", "profit": "Profit"}, '
+           '"sides": {"long": ["buy"], "short": ["sell"]}}')
+HEAD = "Ticket,Instrument,Direction,Lots,Open time,Open price,Close time,Close price,Profit\n"
+
+
+def csv_statement(folder: Path, name: str, ids: list[str]) -> Path:
+    path = folder / name
+    path.write_text(HEAD + "".join(f"{tid},EURUSD,buy,1,2024-01-0{k + 2} 10:00:00,1.1,2024-01-0{k + 2} 12:00:00,"
+                                   f"1.1010,100\n" for k, tid in enumerate(ids)), encoding="utf-8")
+    return path
+
+
+def trade_rows(journal: Path) -> list[tuple]:
+    wb = load_workbook(journal, read_only=True)
+    rows = wb["Trades"].iter_rows(values_only=True)
+    header = list(next(rows))
+    out = [(r[header.index("Trade ID")], r[header.index("Flags")]) for r in rows if r[header.index("Entry")]]
+    wb.close()
+    return out
+
+
+def test_an_id_with_a_control_character_is_one_trade_fill_after_fill(tmp_path):
+    (tmp_path / "m.json").write_text(MAPPING)
+    statement = csv_statement(tmp_path, "s.csv", ["H\x07009", "H010"])
+    journal = tmp_path / "J.xlsx"
+    first = fill_journal([statement], journal, fmt="csv", mapping=tmp_path / "m.json", progress=False)
+    again = fill_journal([statement], journal, fmt="csv", mapping=tmp_path / "m.json", progress=False)
+    assert first.files[0].added == 2
+    assert (again.changed, again.files[0].added, again.files[0].unchanged) == (False, 0, 2)
+    assert [tid for tid, _ in trade_rows(journal)] == ["H009", "H010"]  # written without the control character
+
+
+def test_two_rows_of_one_statement_on_one_key_are_reported_not_merged(tmp_path):
+    (tmp_path / "m.json").write_text(MAPPING)
+    statement = csv_statement(tmp_path, "s.csv", ["H009", "h009 ", "H010"])
+    journal = tmp_path / "J.xlsx"
+    report = fill_journal([statement], journal, fmt="csv", mapping=tmp_path / "m.json", progress=False)
+    assert (report.files[0].added, report.files[0].same_key) == (2, 1)
+    assert [tid for tid, _ in trade_rows(journal)] == ["H009", "H010"]
+    wb = load_workbook(journal, read_only=True)
+    reasons = [r[3] for r in wb["Rejected"].iter_rows(min_row=2, values_only=True) if r[3]]
+    wb.close()
+    [reason] = [r for r in reasons if "same trade key" in r]
+    assert "'H009'" in reason and "'h009'" in reason and "s.csv" in reason
+    # A later statement holding the same trade twice again reports it again, and adds nothing.
+    later = fill_journal([statement], journal, fmt="csv", mapping=tmp_path / "m.json", progress=False)
+    assert (later.files[0].added, later.files[0].unchanged, later.files[0].same_key) == (0, 2, 1)
+
+
+# Calculated columns on new rows come from the schema, not only from the table XML -------------------
+
+def test_a_journal_saved_without_calculated_column_formulas_gets_them_on_new_rows(tmp_path):
+    """LibreOffice drops every calculatedColumnFormula when it saves an .xlsx: the program's own
+    columns get their formula from the schema, the trader's own calculated column the formula of the
+    last row, moved down."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import TableColumn
+
+    from addin.journal import columns as C
+
+    first, second = split_sample(tmp_path)[1:]
+    journal = tmp_path / "J.xlsx"
+    fill(journal, first)
+    wb = load_workbook(journal)
+    ws = wb["Trades"]
+    t = ws.tables["Trades"]
+    for tc in t.tableColumns:
+        tc.calculatedColumnFormula = None
+    r1 = ws.max_row
+    mine = len(t.tableColumns) + 1
+    net = get_column_letter(C.INDEX["Net P/L"] + 1)
+    ws.cell(1, mine, "Twice net")
+    for r in range(2, r1 + 1):
+        ws.cell(r, mine, f"={net}{r}*2")
+    t.tableColumns.append(TableColumn(id=mine, name="Twice net"))
+    t.ref = f"A1:{get_column_letter(mine)}{r1}"
+    t.autoFilter.ref = t.ref
+    wb.save(journal)
+
+    report = fill_journal([second], journal, progress=False)
+    assert report.files[0].added >= 15
+    wb = load_workbook(journal)
+    ws = wb["Trades"]
+    last = ws.max_row
+    assert last == r1 + report.files[0].added
+    for col in C.CALCS:
+        cell = ws.cell(last, C.INDEX[col.name] + 1)
+        assert cell.value == "=" + C.row_formula(col, last), col.name
+    assert ws.cell(last, mine).value == f"={net}{last}*2"
+    wb.close()
+
+
+# A column the fill needs, renamed or gone ----------------------------------------------------------
+
+def rename_column(journal: Path, old: str, new: str, new_id: int | None = None) -> None:
+    wb = load_workbook(journal)
+    ws = wb["Trades"]
+    t = ws.tables["Trades"]
+    [tc] = [tc for tc in t.tableColumns if tc.name == old]
+    tc.name = new
+    if new_id is not None:
+        tc.id = new_id
+    [cell] = [c for c in ws[1] if c.value == old]
+    cell.value = new
+    wb.save(journal)
+
+
+def test_a_renamed_trade_id_column_is_found_by_its_table_column_id(tmp_path):
+    first, second = split_sample(tmp_path)[1:]
+    journal = tmp_path / "J.xlsx"
+    fill(journal, first)
+    rename_column(journal, "Trade ID", "Ticket")
+    rename_column(journal, "Profit", "Gross P/L")
+    again = fill_journal([first, second], journal, progress=False)
+    assert (again.files[0].added, again.files[0].updated) == (0, 0)
+    assert again.files[1].added >= 15
+    wb = load_workbook(journal, read_only=True)
+    rows = wb["Trades"].iter_rows(values_only=True)
+    header = list(next(rows))
+    ids = [r[header.index("Ticket")] for r in rows]
+    wb.close()
+    assert "Trade ID" not in header and len(ids) == len(set(ids)) == again.total_trades
+
+
+def test_a_needed_column_that_is_gone_is_refused_naming_it(tmp_path, capsys):
+    from addin.cli import main as cli_main
+
+    first = split_sample(tmp_path)[1]
+    journal = tmp_path / "J.xlsx"
+    fill(journal, first)
+    rename_column(journal, "Profit", "Gain", new_id=999)  # a column the trader typed: not the program's Profit
+    before = journal.read_bytes()
+    assert cli_main(["fill", str(first), "--journal", str(journal), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'Profit'" in err.splitlines()[0]
+    assert journal.read_bytes() == before

@@ -55,7 +55,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     if table.totals_row:
         raise NotAJournal(f"sheet {table.sheet!r}: the Trades table shows a Total Row; new trades cannot be "
                           "appended below it. Turn it off (Table Design > Total Row) and run the fill again")
-    lay = TradesLayout.of(table)
+    lay = TradesLayout.read(pkg, table)
 
     if on_stage:
         on_stage("reading the journal's trades")

@@ -5,12 +5,14 @@ copied as they are; a row is never parsed whole when string searches suffice (10
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from ..journal import columns as C
+from ..journal import schema
 from .package_write import _Buffered, _extend, _extend_tail
 from .plan import Plan
 from .xlsx_edit import (Cell, NotAJournal, Package, TableDef, _col_of, build_row, cached_equal, cell_xml, clean,
@@ -21,8 +23,14 @@ from .xlsx_edit import (Cell, NotAJournal, Package, TableDef, _col_of, build_row
 @dataclass
 class TradesLayout:
     """Where the Trades table is and what its columns are: header names (old names as today's),
-    column index by name, the calculated columns, and those whose formula is the journal's own
-    (their cached values are the twins')."""
+    column index by name, the calculated columns with the formula a new row gets (and the row that
+    formula is written for), and those whose formula is the journal's own (their cached values are
+    the twins').
+
+    The program's calculated columns take their formula from the schema (:mod:`addin.journal.columns`)
+    when the table does not state one (a journal saved by LibreOffice loses every
+    ``calculatedColumnFormula``); the trader's own calculated columns take the table's, or else the
+    formula of the table's last row, moved down."""
     table: TableDef
     c0: int
     r0: int
@@ -33,15 +41,66 @@ class TradesLayout:
     calc_names: list[str]
     ours: set[str]
     ours_list: list[str]
+    formulas: dict[str, tuple[str, int]]  # calculated column -> (formula, the row it is written for)
 
     @classmethod
-    def of(cls, table: TableDef) -> "TradesLayout":
+    def of(cls, table: TableDef, last_row_formulas: dict[int, str] | None = None) -> "TradesLayout":
         c0, r0, c1, r1 = range_bounds(table.ref)
-        header = [C.RENAMED.get(h, h) for h in table.columns]
-        ours = {C.RENAMED.get(h, h) for h, f in table.formulas.items() if C.RENAMED.get(h, h) in C.BY_NAME
-                and C.BY_NAME[C.RENAMED.get(h, h)].kind == "calc" and f == C.formula(C.BY_NAME[C.RENAMED.get(h, h)])}
+        header = required_header(table)
+        stated = {header[table.columns.index(h)]: f for h, f in table.formulas.items() if h in table.columns}
+        formulas: dict[str, tuple[str, int]] = {}
+        for j, h in enumerate(header):
+            ours_col = C.BY_NAME.get(h)
+            if h in stated:
+                formulas[h] = (stated[h], r0 + 1)
+            elif ours_col is not None and ours_col.kind == "calc":
+                formulas[h] = (C.formula(ours_col), r0 + 1)
+            elif last_row_formulas and (c0 + j) in last_row_formulas:
+                formulas[h] = (last_row_formulas[c0 + j], r1)
+        ours = {h for h, (f, _) in formulas.items() if h in C.BY_NAME and C.BY_NAME[h].kind == "calc"
+                and f == C.formula(C.BY_NAME[h])}
         return cls(table, c0, r0, c1, r1, header, {h: c0 + j for j, h in enumerate(header)},
-                   [C.RENAMED.get(h, h) for h in table.formulas], ours, [c.name for c in C.CALCS if c.name in ours])
+                   list(formulas), ours, [c.name for c in C.CALCS if c.name in ours], formulas)
+
+    @classmethod
+    def read(cls, pkg: Package, table: TableDef) -> "TradesLayout":
+        """The layout of ``table``; the formulas of its last row are read only for a column the
+        table states no formula for that the program does not know (the trader's own, in a journal
+        saved without calculatedColumnFormula)."""
+        lay = cls.of(table)
+        known = set(lay.formulas) | {h for h in lay.header if h in C.BY_NAME}
+        if all(h in known for h in lay.header) or lay.r1 <= lay.r0:
+            return lay
+        c0, r1 = lay.c0, lay.r1
+        found: dict[int, str] = {}
+        for kind, piece in stream_sheet(pkg.zf, table.sheet_part):
+            if kind == "row" and row_number(piece, 0) == r1:
+                for c in parse_cells(piece):
+                    h = lay.header[c.col - c0] if 0 <= c.col - c0 < len(lay.header) else None
+                    if h is not None and h not in known and c.has_formula:
+                        f = _formula_text(c)
+                        if f:
+                            found[c.col] = f
+        return cls.of(table, found) if found else lay
+
+
+def required_header(table: TableDef) -> list[str]:
+    """The table's header as the fill reads it: old names as today's, and a column the fill needs
+    (:data:`~addin.journal.schema.REQUIRED`) that the trader renamed found by the table column id the
+    program gave it (Excel keeps a column's id when its header is renamed). A needed column found
+    neither way is refused with a :class:`NotAJournal` naming it: nothing is written."""
+    header = [C.RENAMED.get(h, h) for h in table.columns]
+    known = set(C.BY_NAME)
+    for name in schema.REQUIRED:
+        if name in header:
+            continue
+        want = str(C.INDEX[name] + 1)  # the id the program gives the column (its position, from 1)
+        j = next((j for j, i in enumerate(table.ids) if i == want and header[j] not in known), None)
+        if j is None:
+            raise NotAJournal(f"sheet {table.sheet!r}: the Trades table has no column {name!r} (renamed or deleted), "
+                              f"which the fill needs; name a column {name!r} again and run the fill again")
+        header[j] = name
+    return header
 
 
 def read_rows(pkg: Package, lay: TradesLayout) -> tuple[list[dict[str, object]], list[int]]:
@@ -94,7 +153,7 @@ def write_part(raw, pkg: Package, lay: TradesLayout, plan: Plan, old_cached: lis
     new_last = new_last_row(lay, plan)
     sst = pkg.sst
     letters_of = {h: col_letter(col_of[h]) for h in ours_list}
-    shifters = {j: _shifter(table.formulas[table.columns[j]]) for j, h in enumerate(header) if h in calc_names}
+    shifters = {j: (_shifter(lay.formulas[h][0]), lay.formulas[h][1]) for j, h in enumerate(header) if h in calc_names}
 
     def new_cached(i: int) -> tuple:
         return tuple(cols[h][i] for h in ours_list)
@@ -106,7 +165,8 @@ def write_part(raw, pkg: Package, lay: TradesLayout, plan: Plan, old_cached: lis
             ref = f"{col_letter(col)}{rn}"
             style = proto.get(col)
             if h in calc_names:
-                f = shifters[j](rn - (r0 + 1))
+                shift, base = shifters[j]
+                f = shift(rn - base)
                 v = cols[h][i] if h in ours else None
                 out.append((col, formula_xml(ref, f, v, style, prefix)))
             elif h in cells or h in known_inputs:
@@ -190,6 +250,15 @@ def write_part(raw, pkg: Package, lay: TradesLayout, plan: Plan, old_cached: lis
         fh.write(beyond[b])
     fh.write(_extend_tail(pending_tail, r0, r1, new_last, c0, lay.c1))
     fh.flush()
+
+
+def _formula_text(cell: Cell) -> str | None:
+    """The formula of a cell as written (without "="); None for a shared formula's follower, which
+    holds only a reference to the first cell."""
+    m = re.search(r'<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)', cell.inner or "", re.S)
+    if m is None or not m.group(2):
+        return None
+    return html.unescape(m.group(2))
 
 
 def _shifter(formula: str) -> Callable[[int], str]:

@@ -364,6 +364,7 @@ class TableDef:
     formulas: dict[str, str]          # column name -> calculatedColumnFormula
     totals_row: bool = False
     xml: bytes = b""
+    ids: list[str] = field(default_factory=list)  # each column's id, which a header's renaming keeps
 
 
 @dataclass
@@ -420,16 +421,17 @@ class Package:
     def _add_table(self, tpart: str, sheet: str, sheet_part: str) -> None:
         data = self.zf.read(tpart)
         t = etree.fromstring(data)
-        cols, formulas = [], {}
+        cols, formulas, ids = [], {}, []
         for c in t.iterfind(f"{{{NS_MAIN}}}tableColumns/{{{NS_MAIN}}}tableColumn"):
             cols.append(c.get("name"))
+            ids.append(c.get("id", ""))
             f = c.find(f"{{{NS_MAIN}}}calculatedColumnFormula")
             if f is not None and f.text:
                 formulas[c.get("name")] = f.text
         name = t.get("displayName") or t.get("name")
         self.tables[name] = TableDef(name, tpart, sheet, sheet_part, t.get("ref"), cols, formulas,
                                      totals_row=(t.get("totalsRowCount") or "0") not in ("0", "")
-                                     and t.get("totalsRowShown", "1") != "0", xml=data)
+                                     and t.get("totalsRowShown", "1") != "0", xml=data, ids=ids)
 
     def close(self) -> None:
         self.zf.close()

@@ -171,6 +171,8 @@ FACTS = ("Open time", "Close time", "Symbol", "Side", "Quantity", "Entry", "Exit
 # (addin.fill.excursions decides what a fill with bars writes).
 STATEMENT_OWNED = tuple(c.name for c in TRADES_INPUTS
                         if c.name not in KEY_COLUMNS + STOP_COLUMNS + EXCURSION_COLUMNS) + ("Source", "Flags")
+# The columns a fill cannot do without: the key, and what a statement states about a trade.
+REQUIRED = KEY_COLUMNS + FACTS
 # Headers of journals written by earlier versions, as today's.
 RENAMED = {"Comment": "Notes"}
 
