@@ -18,7 +18,7 @@ from test_fill import ROOT, cli, cli_inprocess, folder_listing
 
 from addin.fill import fill_journal, sample_statement
 from addin.fill.backups import backup_path, rotate_backup
-from addin.journal.read import read_journal
+from journal_reader import read_journal
 
 MAPPING = ROOT / "addin" / "statements" / "example_mapping.json"
 EXAMPLE = ROOT / "addin" / "samples" / "example_trades.csv"

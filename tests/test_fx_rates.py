@@ -31,7 +31,7 @@ INSTRUMENTS = {
                        contract_size=100_000, quote_currency=s[3:])
     for s in ("EURUSD", "USDJPY", "EURGBP", "GBPJPY")
 }
-USD = AccountDefaults(currency="USD", starting_equity=10_000, leverage=30)
+USD = AccountDefaults(currency="USD", leverage=30)
 STATEMENTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "statements"
 POPOV = STATEMENTS / "mt5_report" / "PopovMP_MetaQuotesDemo_ReportHistory-70358000.html"
 JSACAP = STATEMENTS / "mt4_statement_html" / "jsacap_Tradeslide_Statement.htm"
@@ -86,7 +86,7 @@ def test_three_eurgbp_trades_weighted_by_size_by_hand():
 
 def test_an_open_eurgbp_trade_that_day_takes_the_weighted_rate_with_its_source():
     opened = trade(entry=0.8450, opened=DAY.replace(hour=16))
-    *closed, t = enrich(THREE + [opened], [], USD, INSTRUMENTS.get)
+    *closed, t = enrich(THREE + [opened], USD, INSTRUMENTS.get)
     assert t.fx_to_account == pytest.approx(1.269631, abs=1e-6)
     assert labels(t) == ["GBP->USD rate from the statement's 3 trades closed 2024-01-03 (±0.066%)"]
     # Each of the three is large enough that its own profit gives its rate to ±0.017% or better, finer
@@ -101,7 +101,7 @@ def test_an_open_eurgbp_trade_that_day_takes_the_weighted_rate_with_its_source()
 def test_a_small_trade_takes_its_days_rate_not_its_cent_rounded_own():
     # 0.01 lot up 30 pips is 3 GBP; at 1.2696 that is $3.81. On its own: 3.81 / 3 = 1.27 ± 0.0017.
     small = trade(qty=0.01, entry=0.8500, exit=0.8530, profit=3.81, closed=DAY.replace(hour=17))
-    out = enrich(THREE + [small], [], USD, INSTRUMENTS.get)
+    out = enrich(THREE + [small], USD, INSTRUMENTS.get)
     fit = fit_fx_rate([254.0, 63.0, 38.4, 3.81], [200.0, 50.0, 30.0, 3.0])
     assert out[-1].fx_to_account == pytest.approx(fit.rate, rel=1e-12)
     assert labels(out[-1]) == ["GBP->USD rate from the statement's 4 trades closed 2024-01-03 (±0.062%)"]
@@ -110,7 +110,7 @@ def test_a_small_trade_takes_its_days_rate_not_its_cent_rounded_own():
 
 def test_a_day_without_trades_takes_the_nearest_days_rate_and_says_so():
     later = trade(entry=0.8450, opened=datetime(2024, 1, 5, 9))
-    [*_, t] = enrich(THREE + [later], [], USD, INSTRUMENTS.get)
+    [*_, t] = enrich(THREE + [later], USD, INSTRUMENTS.get)
     assert t.fx_to_account == pytest.approx(1.269631, abs=1e-6)
     assert labels(t) == ["GBP->USD rate from the statement's 3 trades closed 2024-01-03, the nearest day "
                          "(none on 2024-01-05; ±0.066%)"]
@@ -120,7 +120,7 @@ def test_of_two_days_as_near_the_earlier_is_taken():
     jan2 = trade(qty=1.0, entry=0.85, exit=0.852, profit=250.00, closed=datetime(2024, 1, 2, 10))
     jan4 = trade(qty=1.0, entry=0.85, exit=0.852, profit=260.00, closed=datetime(2024, 1, 4, 10))
     between = trade(entry=0.85, opened=datetime(2024, 1, 3, 12))
-    [*_, t] = enrich([jan2, jan4, between], [], USD, INSTRUMENTS.get)
+    [*_, t] = enrich([jan2, jan4, between], USD, INSTRUMENTS.get)
     assert t.fx_to_account == pytest.approx(1.25)
     assert "closed 2024-01-02, the nearest day (none on 2024-01-03" in labels(t)[0]
 
@@ -129,7 +129,7 @@ def test_a_profit_the_others_contradict_is_left_out_of_the_fit_and_flagged():
     # 1 lot up 20 pips booked $400.00 (2.00 a pound): no rounding or intraday move explains it
     wrong = trade(qty=1.0, entry=0.8500, exit=0.8520, profit=400.00, closed=DAY.replace(hour=11))
     opened = trade(entry=0.8450, opened=DAY.replace(hour=16))
-    out = enrich(THREE + [wrong, opened], [], USD, INSTRUMENTS.get)
+    out = enrich(THREE + [wrong, opened], USD, INSTRUMENTS.get)
     assert out[-1].fx_to_account == pytest.approx(1.269631, abs=1e-6)  # as without it
     assert out[3].fx_to_account == pytest.approx(1.269631, abs=1e-6)
     assert "this trade's profit implies GBP->USD 2, +57.5% off its day's 1.26963: check its profit" in out[3].flags
@@ -143,7 +143,7 @@ def test_usdjpy_takes_its_own_price_and_gbpjpy_the_jpy_trades_of_its_day():
     uj = trade(symbol="USDJPY", entry=150.0, exit=151.0, profit=662.25, closed=DAY.replace(hour=10))
     gj = trade(symbol="GBPJPY", qty=0.1, entry=190.0, exit=190.5, profit=33.11, closed=DAY.replace(hour=11))
     gj_open = trade(symbol="GBPJPY", qty=0.1, entry=190.2, opened=DAY.replace(hour=12))
-    a, b, c = enrich([uj, gj, gj_open], [], USD, INSTRUMENTS.get)
+    a, b, c = enrich([uj, gj, gj_open], USD, INSTRUMENTS.get)
     assert a.fx_to_account == pytest.approx(1 / 151.0) and labels(a) == ["JPY->USD rate from the pair's own price"]
     assert 1 / b.fx_to_account == pytest.approx(151.0, rel=1e-4)
     assert 1 / c.fx_to_account == pytest.approx(151.0, rel=1e-4)
@@ -155,7 +155,7 @@ def test_no_trade_implying_a_rate_means_unknown_and_the_journal_gets_1_flagged()
     rates = StatementRates([(opened, "USD", "GBP", 100_000)])
     conv = rates.rate_for(opened, "USD", "GBP", "EUR", 100_000)
     assert conv == Conversion(None, ("no FX rate for GBP->USD: figures in the account currency are not computed",))
-    [t] = enrich([opened], [], USD, INSTRUMENTS.get)
+    [t] = enrich([opened], USD, INSTRUMENTS.get)
     assert t.fx_to_account == 1.0
     assert labels(t) == ["no FX rate for GBP->USD: FX to account 1 assumed, so its figures in the account "
                          "currency are not converted: type the rate"]
@@ -163,13 +163,13 @@ def test_no_trade_implying_a_rate_means_unknown_and_the_journal_gets_1_flagged()
 
 
 def test_a_rate_the_statement_states_is_kept_without_a_label():
-    [t] = enrich([trade(entry=0.845, fx_to_account=1.2712)], [], USD, INSTRUMENTS.get)
+    [t] = enrich([trade(entry=0.845, fx_to_account=1.2712)], USD, INSTRUMENTS.get)
     assert t.fx_to_account == 1.2712 and labels(t) == []
 
 
 def test_the_summary_says_where_each_currencys_rate_came_from():
     out = enrich(THREE + [trade(entry=0.845), trade(symbol="EURUSD", entry=1.1),
-                          trade(symbol="GBPJPY", entry=190.0)], [], USD, INSTRUMENTS.get)
+                          trade(symbol="GBPJPY", entry=190.0)], USD, INSTRUMENTS.get)
     assert summary(out) == ["GBP->USD: 3 from their own profit (large trades), 1 from their day's trades",
                             "JPY->USD: 1 with no rate (1 assumed, flagged)",
                             "USD (the account currency): 1 at rate 1"]
@@ -237,7 +237,7 @@ def statements(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(statements())
 def test_no_trade_gets_rate_1_without_a_flag_saying_it_was_assumed(trades):
-    for t in enrich(trades, [], USD, INSTRUMENTS.get):
+    for t in enrich(trades, USD, INSTRUMENTS.get):
         if t.quote_currency == "USD":
             assert t.fx_to_account == 1.0
             continue
@@ -252,7 +252,7 @@ def test_no_trade_gets_rate_1_without_a_flag_saying_it_was_assumed(trades):
 
 def filled(path: Path):
     s = read_statement(path)
-    out = enrich(s.trades, s.balance_events, AccountDefaults(s.account_currency, 10_000, 100), lookup,
+    out = enrich(s.trades, AccountDefaults(s.account_currency, 100), lookup,
                  s.leverage, s.account_currency)
     return s, out
 
