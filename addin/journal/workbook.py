@@ -94,7 +94,7 @@ SHEETS: list[tuple[str, object]] = [
     (settings_sheet.TITLE, settings_sheet.build),
     (rejected.TITLE, rejected.build),
     (CONF, _conf),
-    (ledger.TITLE, ledger.build),  # hidden: the keys of imported trades (issue 10)
+    (ledger.TITLE, ledger.build),  # hidden: the keys of imported trades, so a trade the trader deleted is not imported again
 ]
 
 
