@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..journal import columns as C
+from ..journal import schema
 from ..journal.settings import SETTINGS_CELLS, Settings
 from ..statements.model import BalanceEvent, RejectedRow, SourceRef
 from .xlsx_edit import (NS_MAIN, Cell, Package, build_row, cell_xml, col_letter, parse_cells, range_bounds, row_number, row_parts,
@@ -226,8 +227,9 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
     # Formulas the fill does not compute (the trader's own sheets, a summary sheet it could not lay
     # out): Excel and LibreOffice recalculate the workbook on opening (fullCalcOnLoad). A trader's
     # formula may read the Trades table or the summary figures, so any formula on such a sheet counts.
-    refreshed = {pkg.sheet_part(s) for s in ("Cash", "Settings", "Instruments", "Caps", "Rejected",
-                                             C.LEDGER_SHEET, "xlwings.conf", trades_sheet)} | sums.done
+    refreshed = {pkg.sheet_part(s) for s in (schema.CASH_SHEET, schema.SETTINGS_SHEET, schema.INSTRUMENTS_SHEET,
+                                             schema.CAPS_SHEET, schema.REJECTED_SHEET, schema.LEDGER_SHEET,
+                                             schema.CONF_SHEET, trades_sheet)} | sums.done
     for name, part, _ in pkg.sheets:
         if part not in refreshed and re.search(rb"<(?:\w+:)?f[ >]", pkg.zf.read(part)):
             o.full_calc = True
