@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from ..journal import columns as C
 from ..journal import schema
 from ..journal.instruments import Instrument, lookup
+from ..journal.layout import clean_text
 from ..journal.settings import Settings
 from ..statements.model import BalanceEvent, RejectedRow, Trade
 from . import excursions
@@ -125,6 +126,8 @@ def trade_cells(t: Trade, instruments: Sequence[Instrument] | None, _found: dict
             v = "; ".join(v)
         if col.kind == "date" and v is not None:
             v = serial(v)
+        elif isinstance(v, str):
+            v = clean_text(v)  # as the cell is written (no control characters): every later reader sees the same
         out[col.name] = None if v == "" else v
     found = {} if _found is None else _found
     if t.symbol not in found:
