@@ -45,6 +45,7 @@ from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import parse_side as risk_side
 from ..statements.model import Trade
 from . import columns as C
+from .trades import id_key, id_match, id_text
 from .layout import (BOX, HEAD_FILL, HEAD_FONT, INPUT_FILL, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT,
                      VALUE_FONT, Sheet, excel_serial)
 
@@ -65,7 +66,7 @@ def _row(col: str) -> str:
 
 
 def _from_trades(col: str) -> str:
-    return f'INDEX({C.TABLE}[{col}],MATCH({_row("Trade ID")},{C.TABLE}[Trade ID],0))'
+    return f'INDEX({C.TABLE}[{col}],{id_match(_row("Trade ID"), f"{C.TABLE}[Trade ID]")})'
 
 
 _LIVE = f'{_row("Trade ID")}=""'
@@ -193,13 +194,13 @@ def open_positions(cols: dict[str, list], marks: dict[str, float] | None = None)
     ids = cols["Trade ID"]
     for i, tid in enumerate(ids):
         if tid not in (None, ""):
-            first.setdefault(str(tid).upper(), i)
+            first.setdefault(id_key(tid), i)
     out = []
     for j in range(len(ids)):
         if not is_open(cols, j):
             continue
-        tid = str(ids[j])
-        i = first[tid.upper()]
+        tid = id_text(ids[j])
+        i = first[id_key(tid)]
         base, quote = legs(str(cols["Symbol"][j] or ""))
         lev, pv = cols["Leverage used"][i], cols["Point value"][i]
         out.append(Position(trade_id=tid, symbol=cols["Symbol"][i], side=cols["Side"][i],

@@ -28,6 +28,7 @@ from .layout import (AMBER, BOX, GREEN, INPUT_FILL, LABEL_FONT, NOTE_FONT, RED, 
                      VALUE_FONT, Book, excel_serial, fit_width, guarded, span)
 from .planner import result
 from .settings import SETTINGS_CELLS
+from .trades import id_key, id_match
 
 TITLE = C.schema.DASHBOARD_SHEET
 DASH_WIDTHS = (27, 17, 3, 32, 17, 38)
@@ -89,11 +90,11 @@ def build(book: Book) -> None:
     ws.add_data_validation(dv)
     dv.add("B3")
     idx = None
-    if selected not in (None, ""):  # MATCH finds the first row with that ID (any case)
-        key = str(selected).upper()
-        idx = next((i for i, v in enumerate(ids) if v is not None and str(v).upper() == key), None)
+    if selected not in (None, ""):  # MATCH finds the first row with that ID (any case, text or number)
+        key = id_key(selected)
+        idx = next((i for i, v in enumerate(ids) if v is not None and id_key(v) == key), None)
     s.text("A4", "Row in Trades", font=NOTE_FONT)
-    s.formula("B4", f'IF(B3="","",IFERROR(MATCH(B3,{C.TABLE}[Trade ID],0),"no such trade"))',
+    s.formula("B4", f'IF(B3="","",IFERROR({id_match("B3", f"{C.TABLE}[Trade ID]")},"no such trade"))',
               "" if selected in (None, "") else "no such trade" if idx is None else float(idx + 1), font=NOTE_FONT,
               align=Alignment(horizontal="left"))
 

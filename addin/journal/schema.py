@@ -232,7 +232,7 @@ LEDGER_COLUMNS = LEDGER.headers
 SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
     ("account_currency", "AccountCurrency", "Account currency", TEXT, "ISO code of the account's currency"),
     ("starting_balance", "StartingBalance", "Starting balance", "#,##0.00", "balance before the first trade, account currency"),
-    ("account_leverage", "AccountLeverage", "Account leverage", "0.##", "used where a trade has no leverage of its own, e.g. 30 for 1:30"),
+    ("account_leverage", "AccountLeverage", "Account leverage", '"1:"General', "used where a trade has no leverage of its own: type 30 for 1:30"),
     ("regulator", "Regulator", "Regulator", TEXT, "regime for leverage caps: " + ", ".join(REGIMES)),
     ("risk_per_trade", "RiskPerTrade", "Risk per trade", "0.00%", "fraction of equity you accept to lose per trade"),
     ("stop_out_level", "StopOutLevel", "Stop-out level", "0%", "margin level at which the broker closes positions (ESMA: 50%)"),

@@ -8,7 +8,22 @@ Values are read the way traders type them, with the parsers the functions and st
 use: a leverage of ``30``, ``"1:30"``, ``"30:1"`` or ``"30x"`` (:func:`addin.risk.parse_leverage`);
 money as ``25000``, ``"25 000"``, ``"25,000.50"`` (:func:`addin.statements.parsing.parse_number`);
 a rate as a fraction ``0.02`` or as text ``"2%"``. NaN, infinity, negative or out-of-range
-figures and an unknown regulator are errors that list what is allowed.
+figures and an unknown regulator are errors that list what is allowed. A leverage below 1 is one:
+it is what Excel makes of ``1:30`` typed into a number cell (the time 1:30 a.m., 0.0625 of a day).
+
+The Settings sheet holds the leverage as the number 30 shown as ``1:30`` (number format
+``"1:"General``), and every input cell has a data validation (:data:`VALIDATIONS`): a list where
+there is a list, bounds where there are bounds, an input message, and an error message that says
+what to type. The bounds lie inside the model's, so whatever the sheet lets a trader type, the
+formulas reading the names and the fill's reading of Settings accept.
+
+>>> Settings(account_leverage="1:30").account_leverage
+30.0
+>>> try:
+...     Settings(account_leverage=0.0625)
+... except ValueError as exc:
+...     print(setting_error(exc))
+leverage must be at least 1 (got 0.0625, which is the time 1:30: Excel reads 1:30 typed into a cell as a time; type 30 for 1:30)
 """
 
 from __future__ import annotations
@@ -78,9 +93,16 @@ class Settings(BaseModel):
         if isinstance(v, bool):
             return v
         try:
-            return parse_leverage(v, "leverage")
+            lev = parse_leverage(v, "leverage")
         except RiskInputError as exc:
             raise ValueError(str(exc)) from None
+        if lev < 1:
+            # Excel and LibreOffice store "1:30" typed into a number cell as the time 1:30 a.m. (0.0625 of a day).
+            minutes = round(lev * 24 * 60)
+            raise ValueError(f"leverage must be at least 1 (got {lev:g}, which is the time "
+                             f"{minutes // 60}:{minutes % 60:02d}: Excel reads 1:30 typed into a cell as a time; "
+                             f"type 30 for 1:30)")
+        return lev
 
     @field_validator("regulator", mode="before")
     @classmethod
@@ -118,10 +140,62 @@ def setting_error(exc: Exception) -> str:
 TITLE = schema.SETTINGS_SHEET
 
 
-def build(book) -> None:
-    """One named input cell per setting, with its label and a note."""
-    from openpyxl.workbook.defined_name import DefinedName
+# Data validation of each Settings input, so that what Excel lets a trader type is what the model
+# (and the formulas reading the names) accept. (kind, operator, formula1, formula2, input message,
+# error message); kind is Excel's validation type, "custom" a formula true for an accepted entry,
+# written against the cell itself ({c}) and false, never an error, for text. Excel turns "1:30"
+# typed anywhere into the time 1:30 a.m. (0.0625 of a day) and "30:1" into 30 hours (1.2507): the
+# leverage rule takes a number from 1 to LEVERAGE_MAX with at most two decimals, which refuses both.
+LEVERAGE_MAX = 5000
+VALIDATIONS: dict[str, tuple[str, str | None, str, str | None, str, str]] = {
+    "account_currency": (
+        "custom", None, 'AND(ISTEXT({c}),LEN({c})>=3,LEN({c})<=4,ISERROR(FIND(" ",{c})))', None,
+        "The account's currency code: USD, EUR, GBP, JPY, ... (or a 4-letter coin such as USDT).",
+        "Type a currency code of 3 or 4 letters without spaces, such as USD, EUR or USDT."),
+    "starting_balance": (
+        "decimal", "greaterThan", "0", None,
+        "The balance before the first trade, a number in the account currency: 25000 or 25000.50.",
+        "Type the starting balance as a number above 0, such as 25000 (no text, no currency sign)."),
+    "account_leverage": (
+        "custom", None, f"IF(ISNUMBER({{c}}),AND({{c}}>=1,{{c}}<={LEVERAGE_MAX},ROUND({{c}},2)={{c}}),FALSE)", None,
+        "Type the leverage as one number: 30 for 1:30, 500 for 1:500. It is shown as 1:30.",
+        f"Type 30 for 1:30 (a number from 1 to {LEVERAGE_MAX}). Excel reads 1:30 as a time of day."),
+    "regulator": (
+        "list", None, '"' + ",".join(REGIMES) + '"', None,
+        "The regime whose retail leverage caps apply: " + ", ".join(REGIMES) + ".",
+        "Pick the regulator from the list: " + ", ".join(REGIMES) + "."),
+    "risk_per_trade": (
+        "decimal", "between", "0.0001", "0.99",
+        "The share of equity you accept to lose per trade: type 1% (or 0.01).",
+        "Type the risk per trade as a percentage from 0.01% to 99%, such as 1% or 0.5%."),
+    "stop_out_level": (
+        "decimal", "between", "0", "0.99",
+        "The margin level at which the broker closes positions: type 50% (or 0.5).",
+        "Type the stop-out level as a percentage from 0% to 99%, such as 50%."),
+    "max_drawdown": (
+        "decimal", "between", "0.01", "0.99",
+        "The fall from the peak you accept before stopping: type 20% (or 0.2).",
+        "Type the largest accepted drawdown as a percentage from 1% to 99%, such as 20%."),
+}
+
+
+def validation(field: str, cell: str):
+    """The openpyxl DataValidation of the Settings input ``field`` at ``cell`` (e.g. "B5")."""
     from openpyxl.worksheet.datavalidation import DataValidation
+
+    kind, op, f1, f2, prompt, error = VALIDATIONS[field]
+    label = next(lab for fld, _, lab, *_ in SETTINGS_CELLS if fld == field)
+    dv = DataValidation(type=kind, operator=op, formula1=f1.replace("{c}", cell),
+                        formula2=None if f2 is None else f2.replace("{c}", cell), allow_blank=False,
+                        showInputMessage=True, showErrorMessage=True, errorStyle="stop",
+                        promptTitle=label[:32], prompt=prompt, errorTitle=label[:32], error=error)
+    dv.add(cell)
+    return dv
+
+
+def build(book) -> None:
+    """One named input cell per setting, with its label, a note and a data validation."""
+    from openpyxl.workbook.defined_name import DefinedName
 
     from .layout import INPUT_FILL, LABEL_FONT, NOTE_FONT, TITLE_FONT, VALUE_FONT
 
@@ -141,10 +215,7 @@ def build(book) -> None:
         if field in STATED and v == Settings.model_fields[field].default:
             mark = f'"{v}"' if isinstance(v, str) else repr(float(v))
             book.wb.defined_names[default_mark(name)] = DefinedName(default_mark(name), attr_text=mark, hidden=True)
-        if field == "regulator":
-            dv = DataValidation(type="list", formula1='"' + ",".join(REGIMES) + '"', allow_blank=False)
-            ws.add_data_validation(dv)
-            dv.add(f"B{row}")
+        ws.add_data_validation(validation(field, f"B{row}"))
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 14
     ws.column_dimensions["C"].width = 64

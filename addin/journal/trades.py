@@ -27,6 +27,10 @@ from .layout import AMBER, CALC_HEAD_FILL, HEAD_FILL, HEAD_FONT, RED, Book, clea
 
 TITLE = C.schema.TRADES_SHEET
 _PROTO = re.compile(r'<c r="([A-Z]+)2"( s="\d+")?')
+# Excel marks a text cell holding digits ("number stored as text"); the Trades sheet's id columns
+# hold such text on purpose, so the sheet tells Excel to ignore that check there, on every row the
+# table can ever reach (a fill that grows the table keeps the element as it is).
+TEXT_ID_COLUMNS = ("Trade ID", "Account")
 HEADER_CHARS_PER_LINE_SLACK = 2  # a bold header needs about this many characters more than its word
 
 
@@ -170,6 +174,59 @@ def rows_xml(cols: dict[str, list], n: int, styles: list[str]) -> Iterable[str]:
         yield "".join(parts)
 
 
+def id_match(key: str, ids: str) -> str:
+    """A MATCH of the Trade ID ``key`` (a cell) in the id column ``ids`` that finds the row whether
+    the id was typed as text or as a number: an exact match first, then the key converted, a number
+    to its digits (TEXT(key,"0"), the same in every locale; ids are integers or text) and a text to
+    its number (--key). #N/A when no row has it.
+
+    >>> id_match("B3", "Trades[Trade ID]")
+    'IFERROR(MATCH(B3,Trades[Trade ID],0),IFERROR(MATCH(IF(ISNUMBER(B3),TEXT(B3,"0"),--B3),Trades[Trade ID],0),NA()))'
+    """
+    return (f'IFERROR(MATCH({key},{ids},0),IFERROR(MATCH(IF(ISNUMBER({key}),TEXT({key},"0"),--{key}),{ids},0),'
+            f'NA()))')
+
+
+def id_text(v: object) -> str:
+    """The text of a Trade ID: a number typed as 12345 (read back as 12345.0) is "12345".
+
+    >>> id_text(12345.0), id_text("ab-1")
+    ('12345', 'ab-1')
+    """
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+def id_key(v: object) -> str:
+    """A Trade ID as :func:`id_match` compares it: its :func:`id_text`, any case.
+
+    >>> id_key(12345.0), id_key("ab-1")
+    ('12345', 'AB-1')
+    """
+    return id_text(v).upper()
+
+
+def ignored_errors_xml() -> str:
+    """The ``<ignoredErrors>`` element: no "number stored as text" mark on the id columns, rows 2 to
+    Excel's last row."""
+    sqref = " ".join(f"{letter(C.INDEX[h])}2:{letter(C.INDEX[h])}1048576" for h in TEXT_ID_COLUMNS)
+    return f'<ignoredErrors><ignoredError sqref="{sqref}" numberStoredAsText="1"/></ignoredErrors>'
+
+
+# The elements of a worksheet that come after <ignoredErrors> (ECMA-376 CT_Worksheet order).
+_AFTER_IGNORED = re.compile(r"<(?:smartTags|drawing|legacyDrawing|legacyDrawingHF|drawingHF|picture|oleObjects|"
+                            r"controls|webPublishItems|tableParts|extLst)\b|</worksheet>")
+
+
+def with_ignored_errors(tail: str) -> str:
+    """The sheet XML after ``</sheetData>`` with :func:`ignored_errors_xml` in its place (replacing
+    one already there)."""
+    tail = re.sub(r"<ignoredErrors>.*?</ignoredErrors>|<ignoredErrors/>", "", tail, flags=re.S)
+    m = _AFTER_IGNORED.search(tail)
+    return tail[:m.start()] + ignored_errors_xml() + tail[m.start():]
+
+
 def write_part(out: zipfile.ZipFile, zi: zipfile.ZipInfo, xml: str, cols: dict[str, list], n: int) -> None:
     """Write the Trades sheet part: openpyxl's XML with its ``<sheetData>`` replaced by the rows."""
     start = xml.index("<sheetData>")
@@ -195,7 +252,7 @@ def write_part(out: zipfile.ZipFile, zi: zipfile.ZipInfo, xml: str, cols: dict[s
         if chunk:
             fh.write("".join(chunk).encode("utf-8"))
         fh.write(b"</sheetData>")
-        fh.write(xml[end:].encode("utf-8"))
+        fh.write(with_ignored_errors(xml[end:]).encode("utf-8"))
 
 
 def _col_index(letters: str) -> int:
