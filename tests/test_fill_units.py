@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from addin.fill.enrich import AccountDefaults, enrich, equity_timeline
+from addin.fill.enrich import AccountDefaults, enrich, opening_balance
 from addin.fill.plan import balance_before
 from addin.fill.backups import backups, replace_with
 from addin.fill.lock import FillLock, JournalBusy, check_not_open
-from addin.statements.model import BalanceEvent, SourceRef, Trade
+from addin.statements.model import BalanceEvent, SourceRef, Statement, Trade
 
 SRC = SourceRef(file="statement.htm", row=1)
 INSTRUMENTS = {
@@ -95,11 +95,13 @@ def test_statement_leverage_wins_over_settings_and_missing_leverage_is_flagged()
     assert assumed.leverage == 30 and any("leverage" in f for f in assumed.flags)
 
 
-def test_equity_timeline_counts_only_what_happened_before():
+def test_the_opening_balance_counts_only_what_happened_before_the_first_trade():
     deposit = BalanceEvent(time=datetime(2024, 1, 1), amount=1_000, kind="deposit", source=SRC)
-    before = equity_timeline([deposit], [], 0.0)
-    assert before(datetime(2023, 12, 31)) == 0.0
-    assert before(datetime(2024, 1, 2)) == 1_000
+    later = BalanceEvent(time=datetime(2024, 1, 3), amount=500, kind="deposit", source=SRC)
+    trade = Trade(broker="B", account="1", trade_id="1", symbol="EURUSD", side="long", quantity=1, entry=1.1,
+                  open_time=datetime(2024, 1, 2), source=SRC)
+    statement = Statement(file="s", format="test", broker="B", trades=[trade], balance_events=[deposit, later])
+    assert opening_balance(statement) == 1_000
 
 
 def test_a_failed_write_leaves_the_journal_untouched(tmp_path):

@@ -12,12 +12,10 @@ All arithmetic is :mod:`addin.risk`'s; this module only decides which rule appli
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from ..statements.model import BalanceEvent, Trade
+from ..statements.model import Trade
 from .fx_rates import StatementRates, journal_rate
 
 SIDE = {"long": 1, "short": -1}
@@ -31,37 +29,16 @@ class AccountDefaults:
     leverage: float
 
 
-def equity_timeline(balance_events: Iterable[BalanceEvent], trades: Iterable[Trade],
-                    starting_equity: float) -> Callable[[datetime | None], float]:
-    """A function giving the account balance just before a moment: the starting equity plus every
-    deposit, withdrawal and realised net P/L dated earlier. Built once, O(log n) a query."""
-    moves: list[tuple[datetime, float]] = [(e.time, e.amount) for e in balance_events if e.time is not None]
-    moves += [(t.close_time, t.net_profit) for t in trades
-              if t.close_time is not None and t.net_profit is not None]
-    moves.sort(key=lambda m: m[0])
-    times = [m[0] for m in moves]
-    running = []
-    total = starting_equity
-    for _, amount in moves:
-        total += amount
-        running.append(total)
-
-    def before(moment: datetime | None) -> float:
-        if moment is None:
-            return total
-        i = bisect_left(times, moment)
-        return running[i - 1] if i else starting_equity
-
-    return before
-
-
 def opening_balance(statement) -> float | None:
-    """The balance just before the statement's first trade opened, from its deposits and
-    withdrawals (None when it records none before then)."""
+    """The balance just before the statement's first trade opened: its deposits, withdrawals and
+    realised net P/L dated earlier (None when it records no dated cash movement before then)."""
     opens = [t.open_time for t in statement.trades if t.open_time is not None]
     if not opens or not any(e.time is not None for e in statement.balance_events):
         return None
-    balance = equity_timeline(statement.balance_events, statement.trades, 0.0)(min(opens))
+    first = min(opens)
+    balance = sum(e.amount for e in statement.balance_events if e.time is not None and e.time < first)
+    balance += sum(t.net_profit for t in statement.trades
+                   if t.close_time is not None and t.net_profit is not None and t.close_time < first)
     return balance if balance > 0 else None
 
 
