@@ -30,7 +30,7 @@ from .planner import result
 from .settings import SETTINGS_CELLS
 
 TITLE = C.schema.DASHBOARD_SHEET
-DASH_WIDTHS = (27, 17, 3, 32, 17, 38)
+DASH_WIDTHS = (27, 17, 3, 32, 24, 38)  # E fits "no price bars for this trade"
 CHART_ROWS = 17  # rows of 20 px each chart takes, gap included
 
 
