@@ -686,7 +686,7 @@ def _excursions(s: Sheet, put, cols: dict[str, list], top: int, stop_out_level: 
     r += len(EXCURSION_EXPLAINED) + 1
     s.text(f"A{r}", "Closest calls: the lowest margin levels", font=LABEL_FONT)
     head = r + 1
-    for col, label in zip("ABCD", ("Trade ID", "Symbol", "Lowest margin level", "Row in Trades")):
+    for col, label in zip("ABCD", ("Trade ID", "Symbol", "Level", "Trades row")):
         s.text(f"{col}{head}", label, font=HEAD_FONT, fill=HEAD_FILL, align=None if col == "A" else right)
     first = head + 1
     closest = []
