@@ -9,7 +9,10 @@ Layout (one function, :func:`build_stats`, writes it):
 * three native charts: the equity curve (cumulative net P/L per trade), P/L by month (one series
   per year) and the distribution of R multiples;
 * the same statistics broken down by Setup, Tags, Symbol, Side and the weekday the trade was
-  opened; a monthly P/L grid (years x months, by close time); the R-multiple histogram's bins.
+  opened; a monthly P/L grid (years x months, by close time); the R-multiple histogram's bins;
+* "How close the trades came" (:func:`_excursions`): the MAE R of winners and of losers per bin,
+  the exit efficiency, the share whose lowest margin level came within 1.5x of StopOutLevel, the
+  five closest calls, from the excursion columns a fill given price bars writes.
 
 Cost model: no add-in call at all. Every cell is COUNTIFS/SUMIFS/SUMPRODUCT over the table's
 columns (Excel 2016 and LibreOffice 7: no LET, FILTER or dynamic arrays); the largest leverage is
