@@ -315,6 +315,11 @@ def test_libreoffice_recalculates_the_stats_sheet(tmp_path, trader_columns):
     """With every cached value of the Stats sheet removed, LibreOffice computes each cell from the
     Trades table and lands on the Python twins' values (200 sample trades, setups and tags)."""
     trades = sample_trades(200, seed=5) + edge_trades()
+    # excursion figures (the "How close the trades came" section): numbers with ties, words, none
+    words = "bars do not cover this trade"
+    trades = [t.model_copy(update={} if i % 7 == 6 else {
+        "mae_r": words if i % 11 == 3 else (i * 37 % 29) / 20, "mfe": words if i % 11 == 3 else (i * 13 % 17) / 1e4,
+        "lowest_margin_level": words if i % 11 == 3 else 0.4 + (i * 7 % 23) / 10}) for i, t in enumerate(trades)]
     setups = [("breakout", "pullback", "range", None)[i % 4] for i in range(len(trades))]
     tags = [("news", "news, london", "asia", None, "london, fomc")[i % 5] for i in range(len(trades))]
     trader_columns(setups, tags)

@@ -31,10 +31,11 @@ from .settings import SETTINGS_CELLS
 from .trades import id_key, id_match
 
 TITLE = C.schema.DASHBOARD_SHEET
-DASH_WIDTHS = (27, 17, 3, 32, 17, 38)
+DASH_WIDTHS = (27, 17, 3, 32, 24, 38)  # E fits "no price bars for this trade"
 CHART_ROWS = 17  # rows of 20 px each chart takes, gap included
 
 
+NO_BARS = "no price bars for this trade"  # an excursion cell of the picked trade left empty by the fills
 AUTO_PICK = "DashboardAutoPick"  # hidden defined name: the Trade ID the program put in B3
 
 
@@ -179,6 +180,19 @@ def build(book: Book) -> None:
         gap = ""
     item("gap", "Stop to stop-out, pips", f'IF({both(S, card["so"], PIP)},IF({_is(SD, _SHORT)},'
          f'{card["so"]}-{S},{S}-{card["so"]})/{PIP},"")', gap, "#,##0.0", "> 0: the stop is hit first")
+    # How close the trade came (the excursion columns a fill given price bars writes): an empty
+    # cell means no bars covered the trade.
+    def excursion_item(key, label, col, fmt, note):
+        src = f"INDEX({C.TABLE}[{col}],$B$4)"
+        v = cell_of(col) if idx is not None else ""
+        item(key, label, f'IF(ISNUMBER($B$4),IF({src}="","{NO_BARS}",{src}),"")',
+             NO_BARS if idx is not None and v == "" else v, fmt, note)
+
+    excursion_item("mae", "MAE, price", "MAE", C.PRICE, "furthest price went against the trade")
+    excursion_item("mfe", "MFE, price", "MFE", C.PRICE, "furthest price went for the trade")
+    excursion_item("maer", "MAE in R", "MAE R", "0.00", "MAE / (entry to stop): 1 = reached the stop")
+    excursion_item("lml", "Lowest margin level", "Lowest margin level", "0.0%",
+                   "at the worst price; StopOutLevel: closed by the broker")
     row_item("risk", "Risk at the stop", "Risk at stop", C.MONEY, "money lost if the stop is hit")
     row_item("riskpct", "Risk, % of equity", "Risk %", "0.00%", "against RiskPerTrade on Settings")
     if isnum(e) and isnum(stop) and isnum(eq) and isnum(pv):
@@ -216,6 +230,9 @@ def build(book: Book) -> None:
     for k in ("so", "gap"):
         _traffic(ws, c[k].replace("$", ""), [
             (f'AND(ISNUMBER({c["gap"]}),{c["gap"]}<=0)', RED), (f'ISNUMBER({c["gap"]})', GREEN)])
+    _traffic(ws, c["lml"].replace("$", ""), [
+        (f'AND(ISNUMBER({c["lml"]}),{c["lml"]}<=StopOutLevel)', RED),
+        (f'AND(ISNUMBER({c["lml"]}),{c["lml"]}<=1.5*StopOutLevel)', AMBER), (f'ISNUMBER({c["lml"]})', GREEN)])
     _traffic(ws, c["riskpct"].replace("$", ""), [
         (f'AND(ISNUMBER({c["riskpct"]}),{c["riskpct"]}>2*RiskPerTrade)', RED),
         (f'AND(ISNUMBER({c["riskpct"]}),{c["riskpct"]}>RiskPerTrade)', AMBER), (f'ISNUMBER({c["riskpct"]})', GREEN)])

@@ -9,7 +9,10 @@ Layout (one function, :func:`build_stats`, writes it):
 * three native charts: the equity curve (cumulative net P/L per trade), P/L by month (one series
   per year) and the distribution of R multiples;
 * the same statistics broken down by Setup, Tags, Symbol, Side and the weekday the trade was
-  opened; a monthly P/L grid (years x months, by close time); the R-multiple histogram's bins.
+  opened; a monthly P/L grid (years x months, by close time); the R-multiple histogram's bins;
+* "How close the trades came" (:func:`_excursions`): the MAE R of winners and of losers per bin,
+  the exit efficiency, the share whose lowest margin level came within 1.5x of StopOutLevel, the
+  five closest calls, from the excursion columns a fill given price bars writes.
 
 Cost model: no add-in call at all. Every cell is COUNTIFS/SUMIFS/SUMPRODUCT over the table's
 columns (Excel 2016 and LibreOffice 7: no LET, FILTER or dynamic arrays); the largest leverage is
@@ -60,7 +63,7 @@ def build(book) -> StatsResult:
     times = {k: [excel_serial(v) if hasattr(v, "year") else v if _num(v) else None for v in book.cols[k]]
              for k in ("Open time", "Close time")}
     return build_stats(book.wb, book.cols, times, book.cache, keys=book.inputs.get("keys"),
-                       years=book.inputs.get("years"))
+                       years=book.inputs.get("years"), stop_out_level=book.settings.stop_out_level)
 T = C.TABLE
 P, R, EL = f"{T}[Net P/L]", f"{T}[R multiple]", f"{T}[Effective leverage]"
 OC, SB = f"{T}[Over cap]", f"{T}[Stop beyond stop-out]"
@@ -309,6 +312,7 @@ class StatsResult:
     card: dict[str, str]         # card label -> cell
     month_rows: dict[int, int]   # year -> grid row
     hist_rows: list[int]
+    excursion: "ExcursionLayout | None" = None
 
 
 def _groups(keys: Sequence[str], row_keys: Sequence[Sequence[str]]) -> dict[str, list[int]]:
@@ -379,12 +383,14 @@ def _span(col0: int, row0: int, col1: int, row1: int) -> TwoCellAnchor:
 
 
 def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
-                keys: dict[str, list[str]] | None = None, years: Sequence[int] | None = None) -> StatsResult:
+                keys: dict[str, list[str]] | None = None, years: Sequence[int] | None = None,
+                stop_out_level: float = 0.5) -> StatsResult:
     """Write the Stats sheet into ``wb`` (after the Trades sheet exists). ``cols`` are the Trades
     columns as :func:`columns.compute` leaves them (plus "Setup" and "Tags"), ``times`` the open and
     close times as date serials; ``cache`` the build's {sheet title: {cell: cached value}}.
     ``keys`` {section title: key rows} and ``years`` (monthly grid rows) found on the sheet are
-    kept beside those of the trades (a fill passes what the trader typed there)."""
+    kept beside those of the trades (a fill passes what the trader typed there). ``stop_out_level``
+    is the StopOutLevel setting (the closeness share's cached value; its formula reads the name)."""
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
     n = len(cols["Net P/L"])
@@ -536,6 +542,8 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
         put(f"D{hr}", f, count, "0", align=right)
         hist_rows.append(hr)
     hist_end = hist_rows[-1]
+    excursion = _excursions(s, put, cols, hist_end + 2, stop_out_level)
+    hist_end = excursion.end
 
     _charts(wb, ws, n, grid_head, month_rows, hist_rows)
 
@@ -554,7 +562,153 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    return StatsResult(values=values, rows=rows, card=card, month_rows=month_rows, hist_rows=hist_rows)
+    return StatsResult(values=values, rows=rows, card=card, month_rows=month_rows, hist_rows=hist_rows,
+                       excursion=excursion)
+
+
+# How close the trades came: MAE R per bin, exit efficiency, margin level near the stop-out -------
+
+MAER, MFE_, LML = f"{T}[MAE R]", f"{T}[MFE]", f"{T}[Lowest margin level]"
+EX_, EN_, DIR_ = f"{T}[Exit]", f"{T}[Entry]", f"{T}[Direction]"
+MAE_R_EDGES = (0.0, 0.25, 0.5, 0.75, 1.0)  # the last bin is open-ended: 1R or more went past the stop
+NEAR_FACTOR = 1.5  # "came within 1.5x of the stop-out": a lowest margin level <= 1.5 x StopOutLevel
+CLOSEST = 5        # closest calls listed
+NO_MFE = "no closed trade with an MFE above 0"
+NO_LEVEL = "no closed trade with a margin level"
+EXCURSION_TITLE = "How close the trades came"
+
+# (label, key, format, what it tells a trader): the figures under the MAE R table (README's text too).
+EXCURSION_EXPLAINED: tuple[tuple[str, str, str, str], ...] = (
+    ("Trades with an MFE", "n_mfe", "0", "closed trades whose MFE is a number above 0: the exit efficiency's trades"),
+    ("Exit efficiency", "eff", "0.0%",
+     "realised move (Exit - Entry) x direction / MFE, on average: 100% = every exit at the best price seen"),
+    ("Trades with a margin level", "n_lml", "0", "closed trades whose Lowest margin level is a number"),
+    ("Came within 1.5x of the stop-out", "near", "0.0%",
+     "share of those whose lowest margin level fell to 1.5 x StopOutLevel or below: close to a forced close"),
+)
+
+
+@dataclass
+class ExcursionLayout:
+    """Where the section's cells are: the MAE R table's rows, the figures' cells, the closest calls' rows."""
+    bins: list[int]                  # rows of the MAE R table (D winners, E losers)
+    figures: dict[str, str]          # EXCURSION_EXPLAINED key -> cell
+    closest: list[int]               # rows of the closest calls (A id, B symbol, C level, D Trades row)
+    end: int
+
+
+def excursion_figures(cols: dict[str, list], stop_out_level: float) -> dict[str, object]:
+    """The twin of the section: {"bins": [(winners, losers)], "n_mfe", "eff", "n_lml", "near",
+    "closest": [(trade id, symbol, level, Trades row 1-based)]}, over the closed trades (a numeric
+    Net P/L); a cell holding words instead of a number is skipped, as COUNTIFS/ISNUMBER skip it."""
+    net = cols["Net P/L"]
+    n = len(net)
+    closed = [i for i in range(n) if _num(net[i])]
+    mae_r = cols.get("MAE R", [None] * n)
+    edges = [*MAE_R_EDGES, None]
+    bins = []
+    for lo, hi in zip(edges, edges[1:]):
+        def inside(v) -> bool:
+            return _num(v) and v >= lo - 1e-9 and (hi is None or v < hi - 1e-9)
+        bins.append((float(sum(1 for i in closed if net[i] > 0 and inside(mae_r[i]))),
+                     float(sum(1 for i in closed if net[i] < 0 and inside(mae_r[i])))))
+    mfe = cols.get("MFE", [None] * n)
+    moves = [(cols["Exit"][i] - cols["Entry"][i]) * cols["Direction"][i] / mfe[i] for i in closed
+             if _num(mfe[i]) and mfe[i] > 0 and all(_num(cols[c][i]) for c in ("Exit", "Entry", "Direction"))]
+    lml = cols.get("Lowest margin level", [None] * n)
+    measured = [i for i in closed if _num(lml[i])]
+    near = sum(1 for i in measured if lml[i] <= NEAR_FACTOR * stop_out_level)
+    ranked = sorted(measured, key=lambda i: (lml[i], i))[:CLOSEST]
+
+    def shown(col: str, i: int) -> object:
+        v = cols.get(col, [None] * n)[i]
+        return "" if v is None or v == "" else v
+
+    return {
+        "bins": bins,
+        "n_mfe": float(len(moves)), "eff": sum(moves) / len(moves) if moves else NO_MFE,
+        "n_lml": float(len(measured)), "near": near / len(measured) if measured else NO_LEVEL,
+        "closest": [(shown("Trade ID", i), shown("Symbol", i), lml[i], float(i + 1)) for i in ranked],
+    }
+
+
+def _excursions(s: Sheet, put, cols: dict[str, list], top: int, stop_out_level: float) -> ExcursionLayout:
+    """Write the section from row ``top``: the MAE R table of winners and losers, the exit
+    efficiency and the margin-level share, the closest calls. Native formulas only: COUNTIFS with
+    criteria built from cells (``">="&B5``, never a number inside a string, which Excel and
+    LibreOffice read in the user's locale), SUMPRODUCT, and classic array formulas
+    ``{=SUM(IF(...))}`` and ``{=SMALL(IF(...),k)}`` (Excel 2016, LibreOffice 7: no AGGREGATE,
+    FILTER or dynamic arrays)."""
+    got = excursion_figures(cols, stop_out_level)
+    right = Alignment(horizontal="right")
+    s.text(f"A{top}", EXCURSION_TITLE, font=SECTION_FONT)
+    s.text(f"A{top + 1}", "From the MAE, MFE and Lowest margin level columns (a fill given price bars writes them), "
+                          "closed trades only; a cell holding words instead of a number is skipped.", font=NOTE_FONT)
+    head = top + 2
+    for col, label in zip("ABCDE", ("MAE R, closed trades", "From", "Below", "Winners", "Losers")):
+        s.text(f"{col}{head}", label, font=HEAD_FONT, fill=HEAD_FILL, align=None if col == "A" else right)
+    edges = [*MAE_R_EDGES, None]
+    bins = []
+    for b, (lo, hi) in enumerate(zip(edges, edges[1:])):
+        r = head + 1 + b
+        s.text(f"A{r}", f"{lo:g}R or more" if hi is None else f"{lo:g} to {hi:g}R", font=LABEL_FONT)
+        s.value(f"B{r}", lo, fmt="0.00")
+        crit = f'{MAER},">="&(B{r}-{R_EPS})'
+        if hi is not None:
+            s.value(f"C{r}", hi, fmt="0.00")
+            crit += f',{MAER},"<"&(C{r}-{R_EPS})'
+        put(f"D{r}", f'COUNTIFS({P},">"&0,{crit})', got["bins"][b][0], "0", align=right)
+        put(f"E{r}", f'COUNTIFS({P},"<"&0,{crit})', got["bins"][b][1], "0", align=right)
+        bins.append(r)
+    r = bins[-1] + 1
+    s.text(f"A{r}", "How far each trade went against it before it closed, in R (1R = the stop's distance): "
+                    "winners that seldom pass 0.5R say the stop could sit closer, for less risk per trade.",
+           font=NOTE_FONT)
+
+    r += 2
+    figures: dict[str, str] = {}
+    mask = f"ISNUMBER({P})*ISNUMBER({EX_})*ISNUMBER({EN_})*ISNUMBER({DIR_})*ISNUMBER({MFE_})"
+    for j, (label, key, fmt, note) in enumerate(EXCURSION_EXPLAINED):
+        cr = r + j
+        figures[key] = f"B{cr}"
+    n_mfe, n_lml = figures["n_mfe"], figures["n_lml"]
+    formulas = {
+        # (MFE>0) is TRUE for a word (text sorts above numbers); ISNUMBER(MFE) zeroes it.
+        "n_mfe": f"SUMPRODUCT({mask}*({MFE_}>0))",
+        "eff": ("array", f'IF({n_mfe}=0,"{NO_MFE}",SUM(IF({mask}*({MFE_}>0),({EX_}-{EN_})*{DIR_}/{MFE_},0))/{n_mfe})'),
+        "n_lml": f"COUNTIFS({P},{NUM},{LML},{NUM})",
+        "near": f'IF({n_lml}=0,"{NO_LEVEL}",SUMPRODUCT(ISNUMBER({P})*ISNUMBER({LML})*({LML}<={NEAR_FACTOR}*StopOutLevel))'
+                f"/{n_lml})",
+    }
+    for j, (label, key, fmt, note) in enumerate(EXCURSION_EXPLAINED):
+        cr = r + j
+        s.text(f"A{cr}", label, font=LABEL_FONT, border=BOX)
+        put(f"B{cr}", formulas[key], got[key], fmt, font=VALUE_FONT, border=BOX, align=right)
+        s.text(f"C{cr}", note, font=NOTE_FONT)
+
+    r += len(EXCURSION_EXPLAINED) + 1
+    s.text(f"A{r}", "Closest calls: the lowest margin levels", font=LABEL_FONT)
+    head = r + 1
+    for col, label in zip("ABCD", ("Trade ID", "Symbol", "Level", "Trades row")):
+        s.text(f"{col}{head}", label, font=HEAD_FONT, fill=HEAD_FILL, align=None if col == "A" else right)
+    first = head + 1
+    closest = []
+    rank = f"ISNUMBER({P})*ISNUMBER({LML})"
+    for k in range(1, CLOSEST + 1):
+        cr = head + k
+        row = got["closest"][k - 1] if k <= len(got["closest"]) else ("", "", "", "")
+        put(f"C{cr}", ("array", f'IF({n_lml}<{k},"",SMALL(IF({rank},{LML}),{k}))'), row[2], C.PCT, align=right)
+        # the j-th row holding this level, j = how often it appears in the list so far (ties in row order)
+        put(f"D{cr}", ("array", f'IF(C{cr}="","",SMALL(IF({rank}*({LML}=C{cr}),ROW({LML})-MIN(ROW({LML}))+1),'
+                                f"COUNTIF(C${first}:C{cr},C{cr})))"), row[3], "0", align=right)
+        for col, name, v in (("A", "Trade ID", row[0]), ("B", "Symbol", row[1])):
+            src = f"INDEX({T}[{name}],D{cr})"
+            put(f"{col}{cr}", f'IF(ISNUMBER(D{cr}),IF({src}="","",{src}),"")', v, None,
+                align=None if col == "A" else right)
+        closest.append(cr)
+    s.text(f"A{closest[-1] + 1}", "The closed trades whose margin level came nearest the StopOutLevel setting "
+                                  "(where the broker closes positions), lowest first.", font=NOTE_FONT)
+    return ExcursionLayout(bins=bins, figures=figures, closest=closest, end=closest[-1] + 1)
 
 
 def _date(serial: float):
