@@ -17,6 +17,7 @@ from .xlsx_edit import (NS_MAIN, Cell, Package, build_row, cell_xml, col_letter,
                         serial, split_ref, stream_sheet)
 from .journal_state import REJECTED_TABLE, read_cash_from
 from .package_write import _extend
+from ..runtime_switch import LITE_PREFIX, function_names, rewrite_part
 from .summary import refresh
 
 
@@ -221,6 +222,10 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
     # the loop above extended.
     sums = refresh(pkg, settings, cols, cash_all, first_trade, trades_sheet, marks, data_start)
     o.parts.update(sums.parts)
+    # A journal switched to xlwings Lite (`runtime lite`) keeps its add-in calls in that form.
+    for part, data in sums.parts.items():
+        if part in pkg.names and part.startswith("xl/worksheets/") and LITE_PREFIX.encode() in pkg.zf.read(part):
+            o.parts[part] = rewrite_part(data.decode("utf-8"), "lite", function_names())[0].encode("utf-8")
     o.workbook = sums.workbook
     o.full_calc = o.full_calc or sums.foreign_formulas
 
