@@ -389,7 +389,7 @@ class _Reader:
                         unit=self.currency or "", source="Results: Total Net Profit", rejected=self.rejected_pnl),
             check_total("positions' profit", round(sum(self.out_deal_profit), 2) if self.out_deal_profit else None,
                         positions_profit, tolerance=0.011, unit=self.currency or "",
-                        source="Deals: Profit of the closing (out) deals"),
+                        source="Deals: Profit of the closing (out) deals", rejected=self.rejected_pnl),
         ])
 
     def _header(self, rows: list[_Row]) -> None:
