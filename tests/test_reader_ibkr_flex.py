@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from addin.statements import ibkr_flex
+from addin.statements import ibkr_flex, ibkr_positions
 from addin.statements.model import StatementError
 from conftest import shared_statement
 
@@ -232,19 +232,25 @@ def test_closing_executions_carry_realised_pnl_in_base_currency(tmp_path):
     path = tmp_path / "closing.xml"
     path.write_text(CLOSING)
     st = ibkr_flex.read(path)
-    buy, sell, fesx = st.trades
-    assert not buy.is_closed and buy.commission == approx(-0.9)
-    # the sale closes the long: a long closed at 190 when executed, realised 998 USD = 918.16 EUR
-    assert sell.is_closed and sell.side == "long" and sell.exit == sell.entry == 190
-    assert sell.open_time == sell.close_time == datetime(2024, 1, 5, 15, 0)
-    assert sell.net_profit == approx(998 * 0.92)  # IB's realised P/L is already net of commissions
-    assert sell.commission == approx(-0.92)
+    sell, fesx = st.trades
+    # the sale closes the long bought in the same file: one closed row from 180 (2 Jan) to 190
+    # (5 Jan); the purchase is no row of its own but accounted for as closed in this statement
+    assert sell.is_closed and sell.side == "long" and (sell.entry, sell.exit) == (180, 190)
+    assert (sell.open_time, sell.close_time) == (datetime(2024, 1, 2, 9, 30), datetime(2024, 1, 5, 15, 0))
+    assert sell.net_profit == approx(998 * 0.92)  # IB's realised P/L is already net of both commissions
+    assert sell.commission == approx(-0.92 - 0.9)  # so both are on this row, each once
+    assert sell.profit == approx(998 * 0.92 + 1.82)
+    assert "opened by 100 of 100 @ 180 (row 1)" in sell.flags
+    # the future was opened before this statement: its entry is unknown and the row says so
+    assert fesx.flags == (ibkr_positions.OPENED_BEFORE,) and fesx.entry == fesx.exit == 4500
     # buying to close a short future
     assert fesx.side == "short" and fesx.asset_class == "FUTURE" and fesx.contract_size == 10
     assert fesx.net_profit == approx(-304)
     assert sum(t.net_profit for t in st.trades if t.is_closed) == approx(998 * 0.92 - 304)
     # the ORDER and SYMBOL_SUMMARY rows repeat the same P/L and are not trades
-    assert {(n.source.row, n.kind) for n in st.non_trades} == {(2, "order summary"), (6, "symbol summary")}
+    assert {(n.source.row, n.kind) for n in st.non_trades} == {
+        (1, ibkr_positions.CONSUMED), (2, "order summary"), (6, "symbol summary")}
+    assert st.ledger.balanced and st.ledger.trade_rows == 2
     (bad,) = st.rejected
     assert bad.source.row == 5 and "abc" in bad.reason
 
@@ -278,11 +284,15 @@ def test_an_option_expiring_worthless_is_a_close_at_zero_keeping_the_premium(tmp
     path = tmp_path / "zero.xml"
     path.write_text(ZERO)
     st = ibkr_flex.read(path)
-    sold, expired, exercised = st.trades
-    assert not sold.is_closed
-    # the two short puts expire: bought back at 0, the whole premium (less commission) realised
-    assert expired.is_closed and expired.side == "short" and expired.entry == expired.exit == 0
+    expired, exercised = st.trades
+    # the two puts sold at 1.50 expire: one short closed at 0 from the sale's price and time, the
+    # whole premium (less the sale's commission, now on this row) realised; the sale is no row
+    assert expired.is_closed and expired.side == "short" and (expired.entry, expired.exit) == (1.5, 0)
+    assert expired.open_time == datetime(2024, 1, 2, 10, 0) and expired.commission == -2
     assert expired.net_profit == approx(298) and "expired worthless" in expired.comment
+    assert [(n.source.row, n.kind) for n in st.non_trades] == [(1, ibkr_positions.CONSUMED)]
+    # the exercised call was bought before this statement
+    assert exercised.flags == (ibkr_positions.OPENED_BEFORE,)
     # a long call exercised: no openCloseIndicator, but notes Ex say it leaves the book
     assert exercised.is_closed and exercised.side == "long" and exercised.net_profit == 0
     assert "exercised" in exercised.comment

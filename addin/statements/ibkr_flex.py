@@ -8,25 +8,28 @@ SYMBOL_SUMMARY, ASSET_SUMMARY, CLOSED_LOT, WASH_SALE... rows aggregate or break 
 executions, so they become :class:`NonTradeRow` ("order summary", "symbol summary", "asset summary",
 "closed lot", ...) and nothing is counted twice.
 
-Each execution is one Trade:
+Each execution is first read as one draft Trade, then :func:`ibkr_positions.book` pairs the drafts
+into positions, first in first out per account and instrument, as IB's realised P/L does:
 
 * **Opening execution** (``openCloseIndicator`` O, or empty with no realised P/L, as IB writes for
-  forex conversions): ``entry`` = ``tradePrice``, ``open_time`` = execution time, no exit, no profit
-  (``profit`` None: still open as far as this row says). ``side`` is the execution's direction:
-  BUY -> long, SELL -> short.
-* **Closing execution** (``openCloseIndicator`` contains C, or a nonzero ``fifoPnlRealized``): a Trade
-  closed at the moment it was executed: ``entry`` = ``exit`` = ``tradePrice``,
-  ``open_time`` = ``close_time`` = execution time, and ``profit`` carries IB's realised P/L. ``side`` is
-  the side of the *position being closed* (a SELL that closes is a long closed, a BUY that closes is
-  a short covered), so long/short statistics are not inverted; ``comment`` says "SELL to close".
+  forex conversions): ``entry`` = ``tradePrice``, ``open_time`` = execution time, no exit, no profit.
+  ``side`` is the execution's direction: BUY -> long, SELL -> short. Closed in the same file, it is
+  no journal row but a NonTradeRow "opening execution closed in this statement" naming the closing
+  rows that carry it; partly closed, an open row of the remaining quantity (Flags say what closed).
+* **Closing execution** (``openCloseIndicator`` contains C, or a nonzero ``fifoPnlRealized``): a
+  closed Trade of its quantity at its ``tradePrice`` and time, with the quantity-weighted entry
+  price and the open time of the lots of the file it closes; ``side`` is the side of the *position
+  being closed* (a SELL that closes is a long closed); ``comment`` says "SELL to close". A position
+  opened before the file: entry = exit = ``tradePrice`` and open time = close time, flagged
+  :data:`ibkr_positions.OPENED_BEFORE` (the fill's merge takes the entry from the journal's open rows).
 
 Money is converted to the base (account) currency with ``fxRateToBase``. IB's ``fifoPnlRealized`` is
 already net of the commissions of both the opening execution (inside the cost basis) and the closing
-one, so ``profit`` = realised * fx - commission - taxes of the closing row, which makes
-``net_profit`` of a closing execution exactly IB's realised P/L in base currency. Summing
-``net_profit`` over closed trades therefore reconciles with the sum of ``fifoPnlRealized * fxRateToBase``.
-The opening execution's commission also stays on its own (open) Trade for the record; do not add it
-to closed P/L again.
+one. A closed row's ``commission`` is the closing execution's plus the closed lots' share of their
+opening commission, and ``profit`` = realised * fx - commission - taxes, so its ``net_profit`` is
+exactly IB's realised P/L in base currency and each commission is counted once (an open remainder
+keeps the rest of its opening commission). Summing ``net_profit`` over closed trades reconciles
+with the sum of ``fifoPnlRealized * fxRateToBase``.
 
 ``commission`` = ``ibCommission`` (sign kept, negative = cost) times ``fxRateToBase`` when
 ``ibCommissionCurrency`` is the trade currency (or empty); as is when it is the base currency.
@@ -78,13 +81,13 @@ trade, a non-trade (summary levels, cancels, duplicates, cash movements) or reje
 Totals checked: the executions' realised P/L against ``FIFOPerformanceSummaryUnderlying``
 ``totalRealizedPnl`` (when the query includes it and there are executions).
 
-Partial closes, scale-ins and flips: a journal row is an execution, as IB books them. A scale-in is
-several opening executions (open rows, no P/L); a partial close is a closing execution of part of
-the position, carrying IB's FIFO realised P/L of the lots it closed (``fifoPnlRealized``, net of
-both commissions), so the closing rows add up to the realised P/L and each execution's quantity is
-on one row. An execution that closes the position and opens the opposite one (``openCloseIndicator``
-``C;O``) is one closing row of the whole quantity carrying the closed part's P/L, flagged
-(:data:`FLIP_FLAGS`): the row does not say how much of it opened.
+Partial closes, scale-ins and flips (:mod:`ibkr_positions`): a scale-in is several opening
+executions, each closed by the closing executions in FIFO order; a partial close is a closed row of
+its own quantity with the entry of the lots it closed. An execution that closes the position and
+opens the opposite one (``openCloseIndicator`` ``C;O``) is split into a closed row of the lots it
+closed and an open row of the rest (Trade ID ``<id>:open``), both flagged; when the file does not
+hold the position it closed, it stays one closing row of the whole quantity, flagged
+(:data:`FLIP_FLAGS`).
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ from .model import (
     Trade,
 )
 from .ibkr_codes import events as event_texts
+from .ibkr_positions import book, with_flip_rests
 from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number, parse_optional_number
 from .safety import read_limited
@@ -147,11 +151,12 @@ DATETIME_FORMATS = tuple(
 _EMPTY = ("", "--", "N/A", "n/a")
 
 #: The flags of an execution that closed the position and opened the opposite one (a flip, IB's
-#: open/close code "C;O"): IB books it as one execution whose realised P/L is that of the closed
-#: part; the row does not say how much of its quantity closed and how much opened.
+#: open/close code "C;O") while the file does not hold the position it closed: IB books it as one
+#: execution whose realised P/L is that of the closed part, and nothing says how much of it opened.
+#: A flip whose closed lots the file holds is split instead (:mod:`ibkr_positions`).
 FLIP_FLAGS = ("closed the position and opened the opposite one in one execution (IB's C;O): quantity is the "
-              "whole execution, realised P/L the closed part's; the newly opened part is not a separate open "
-              "trade",)
+              "whole execution, realised P/L the closed part's; how much of it opened is unknown while the "
+              "position it closed is not in this statement",)
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -563,6 +568,8 @@ def read(path: Path) -> Statement:
             totals = _totals(fs)
         stated_realised += _stated_realised(fs)
 
+    trades, consumed, flip_rests = book(trades, flip_flags=FLIP_FLAGS)
+    non_trades += consumed
     distinct_bases = set(bases)
     distinct_accounts = [a for a, _ in Counter(accounts).items() if a]
     closed = [t for t in trades if t.is_closed]
@@ -572,7 +579,7 @@ def read(path: Path) -> Statement:
                             round(sum(t.net_profit for t in closed), 2), tolerance=0.01 * max(len(closed), 1),
                             unit=bases[0] if len(distinct_bases) == 1 and bases[0] else "",
                             source="FIFOPerformanceSummaryUnderlying totalRealizedPnl")
-    return settle(Statement(
+    statement = settle(Statement(
         file=file,
         format=FORMAT,
         broker=BROKER,
@@ -584,6 +591,9 @@ def read(path: Path) -> Statement:
         rejected=rejected,
         totals=totals,
     ), ledger, checks=[check])
+    # a split flip's open part: its source row is the flip's, already counted once as a trade row
+    statement.trades = with_flip_rests(statement.trades, flip_rests)
+    return statement
 
 
 _DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"'][^\"']*[\"']")
