@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import shared_statement
 
-from addin.statements import ibkr_activity
+from addin.statements import ibkr_activity, ibkr_positions
 from addin.statements.model import StatementError
 
 FOLDER = "ibkr_activity_statement_csv"
@@ -100,7 +100,9 @@ def test_executions_are_trades_and_order_closed_lot_and_subtotal_rows_are_not(na
     st = ibkr_activity.read(path)
     rows = records(path)
     executions = {line for line, r in rows.items() if r["type"] == "Data" and r["DataDiscriminator"] == "Trade"}
-    assert {t.source.row for t in st.trades} | {r.source.row for r in st.rejected} == executions
+    # every execution is a journal row, rejected, or an opening execution closed in this file
+    consumed = {n.source.row for n in st.non_trades if n.kind == ibkr_positions.CONSUMED}
+    assert {t.source.row for t in st.trades} | {r.source.row for r in st.rejected} | consumed == executions
     kinds = {n.source.row: n.kind for n in st.non_trades}
     for line, r in rows.items():
         if r["type"] == "Header":
@@ -111,6 +113,8 @@ def test_executions_are_trades_and_order_closed_lot_and_subtotal_rows_are_not(na
             assert kinds[line] == "closed lot"
         elif r["DataDiscriminator"] == "Order":
             assert kinds[line] == "order summary"  # every Order here is followed by its executions
+        elif line in consumed:
+            assert r["Code"].startswith("O")
     assert len({t.key for t in st.trades}) == len(st.trades), "trade ids are unique"
 
 
@@ -151,35 +155,37 @@ def test_truncated_export_is_refused_naming_the_file(name, tmp_path):
 def test_multi_account_sek_and_usd_closes_and_the_clov_calls_that_expired():
     st = ibkr_activity.read(activity(FILES[0]))
     assert st.account == "U12345"
-    hm, unit, *clov = st.trades
-    # sold 257 HMB at 176.85 SEK: closes a long; IB's realised 9254.23 SEK after 49 SEK commission
+    hm, unit, expired = st.trades
+    # sold 257 HMB at 176.85 SEK: closes a long bought before this statement (entry unknown, flagged);
+    # IB's realised 9254.23 SEK after 49 SEK commission
     assert (hm.symbol, hm.side, hm.quantity, hm.exit) == ("HMBs", "long", 257, 176.85)
-    assert hm.open_time == hm.close_time == datetime(2021, 1, 11, 6, 57, 37)  # "2021-01-11, 06:57:37"
+    assert hm.close_time == datetime(2021, 1, 11, 6, 57, 37)  # "2021-01-11, 06:57:37"
+    assert hm.flags == (ibkr_positions.OPENED_BEFORE,)
     assert hm.commission == -49 and hm.net_profit == approx(9254.23)
     assert hm.account_currency == hm.quote_currency == "SEK" and hm.fx_to_account is None
     assert unit.net_profit == approx(-445.772436)
-    # four short calls written (one order filled on two exchanges), each an opening execution,
-    # then bought back at 0 when they expired worthless
-    *written, expired = clov
-    assert [(t.side, t.quantity, t.entry) for t in written] == [
-        ("short", 1, 0.41), ("short", 1, 0.41), ("short", 1, 1.3), ("short", 1, 1.46)]
-    assert {t.asset_class for t in clov} == {"OPTION"} and {t.contract_size for t in clov} == {100}
-    assert all(not t.is_closed for t in written)
-    # the expiry (price 0, code C;Ep) is a closed trade keeping the 355.31 USD premium
+    # four short calls written (one order filled on two exchanges), then bought back at 0 when they
+    # expired worthless: one closed short of 4 at the sales' mean price, from the first sale's time;
+    # the four sales are accounted as opening executions closed in this statement
+    assert [n.source.row for n in st.non_trades if n.kind == ibkr_positions.CONSUMED] == [13, 14, 16, 18]
     assert expired.source.row == 20 and not st.rejected
     assert expired.is_closed and (expired.side, expired.quantity) == ("short", 4)
-    assert expired.entry == expired.exit == 0
-    assert expired.open_time == expired.close_time == datetime(2021, 7, 16, 16, 20)
+    assert expired.asset_class == "OPTION" and expired.contract_size == 100
+    assert (expired.entry, expired.exit) == (approx((0.41 + 0.41 + 1.3 + 1.46) / 4), 0)
+    assert (expired.open_time, expired.close_time) == (datetime(2021, 6, 21, 10, 38, 40), datetime(2021, 7, 16, 16, 20))
+    # IB's realised 355.31 = the 358.00 premium less the sales' 2.69 commission, now on this row
     assert expired.net_profit == approx(355.308974) and expired.account_currency == "USD"
+    assert expired.commission == approx(-1.0600091 - 0.3600091 - 0.210463 - 1.0605446)
     assert "expired worthless" in expired.comment
     assert sum(t.net_profit for t in st.trades if t.is_closed and t.account_currency == "USD") == approx(
         -445.772436 + 355.308974)
+    assert not any(not t.is_closed for t in st.trades)  # no position left open
 
 
 def test_numbers_within_quotes_thousands_separators_are_read():
     st = ibkr_activity.read(activity(FILES[1]))
     big = [t for t in st.trades if t.quantity == 1000]
-    assert [(t.side, t.entry, t.exit) for t in big] == [("long", 4.775, None), ("long", 4.982, 4.982)]
+    assert [(t.side, t.entry, t.exit) for t in big] == [("long", 4.775, 4.982)]
     # one order of 500 sold on four exchanges: four closing executions, one order summary
     partial = [t for t in st.trades if t.close_time == datetime(2021, 1, 27, 14, 2, 8)]
     assert sorted(t.quantity for t in partial) == [32, 68, 100, 300]
@@ -190,34 +196,36 @@ def test_option_assignment_stock_called_away_and_calls_closed_at_zero():
     st = ibkr_activity.read(activity(FILES[2]))
     assert st.account == ""  # no Account column in this export
     stocks = [t for t in st.trades if t.asset_class == "EQUITY"]
+    assert all(t.flags == (ibkr_positions.OPENED_BEFORE,) for t in stocks)  # bought before this statement
     assert [(t.symbol, t.quantity, t.exit) for t in stocks] == [
         ("ARKK", 100, 80), ("NVDA", 100, 150), ("NVDA", 100, 170), ("SOFI", 200, 25)]
     assert sum(t.net_profit for t in stocks) == approx(4302.62916 + 15222.70041 + 17085.70471 + 4097.11392)
     calls = [t for t in st.trades if t.asset_class == "OPTION"]
-    assert len(calls) == 8 and all(t.side == "short" and t.contract_size == 100 for t in calls)
-    # each short call written, then closed at price 0 by its assignment (code A;C)
-    assigned = [t for t in calls if t.is_closed]
-    assert [(t.symbol, t.quantity) for t in assigned] == [
-        ("ARKK 19SEP25 80 C", 1), ("NVDA 18JUL25 150 C", 1), ("NVDA 15AUG25 170 C", 1), ("SOFI 19SEP25 25 C", 2)]
-    assert all(t.entry == t.exit == 0 and "assigned" in t.comment for t in assigned)
-    # IB's Realized P/L of an assigned call is 0: the premium is in the stock's sale
-    assert all(t.net_profit == 0 for t in assigned)
+    assert len(calls) == 4 and all(t.side == "short" and t.contract_size == 100 for t in calls)
+    # each short call written, then closed at price 0 by its assignment (code A;C): one closed row
+    # from the sale's price; IB's Realized P/L of an assigned call is 0 (the premium is in the
+    # stock's sale), so the sale's commission on this row is offset in Profit
+    assert [(t.symbol, t.quantity, t.entry, t.exit) for t in calls] == [
+        ("ARKK 19SEP25 80 C", 1, 1.64, 0), ("NVDA 18JUL25 150 C", 1, 4.75, 0), ("NVDA 15AUG25 170 C", 1, 3.38, 0),
+        ("SOFI 19SEP25 25 C", 2, 1.05, 0)]
+    assert all("assigned" in t.comment and t.net_profit == 0 for t in calls)
     assert not st.rejected
 
 
 def test_shorting_stocks_short_sale_then_buy_to_cover():
     st = ibkr_activity.read(activity(FILES[3]))
-    opened, covered = st.trades
-    assert (opened.side, opened.quantity, opened.entry, opened.is_closed) == ("short", 100, 73.54, False)
-    assert opened.contract_size == 1
-    assert (covered.side, covered.exit, covered.net_profit) == ("short", 40, approx(3490.900086))
+    (covered,) = st.trades
+    # sold short at 73.54, covered by assignment at 40: one closed short, IB's realised P/L (which
+    # holds the assigned option's premium: not compared with the prices)
+    assert (covered.side, covered.quantity, covered.entry, covered.exit) == ("short", 100, 73.54, 40)
+    assert covered.contract_size == 1 and covered.net_profit == approx(3490.900086)
 
 
 def test_warrants_in_eur():
     st = ibkr_activity.read(activity(FILES[4]))
-    bought, sold = st.trades
-    assert bought.asset_class == sold.asset_class == "WARRANT"
-    assert bought.quote_currency == "EUR" and sold.net_profit == approx(-12.46)
+    (sold,) = st.trades
+    assert sold.asset_class == "WARRANT" and (sold.entry, sold.exit) == (2.81, 2.72)
+    assert sold.quote_currency == "EUR" and sold.net_profit == approx(-12.46)
 
 
 # --- a whole statement (the real files are Trades excerpts): written here ----------------------
@@ -254,9 +262,10 @@ def test_whole_statement_sections_balance_events_and_order_level_trades(tmp_path
     st = ibkr_activity.read(path)
     assert st.account == "U999" and st.account_currency == "EUR"
     # exported at order level: the Order rows are the trades
-    buy, sell, fx = st.trades
-    assert (buy.side, buy.entry, buy.is_closed, buy.fx_to_account) == ("long", 150, False, 1.0)
-    assert (sell.side, sell.exit, sell.net_profit, sell.commission) == ("long", 160, 94, -3)
+    sell, fx = st.trades
+    # bought 10 SAP at 150, sold at 160: one closed row carrying both commissions, net = IB's 94
+    assert (sell.side, sell.entry, sell.exit, sell.net_profit, sell.commission) == ("long", 150, 160, 94, -6)
+    assert sell.fx_to_account == 1.0
     assert st.totals.closed_pnl == 94  # the Trades Total row in EUR
     (bad,) = st.rejected
     assert bad.source.row == 14 and "-x" in bad.reason
@@ -273,6 +282,7 @@ def test_whole_statement_sections_balance_events_and_order_level_trades(tmp_path
     assert kinds["header"] == [11, 17] and kinds["subtotal"] == [15, 16, 19]
     assert [(e.kind, e.amount, e.time) for e in st.balance_events] == [
         ("deposit", 10000, datetime(2024, 1, 2)), ("dividend", 22, datetime(2024, 1, 20))]
+    assert kinds[ibkr_positions.CONSUMED] == [12]
     counted = len(st.trades) + len(st.non_trades) + len(st.rejected)
     assert counted == sum(1 for line in FULL.splitlines() if line.strip())
 

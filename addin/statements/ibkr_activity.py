@@ -14,14 +14,20 @@ Trades section
 * **ClosedLot** rows (the lots a closing execution closed) are NonTradeRow "closed lot";
   **SubTotal**/**Total** rows are NonTradeRow "subtotal"; header rows are NonTradeRow "header".
 
-Each execution is one Trade, as in :mod:`ibkr_flex`: an opening execution (Code O, no realised P/L)
-has ``entry`` = T. Price and no exit; a closing execution (Code contains C, or a nonzero Realized P/L)
-is a Trade closed when executed, ``entry`` = ``exit`` = T. Price, ``open_time`` = ``close_time``, and
-``side`` = the side of the position it closes (selling to close is a long closed). Quantity negative =
-a sell. IB's Realized P/L is already net of the opening commission (in the basis) and the closing
-one, so ``profit`` = Realized P/L - Comm/Fee and ``net_profit`` equals IB's Realized P/L: summing
-``net_profit`` reconciles with the Trades SubTotal/Total rows. Proceeds only serve to derive
-``contract_size`` (|Proceeds| / (|Quantity| x T. Price): 100 for US equity options, 1 for stocks).
+Each execution is first read as one draft Trade, as in :mod:`ibkr_flex`, then
+:func:`ibkr_positions.book` pairs the drafts FIFO per account and instrument: an opening execution
+(Code O, no realised P/L) is an open row at T. Price, or no row when the statement also closes it
+(a NonTradeRow "opening execution closed in this statement"), or an open row of what is left when
+partly closed; a closing execution (Code contains C, or a nonzero Realized P/L) is a closed row of
+its quantity at its T. Price and time with the quantity-weighted price and first open time of the
+lots it closes, ``side`` = the side of the position it closes (selling to close is a long closed).
+Quantity negative = a sell. IB's Realized P/L is already net of the opening commission (in the
+basis) and the closing one, so a closed row's ``commission`` = its Comm/Fee + the closed lots' share
+of their opening Comm/Fee and ``profit`` = Realized P/L - that: ``net_profit`` equals IB's Realized
+P/L, each commission counted once, and summing it reconciles with the Trades SubTotal/Total rows.
+A position opened before the statement: entry = exit = T. Price, flagged
+:data:`ibkr_positions.OPENED_BEFORE`. Proceeds only serve to derive ``contract_size``
+(|Proceeds| / (|Quantity| x T. Price): 100 for US equity options, 1 for stocks).
 
 Currencies: the CSV states Realized P/L and Comm/Fee in the instrument's currency and gives no
 exchange rate. So ``Trade.account_currency`` is the currency the money fields are actually in (the
@@ -48,11 +54,10 @@ is the base currency (or the base currency is not stated).
 
 ``SourceRef.row`` is the 1-based line number where the record starts; ``section`` the section name.
 
-Partial closes, scale-ins and flips: as in :mod:`ibkr_flex`, one journal row per execution; a
-closing execution carries IB's FIFO Realized P/L of the lots it closed (the ClosedLot rows under it
-list them), an opening one none; a ``C;O`` execution (closes and reopens) is flagged
-(:data:`ibkr_flex.FLIP_FLAGS`). Checked on a real statement: 500 shares bought in one execution,
-sold in four (300, 68, 100, 32), each with its realised P/L, adding up to the order's.
+Partial closes, scale-ins and flips: as in :mod:`ibkr_flex` (:mod:`ibkr_positions`). Checked on
+real statements: 500 shares bought in one execution and sold in four (300, 68, 100, 32) are four
+closed rows from the purchase's price and time, each with its realised P/L, adding up to the
+order's; four option sales closed by one expiry are one closed row of 4 at the sales' mean price.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ from .model import (
 )
 from .ibkr_flex import FLIP_FLAGS
 from .ibkr_codes import events as event_texts
+from .ibkr_positions import book, with_flip_rests
 from .csv_records import CsvRecord, split_records
 from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number, parse_optional_number
@@ -178,6 +184,7 @@ class _Reader:
         self.totals: list[tuple[str, str, float]] = []  # (row type, currency, realised P/L)
         self.sizes: dict[tuple[str, str], float] = {}  # (symbol, currency) -> contract size seen
         self.ledger = Ledger(file)
+        self.basis_moved: set[tuple[str, int]] = set()  # assignments and exercises (codes A, Ex)
         self.block: list[Trade] = []  # executions since the last SubTotal / header
         self.subtotals: list[tuple[str, str, float, float]] = []  # (currency, symbol, stated, computed)
 
@@ -355,6 +362,8 @@ class _Reader:
         realised = parse_optional_number(row.get("Realized P/L")) or 0.0
         codes = _codes(row.get("Code", ""))
         events = event_texts(codes)
+        if {c.upper() for c in codes} & {"A", "EX"}:
+            self.basis_moved.add((_section(rec), rec.line))
         closing = "C" in codes or realised != 0.0 or (price == 0 and bool(events))
 
         comm_col = next((k for k in row if k == "Comm/Fee" or k.startswith("Comm in ")
@@ -504,19 +513,23 @@ def read(path: Path) -> Statement:
     reader = _Reader(file, _records(file, _decode(file, data)))
     reader.run()
     reader.fill_zero_price_sizes()
+    trades, consumed, flip_rests = book(reader.trades, flip_flags=FLIP_FLAGS, basis_moved=reader.basis_moved)
     accounts = reader.accounts or ([reader.account] if reader.account else [])
-    return settle(Statement(
+    statement = settle(Statement(
         file=file,
         format=FORMAT,
         broker=BROKER,
         account=accounts[0] if len(accounts) == 1 else "",
         account_currency=reader.base,
-        trades=reader.trades,
+        trades=trades,
         balance_events=reader.events,
-        non_trades=reader.non_trades,
+        non_trades=reader.non_trades + consumed,
         rejected=reader.rejected,
         totals=reader.statement_totals(),
     ), reader.ledger, checks=reader.checks())
+    # a split flip's open part: its source row is the flip's, already counted once as a trade row
+    statement.trades = with_flip_rests(statement.trades, flip_rests)
+    return statement
 
 
 def _section(rec: _Record) -> str:

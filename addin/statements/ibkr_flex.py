@@ -244,6 +244,7 @@ class _FlexStatementReader:
         self.used_ids = used_ids  # id -> (content, where first read), shared by the file's FlexStatements
         self.seen_rows = seen_rows  # (ids, content, cancel?) -> where first read, shared likewise
         self.ledger = ledger
+        self.basis_moved: set[tuple[str, int]] = set()  # assignments and exercises (notes A, Ex)
         self.row = 0  # rows of this statement's Trades sections, numbered on across several
 
     def ref(self, row: int) -> SourceRef:
@@ -379,7 +380,10 @@ class _FlexStatementReader:
             raise ValueError(f"fxRateToBase {fx:g} is not positive")
         realised = parse_optional_number(_attr(el, "fifoPnlRealized")) or 0.0
         indicator = _codes(_attr(el, "openCloseIndicator"))
-        events = event_texts(_codes(_attr(el, "notes")))
+        notes = _codes(_attr(el, "notes"))
+        events = event_texts(notes)
+        if notes & {"A", "EX"}:
+            self.basis_moved.add((self.section, row))
         closing = "C" in indicator or realised != 0.0 or (price == 0 and bool(events))
 
         if price < 0:
@@ -545,6 +549,7 @@ def read(path: Path) -> Statement:
     several = len(statements) > 1
     trades, non_trades, rejected, events = [], [], [], []
     bases, accounts = [], []
+    basis_moved: set[tuple[str, int]] = set()
     totals = StatementTotals()
     ledger = Ledger(file)
     used_ids: dict[str, tuple[tuple, SourceRef]] = {}
@@ -562,13 +567,14 @@ def read(path: Path) -> Statement:
             reader.read_trades(trades_el)
         events += reader.balance_events()
         trades += reader.trades
+        basis_moved |= reader.basis_moved
         non_trades += reader.non_trades
         rejected += reader.rejected
         if not several:
             totals = _totals(fs)
         stated_realised += _stated_realised(fs)
 
-    trades, consumed, flip_rests = book(trades, flip_flags=FLIP_FLAGS)
+    trades, consumed, flip_rests = book(trades, flip_flags=FLIP_FLAGS, basis_moved=basis_moved)
     non_trades += consumed
     distinct_bases = set(bases)
     distinct_accounts = [a for a, _ in Counter(accounts).items() if a]

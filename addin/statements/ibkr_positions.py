@@ -81,10 +81,14 @@ class _Lot:
     from_flip: bool = False
 
 
-def _fits(close: Trade, takes: list[tuple[_Lot, float]], part: float) -> bool:
+def _fits(close: Trade, takes: list[tuple[_Lot, float]], part: float, basis_moved: bool) -> bool:
     """IB's realised P/L of ``close`` agrees with closing ``takes`` (lot, quantity): the price
     difference times quantity, contract size and FX plus both commissions' shares, within rounding.
-    Unknown contract size: nothing to compare, taken as fitting."""
+    Unknown contract size: nothing to compare, taken as fitting. An assignment or exercise is not
+    compared: IB moves the option's premium into the basis (0 realised on the option, the premium in
+    the stock's realised P/L)."""
+    if basis_moved:
+        return True
     size = close.contract_size or next((lot.trade.contract_size for lot, _ in takes if lot.trade.contract_size), None)
     if size is None or close.net_profit is None:
         return True
@@ -119,13 +123,16 @@ def _closed_row(close: Trade, takes: list[tuple[_Lot, float]], part: float, flag
         flags=flags + (f"opened by {opened}",)))
 
 
-def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None,
-         flip_flags: tuple[str, ...] = ()) -> tuple[list[Trade], list[NonTradeRow], list[Trade]]:
+def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None, flip_flags: tuple[str, ...] = (),
+         basis_moved: set[tuple[str, int | None]] = frozenset()) -> tuple[list[Trade], list[NonTradeRow], list[Trade]]:
     """Pair the draft executions FIFO (module docstring). Returns the journal rows (in the drafts'
     order, partly closed openings shrunk), the NonTradeRows of fully closed opening executions and
     the open rows of split flips (to add after the row ledger is settled: their source row is the
     flip's, already a trade). ``group``: the position a draft belongs to (default: account, symbol,
-    quote currency, asset class); ``flip_flags``: the flags a reader puts on a ``C;O`` draft."""
+    quote currency, asset class); ``flip_flags``: the flags a reader puts on a ``C;O`` draft;
+    ``basis_moved``: the (section, row) of assignments and exercises (IB codes A, Ex), whose realised
+    P/L is not compared with the lots' prices: IB moves an option's premium into the basis (0 realised
+    on the option, the premium in the delivered stock's realised P/L)."""
     group = group or (lambda t: (t.account, t.symbol, t.quote_currency, t.asset_class))
     by_group: dict[tuple, list[int]] = {}
     for n, t in enumerate(drafts):
@@ -156,7 +163,9 @@ def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None,
                 need -= take
             whole = part >= t.quantity - 1e-9
             covered = whole != flip and part > 1e-12  # a flip closes less than it executes
-            if not takes or not covered or not _fits(t, takes, part if part < t.quantity - 1e-9 else t.quantity):
+            if not takes or not covered or not _fits(
+                    t, takes, part if part < t.quantity - 1e-9 else t.quantity,
+                    (t.source.section, t.source.row) in basis_moved):
                 out[n] = t.model_copy(update={"flags": t.flags + (OPENED_BEFORE,)})
                 continue
             if part >= t.quantity - 1e-9:
