@@ -468,7 +468,8 @@ def test_mt5_any_partly_closed_positions_book_every_lot_and_dollar_once(tmp_path
 
 # =========================================================================== Interactive Brokers
 
-from addin.statements import ibkr_activity, ibkr_flex  # noqa: E402
+from addin.statements import ibkr_activity, ibkr_flex, ibkr_positions  # noqa: E402
+from pytest import approx  # noqa: E402
 
 
 def write_flex(path: Path, executions: list[dict], realised_by_symbol: dict[str, float] | None = None) -> Path:
@@ -525,93 +526,168 @@ def fifo(executions: list[tuple[float, float, float]]) -> list[tuple[float, str]
     return out
 
 
-def test_ibkr_flex_scale_in_and_two_partial_closes_one_row_per_execution_fifo(tmp_path):
+def _flex_rows(tmp_path, name: str, fills: list[tuple[float, float, float]], symbol: str = "AAPL",
+               stated: float | None = None):
+    books = fifo(fills)
+    t0 = datetime(2024, 3, 4, 15, 30)
+    return ibkr_flex.read(write_flex(tmp_path / name, [
+        dict(symbol=symbol, time=t0 + timedelta(minutes=k), qty=q, price=p, comm=c, realised=r, oc=oc)
+        for k, ((q, p, c), (r, oc)) in enumerate(zip(fills, books))],
+        None if stated is None else {symbol: stated})), books
+
+
+def test_ibkr_flex_scale_in_and_two_partial_closes_are_closed_rows_from_the_opening_lots(tmp_path):
     """Bought 100 AAPL at 150.00 and 100 at 160.00 (commission 1.00 each), sold 150 at 170.00
     (commission 1.50) and 50 at 155.00 (0.50). IB's FIFO: the first sale closes the 150.00 lot and
     half of the 160.00 lot: 100 × (170 − 150.01) + 50 × (170 − 160.01) − 1.50 = 2,497.00; the second
-    closes the rest: 50 × (155 − 160.01) − 0.50 = −251.00. The journal has one row per execution:
-    two opening rows (no P/L) and two closing rows whose net P/L are those figures; total 2,246.00 =
-    33,250 − 31,000 − 4.00 of commission."""
-    t0 = datetime(2024, 3, 4, 15, 30)
+    closes the rest: 50 × (155 − 160.01) − 0.50 = −251.00. The journal has two closed rows: 150 from
+    (100 × 150 + 50 × 160) / 150 = 153.33 bought at 15:30 and 50 from 160.00 bought at 15:31, each
+    with its own and its lots' share of the opening commission (3.00 and 1.00: 4.00 in all, once);
+    Net P/L = IB's realised P/L, total 2,246.00 = 33,250 − 31,000 − 4.00. The two purchases are no
+    rows: accounted as opening executions closed in this statement."""
     fills = [(100, 150.0, -1.0), (100, 160.0, -1.0), (-150, 170.0, -1.5), (-50, 155.0, -0.5)]
-    books = fifo(fills)
+    s, books = _flex_rows(tmp_path, "flex.xml", fills, stated=2246.0)
     assert [round(r, 2) for r, _ in books] == [0.0, 0.0, 2497.00, -251.00]
-    path = write_flex(tmp_path / "flex.xml", [
-        dict(symbol="AAPL", time=t0 + timedelta(minutes=k), qty=q, price=p, comm=c, realised=r, oc=oc)
-        for k, ((q, p, c), (r, oc)) in enumerate(zip(fills, books))], {"AAPL": 2246.0})
-    s = ibkr_flex.read(path)
-    rows = [(t.side, t.quantity, t.entry, t.exit, None if t.net_profit is None else round(t.net_profit, 2))
+    rows = [(t.side, t.quantity, round(t.entry, 4), t.exit, t.open_time.minute, t.commission, round(t.net_profit, 2))
             for t in s.trades]
-    assert rows == [("long", 100, 150.0, None, None), ("long", 100, 160.0, None, None),
-                    ("long", 150, 170.0, 170.0, 2497.00), ("long", 50, 155.0, 155.0, -251.00)]
-    assert sum(t.quantity for t in s.trades if t.is_closed) == 200  # everything bought, closed once
+    assert rows == [("long", 150, 153.3333, 170.0, 30, -3.0, 2497.00), ("long", 50, 160.0, 155.0, 31, -1.0, -251.00)]
+    assert s.trades[0].flags == ("opened by 100 of 100 @ 150 (row 1); 50 of 100 @ 160 (row 2)",)
+    assert s.trades[1].flags == ("opened by 50 of 100 @ 160 (row 2)",)
+    consumed = [n for n in s.non_trades if n.kind == ibkr_positions.CONSUMED]
+    assert [(n.source.row, n.text) for n in consumed] == [
+        (1, "BUY 100 AAPL @ 150: closed in this statement by row 3, whose rows carry its price, open time and commission"),
+        (2, "BUY 100 AAPL @ 160: closed in this statement by rows 3 and 4, whose rows carry its price, open time and "
+            "commission")]
+    assert s.ledger.balanced and (s.ledger.trade_rows, s.ledger.non_trade_rows) == (2, 2)
     assert [c.describe() for c in s.checks] == [
         "realised P/L: statement says 2,246.00 USD (FIFOPerformanceSummaryUnderlying totalRealizedPnl), "
         "rows read add up to 2,246.00 USD: matches"]
 
 
-def test_ibkr_flex_a_flip_in_one_execution_is_flagged(tmp_path):
-    """Long 100 at 10.00, then SELL 150 at 11.00 (IB: C;O, realised 100 × 1.00 = 100.00 of the closed
-    part): one closing row of 150 carrying the 100.00, flagged that 50 of it opened a short."""
-    t0 = datetime(2024, 3, 4, 15, 30)
-    fills = [(100, 10.0, 0.0), (-150, 11.0, 0.0)]
-    books = fifo(fills)
-    assert books == [(0.0, "O"), (100.0, "C;O")]
-    s = ibkr_flex.read(write_flex(tmp_path / "flip.xml", [
-        dict(symbol="XYZ", time=t0 + timedelta(minutes=k), qty=q, price=p, comm=c, realised=r, oc=oc)
-        for k, ((q, p, c), (r, oc)) in enumerate(zip(fills, books))]))
-    flip = s.trades[1]
-    assert (flip.side, flip.quantity, flip.net_profit, flip.flags) == ("long", 150, 100.0, ibkr_flex.FLIP_FLAGS)
-    assert s.trades[0].flags == ()
+def test_ibkr_flex_a_partial_close_leaves_an_open_row_of_the_remainder(tmp_path):
+    """Bought 100 at 10.00 (commission 1.00), sold 40 at 12.00 (0.40): IB realises
+    40 × (12 − 10.01) − 0.40 = 79.20. A closed row of 40 from 10.00 carrying 0.40 + 0.40 of
+    commission, and the purchase stays an open row of the 60 still held with the 0.60 left of its
+    commission, its Flags saying what closed and where."""
+    s, books = _flex_rows(tmp_path, "part.xml", [(100, 10.0, -1.0), (-40, 12.0, -0.4)])
+    assert round(books[1][0], 2) == 79.20
+    still, closed = s.trades
+    assert (still.quantity, still.entry, still.exit, still.commission) == (60, 10.0, None, approx(-0.6))
+    assert still.flags == ("40 of 100 closed in this statement by row 2: 60 still open",)
+    assert (closed.quantity, closed.entry, closed.exit, closed.commission) == (40, 10.0, 12.0, approx(-0.8))
+    assert closed.net_profit == approx(79.20) and closed.profit == approx(80.0)
+
+
+def test_ibkr_flex_a_flip_is_a_closed_row_and_an_open_row_of_the_rest(tmp_path):
+    """Long 100 at 10.00, then SELL 150 at 11.00 (IB: C;O, realised 100 × 1.00 − 1.00 of the
+    commission's 1.50 = 99.00): a closed long of 100 (10.00 -> 11.00, 99.00) and an open short of 50
+    at 11.00 carrying the other 0.50 of commission, Trade ID "<execution>:open", both flagged. A
+    later BUY 50 at 10.50 covers that short (IB: 50 × 0.50 − 0.50 − 0.50 = 24.00): a closed short
+    from 11.00, and nothing stays open. The flip's source row is one row of the ledger (a trade)."""
+    fills = [(100, 10.0, 0.0), (-150, 11.0, -1.5), (50, 10.5, -0.5)]
+    s, books = _flex_rows(tmp_path, "flip.xml", fills, symbol="XYZ")
+    assert [(round(r, 2), oc) for r, oc in books] == [(0.0, "O"), (99.0, "C;O"), (24.0, "C")]
+    long_closed, short_closed = s.trades
+    assert (long_closed.side, long_closed.quantity, long_closed.entry, long_closed.exit) == ("long", 100, 10.0, 11.0)
+    assert long_closed.net_profit == approx(99.0) and long_closed.commission == approx(-1.0)
+    assert long_closed.flags[0].startswith("flip: this execution of 150 closed 100 and opened 50 short")
+    assert (short_closed.side, short_closed.quantity, short_closed.entry, short_closed.exit) == ("short", 50, 11.0, 10.5)
+    assert short_closed.commission == approx(-1.0) and short_closed.net_profit == approx(24.0)
+    assert s.ledger.balanced and s.ledger.trade_rows == 2
+
+    # without the cover, the opened short is an open row of its own
+    s, _ = _flex_rows(tmp_path, "flip2.xml", fills[:2], symbol="XYZ")
+    closed, opened = s.trades
+    assert (opened.side, opened.quantity, opened.entry, opened.exit) == ("short", 50, 11.0, None)
+    assert opened.trade_id == closed.trade_id + ":open" and opened.commission == approx(-0.5)
+    assert opened.open_time == closed.close_time and opened.source == closed.source
+    assert opened.flags[0].startswith("flip: opened by the execution that closed 100")
+    assert s.ledger.balanced and s.ledger.trade_rows == 1 and len(s.trades) == 2
+
+
+def test_ibkr_flex_a_flip_of_a_position_opened_before_the_statement_stays_one_flagged_row(tmp_path):
+    """SELL 150 at 11.00, C;O, with the long it closed bought before the file: how much of it
+    opened the short is unknown -- one closing row of 150, flagged as a flip and as opened before."""
+    s = ibkr_flex.read(write_flex(tmp_path / "f.xml", [dict(symbol="XYZ", time=datetime(2024, 3, 4, 15, 30),
+                                                            qty=-150, price=11.0, comm=0, realised=100, oc="C;O")]))
+    (flip,) = s.trades
+    assert (flip.side, flip.quantity, flip.net_profit) == ("long", 150, 100.0)
+    assert flip.flags == ibkr_flex.FLIP_FLAGS + (ibkr_positions.OPENED_BEFORE,)
 
 
 def test_ibkr_activity_real_partial_close_in_four_executions():
     """Real statement: bought 500 NOK at 6.73 (commission 2.50: basis 6.735), sold all at 7.45 in
-    four executions of 300, 68, 100 and 32 shares (code C;P). Four closing rows with IB's realised
-    P/L each, e.g. 300 × (7.45 − 6.735) − 1.585 = 212.91; together 354.86, the order's figure; the
-    quantities add up to the 500 bought."""
+    four executions of 300, 68, 100 and 32 shares (code C;P). Four closed rows from the purchase's
+    price and time with IB's realised P/L each, e.g. 300 × (7.45 − 6.735) − 1.585 = 212.91;
+    together 354.86, the order's figure; the quantities add up to the 500 bought, and no open row
+    is left (the purchase is accounted as closed in this statement)."""
     s = ibkr_activity.read(shared_statement("ibkr_activity_statement_csv/oittaa_data_numbers_within_quotes.csv"))
-    nok = [t for t in s.trades if t.symbol == "NOK" and t.is_closed and t.close_time.day == 27]
+    nok = [t for t in s.trades if t.symbol == "NOK" and t.close_time.day == 27]
     assert [(t.quantity, round(t.net_profit, 2)) for t in nok] == [(300, 212.91), (68, 48.26), (100, 70.97),
                                                                   (32, 22.71)]
+    assert {(t.entry, t.exit, t.open_time) for t in nok} == {(6.73, 7.45, datetime(2021, 1, 27, 13, 31, 38))}
+    # the purchase's 2.50 commission is shared 300:68:100:32 over the four rows, counted once
+    assert sum(t.commission for t in nok) == approx(-2.5 - 1.5850935 - 0.35928786 - 0.5283645 - 0.16907664)
     assert round(sum(t.net_profit for t in nok), 2) == 354.86 and sum(t.quantity for t in nok) == 500
     assert round(300 * (7.45 - 6.735) - 1.5850935, 2) == 212.91
+    assert not [t for t in s.trades if not t.is_closed]
     assert all(c.ok for c in s.checks) and s.ledger.balanced
 
 
-def test_ibkr_real_scale_ins_are_one_open_row_per_execution():
-    """Real Flex file: URANIUM ONE bought in 10 executions (2.31 to 2.72), none closed: 10 open
-    rows, 12,000 shares in all, no P/L booked; the 4 CLOV option sales of the real activity statement
-    (scale-in of a short) are closed by one 4-lot expiry carrying the whole premium."""
+def test_ibkr_real_scale_ins_stay_open_rows_and_the_option_expiry_closes_four_sales():
+    """Real Flex file: URANIUM ONE bought in 10 executions (2.31 to 2.72) and GCM in 3, none
+    closed: 10 and 3 open rows, 12,000 shares each, no P/L booked. The 4 CLOV option sales of the
+    real activity statement (scale-in of a short) are closed by one 4-lot expiry: one closed row of
+    4 from the sales' mean price 0.895, carrying the whole premium less the sales' commission, no
+    open row left."""
     s = ibkr_flex.read(shared_statement("ibkr_flex_xml/portfolio-performance_testIBFlexStatementFile01.xml"))
-    uuu = [t for t in s.trades if t.symbol == "UUU"]
-    assert len(uuu) == 10 and sum(t.quantity for t in uuu) == 12_000 and not any(t.is_closed for t in uuu)
+    for symbol, n in (("UUU", 10), ("GCM", 3)):
+        rows = [t for t in s.trades if t.symbol == symbol]
+        assert len(rows) == n and sum(t.quantity for t in rows) == 12_000 and not any(t.is_closed for t in rows)
     a = ibkr_activity.read(shared_statement("ibkr_activity_statement_csv/oittaa_data_multi_account.csv"))
-    clov = [t for t in a.trades if t.symbol.startswith("CLOV")]
-    opens, closes = [t for t in clov if not t.is_closed], [t for t in clov if t.is_closed]
-    assert sum(t.quantity for t in opens) == sum(t.quantity for t in closes) == 4
-    assert len(closes) == 1 and closes[0].exit == 0
+    (clov,) = [t for t in a.trades if t.symbol.startswith("CLOV")]
+    assert (clov.side, clov.quantity, clov.entry, clov.exit) == ("short", 4, approx(0.895), 0)
+    assert clov.net_profit == approx(355.308974) and clov.net_profit == approx(358 - 2.6910258)
+    assert len([n for n in a.non_trades if n.kind == ibkr_positions.CONSUMED]) == 4
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fills=st.lists(st.tuples(st.integers(-300, 300).filter(bool), st.integers(500, 1500), st.integers(0, 300)),
                       min_size=1, max_size=12))
-def test_ibkr_any_executions_book_fifo_pnl_and_quantity_once(tmp_path, fills):
-    """Any executions of one stock (scale-ins, partial closes, flips) with IB's FIFO realised P/L:
-    the journal's closing rows add up to the realised P/L, every execution's quantity is on exactly
-    one row, and only flips (C;O) carry the flip flag."""
+def test_ibkr_any_executions_book_fifo_pnl_quantity_and_cost_once(tmp_path, fills):
+    """Any executions of one stock from flat (scale-ins, partial closes, flips) with IB's FIFO
+    realised P/L: the closed rows' Net P/L adds up to the realised P/L; the open rows' signed
+    quantity is the net position; every lot is on exactly one row (closed quantity = what the
+    executions closed, and each lot's cost, price x quantity, appears once over all rows); every
+    commission is on one row; the ledger accounts for every execution once."""
     executions = [(q, p / 10, -c / 100) for q, p, c in fills]
-    books = fifo(executions)
-    t0 = datetime(2024, 3, 4, 15, 30)
-    s = ibkr_flex.read(write_flex(tmp_path / "h.xml", [
-        dict(symbol="ABC", time=t0 + timedelta(minutes=k), qty=q, price=p, comm=c, realised=r, oc=oc)
-        for k, ((q, p, c), (r, oc)) in enumerate(zip(executions, books))]))
-    assert len(s.trades) == len(fills) and s.ledger.balanced
-    # the file carries IB's figures to 6 decimals
-    assert sum(t.net_profit for t in s.trades if t.is_closed) == pytest.approx(
-        sum(r for r, _ in books), abs=1e-5 * len(fills))
-    assert [t.quantity for t in s.trades] == [abs(q) for q, _, _ in executions]
-    assert [bool(t.flags) for t in s.trades] == [oc == "C;O" for _, oc in books]
+    s, books = _flex_rows(tmp_path, "h.xml", executions, symbol="ABC")
+    closed = [t for t in s.trades if t.is_closed]
+    still = [t for t in s.trades if not t.is_closed]
+    assert s.ledger.balanced and s.ledger.seen == len(fills)
+    assert sum(t.net_profit for t in closed) == pytest.approx(sum(r for r, _ in books), abs=1e-5 * len(fills))
+    assert sum(t.quantity if t.side == "long" else -t.quantity for t in still) == pytest.approx(
+        sum(q for q, _, _ in executions))
+    assert all(t.flags == () or ibkr_positions.OPENED_BEFORE not in t.flags for t in s.trades)
+    # FIFO by hand: the lots (signed quantity, price) each execution opens and how much each closes
+    lots: list[list[float]] = []
+    closed_qty, cost = 0.0, 0.0
+    for q, p, _ in executions:
+        left = abs(q)
+        while lots and lots[0][0] * q < 0 and left > 1e-9:
+            take = min(abs(lots[0][0]), left)
+            cost += take * lots[0][1]
+            closed_qty += take
+            lots[0][0] += take if lots[0][0] < 0 else -take
+            left -= take
+            if abs(lots[0][0]) < 1e-9:
+                lots.pop(0)
+        if left > 1e-9:
+            lots.append([left if q > 0 else -left, p])
+    assert sum(t.quantity for t in closed) == pytest.approx(closed_qty)
+    assert sum(t.entry * t.quantity for t in closed) == pytest.approx(cost)
+    assert sorted((round(t.quantity, 6), t.entry) for t in still) == sorted((round(abs(q), 6), p) for q, p in lots)
+    assert sum(t.commission for t in s.trades) == pytest.approx(sum(c for _, _, c in executions))
 
 
 # =========================================================================== Tradovate
