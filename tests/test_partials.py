@@ -551,7 +551,7 @@ def test_ibkr_flex_scale_in_and_two_partial_closes_are_closed_rows_from_the_open
     rows = [(t.side, t.quantity, round(t.entry, 4), t.exit, t.open_time.minute, t.commission, round(t.net_profit, 2))
             for t in s.trades]
     assert rows == [("long", 150, 153.3333, 170.0, 30, -3.0, 2497.00), ("long", 50, 160.0, 155.0, 31, -1.0, -251.00)]
-    assert s.trades[0].flags == ("opened by 100 of 100 @ 150 (row 1); 50 of 100 @ 160 (row 2)",)
+    assert s.trades[0].flags == ("opened by 100 of 100 @ 150 (row 1), 50 of 100 @ 160 (row 2)",)
     assert s.trades[1].flags == ("opened by 50 of 100 @ 160 (row 2)",)
     consumed = [n for n in s.non_trades if n.kind == ibkr_positions.CONSUMED]
     assert [(n.source.row, n.text) for n in consumed] == [

@@ -115,7 +115,7 @@ def _closed_row(close: Trade, takes: list[tuple[_Lot, float]], part: float, flag
         lot.commission_taken += c
         lot.taxes_taken += x
     entry = sum(lot.trade.entry * take for lot, take in takes) / part
-    opened = "; ".join(f"{_q(take)} of {_q(lot.trade.quantity)} @ {lot.trade.entry:g} (row {lot.trade.source.row})"
+    opened = ", ".join(f"{_q(take)} of {_q(lot.trade.quantity)} @ {lot.trade.entry:g} (row {lot.trade.source.row})"
                        for lot, take in takes)
     return close.model_copy(update=dict(
         quantity=part, entry=entry, open_time=takes[0][0].trade.open_time,
@@ -187,7 +187,7 @@ def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None, fli
                     commission=t.commission * rest / t.quantity,
                     taxes=t.taxes * rest / t.quantity,
                     flags=flags + (f"flip: opened by the execution that closed {_q(part)} "
-                                   f"(Trade ID {t.trade_id}); this row is the {_q(rest)} it opened",),
+                                   f"(Trade ID {t.trade_id}): this row is the {_q(rest)} it opened",),
                     comment=t.comment))
                 out[n] = closed
                 remainders[n] = opened
