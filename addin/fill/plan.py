@@ -38,6 +38,7 @@ unless ``restore_deleted``.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +48,10 @@ from ..journal import schema
 from ..journal.instruments import Instrument, lookup
 from ..journal.layout import clean_text
 from ..journal.settings import Settings
+from ..statements.ibkr_positions import OPENED_BEFORE
 from ..statements.model import BalanceEvent, RejectedRow, Trade
 from . import excursions
-from .journal_state import text, trade_key
+from .journal_state import norm, text, trade_key
 from .xlsx_edit import serial
 
 KEY_COLUMNS, STOP_COLUMNS, STATEMENT_OWNED = schema.KEY_COLUMNS, schema.STOP_COLUMNS, schema.STATEMENT_OWNED
@@ -205,6 +207,128 @@ def balance_before(rows: Sequence[dict], cash: Sequence[tuple[float | None, floa
     return before
 
 
+# --- a closing execution of a position opened in an earlier statement ----------------------------
+# A statement whose closing execution's position was opened before it (the reader flags it
+# OPENED_BEFORE: entry unknown) closes the journal's open rows of that position -- same Broker,
+# Account, Symbol and Side -- first in, first out: a row wholly closed gets the execution's Exit and
+# Close time, its share of the commission and of the P/L, and Flags 'closed by Trade ID "<id>" ...'
+# (its Setup, Notes and other trader cells stay where they are); a row partly closed shrinks (its
+# Quantity and commission) and the closed part becomes a new row with that row's Entry and Open
+# time. Only when the open rows hold the whole quantity; otherwise the row is added as the
+# statement has it, flagged. The P/L, IB's realised P/L, is split over several rows by their price
+# difference (entry to exit) with the contract size and FX that IB's own figure implies, so the
+# pieces add up to it exactly; each Net P/L = Profit + Commission + Swap + Taxes.
+_CLOSED_BY = re.compile(r'by Trade ID "([^"]*)"')
+
+
+def _closing_ids(rows: Sequence[dict]) -> dict[tuple, int]:
+    """The closing executions earlier fills merged into open rows (named in their Flags), by key."""
+    out: dict[tuple, int] = {}
+    for i, r in enumerate(rows):
+        flags = text(r.get("Flags"))
+        if 'by Trade ID "' in flags:
+            for tid in _CLOSED_BY.findall(flags):
+                out[trade_key(r.get("Broker"), r.get("Account"), tid)] = i
+    return out
+
+
+def _earlier_positions(t: Trade, k: tuple, at: int | None, rows: Sequence[dict], updates: dict,
+                       closed_by: dict) -> bool:
+    """True when ``t`` must leave the journal as it is: a closing execution already merged into an
+    earlier open row, or an open trade (or closing row) whose row a later statement closed or shrank."""
+    if at is None:
+        return k in closed_by
+    flags = updates[at].get("Flags", rows[at].get("Flags")) if at in updates else rows[at].get("Flags")
+    return 'by Trade ID "' in text(flags)
+
+
+class _OpenRows:
+    """The open rows (journal and new) by position -- Broker, Account, Symbol, Side normalised --
+    indexed once, the new rows as they come."""
+
+    def __init__(self, rows: Sequence[dict], fresh: list[dict]):
+        self.rows, self.fresh, self.seen = rows, fresh, 0
+        self.by: dict[tuple, list[tuple[str, int]]] = {}
+        for i, r in enumerate(rows):
+            self._add("journal", i, r)
+
+    def _add(self, where: str, i: int, r: dict) -> None:
+        if r.get("Exit") in (None, "") and text(r.get("Trade ID")).strip():
+            key = (norm(r.get("Broker")), norm(r.get("Account")), norm(r.get("Symbol")), norm(r.get("Side")))
+            self.by.setdefault(key, []).append((where, i))
+
+    def of(self, key: tuple) -> list[tuple[str, int]]:
+        for j in range(self.seen, len(self.fresh)):
+            self._add("fresh", j, self.fresh[j])
+        self.seen = len(self.fresh)
+        return self.by.get(key, [])
+
+
+def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, fresh: list[dict],
+                   counts: Counts, open_rows: _OpenRows) -> dict | None:
+    """Close the open rows of ``t``'s position (see above). Returns None when they do not hold its
+    whole quantity (nothing changed), {} when it closed whole rows only, else the new row of the
+    part of the last row it closed."""
+    found = []
+    for where, i in open_rows.of((norm(t.broker), norm(t.account), norm(t.symbol), norm(t.side))):
+        cur = {**rows[i], **updates.get(i, {})} if where == "journal" else fresh[i]
+        if (cur.get("Exit") in (None, "") and C.isnum(cur.get("Quantity")) and cur.get("Quantity") > 0
+                and C.isnum(cur.get("Entry"))):
+            found.append((C.N(cur.get("Open time")) if C.isnum(cur.get("Open time")) else 0.0, where, i, cur))
+    found.sort(key=lambda f: (f[0], f[1] == "fresh", f[2]))
+    takes, need = [], t.quantity
+    for _, where, i, cur in found:
+        if need <= 1e-12:
+            break
+        take = min(float(cur["Quantity"]), need)
+        takes.append((where, i, cur, take))
+        need -= take
+    if not takes or need > 1e-9 * max(1.0, t.quantity):
+        return None
+    net = t.net_profit
+    sign = 1.0 if t.side == "long" else -1.0
+    share = [take / t.quantity for *_, take in takes]
+    opening = [(C.N(cur.get("Commission")) + C.N(cur.get("Taxes"))) * take / float(cur["Quantity"])
+               for _, _, cur, take in takes]
+    moves = [sign * (t.exit - float(cur["Entry"])) * take for _, _, cur, take in takes]
+    gross = net - t.commission - t.taxes - sum(opening)
+    if len(takes) == 1:
+        nets = [net]
+    elif abs(sum(moves)) > 1e-12:
+        nets = [m * gross / sum(moves) + (t.commission + t.taxes) * f + o for m, f, o in zip(moves, share, opening)]
+    else:
+        nets = [gross * f + (t.commission + t.taxes) * f + o for f, o in zip(share, opening)]
+    own = [f for f in text(cells.get("Flags")).split("; ") if f and f != OPENED_BEFORE]
+    named = f'Trade ID "{t.trade_id}" ({t.source})'
+    piece: dict = {}
+    for (where, i, cur, take), f, n in zip(takes, share, nets):
+        qty = float(cur["Quantity"])
+        comm, taxes, swap = C.N(cur.get("Commission")), C.N(cur.get("Taxes")), C.N(cur.get("Swap"))
+        flags = [x for x in text(cur.get("Flags")).split("; ") if x]
+        if take >= qty - 1e-9:
+            change = {"Exit": cells.get("Exit"), "Close time": cells.get("Close time"),
+                      "Commission": comm + t.commission * f, "Taxes": taxes + t.taxes * f}
+            change["Profit"] = n - change["Commission"] - change["Taxes"] - swap
+            change["Flags"] = "; ".join(flags + [f"closed in a later statement by {named}"])
+            counts.closed += 1
+        else:
+            left = (qty - take) / qty
+            change = {"Quantity": qty - take, "Commission": comm * left, "Taxes": taxes * left,
+                      "Flags": "; ".join(flags + [f"{take:g} of {qty:g} closed in a later statement by {named}: "
+                                                  f"{qty - take:g} still open"])}
+            piece = dict(cells)
+            piece.update({"Quantity": take, "Entry": cur.get("Entry"), "Open time": cur.get("Open time"),
+                          "Commission": comm * (1 - left) + t.commission * f, "Taxes": taxes * (1 - left) + t.taxes * f})
+            piece["Profit"] = n - piece["Commission"] - piece["Taxes"] - C.N(cells.get("Swap"))
+            piece["Flags"] = "; ".join(own + [f'opened by Trade ID "{text(cur.get("Trade ID"))}" of an earlier statement'])
+        if where == "journal":
+            updates.setdefault(i, {}).update(change)
+            counts.updated += 1
+        else:
+            fresh[i].update(change)
+    return piece
+
+
 def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[BalanceEvent], list[RejectedRow]]],
                settings: Settings, settings_changed: dict[str, object], instruments: list[Instrument] | None,
                restore_deleted: bool = False, assumed_start: set[str] = frozenset(),
@@ -240,6 +364,8 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     measured: dict[tuple, tuple[float, float, float]] = {}  # trade key -> MAE, MFE, worst price over bars
     equity_due: dict[int, int] = {}  # updated row -> the statement whose facts it now holds
     fresh_batch: list[int] = []   # the statement each new trade comes from
+    closed_by = _closing_ids(rows)  # closing executions merged into earlier open rows
+    open_rows: _OpenRows | None = None  # built when a statement first needs it
     cash_batch: list[int] = []
     for batch, (trades, cash, rejected) in enumerate(statements):
         counts = Counts()
@@ -256,6 +382,22 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
             if isinstance(t.mae, float):
                 measured[k] = (t.mae, float(t.mfe), float(t.worst_price))
             at = index.get(k)
+            if _earlier_positions(t, k, at, rows, updates, closed_by):
+                counts.unchanged += 1  # the journal holds what an earlier fill made of it
+                continue
+            if at is None and k not in fresh_at and k not in ledger and OPENED_BEFORE in t.flags:
+                open_rows = open_rows or _OpenRows(rows, fresh)
+                piece = _close_earlier(t, cells, rows, updates, fresh, counts, open_rows)
+                if piece is not None:
+                    closed_by[k] = -1
+                    if piece:
+                        fresh_at[k] = len(fresh)
+                        fresh.append(piece)
+                        fresh_batch.append(batch)
+                        counts.added += 1
+                    else:  # no row of its own: in the ledger of imported keys, named in the rows' Flags
+                        ledger_add.append((t.broker, t.account, t.trade_id))
+                    continue
             if at is None and k in fresh_at:
                 j = fresh_at[k]
                 if fresh[j].get("Exit") is None and cells.get("Exit") is not None:
