@@ -77,7 +77,8 @@ does) is refused whatever its encoding (UTF-8, UTF-16...), so nothing is expande
 document cut before its closing tags is not well-formed and is refused as truncated.
 
 Row ledger: every child element of ``Trades`` and of ``CashTransactions`` is one row and ends as a
-trade, a non-trade (summary levels, cancels, duplicates, cash movements) or rejected.
+trade, a non-trade (summary levels, cancels, duplicates, cash movements, opening executions closed
+in the same file) or rejected; a split flip is one row (a trade) for its two journal rows.
 Totals checked: the executions' realised P/L against ``FIFOPerformanceSummaryUnderlying``
 ``totalRealizedPnl`` (when the query includes it and there are executions).
 
