@@ -170,3 +170,17 @@ def test_a_close_larger_than_the_journal_holds_is_added_as_the_statement_has_it(
     rows = _by_id(journal)
     assert rows["m.0000.01.01"].exit is None and rows["m.0000.01.01"].quantity == 50
     assert ibkr_positions.OPENED_BEFORE in rows["a.0000.01.01"].flags
+
+
+def test_a_position_opened_after_the_close_is_not_what_it_closed(tmp_path):
+    """The journal holds 100 AAPL bought on 5 March (still open). A statement filled after it sold
+    100 AAPL on 4 March, bought before that statement: the sale cannot close the later purchase. It
+    is added flagged (entry unknown), and the purchase stays the one open position."""
+    later = write_flex(tmp_path / "later.xml", "l", [("AAPL", 100, 160.0, 0.0, 0, "O", 1)])
+    earlier = write_flex(tmp_path / "earlier.xml", "e", [("AAPL", -100, 170.0, 0.0, 1500.0, "C", 0)])
+    journal = tmp_path / "Journal.xlsx"
+    fill_journal([later], journal, progress=False)
+    fill_journal([earlier], journal, progress=False)
+    rows = _by_id(journal)
+    assert ibkr_positions.OPENED_BEFORE in rows["e.0000.01.01"].flags and rows["e.0000.01.01"].entry == 170.0
+    assert open_positions(journal) == ["l.0000.01.01"] and rows["l.0000.01.01"].quantity == 100

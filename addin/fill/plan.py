@@ -214,7 +214,7 @@ def balance_before(rows: Sequence[dict], cash: Sequence[tuple[float | None, floa
 # Close time, its share of the commission and of the P/L, and Flags 'closed by Trade ID "<id>" ...'
 # (its Setup, Notes and other trader cells stay where they are); a row partly closed shrinks (its
 # Quantity and commission) and the closed part becomes a new row with that row's Entry and Open
-# time. Only when the open rows hold the whole quantity; otherwise the row is added as the
+# time. Rows opened after the execution are not its. Only when the open rows hold the whole quantity; otherwise the row is added as the
 # statement has it, flagged. The P/L, IB's realised P/L, is split over several rows by their price
 # difference (entry to exit) with the contract size and FX that IB's own figure implies, so the
 # pieces add up to it exactly; each Net P/L = Profit + Commission + Swap + Taxes.
@@ -270,10 +270,12 @@ def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, f
     whole quantity (nothing changed), {} when it closed whole rows only, else the new row of the
     part of the last row it closed."""
     found = []
+    closed_at = cells.get("Close time")
     for where, i in open_rows.of((norm(t.broker), norm(t.account), norm(t.symbol), norm(t.side))):
         cur = {**rows[i], **updates.get(i, {})} if where == "journal" else fresh[i]
         if (cur.get("Exit") in (None, "") and C.isnum(cur.get("Quantity")) and cur.get("Quantity") > 0
-                and C.isnum(cur.get("Entry"))):
+                and C.isnum(cur.get("Entry"))
+                and not (C.isnum(cur.get("Open time")) and C.isnum(closed_at) and cur["Open time"] > closed_at)):
             found.append((C.N(cur.get("Open time")) if C.isnum(cur.get("Open time")) else 0.0, where, i, cur))
     found.sort(key=lambda f: (f[0], f[1] == "fresh", f[2]))
     takes, need = [], t.quantity
