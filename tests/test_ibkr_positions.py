@@ -184,3 +184,23 @@ def test_a_position_opened_after_the_close_is_not_what_it_closed(tmp_path):
     rows = _by_id(journal)
     assert ibkr_positions.OPENED_BEFORE in rows["e.0000.01.01"].flags and rows["e.0000.01.01"].entry == 170.0
     assert open_positions(journal) == ["l.0000.01.01"] and rows["l.0000.01.01"].quantity == 100
+
+
+def test_a_flip_in_a_later_statement_closes_the_earlier_row_and_opens_the_rest(tmp_path):
+    """March: bought 100 AAPL at 150.00. April: SELL 150 at 170.00 (IB: C;O, realised 100 x 20.00 -
+    1.00 of the 1.50 commission = 1,999.00). The March row is closed in place (Net P/L 1,999.00,
+    commission -1.00) and the 50 sold short become an open row "<execution>:open" at 170.00 with
+    the other 0.50 of commission: the Account sheet lists only that short."""
+    march = write_flex(tmp_path / "march.xml", "m", [("AAPL", 100, 150.0, 0.0, 0, "O", 0)])
+    april = write_flex(tmp_path / "april.xml", "a", [("AAPL", -150, 170.0, -1.5, 1999.0, "C;O", 30)])
+    journal = tmp_path / "Journal.xlsx"
+    fill_journal([march], journal, progress=False)
+    fill_journal([april], journal, progress=False)
+    rows = _by_id(journal)
+    assert set(rows) == {"m.0000.01.01", "a.0000.01.01:open"}
+    closed, opened = rows["m.0000.01.01"], rows["a.0000.01.01:open"]
+    assert (closed.exit, closed.commission) == (170.0, approx(-1.0)) and closed.net_profit == approx(1999.0)
+    assert (opened.side, opened.quantity, opened.entry, opened.exit) == ("short", 50, 170.0, None)
+    assert opened.commission == approx(-0.5) and opened.open_time == T0 + timedelta(days=30)
+    assert open_positions(journal) == ["a.0000.01.01:open"]
+    assert not fill_journal([april], journal, progress=False).changed

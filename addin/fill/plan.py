@@ -48,6 +48,7 @@ from ..journal import schema
 from ..journal.instruments import Instrument, lookup
 from ..journal.layout import clean_text
 from ..journal.settings import Settings
+from ..statements.ibkr_flex import FLIP_FLAGS
 from ..statements.ibkr_positions import OPENED_BEFORE
 from ..statements.model import BalanceEvent, RejectedRow, Trade
 from . import excursions
@@ -215,7 +216,8 @@ def balance_before(rows: Sequence[dict], cash: Sequence[tuple[float | None, floa
 # (its Setup, Notes and other trader cells stay where they are); a row partly closed shrinks (its
 # Quantity and commission) and the closed part becomes a new row with that row's Entry and Open
 # time. Rows opened after the execution are not its. Only when the open rows hold the whole quantity; otherwise the row is added as the
-# statement has it, flagged. The P/L, IB's realised P/L, is split over several rows by their price
+# statement has it, flagged -- except a flip (IB's C;O), which closes every open row of the position
+# and opens the rest as a new row "<Trade ID>:open". The P/L, IB's realised P/L, is split over several rows by their price
 # difference (entry to exit) with the contract size and FX that IB's own figure implies, so the
 # pieces add up to it exactly; each Net P/L = Profit + Commission + Swap + Taxes.
 _CLOSED_BY = re.compile(r'by Trade ID "([^"]*)"')
@@ -265,10 +267,10 @@ class _OpenRows:
 
 
 def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, fresh: list[dict],
-                   counts: Counts, open_rows: _OpenRows) -> dict | None:
+                   counts: Counts, open_rows: _OpenRows) -> list[dict] | None:
     """Close the open rows of ``t``'s position (see above). Returns None when they do not hold its
-    whole quantity (nothing changed), {} when it closed whole rows only, else the new row of the
-    part of the last row it closed."""
+    whole quantity (nothing changed), else the new rows: the closed part of a row partly closed, and
+    for a flip (IB's C;O: it closes every open row of the position) the open row of the rest."""
     found = []
     closed_at = cells.get("Close time")
     for where, i in open_rows.of((norm(t.broker), norm(t.account), norm(t.symbol), norm(t.side))):
@@ -285,7 +287,9 @@ def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, f
         take = min(float(cur["Quantity"]), need)
         takes.append((where, i, cur, take))
         need -= take
-    if not takes or need > 1e-9 * max(1.0, t.quantity):
+    flip = FLIP_FLAGS[0] in t.flags
+    rest = need if flip and need > 1e-9 * max(1.0, t.quantity) else 0.0
+    if not takes or (need > 1e-9 * max(1.0, t.quantity) and not rest):
         return None
     net = t.net_profit
     sign = 1.0 if t.side == "long" else -1.0
@@ -293,16 +297,16 @@ def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, f
     opening = [(C.N(cur.get("Commission")) + C.N(cur.get("Taxes"))) * take / float(cur["Quantity"])
                for _, _, cur, take in takes]
     moves = [sign * (t.exit - float(cur["Entry"])) * take for _, _, cur, take in takes]
-    gross = net - t.commission - t.taxes - sum(opening)
+    gross = net - (t.commission + t.taxes) * sum(share) - sum(opening)
     if len(takes) == 1:
         nets = [net]
     elif abs(sum(moves)) > 1e-12:
         nets = [m * gross / sum(moves) + (t.commission + t.taxes) * f + o for m, f, o in zip(moves, share, opening)]
     else:
-        nets = [gross * f + (t.commission + t.taxes) * f + o for f, o in zip(share, opening)]
-    own = [f for f in text(cells.get("Flags")).split("; ") if f and f != OPENED_BEFORE]
+        nets = [gross * f / sum(share) + (t.commission + t.taxes) * f + o for f, o in zip(share, opening)]
+    own = [f for f in text(cells.get("Flags")).split("; ") if f and f != OPENED_BEFORE and f not in FLIP_FLAGS]
     named = f'Trade ID "{t.trade_id}" ({t.source})'
-    piece: dict = {}
+    new_rows: list[dict] = []
     for (where, i, cur, take), f, n in zip(takes, share, nets):
         qty = float(cur["Quantity"])
         comm, taxes, swap = C.N(cur.get("Commission")), C.N(cur.get("Taxes")), C.N(cur.get("Swap"))
@@ -323,12 +327,21 @@ def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, f
                           "Commission": comm * (1 - left) + t.commission * f, "Taxes": taxes * (1 - left) + t.taxes * f})
             piece["Profit"] = n - piece["Commission"] - piece["Taxes"] - C.N(cells.get("Swap"))
             piece["Flags"] = "; ".join(own + [f'opened by Trade ID "{text(cur.get("Trade ID"))}" of an earlier statement'])
+            new_rows.append(piece)
         if where == "journal":
             updates.setdefault(i, {}).update(change)
             counts.updated += 1
         else:
             fresh[i].update(change)
-    return piece
+    if rest:
+        opened = dict(cells)
+        opened.update({"Trade ID": f"{t.trade_id}:open", "Side": "short" if t.side == "long" else "long",
+                       "Quantity": rest, "Entry": cells.get("Exit"), "Open time": cells.get("Close time"),
+                       "Exit": None, "Close time": None, "Profit": None,
+                       "Commission": t.commission * rest / t.quantity, "Taxes": t.taxes * rest / t.quantity})
+        opened["Flags"] = "; ".join(own + [f"flip: the {rest:g} opened by {named} after it closed the earlier rows"])
+        new_rows.append(opened)
+    return new_rows
 
 
 def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[BalanceEvent], list[RejectedRow]]],
@@ -389,15 +402,15 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
                 continue
             if at is None and k not in fresh_at and k not in ledger and OPENED_BEFORE in t.flags:
                 open_rows = open_rows or _OpenRows(rows, fresh)
-                piece = _close_earlier(t, cells, rows, updates, fresh, counts, open_rows)
-                if piece is not None:
+                pieces = _close_earlier(t, cells, rows, updates, fresh, counts, open_rows)
+                if pieces is not None:
                     closed_by[k] = -1
-                    if piece:
-                        fresh_at[k] = len(fresh)
+                    for piece in pieces:
+                        fresh_at[trade_key(piece.get("Broker"), piece.get("Account"), piece.get("Trade ID"))] = len(fresh)
                         fresh.append(piece)
                         fresh_batch.append(batch)
                         counts.added += 1
-                    else:  # no row of its own: in the ledger of imported keys, named in the rows' Flags
+                    if k not in fresh_at:  # no row of its own: in the ledger of imported keys, named in Flags
                         ledger_add.append((t.broker, t.account, t.trade_id))
                     continue
             if at is None and k in fresh_at:
