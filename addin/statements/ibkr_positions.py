@@ -48,6 +48,7 @@ quantity = what the statement's executions leave open; each lot is on exactly on
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -142,21 +143,22 @@ def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None, fli
     remainders: dict[int, Trade] = {}
     for members in by_group.values():
         members.sort(key=lambda n: (drafts[n].open_time is None, drafts[n].open_time or 0, n))
-        lots: list[_Lot] = []
+        lots: dict[str, deque[_Lot]] = {"long": deque(), "short": deque()}  # open lots, oldest first
+        total = {"long": 0.0, "short": 0.0}  # their quantity left
         for n in members:
             t = drafts[n]
             if not t.is_closed:
                 lots_of[n] = _Lot(t, t.quantity)
-                lots.append(lots_of[n])
+                lots[t.side].append(lots_of[n])
+                total[t.side] += t.quantity
                 out[n] = t
                 continue
             flip = bool(flip_flags) and all(f in t.flags for f in flip_flags)
-            same = [lot for lot in lots if lot.left > 1e-12 and lot.trade.side == t.side]
-            available = sum(lot.left for lot in same)
-            part = min(t.quantity, available)
+            same = lots[t.side]
+            part = min(t.quantity, total[t.side])
             takes, need = [], part
             for lot in same:
-                if need <= 1e-12:
+                if need <= 1e-9 * t.quantity:
                     break
                 take = min(lot.left, need)
                 takes.append((lot, take))
@@ -174,7 +176,13 @@ def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None, fli
                     takes[-1] = (takes[-1][0], takes[-1][1] + (t.quantity - sum(k for _, k in takes)))
             for lot, take in takes:
                 lot.left -= take
+                total[t.side] -= take
                 lot.closed_by.append(t.source.row)
+                if lot.left <= 1e-9 * lot.trade.quantity:
+                    total[t.side] -= lot.left
+                    lot.left = 0.0
+            while same and same[0].left == 0.0:
+                same.popleft()
             if part < t.quantity:  # a flip: the closed part and the opened rest
                 rest = t.quantity - part
                 flags = tuple(f for f in t.flags if f not in flip_flags)
@@ -192,7 +200,8 @@ def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None, fli
                 out[n] = closed
                 remainders[n] = opened
                 lot = _Lot(opened, rest, from_flip=True)
-                lots.append(lot)
+                lots[opened.side].append(lot)
+                total[opened.side] += rest
                 lots_of[-n - 1] = lot
             else:
                 out[n] = _closed_row(t, takes, part, t.flags)
@@ -202,7 +211,7 @@ def book(drafts: list[Trade], group: Callable[[Trade], tuple] | None = None, fli
         if not lot.closed_by:
             continue
         where = _rows(lot.closed_by)
-        if lot.left <= 1e-9:
+        if lot.left == 0.0:
             if n < 0:
                 remainders.pop(-n - 1)  # the flip's opened part closed too: its row stays the closed part
                 continue
