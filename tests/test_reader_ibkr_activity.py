@@ -322,3 +322,37 @@ def test_other_exports_are_not_sniffed_and_reading_one_says_what_was_expected(st
         with pytest.raises(StatementError) as err:
             ibkr_activity.read(wrong)
         assert str(wrong) in str(err.value) and "Activity Statement" in str(err.value)
+
+
+# --- a flip and a partial cover in one statement (written here, the real files hold none) --------
+
+FLIP = """Trades,Header,DataDiscriminator,Asset Category,Currency,Account,Symbol,Date/Time,Exchange,Quantity,T. Price,Proceeds,Comm/Fee,Basis,Realized P/L,Code
+Trades,Data,Trade,Stocks,USD,U1,XYZ,"2024-03-04, 15:30:00",NYSE,100,10,-1000,-1,1001,0,O
+Trades,Data,Trade,Stocks,USD,U1,XYZ,"2024-03-04, 15:31:00",NYSE,-150,11,1650,-1.5,-1001,98,C;O
+Trades,Data,Trade,Stocks,USD,U1,XYZ,"2024-03-04, 15:32:00",NYSE,20,10.5,-210,-0.2,219.8,9.6,C
+Trades,SubTotal,,Stocks,USD,XYZ,,,,-30,,440,-2.7,,107.6,
+"""
+
+
+def test_a_flip_and_a_partial_cover_book_every_share_and_dollar_once(tmp_path):
+    """Bought 100 XYZ at 10.00 (commission 1.00), sold 150 at 11.00 (1.50; C;O: IB realises
+    100 x (11 - 10.01) - 1.00 = 98.00 and opens a short of 50 at basis 10.99), bought 20 back at
+    10.50 (0.20; IB: 20 x (10.99 - 10.50) - 0.20 = 9.60). Rows: the long of 100 closed (10.00 ->
+    11.00, commission 2.00, Net 98.00); the short of 20 covered (11.00 -> 10.50, commission
+    0.20 + 0.20, Net 9.60); the short still open, 30 at 11.00 with the 0.30 left of the flip's
+    commission. The purchase is accounted as closed in this statement; the SubTotal matches."""
+    path = tmp_path / "flip.csv"
+    path.write_text(FLIP)
+    st = ibkr_activity.read(path)
+    closed_long, still_short, covered = st.trades
+    assert (closed_long.side, closed_long.quantity, closed_long.entry, closed_long.exit) == ("long", 100, 10, 11)
+    assert closed_long.commission == approx(-2.0) and closed_long.net_profit == approx(98.0)
+    assert (still_short.side, still_short.quantity, still_short.entry, still_short.exit) == ("short", 30, 11, None)
+    assert still_short.commission == approx(-0.3) and still_short.trade_id == closed_long.trade_id + ":open"
+    assert still_short.flags[-1] == "20 of 50 closed in this statement by row 4: 30 still open"
+    assert (covered.side, covered.quantity, covered.entry, covered.exit) == ("short", 20, 11, 10.5)
+    assert covered.commission == approx(-0.4) and covered.net_profit == approx(9.6)
+    assert sum(t.commission for t in st.trades) == approx(-1 - 1.5 - 0.2)
+    assert [(n.source.row, n.kind) for n in st.non_trades if n.kind == ibkr_positions.CONSUMED] == [(2, ibkr_positions.CONSUMED)]
+    assert st.ledger.balanced and st.ledger.seen == 5 and st.ledger.trade_rows == 2
+    assert [c.ok for c in st.checks] == [True]
