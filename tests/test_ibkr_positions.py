@@ -74,7 +74,8 @@ def test_the_later_statement_alone_flags_the_entry_unknown(two_statements):
     _, april = two_statements
     s = ibkr_flex.read(april)
     assert [(t.symbol, t.entry, t.exit, t.flags) for t in s.trades] == [
-        ("AAPL", 170.0, 170.0, (ibkr_positions.OPENED_BEFORE,)), ("MSFT", 310.0, 310.0, (ibkr_positions.OPENED_BEFORE,))]
+        ("AAPL", 170.0, 170.0, (ibkr_positions.OPENED_BEFORE,)),
+        ("MSFT", 310.0, 310.0, (ibkr_positions.OPENED_BEFORE,))]
 
 
 def _by_id(journal: Path) -> dict:

@@ -353,6 +353,6 @@ def test_a_flip_and_a_partial_cover_book_every_share_and_dollar_once(tmp_path):
     assert (covered.side, covered.quantity, covered.entry, covered.exit) == ("short", 20, 11, 10.5)
     assert covered.commission == approx(-0.4) and covered.net_profit == approx(9.6)
     assert sum(t.commission for t in st.trades) == approx(-1 - 1.5 - 0.2)
-    assert [(n.source.row, n.kind) for n in st.non_trades if n.kind == ibkr_positions.CONSUMED] == [(2, ibkr_positions.CONSUMED)]
+    assert [n.source.row for n in st.non_trades if n.kind == ibkr_positions.CONSUMED] == [2]
     assert st.ledger.balanced and st.ledger.seen == 5 and st.ledger.trade_rows == 2
     assert [c.ok for c in st.checks] == [True]

@@ -211,15 +211,17 @@ def balance_before(rows: Sequence[dict], cash: Sequence[tuple[float | None, floa
 # --- a closing execution of a position opened in an earlier statement ----------------------------
 # A statement whose closing execution's position was opened before it (the reader flags it
 # OPENED_BEFORE: entry unknown) closes the journal's open rows of that position -- same Broker,
-# Account, Symbol and Side -- first in, first out: a row wholly closed gets the execution's Exit and
-# Close time, its share of the commission and of the P/L, and Flags 'closed by Trade ID "<id>" ...'
-# (its Setup, Notes and other trader cells stay where they are); a row partly closed shrinks (its
-# Quantity and commission) and the closed part becomes a new row with that row's Entry and Open
-# time. Rows opened after the execution are not its. Only when the open rows hold the whole quantity; otherwise the row is added as the
-# statement has it, flagged -- except a flip (IB's C;O), which closes every open row of the position
-# and opens the rest as a new row "<Trade ID>:open". The P/L, IB's realised P/L, is split over several rows by their price
-# difference (entry to exit) with the contract size and FX that IB's own figure implies, so the
-# pieces add up to it exactly; each Net P/L = Profit + Commission + Swap + Taxes.
+# Account, Symbol and Side, opened no later than the execution -- first in, first out: a row wholly
+# closed gets the execution's Exit and Close time, its share of the commission and of the P/L, and
+# Flags 'closed in a later statement by Trade ID "<id>" ...' (its Setup, Notes and other trader
+# cells stay where they are); a row partly closed shrinks (its Quantity and commission) and the
+# closed part becomes a new row with that row's Entry and Open time. Only when the open rows hold
+# the whole quantity; otherwise the row is added as the statement has it, flagged -- except a flip
+# (IB's C;O), which closes every open row of the position and opens the rest as a new row
+# "<Trade ID>:open". IB's realised P/L is split over several rows by their price difference (entry
+# to exit) with the contract size and FX that IB's own figure implies, so the pieces add up to it
+# exactly; each row's Net P/L = Profit + Commission + Swap + Taxes. Filling either statement again
+# leaves these rows as they are (the Flags name the executions merged).
 _CLOSED_BY = re.compile(r'by Trade ID "([^"]*)"')
 
 
@@ -324,9 +326,11 @@ def _close_earlier(t: Trade, cells: dict, rows: Sequence[dict], updates: dict, f
                                                   f"{qty - take:g} still open"])}
             piece = dict(cells)
             piece.update({"Quantity": take, "Entry": cur.get("Entry"), "Open time": cur.get("Open time"),
-                          "Commission": comm * (1 - left) + t.commission * f, "Taxes": taxes * (1 - left) + t.taxes * f})
+                          "Commission": comm * (1 - left) + t.commission * f,
+                          "Taxes": taxes * (1 - left) + t.taxes * f})
             piece["Profit"] = n - piece["Commission"] - piece["Taxes"] - C.N(cells.get("Swap"))
-            piece["Flags"] = "; ".join(own + [f'opened by Trade ID "{text(cur.get("Trade ID"))}" of an earlier statement'])
+            opener = text(cur.get("Trade ID"))
+            piece["Flags"] = "; ".join(own + [f'opened by Trade ID "{opener}" of an earlier statement'])
             new_rows.append(piece)
         if where == "journal":
             updates.setdefault(i, {}).update(change)
@@ -406,7 +410,8 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
                 if pieces is not None:
                     closed_by[k] = -1
                     for piece in pieces:
-                        fresh_at[trade_key(piece.get("Broker"), piece.get("Account"), piece.get("Trade ID"))] = len(fresh)
+                        at_key = trade_key(piece.get("Broker"), piece.get("Account"), piece.get("Trade ID"))
+                        fresh_at[at_key] = len(fresh)
                         fresh.append(piece)
                         fresh_batch.append(batch)
                         counts.added += 1

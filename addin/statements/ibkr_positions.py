@@ -36,7 +36,8 @@ quantity = what the statement's executions leave open; each lot is on exactly on
 >>> from addin.statements.model import SourceRef
 >>> def ex(row, side, qty, price, closed=None, comm=-1.0):
 ...     return Trade(broker="IB", trade_id=f"e{row}", symbol="X", side=side, quantity=qty, entry=price,
-...                  open_time=datetime(2024, 1, row), close_time=datetime(2024, 1, row) if closed is not None else None,
+...                  open_time=datetime(2024, 1, row),
+...                  close_time=datetime(2024, 1, row) if closed is not None else None,
 ...                  exit=price if closed is not None else None, commission=comm,
 ...                  profit=None if closed is None else closed - comm, source=SourceRef(file="f", row=row))
 >>> rows, notes, extra = book([ex(1, "long", 100, 10.0), ex(2, "long", 60, 12.0, closed=118.4)])
