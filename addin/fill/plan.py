@@ -48,8 +48,7 @@ from ..journal import schema
 from ..journal.instruments import Instrument, lookup
 from ..journal.layout import clean_text
 from ..journal.settings import Settings
-from ..statements.ibkr_flex import FLIP_FLAGS
-from ..statements.ibkr_positions import OPENED_BEFORE
+from ..statements.ibkr_positions import FLIP_FLAGS, OPENED_BEFORE
 from ..statements.model import BalanceEvent, RejectedRow, Trade
 from . import excursions
 from .journal_state import norm, text, trade_key

@@ -75,7 +75,7 @@ from .model import (
     StatementTotals,
     Trade,
 )
-from .ibkr_flex import FLIP_FLAGS
+from .ibkr_positions import FLIP_FLAGS
 from .ibkr_codes import events as event_texts
 from .ibkr_positions import book, with_flip_rests
 from .csv_records import CsvRecord, split_records

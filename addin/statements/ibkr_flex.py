@@ -88,7 +88,7 @@ its own quantity with the entry of the lots it closed. An execution that closes 
 opens the opposite one (``openCloseIndicator`` ``C;O``) is split into a closed row of the lots it
 closed and an open row of the rest (Trade ID ``<id>:open``), both flagged; when the file does not
 hold the position it closed, it stays one closing row of the whole quantity, flagged
-(:data:`FLIP_FLAGS`).
+(:data:`ibkr_positions.FLIP_FLAGS`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ from .model import (
     Trade,
 )
 from .ibkr_codes import events as event_texts
-from .ibkr_positions import book, with_flip_rests
+from .ibkr_positions import FLIP_FLAGS, book, with_flip_rests
 from .ledger import Ledger, check_total, settle
 from .parsing import parse_datetime, parse_number, parse_optional_number
 from .safety import read_limited
@@ -150,15 +150,6 @@ DATETIME_FORMATS = tuple(
 ) + _DATES
 
 _EMPTY = ("", "--", "N/A", "n/a")
-
-#: The flags of an execution that closed the position and opened the opposite one (a flip, IB's
-#: open/close code "C;O") while the file does not hold the position it closed: IB books it as one
-#: execution whose realised P/L is that of the closed part, and nothing says how much of it opened.
-#: A flip whose closed lots the file holds is split instead (:mod:`ibkr_positions`).
-FLIP_FLAGS = ("closed the position and opened the opposite one in one execution (IB's C;O): quantity is the "
-              "whole execution, realised P/L the closed part's; how much of it opened is unknown while the "
-              "position it closed is not in this statement",)
-
 
 def sniff(path: Path, head: bytes) -> bool:
     """A Flex Query response: the XML's first element is ``<FlexQueryResponse``."""

@@ -59,6 +59,13 @@ from .model import NonTradeRow, Trade
 #: say at what price or when, so Entry and Open time show the closing execution's own. The fill's
 #: merge replaces them from the journal's open rows of the position when it holds them.
 OPENED_BEFORE = "opened before this statement: entry unknown (Entry and Open time show the closing execution's)"
+#: The flags of an execution that closed the position and opened the opposite one (a flip, IB's
+#: open/close code "C;O") while the file does not hold the position it closed: IB books it as one
+#: execution whose realised P/L is that of the closed part, and nothing says how much of it opened.
+#: A flip whose closed lots the file holds is split instead (:func:`book`).
+FLIP_FLAGS = ("closed the position and opened the opposite one in one execution (IB's C;O): quantity is the "
+              "whole execution, realised P/L the closed part's; how much of it opened is unknown while the "
+              "position it closed is not in this statement",)
 #: The kind of the NonTradeRow of an opening execution whose whole quantity closed in the statement.
 CONSUMED = "opening execution closed in this statement"
 
