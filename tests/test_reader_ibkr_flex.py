@@ -76,9 +76,11 @@ def test_one_trade_per_execution_and_summary_rows_never_count(name):
     cancels = [el for el in executions if is_cancel(el)]
     # a cancel removes itself and the execution it cancels
     rejected = [r for r in st.rejected if r.source.section == "Trades"]
-    assert len(st.trades) + len(rejected) == len(executions) - 2 * len(cancels)
+    # an opening execution the file also closes is on the closing row (accounted as a non-trade)
+    consumed = [n for n in st.non_trades if n.kind == ibkr_positions.CONSUMED]
+    assert len(st.trades) + len(rejected) + len(consumed) == len(executions) - 2 * len(cancels)
     assert all(n.kind in ("order summary", "symbol summary", "asset summary", "closed lot",
-                          "wash sale", "trade cancel", "cancelled trade")
+                          "wash sale", "trade cancel", "cancelled trade", ibkr_positions.CONSUMED)
                for n in st.non_trades if n.source.section == "Trades")
     assert len({t.key for t in st.trades}) == len(st.trades), "trade ids are unique"
 
@@ -131,8 +133,8 @@ def test_file01_fourteen_buys_in_cad_converted_to_base():
 
 def test_option_rows_carry_the_multiplier_of_100():
     options = [t for name in FILES[:2] for t in ibkr_flex.read(flex(name)).trades if t.asset_class == "OPTION"]
-    # FB call in File01; ORCL put (sold, then assigned), ORCL call, PAYC call in File02
-    assert len(options) == 5
+    # FB call in File01; ORCL put (sold, then assigned: one closed row), ORCL call, PAYC call in File02
+    assert len(options) == 4
     assert {t.contract_size for t in options} == {100}
     fb = next(t for t in options if t.symbol.startswith("FB"))
     assert (fb.side, fb.quantity, fb.entry) == ("long", 2, 6.95)
@@ -141,10 +143,9 @@ def test_option_rows_carry_the_multiplier_of_100():
 def test_file02_sold_options_are_shorts():
     st = ibkr_flex.read(flex(FILES[1]))
     assert st.account_currency == "EUR"
-    assert len(st.trades) == 9 and not st.rejected
+    assert len(st.trades) == 8 and not st.rejected  # 9 executions, the put's sale on its closing row
     sold = [t for t in st.trades if t.side == "short"]
-    assert sorted(t.symbol for t in sold) == [
-        "ORCL  170915P00050000", "ORCL  170915P00050000", "ORCL  171117C00050000"]
+    assert sorted(t.symbol for t in sold) == ["ORCL  170915P00050000", "ORCL  171117C00050000"]
     # the stock delivered by the assignment is an opening BookTrade at the strike
     orcl = next(t for t in st.trades if t.symbol == "ORCL")
     assert (orcl.side, orcl.quantity, orcl.entry, orcl.commission) == ("long", 100, 50, approx(-2 * 0.83701))
@@ -154,16 +155,19 @@ def test_file02_sold_options_are_shorts():
 
 def test_file02_the_orcl_put_assigned_at_zero_is_a_closed_trade_with_its_realised_pnl():
     st = ibkr_flex.read(flex(FILES[1]))
-    put = [t for t in st.trades if t.symbol == "ORCL  170915P00050000"]
-    sold, assigned = put
-    assert not sold.is_closed and (sold.side, sold.quantity, sold.entry) == ("short", 1, 0.53)
-    # BookTrade BUY 1 at tradePrice 0, openCloseIndicator C, notes A: the short put leaves the book
+    (assigned,) = [t for t in st.trades if t.symbol == "ORCL  170915P00050000"]
+    # sold at 0.53 on 7 September (row 2, accounted as closed in this statement), then BookTrade
+    # BUY 1 at tradePrice 0, openCloseIndicator C, notes A: the short put leaves the book
+    assert [n.source.row for n in st.non_trades if n.kind == ibkr_positions.CONSUMED] == [2]
     assert assigned.source.row == 3 and assigned.trade_id == "1908991474"
     assert assigned.is_closed and assigned.side == "short" and assigned.quantity == 1
-    assert assigned.entry == assigned.exit == 0
-    assert assigned.open_time == assigned.close_time == datetime(2017, 9, 15, 16, 20)
-    # IB's fifoPnlRealized is 0 (the premium goes into the delivered stock's basis): so is the P/L
-    assert assigned.profit == 0 and assigned.net_profit == 0 and assigned.commission == 0
+    assert (assigned.entry, assigned.exit) == (0.53, 0)
+    assert assigned.open_time == datetime(2017, 9, 7, 14, 50, 36)
+    assert assigned.close_time == datetime(2017, 9, 15, 16, 20)
+    # IB's fifoPnlRealized is 0 (the premium goes into the delivered stock's basis): so is the Net
+    # P/L; the sale's commission, now on this row, is offset in Profit
+    assert assigned.net_profit == 0 and assigned.commission == approx(-3.5 * 0.83172)  # at the sale's rate
+    assert assigned.profit == approx(-assigned.commission)
     assert "assigned" in assigned.comment and "to close" in assigned.comment
     assert assigned.asset_class == "OPTION" and assigned.contract_size == 100
     assert assigned.fx_to_account == 0.83701 and assigned.quote_currency == "USD"
