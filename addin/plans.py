@@ -78,8 +78,10 @@ def planner_values(rows: list) -> dict[str, object]:
 
 
 @script
-def record_plan(book=None):
-    """xlwings script: record the open workbook's Planner plan as a new row of its Plans table."""
+def record_plan(book: xw.Book = None):
+    """xlwings script: record the open workbook's Planner plan as a new row of its Plans table. ``book``:
+    the workbook an xlwings Lite or Server runtime passes (the annotation tells it to); none under
+    classic xlwings' RunPython, which records into the calling workbook."""
     from .journal import plans as PL
     from .journal import schema
 
