@@ -215,3 +215,30 @@ def test_libreoffice_recalculates_the_plan_to_the_cached_values(case, tmp_path, 
         if kind == "e" or not _same(value, want[label]):
             bad.append((label, kind, value, want[label]))
     assert not bad, bad
+
+
+# Hostile inputs: the figures never raise and are a number or words -------------------------------
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+_ANY = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False, width=32),
+                 st.integers(-5, 5), st.sampled_from(["", "abc", "1:30", "30x", "long", "-1", "#N/A", "0"]))
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(equity=_ANY, risk_pct=_ANY, side=_ANY, entry=_ANY, stop=_ANY, target=_ANY, leverage=_ANY, fx=_ANY,
+       step=_ANY)
+def test_hostile_inputs_give_numbers_or_words(equity, risk_pct, side, entry, stop, target, leverage, fx, step):
+    from addin.journal.instruments import DEFAULT_INSTRUMENTS
+
+    plan = {"Equity": equity, "Risk per trade": risk_pct, "Symbol": "EURUSD", "Side": side, "Entry": entry,
+            "Stop": stop, "Target": target, "Leverage": leverage, "FX to account": fx, "Lot step": step}
+    values = planner.figures(plan, Settings(), DEFAULT_INSTRUMENTS)
+    for label, v in values.items():
+        if label in plan:
+            continue
+        assert isinstance(v, (int, float, str)), (label, v)
+        if isinstance(v, str):
+            assert not v.startswith("#"), (label, v)
+        if label == "Position size" and isinstance(v, float) and isinstance(values["Risk at the stop"], float):
+            assert values["Risk at the stop"] <= values["Risk amount"] * (1 + 1e-12)

@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import risk
+from ..cells import OUT_OF_RANGE
 from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import _LONG, _SHORT
 from . import columns as C
@@ -181,6 +182,8 @@ class Figure:
             return compute()
         except (RiskInputError, NoPrice) as err:
             return str(err)
+        except OverflowError:  # beyond the float range (more lot steps than a float resolves): the add-in's words
+            return OUT_OF_RANGE
 
 
 def direction(ref: str) -> str:
