@@ -502,6 +502,10 @@ def figures(plan: dict[str, object], settings, instruments) -> dict[str, object]
 def build(book: Book) -> None:
     settings = book.settings
     plan = plan_inputs(book)
+    unread = [label for label in INPUT_LABELS if plan[label] is None]
+    if unread:  # a blank input, or a formula of the trader's without a cached value: the program cannot
+        # tell which, so the sheet is left to the spreadsheet's recalculation (addin/fill/summary.py)
+        raise ValueError(f"the Planner's {', '.join(unread)} has no value the program can read")
     s = book.sheet(TITLE)
     ws = s.ws
     s.text("A1", "Pre-trade planner", font=TITLE_FONT)
