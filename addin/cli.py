@@ -101,6 +101,14 @@ def _parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     tpl.add_argument("out", type=Path, metavar="FILE.xlsx", help="where to write the journal")
 
+    plan = sub.add_parser("plan", help="record the Planner's plan into the journal's Plans table",
+                          description="Record the plan on the journal's Planner sheet (its inputs as last saved, "
+                                      "its figures computed) as a new row of the Plans table, each figure a value. "
+                                      "A later fill matches it to the trade it became (see the Plans sheet).",
+                          epilog="example:\n  python -m addin plan --journal MyJournal.xlsx",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    plan.add_argument("--journal", type=Path, required=True, metavar="FILE.xlsx", help="the journal (saved, closed)")
+
     sub.add_parser("functions", help="print the Excel function reference (Markdown) from the functions' metadata",
                    description="Print the reference of every Excel function the add-in provides, as Markdown.")
 
@@ -136,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fill":
             from .fill import run_fill
             return run_fill(args)
+        if args.command == "plan":
+            from .plans import run_plan
+            return run_plan(args)
         if args.command == "template":
             return _template(args.out)
         if args.command == "functions":

@@ -74,7 +74,7 @@ def sheet_xml(path: Path, title: str) -> str:
 
 
 def test_sheets_and_order(wb):
-    assert wb.sheetnames == ["Dashboard", "Trades", "Stats", "Account", "Cash", "Planner", "Instruments", "Caps",
+    assert wb.sheetnames == ["Dashboard", "Trades", "Stats", "Account", "Cash", "Planner", "Plans", "Instruments", "Caps",
                              "Settings", "Rejected",
                              "xlwings.conf", "Imported"]
     assert wb.active.title == "Dashboard"

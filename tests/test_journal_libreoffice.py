@@ -319,9 +319,9 @@ def test_a_shuffle_shows_no_running_figure_below_the_first_row_out_of_order(samp
     ({"Symbol": "usdjpy", "Side": "sideways"}, "side must be long/buy, short/sell, 1 or -1", True),
 ])
 def test_libreoffice_computes_the_planners_own_formulas_as_cached(plan, check, base, tmp_path, monkeypatch):
-    """The Planner's native cells (lookups, the base-currency flag, the Check line) recalculated by
-    LibreOffice with no add-in equal the cached values the Python twins wrote (the Check line's
-    0-lot part needs the add-in's size); add-in cells say so."""
+    """The Planner's cells recalculated by LibreOffice with no add-in equal the cached values the
+    Python twins wrote (every figure of the plan is native: tests/test_planner_native.py); the one
+    add-in cell, the regulator's cap, says so."""
     from addin.journal import planner
 
     monkeypatch.setattr(planner, "DEFAULT_PLAN", {**planner.DEFAULT_PLAN, **plan})
@@ -332,16 +332,14 @@ def test_libreoffice_computes_the_planners_own_formulas_as_cached(plan, check, b
     ours = openpyxl.load_workbook(path, data_only=True)["Planner"]
     lo = openpyxl.load_workbook(theirs, data_only=True)["Planner"]
     label = {r[0].value: r[1].coordinate for r in f.iter_rows(min_row=15, max_col=2) if r[0].value}
-    # without the add-in the size is unknown, so LibreOffice's Check cannot say it is 0 lots
-    assert ours[label["Check"]].value == check
-    assert lo[label["Check"]].value == check.replace("; the risk budget does not cover one lot step (100000)", "")
+    assert ours[label["Check"]].value == check and lo[label["Check"]].value == check
     assert ours[label["Account is base currency"]].value is base and lo[label["Account is base currency"]].value is base
     # the plan's own rows (the account block below them reads the add-in's margin and notional:
     # tests/test_journal_account.py checks it with the add-in's values)
     last = f[label["Check"]].row
     native = [c.coordinate for r in f.iter_rows(max_row=last) for c in r if c.data_type == "f"
-              and NO_ADDIN not in c.value and c.coordinate != label["Check"]]
-    assert len(native) >= 7  # six from Instruments and Settings, the stop distance
+              and NO_ADDIN not in c.value]
+    assert len(native) == 24  # every figure of the plan but the regulator's cap
     bad = [(c, ours[c].value, lo[c].value) for c in native if not _same(ours[c].value, lo[c].value)]
     assert not bad, bad
-    assert lo[label["Profit at the target"]].value == NO_ADDIN
+    assert lo[label["Regulator's cap"]].value == NO_ADDIN

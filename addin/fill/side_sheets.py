@@ -18,6 +18,7 @@ from .xlsx_edit import (NS_MAIN, Cell, Package, build_row, cell_xml, col_letter,
 from .journal_state import REJECTED_TABLE, read_cash_from
 from .package_write import _extend
 from ..runtime_switch import LITE_PREFIX, function_names, rewrite_part
+from .plans_match import plans_edit
 from .summary import refresh
 
 
@@ -229,12 +230,20 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
     o.workbook = sums.workbook
     o.full_calc = o.full_calc or sums.foreign_formulas
 
+    # Plans (the trader's): the Trade ID of the trade a plan became, written into its empty cell, and
+    # the cached values of the plan-vs-actual columns (plans_match.py); nothing else of the table.
+    plans = plans_edit(pkg, cols)
+    if plans is not None:
+        edits.setdefault(plans[0], []).append(plans[1])
+
     # Formulas the fill does not compute (the trader's own sheets, a summary sheet it could not lay
     # out): Excel and LibreOffice recalculate the workbook on opening (fullCalcOnLoad). A trader's
     # formula may read the Trades table or the summary figures, so any formula on such a sheet counts.
     refreshed = {pkg.sheet_part(s) for s in (schema.CASH_SHEET, schema.SETTINGS_SHEET, schema.INSTRUMENTS_SHEET,
                                              schema.CAPS_SHEET, schema.REJECTED_SHEET, schema.LEDGER_SHEET,
                                              schema.CONF_SHEET, trades_sheet)} | sums.done
+    if plans is not None:
+        refreshed.add(plans[0])
     for name, part, _ in pkg.sheets:
         if part not in refreshed and re.search(rb"<(?:\w+:)?f[ >]", pkg.zf.read(part)):
             o.full_calc = True

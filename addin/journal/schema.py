@@ -55,14 +55,15 @@ STATS_SHEET = "Stats"
 ACCOUNT_SHEET = "Account"
 CASH_SHEET = "Cash"
 PLANNER_SHEET = "Planner"
+PLANS_SHEET = "Plans"         # the trader's recorded plans, and each against the trade it became
 INSTRUMENTS_SHEET = "Instruments"
 CAPS_SHEET = "Caps"
 SETTINGS_SHEET = "Settings"
 REJECTED_SHEET = "Rejected"
 CONF_SHEET = "xlwings.conf"   # hidden: tells xlwings which module holds the add-in's functions
 LEDGER_SHEET = "Imported"     # hidden: the key of every trade a fill imported
-SHEETS = (DASHBOARD_SHEET, TRADES_SHEET, STATS_SHEET, ACCOUNT_SHEET, CASH_SHEET, PLANNER_SHEET, INSTRUMENTS_SHEET,
-          CAPS_SHEET, SETTINGS_SHEET, REJECTED_SHEET, CONF_SHEET, LEDGER_SHEET)
+SHEETS = (DASHBOARD_SHEET, TRADES_SHEET, STATS_SHEET, ACCOUNT_SHEET, CASH_SHEET, PLANNER_SHEET, PLANS_SHEET,
+          INSTRUMENTS_SHEET, CAPS_SHEET, SETTINGS_SHEET, REJECTED_SHEET, CONF_SHEET, LEDGER_SHEET)
 # Sheets of figures over the whole Trades table.
 SUMMARY_SHEETS = (DASHBOARD_SHEET, STATS_SHEET, ACCOUNT_SHEET, PLANNER_SHEET)
 
@@ -76,6 +77,7 @@ OPEN_POSITIONS_TABLE = "OpenPositions"
 CAPS_TABLE = "Caps"
 MAJORS_TABLE = "FXMajors"
 CURRENCY_TABLE = "FXCurrencies"
+PLANS_TABLE = "Plans"
 
 # Defined names --------------------------------------------------------------------------------------
 
@@ -219,6 +221,21 @@ INSTRUMENTS = TableSpec(INSTRUMENTS_SHEET, INSTRUMENTS_TABLE, tuple(Field(*f, ow
     ("Contract size", 12, "#,##0.##", "contract_size"), ("Pip size", 9, "0.#####", "pip_size"),
     ("Quote currency", 9, TEXT, "quote_currency"), ("Margin rate", 9, "0.00%", "margin_rate"),
     ("Description", 36, TEXT, "description"))))
+
+# The recorded plans (addin/journal/plans.py): one row per plan the trader recorded from the Planner.
+# Every planned figure is a value written when the plan was recorded (a later change of a setting
+# never rewrites it); the trader's, except Trade ID, which a fill writes when it is empty and a trade
+# of the statement matches the plan (addin/fill/plans_match.py). The calculated columns compare the
+# plan with that trade, natively.
+PLANS_INPUTS = tuple(Field(*f, owner=TRADER) for f in (
+    ("Recorded", 17, DATE), ("Symbol", 10, TEXT), ("Side", 7, TEXT), ("Entry", 11, PRICE), ("Stop", 11, PRICE),
+    ("Target", 11, PRICE), ("Size", 9, QTY), ("Risk amount", 11, MONEY), ("Planned R:R", 9, "0.00"),
+    ("Equity", 12, MONEY), ("Risk %", 8, PCT), ("Trade ID", 12, TEXT), ("Notes", 28, TEXT)))
+PLANS_CALCS = tuple(Field(*f, owner=FORMULA) for f in (
+    ("Row in Trades", 8, "0"), ("Status", 26, TEXT), ("Entry slippage", 10, PRICE), ("Slippage, R", 9, "0.00"),
+    ("Stop moved", 10, PRICE), ("Size ratio", 8, "0.00"), ("Actual R", 9, "0.00"), ("R vs plan", 9, "0.00"),
+    ("Exit R on plan", 9, "0.00"), ("R by managing", 9, "0.00")))
+PLANS = TableSpec(PLANS_SHEET, PLANS_TABLE, PLANS_INPUTS + PLANS_CALCS)
 
 # The hidden ledger: the key of every trade a fill imported, so a trade the trader deleted is not
 # imported again.

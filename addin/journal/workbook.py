@@ -54,7 +54,7 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.writer.excel import ExcelWriter
 
 from ..statements.model import BalanceEvent, RejectedRow, Trade
-from . import account, caps, cash, dashboard, ledger, planner, rejected, settings as settings_sheet, stats
+from . import account, caps, cash, dashboard, ledger, planner, plans, rejected, settings as settings_sheet, stats
 from . import trades as trades_sheet
 from . import columns as C
 from . import instruments as instruments_sheet
@@ -89,6 +89,7 @@ SHEETS: list[tuple[str, object]] = [
     (account.TITLE, account.build),  # before the Planner, which shows a plan among the open positions
     (cash.TITLE, cash.build),
     (planner.TITLE, planner.build),
+    (plans.TITLE, plans.build),  # the plans recorded from the Planner, each against the trade it became
     (instruments_sheet.TITLE, instruments_sheet.build),
     (caps.TITLE, caps.build),
     (settings_sheet.TITLE, settings_sheet.build),
