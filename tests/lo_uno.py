@@ -27,7 +27,9 @@ JOB.json::
         ["dump", "before.json"]],                    # the dump (below) of the document as it stands now
      "sheets": ["Stats"],                # optional: the sheets a dump holds (default every sheet)
      "dump": "out.json",                 # every sheet's used area: value, text and formula of each cell
-     "save": "saved.xlsx"}               # optional: save as Excel 2007-365 (.xlsx)
+     "save": "saved.xlsx",               # optional: save as Excel 2007-365 (.xlsx)
+     "save_filter": "calc_pdf_Export",   # optional: save with another export filter (PDF, CSV, ...)
+     "save_options": "44,34,76,1"}       # optional: that filter's options (CSV: separator, quote, ...)
 
 The dump holds, per sheet, ``{"cells": {"A1": [kind, value, text, formula]}}`` with kind ``n``
 (number), ``s`` (text), ``e`` (error: the text LibreOffice shows, e.g. ``#REF!`` or ``Err:502``)
@@ -103,7 +105,7 @@ class _Soffice:
         self.proc = subprocess.Popen(
             ["soffice", "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
              f"-env:UserInstallation={self.profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         local = uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         deadline = time.monotonic() + 120
@@ -289,7 +291,9 @@ def run_job(office: _Soffice, job: dict) -> None:
     src = Path(job["input"]).resolve()
     doc = office.desktop.loadComponentFromURL(src.as_uri(), "_blank", 0, (_prop("Hidden", True),))
     if doc is None:
-        raise SystemExit(f"LibreOffice could not open {src}")
+        lock = src.with_name(f".~lock.{src.name}#")
+        raise SystemExit(f"LibreOffice could not open {src}" + (
+            f" ({lock.name} beside it: a LibreOffice that ended without closing it left it)" if lock.exists() else ""))
     try:
         sheets = job.get("sheets")
         for step in job.get("steps", []):
@@ -297,7 +301,10 @@ def run_job(office: _Soffice, job: dict) -> None:
         if job.get("dump"):
             _write_dump(office, doc, job["dump"], sheets)
         if job.get("save"):
-            doc.storeToURL(Path(job["save"]).resolve().as_uri(), (_prop("FilterName", "Calc MS Excel 2007 XML"),))
+            args = (_prop("FilterName", job.get("save_filter", "Calc MS Excel 2007 XML")),)
+            if job.get("save_options"):
+                args += (_prop("FilterOptions", job["save_options"]),)
+            doc.storeToURL(Path(job["save"]).resolve().as_uri(), args)
     finally:
         doc.close(True)
 
@@ -353,6 +360,14 @@ def serve(max_running: int = 2) -> int:
 
 
 # The tests' side (any Python): one --serve process for the whole session ---------------------------
+
+def available() -> bool:
+    """LibreOffice on PATH and python3-uno importable by :data:`UNO_PYTHON` (what the jobs need)."""
+    if shutil.which("soffice") is None or not Path(UNO_PYTHON).exists():
+        return False
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True, env=env).returncode == 0
+
 
 class Office:
     """Runs jobs (the format above) in one ``lo_uno.py --serve`` process, started on the first job
@@ -434,6 +449,26 @@ def office() -> Office:
         _OFFICE = Office()
         atexit.register(close_office)
     return _OFFICE
+
+
+def convert(src: Path, fmt: str, outdir: Path, timeout: float = 600, recalc: bool = False) -> Path:
+    """What ``tools.render_docs.convert`` does (``soffice --convert-to fmt``: ``xlsx:FILTER``,
+    ``pdf``, ``csv:FILTER:OPTIONS``), as a job in the session's LibreOffice; the converted file's
+    path. ``recalc``: LibreOffice recalculates every formula on loading."""
+    ext, _, rest = fmt.partition(":")
+    name, _, options = rest.partition(":")
+    if not name:
+        name = {"pdf": "calc_pdf_Export", "xlsx": "Calc MS Excel 2007 XML"}[ext]
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    out = outdir / f"{Path(src).stem}.{ext}"
+    job = {"input": str(src), "recalc_on_load": recalc, "save": str(out), "save_filter": name}
+    if options:
+        job["save_options"] = options
+    office().run(job, timeout=timeout)
+    if not out.exists():
+        raise RuntimeError(f"LibreOffice did not write {out}")
+    return out
 
 
 def close_office() -> None:

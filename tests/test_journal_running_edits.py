@@ -22,8 +22,8 @@ import pytest
 
 from addin.fill import fill_journal, sample_statement
 from addin.journal import columns as C
-from lo_uno import office
-from tools.render_docs import convert, soffice
+from lo_uno import convert, office
+from tools.render_docs import soffice
 
 UNO_PYTHON = "/usr/bin/python3"
 
