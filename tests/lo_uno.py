@@ -8,7 +8,8 @@ importable from a virtualenv), as a subprocess of the tests::
 
 The tests' own Python (the virtualenv) imports this file too, for :class:`Office` and
 :func:`office`: a job runner that keeps one ``--serve`` process (and the LibreOffice it started) for
-the whole test session, so each job costs its document's load and not LibreOffice's start.
+the whole test session, so each job costs its document's load and not LibreOffice's start;
+:func:`convert` (``soffice --convert-to`` as a job) and :func:`available` build on it.
 
 JOB.json::
 
