@@ -28,3 +28,12 @@ def statements_dir() -> Path:
     if not STATEMENTS.is_dir():
         pytest.skip(f"real broker exports not available: {STATEMENTS} does not exist")
     return STATEMENTS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _libreoffice_session():
+    """The LibreOffice jobs of a test process share one runner (tests/lo_uno.py: office()); it and
+    the LibreOffice instances it started end with the session."""
+    yield
+    from lo_uno import close_office
+    close_office()

@@ -62,11 +62,9 @@ def real_files() -> list[str]:
 REAL_FILES = real_files()
 
 
-def file_params(bad: tuple[str, ...] = (), reason: str = "") -> list:
-    """REAL_FILES as parameters named by file; those in ``bad`` marked as a known bug."""
-    return [pytest.param(r, id=r.rsplit("/", 1)[-1][:48],
-                         marks=[pytest.mark.xfail(strict=True, reason=reason)] if r in bad else [])
-            for r in REAL_FILES]
+def file_params() -> list:
+    """REAL_FILES as parameters named by file."""
+    return [pytest.param(r, id=r.rsplit("/", 1)[-1][:48]) for r in REAL_FILES]
 
 
 def cli(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -9,15 +9,14 @@ own recalculation agrees with (Stats counts every closed trade).
 
 from __future__ import annotations
 
-import json
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from test_fill_routes import split_sample
-from test_journal_locales import DRIVER, UNO_PYTHON, _uno_available
+from lo_uno import office
+from test_journal_locales import _uno_available
 
 from addin.fill import fill_journal
 from addin.journal import columns as C
@@ -30,11 +29,8 @@ pytestmark = [
 
 
 def lo(job: dict, folder: Path) -> dict | None:
-    path = folder / "job.json"
-    path.write_text(json.dumps(job), encoding="utf-8")
-    done = subprocess.run([UNO_PYTHON, str(DRIVER), str(path)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(Path(job["dump"]).read_text(encoding="utf-8")) if job.get("dump") else None
+    """One LibreOffice job (see tests/lo_uno.py) in the session's LibreOffice; its dump, if any."""
+    return office().run(job)
 
 
 def test_a_journal_saved_by_libreoffice_gets_every_formula_on_the_next_fills_trades(tmp_path):

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
-import subprocess
-import uuid
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +36,7 @@ from addin.fill.xlsx_edit import Package, build_row, cell_xml, parse_cells, read
 from addin.journal import account, dashboard, planner, stats
 from addin.journal.layout import NO_ADDIN, Book
 from journal_reader import read_journal
+from lo_uno import office
 from tools.render_docs import soffice
 from addin.journal.workbook import build_journal
 from addin.journal.workbook import build_journal, excel_serial, trade_columns
@@ -181,85 +179,30 @@ def names(path: Path) -> dict[str, str]:
 
 # LibreOffice, through UNO --------------------------------------------------------------------------
 
-UNO_SCRIPT = r'''
-import json, subprocess, sys, time
-import uno
-from com.sun.star.beans import PropertyValue
-
-exe, src, out, pipe, profile, titles = sys.argv[1:7]
-proc = subprocess.Popen([exe, "-env:UserInstallation=" + profile, "--headless", "--invisible", "--norestore",
-                         "--nologo", "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % pipe],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    ctx = None
-    for _ in range(240):
-        try:
-            ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
-            break
-        except Exception:
-            time.sleep(0.5)
-    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-    p = PropertyValue()
-    p.Name, p.Value = "Hidden", True
-    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0, (p,))
-
-    def read():
-        got = {}
-        for t in json.loads(titles):
-            sh = doc.Sheets.getByName(t)
-            cur = sh.createCursor()
-            cur.gotoEndOfUsedArea(False)
-            a = cur.getRangeAddress()
-            forms = sh.getCellRangeByPosition(0, 0, a.EndColumn, a.EndRow).getFormulaArray()
-            cells = {}
-            for r, row in enumerate(forms):
-                for c, f in enumerate(row):
-                    if not f.startswith(("=", "{=")):
-                        continue
-                    cell = sh.getCellByPosition(c, r)
-                    if cell.getError():
-                        v = "#ERR%d" % cell.getError()
-                    elif cell.FormulaResultType2 == 2:
-                        v = cell.getString()
-                    else:
-                        v = cell.getValue()
-                    cells["%d,%d" % (r, c)] = v
-            got[t] = cells
-        return got
-
-    before = read()
-    doc.calculateAll()
-    after = read()
-    doc.close(True)
-    with open(out, "w") as fh:
-        json.dump({"before": before, "after": after}, fh)
-finally:
-    try:
-        desktop.terminate()
-    except Exception:
-        pass
-    try:
-        proc.wait(timeout=60)
-    except Exception:
-        proc.kill()
-'''
+def _position(ref: str) -> tuple[int, int]:
+    """0-based (row, column) of an A1 reference."""
+    letters = ref.rstrip("0123456789")
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(ref[len(letters):]) - 1, col - 1
 
 
 def libreoffice_values(path: Path, tmp: Path) -> dict:
     """{"before": ..., "after": ...}: every formula cell's value on the four sheets as LibreOffice shows
-    it on opening (no recalculation: its default) and after ``calculateAll``; keys "row,col" (0-based)."""
-    script = tmp / "lo_values.py"
-    script.write_text(UNO_SCRIPT, encoding="utf-8")
-    profile = tmp / f"lo-profile-{uuid.uuid4().hex}"
-    out = tmp / "lo_values.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    subprocess.run(["/usr/bin/python3", str(script), soffice(), str(path.resolve()), str(out),
-                    f"sidesheets{uuid.uuid4().hex}", profile.as_uri(), json.dumps(SHEETS)],
-                   check=True, timeout=600, env=env, capture_output=True)
-    shutil.rmtree(profile, ignore_errors=True)
-    return json.loads(out.read_text())
+    it on opening (no recalculation: its default) and after ``calculateAll``; keys "row,col" (0-based).
+    An error cell's value is "#ERR" and the error LibreOffice shows (never a cached value)."""
+    before, after = tmp / "lo_before.json", tmp / "lo_after.json"
+    office().run({"input": str(path.resolve()), "sheets": list(SHEETS),
+                  "steps": [["dump", str(before)], ["calculate_all"]], "dump": str(after)})
+    got = {}
+    for when, dump in (("before", before), ("after", after)):
+        sheets = json.loads(dump.read_text(encoding="utf-8"))
+        got[when] = {title: {"%d,%d" % _position(ref): ("#ERR" + text if kind == "e" else value)
+                             for ref, (kind, value, text, formula) in sheets[title]["cells"].items()
+                             if formula is not None}
+                     for title in SHEETS}
+    return got
 
 
 def _addin_cells(ws) -> set[str]:

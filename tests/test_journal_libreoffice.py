@@ -16,6 +16,7 @@ add-in, prints every sheet, and sorts the Trades table.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import random
 import shutil
@@ -30,13 +31,16 @@ from addin.fill import fill_journal
 from addin.journal import columns as C
 from addin.journal.layout import NO_ADDIN
 from addin.journal.workbook import build_journal
-from tools.render_docs import convert, only_sheet, render_sheet_png, soffice
+from lo_uno import available as lo_available, convert
+from tools.render_docs import only_sheet, render_sheet_png, soffice
 from tools.sample_trades import edge_trades, sample_cash, sample_trades
 from conftest import STATEMENTS
 
 pytestmark = [
     pytest.mark.libreoffice,
     pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not on PATH: apt-get install libreoffice-calc"),
+    pytest.mark.skipif(not lo_available(), reason="python3-uno is not importable by /usr/bin/python3: "
+                                                   "apt-get install python3-uno"),
 ]
 
 # Real exports whose trades together make a journal of several hundred trades (one of them in EUR, flagged).
@@ -59,11 +63,24 @@ def _same(a, b) -> bool:
     return a == b
 
 
+@functools.lru_cache(maxsize=6)
+def _book(path: str, stamp: tuple, data_only: bool) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(path, data_only=data_only)
+
+
+def _load(path: Path, data_only: bool = False) -> openpyxl.Workbook:
+    """The workbook at ``path`` as it is now, read once for every check that reads it (loading a
+    journal of hundreds of trades is most of such a check's time); a changed file is read again.
+    Only for reading: ``_sorted_copy`` loads its own to edit."""
+    st = Path(path).stat()
+    return _book(str(Path(path).resolve()), (st.st_mtime_ns, st.st_size, st.st_ino), data_only)
+
+
 def _compare(ours: Path, theirs: Path, title: str) -> tuple[int, list[str]]:
     """(formula cells compared, differences) between the cached values of two files on one sheet."""
-    a = openpyxl.load_workbook(ours, data_only=True)[title]
-    b = openpyxl.load_workbook(theirs, data_only=True)[title]
-    f = openpyxl.load_workbook(ours)[title]
+    a = _load(ours, data_only=True)[title]
+    b = _load(theirs, data_only=True)[title]
+    f = _load(ours)[title]
     count, bad = 0, []
     for row in f.iter_rows():
         for cell in row:
@@ -106,7 +123,7 @@ def test_libreoffice_recalculates_every_trades_cell_of_real_statements_to_the_ca
     count, bad = _compare(real_journal, recalculated, "Trades")
     assert count == n * len(C.CALCS)
     assert not bad, f"{len(bad)} of {count} cells differ:\n" + "\n".join(bad[:20])
-    theirs = openpyxl.load_workbook(recalculated, data_only=True)
+    theirs = _load(recalculated, data_only=True)
     errors = [f"{ws.title}!{c.coordinate}={c.value}" for ws in theirs for r in ws.iter_rows() for c in r
               if isinstance(c.value, str) and c.value.startswith(("#NAME", "#VALUE", "#N/A", "#DIV", "#REF", "Err:"))]
     assert not errors, errors[:10]
@@ -119,9 +136,9 @@ def test_libreoffice_recalculates_every_trades_cell_of_real_statements_to_the_ca
 
 def test_without_the_addin_the_dashboard_and_planner_say_so(real_journal, recalculated):
     for title in ("Dashboard", "Planner"):
-        f = openpyxl.load_workbook(real_journal)[title]
-        theirs = openpyxl.load_workbook(recalculated, data_only=True)[title]
-        ours = openpyxl.load_workbook(real_journal, data_only=True)[title]
+        f = _load(real_journal)[title]
+        theirs = _load(recalculated, data_only=True)[title]
+        ours = _load(real_journal, data_only=True)[title]
         addin = [c.coordinate for r in f.iter_rows() for c in r if c.data_type == "f" and "IFERROR(" in c.value
                  and any(fn in c.value for fn in ("MARGIN_LEVEL(", "WIPEOUT_MOVE(", "POSITION_SIZE(", "NOTIONAL(",
                                                   "RECOVERY_GAIN(", "LOSSES_TO_DRAWDOWN(", "MAX_LEVERAGE("))]
@@ -180,7 +197,7 @@ def test_dashboard_as_text(sample_journal, tmp_path):
     out = convert(one, "csv:Text - txt - csv (StarCalc):44,34,76,1", tmp_path)
     rows = list(csv.reader(out.open(encoding="utf-8")))
     text = {r[3]: r[4] for r in rows if len(r) > 4 and r[3]}
-    ws = openpyxl.load_workbook(sample_journal, data_only=True)["Dashboard"]
+    ws = _load(sample_journal, data_only=True)["Dashboard"]
     assert rows[2][1] == ws["B3"].value
     assert text["Notional"] and not text["Notional"].startswith("#")
     margin = next(ws[f"E{r}"].value for r in range(7, 30) if ws[f"D{r}"].value == "Margin")
@@ -230,7 +247,7 @@ def _sorted_copy(src: Path, dest: Path, key, hide: set[int] = frozenset()) -> No
 
 
 def _rows(path: Path) -> list[dict]:
-    ws = openpyxl.load_workbook(path, data_only=True)["Trades"]
+    ws = _load(path, data_only=True)["Trades"]
     head = [c.value for c in ws[1]]
     return [dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
 
@@ -328,9 +345,9 @@ def test_libreoffice_computes_the_planners_own_formulas_as_cached(plan, check, b
     path = tmp_path / "plan.xlsx"
     build_journal(path, [])
     theirs = convert(path, "xlsx:Calc MS Excel 2007 XML", tmp_path / "recalc", recalc=True)
-    f = openpyxl.load_workbook(path)["Planner"]
-    ours = openpyxl.load_workbook(path, data_only=True)["Planner"]
-    lo = openpyxl.load_workbook(theirs, data_only=True)["Planner"]
+    f = _load(path)["Planner"]
+    ours = _load(path, data_only=True)["Planner"]
+    lo = _load(theirs, data_only=True)["Planner"]
     label = {r[0].value: r[1].coordinate for r in f.iter_rows(min_row=15, max_col=2) if r[0].value}
     assert ours[label["Check"]].value == check and lo[label["Check"]].value == check
     assert ours[label["Account is base currency"]].value is base and lo[label["Account is base currency"]].value is base

@@ -12,7 +12,6 @@ Driven through UNO by ``tests/lo_uno.py`` under Debian's python3 (python3-uno).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shutil
@@ -23,8 +22,8 @@ import pytest
 
 from addin.fill import fill_journal
 from conftest import ROOT, STATEMENTS
+from lo_uno import UNO_PYTHON, office
 
-UNO_PYTHON = "/usr/bin/python3"
 DRIVER = ROOT / "tests" / "lo_uno.py"
 LOCALES = ("de-DE", "fr-FR", "ja-JP")
 REAL = ("mt4_statement_html/jsacap_Tradeslide_Statement.htm",
@@ -45,14 +44,11 @@ pytestmark = [
 
 
 def run_lo(job: dict, tmp: Path) -> dict:
-    """Run one LibreOffice job (see tests/lo_uno.py) and return its dump."""
+    """Run one LibreOffice job (see tests/lo_uno.py) and return its dump. The jobs run in the
+    session's LibreOffice (one started per locale, kept for the next jobs: lo_uno.office())."""
     job = dict(job)
     job.setdefault("dump", str(tmp / f"dump-{job.get('locale', 'en-US')}.json"))
-    path = tmp / f"job-{job.get('locale', 'en-US')}.json"
-    path.write_text(json.dumps(job), encoding="utf-8")
-    done = subprocess.run([UNO_PYTHON, str(DRIVER), str(path)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(Path(job["dump"]).read_text(encoding="utf-8"))
+    return office().run(job)
 
 
 _DIGITS = re.compile(r"\d")

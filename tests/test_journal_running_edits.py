@@ -5,19 +5,16 @@ and the running figures must be those of the trades that remain, in their place 
 Then the next fill of the same statement into the saved file must leave every cell right.
 
 LibreOffice is driven through UNO (python3-uno, importable by Debian's /usr/bin/python3, not the
-venv): :data:`DRIVER` runs as a subprocess with a private profile and its own pipe name, so parallel
-runs do not collide. ``setFormula`` on a cell is what typing does (a number is parsed as a number).
+venv): tests/lo_uno.py runs the edits in a LibreOffice with a private profile and its own pipe
+name, so parallel runs do not collide. ``setFormula`` on a cell is what typing does (a number is
+parsed as a number).
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import math
-import os
-import shutil
-import signal
 import subprocess
-import uuid
 from pathlib import Path
 
 import openpyxl
@@ -25,15 +22,16 @@ import pytest
 
 from addin.fill import fill_journal, sample_statement
 from addin.journal import columns as C
-from tools.render_docs import convert, soffice
+from lo_uno import convert, office
+from tools.render_docs import soffice
 
-PYTHON_UNO = "/usr/bin/python3"
+UNO_PYTHON = "/usr/bin/python3"
 
 
 def _uno_available() -> bool:
-    if soffice() is None or not Path(PYTHON_UNO).exists():
+    if soffice() is None or not Path(UNO_PYTHON).exists():
         return False
-    return subprocess.run([PYTHON_UNO, "-c", "import uno"], capture_output=True).returncode == 0
+    return subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True).returncode == 0
 
 
 pytestmark = [
@@ -43,106 +41,32 @@ pytestmark = [
                                                      "apt-get install python3-uno"),
 ]
 
-DRIVER = r'''
-import json, os, subprocess, sys, time
-import uno
-from com.sun.star.beans import PropertyValue
-from com.sun.star.table import TableSortField
 
-src, dest, steps_path, soffice, profile = sys.argv[1:6]
-steps = json.load(open(steps_path))
-pipe = "running_edits_" + os.path.basename(profile)
-proc = subprocess.Popen([soffice, "-env:UserInstallation=file://" + profile, "--headless", "--invisible",
-                         "--norestore", "--nologo", "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % pipe],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def prop(name, value):
-    p = PropertyValue()
-    p.Name, p.Value = name, value
-    return p
-
-
-try:
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    for _ in range(240):
-        try:
-            ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
-            break
-        except Exception:
-            time.sleep(0.25)
-    else:
-        raise SystemExit("LibreOffice did not answer on its pipe")
-    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0, (prop("Hidden", True),))
-    sheet = doc.Sheets.getByName("Trades")
-    timings = {}
-    for step in steps:
-        op = step["op"]
-        if op == "delete":  # whole rows, as Delete Rows does; rows are 1-based sheet rows
-            sheet.Rows.removeByIndex(step["row"] - 1, step.get("count", 1))
-        elif op == "insert":
-            sheet.Rows.insertByIndex(step["row"] - 1, step.get("count", 1))
-        elif op == "type":
-            for ref, text in step["cells"].items():
-                sheet.getCellRangeByName(ref).setFormula(text)
-        elif op == "sort":  # the table's data rows by one column, as Data > Sort does
-            cur = sheet.createCursor()
-            cur.gotoEndOfUsedArea(False)
-            last = cur.RangeAddress.EndRow
-            rng = sheet.getCellRangeByPosition(0, 1, step["ncols"] - 1, last)
-            field = TableSortField()
-            field.Field, field.IsAscending, field.IsCaseSensitive = step["col"], step.get("ascending", True), False
-            desc = [prop("SortFields", uno.Any("[]com.sun.star.table.TableSortField", (field,))),
-                    prop("ContainsHeader", False)]
-            uno.invoke(rng, "sort", (tuple(desc),))
-        elif op == "fill_formulas":  # what Excel does in an inserted table row: the calculated columns
-            first, last = step["cols"]  # 0-based, inclusive: copied from the row above, references moved
-            for row in step["rows"]:
-                src = sheet.getCellRangeByPosition(first, row - 2, last, row - 2).RangeAddress
-                sheet.copyRange(sheet.getCellByPosition(first, row - 1).CellAddress, src)
-        elif op == "recalc":
-            start = time.perf_counter()
-            doc.calculateAll()
-            timings.setdefault("recalc", []).append(time.perf_counter() - start)
-        else:
-            raise SystemExit("unknown step " + op)
-    doc.storeToURL(uno.systemPathToFileUrl(dest), (prop("FilterName", "Calc MS Excel 2007 XML"),))
-    doc.close(True)
-    print(json.dumps(timings))
-finally:
-    try:
-        desktop.terminate()
-    except Exception:
-        pass
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-'''
+def _job_step(step: dict) -> list:
+    """One edit below, as a step of tests/lo_uno.py on the Trades sheet."""
+    op = step["op"]
+    if op == "delete":  # whole rows, as Delete Rows does; rows are 1-based sheet rows
+        return [["delete_rows", "Trades", step["row"], step.get("count", 1)]]
+    if op == "insert":
+        return [["insert_rows", "Trades", step["row"], step.get("count", 1)]]
+    if op == "type":
+        return [["type", "Trades", ref, text] for ref, text in step["cells"].items()]
+    if op == "sort":  # the table's data rows by one column, as Data > Sort does
+        return [["sort_columns", "Trades", step["col"], step.get("ascending", True), step["ncols"]]]
+    if op == "fill_formulas":  # what Excel does in an inserted table row: the calculated columns
+        first, last = step["cols"]  # 0-based, inclusive: copied from the row above, references moved
+        return [["fill_formulas", "Trades", step["rows"], first, last]]
+    if op == "recalc":
+        return [["calculate_all"]]
+    raise ValueError(f"unknown step {op}")
 
 
-def edit_in_libreoffice(src: Path, dest: Path, steps: list[dict], tmp: Path, timeout: float = 600) -> dict:
-    """Open ``src`` in LibreOffice, apply ``steps``, save as xlsx ``dest``; the driver's timings."""
-    script = tmp / "lo_driver.py"
-    script.write_text(DRIVER, encoding="utf-8")
-    steps_path = tmp / f"steps-{uuid.uuid4().hex}.json"
-    steps_path.write_text(json.dumps(steps), encoding="utf-8")
-    profile = Path(f"/tmp/lo-running-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    # its own process group: on a timeout the driver and the LibreOffice it started end together
-    proc = subprocess.Popen([PYTHON_UNO, str(script), str(src), str(dest), str(steps_path), soffice(), str(profile)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert proc.returncode == 0 and dest.exists(), stderr[-2000:]
-    return json.loads(stdout.strip().splitlines()[-1])
+def edit_in_libreoffice(src: Path, dest: Path, steps: list[dict], tmp: Path, timeout: float = 600) -> None:
+    """Open ``src`` in LibreOffice, apply ``steps``, save as xlsx ``dest`` (in the session's
+    LibreOffice: tests/lo_uno.py)."""
+    job = {"input": str(src), "steps": [s for step in steps for s in _job_step(step)], "save": str(dest)}
+    office().run(job, timeout=timeout)
+    assert dest.exists()
 
 
 # Checks ------------------------------------------------------------------------------------------
@@ -151,8 +75,20 @@ NCOLS = len(C.COLUMNS)
 ERRORS = ("#REF", "#VALUE", "#N/A", "#DIV", "#NAME", "#NUM", "#NULL", "Err:")
 
 
+@functools.lru_cache(maxsize=4)
+def _book(path: str, stamp: tuple, data_only: bool) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(path, data_only=data_only)
+
+
+def _load(path: Path, data_only: bool = False) -> openpyxl.Workbook:
+    """The workbook at ``path`` as it is now, read once for all the checks below (which only read
+    it): loading is most of a check's time, and a changed file is read again."""
+    st = Path(path).stat()
+    return _book(str(Path(path).resolve()), (st.st_mtime_ns, st.st_size, st.st_ino), data_only)
+
+
 def _rows(path: Path) -> list[dict]:
-    ws = openpyxl.load_workbook(path, data_only=True)["Trades"]
+    ws = _load(path, data_only=True)["Trades"]
     head = [c.value for c in ws[1]]
     assert head[:NCOLS] == [c.name for c in C.COLUMNS]
     return [dict(zip(head, r)) for r in ws.iter_rows(min_row=2, max_col=NCOLS, values_only=True)]
@@ -167,7 +103,7 @@ def _close(a, b) -> bool:
 
 
 def no_error_cells(path: Path) -> None:
-    ws = openpyxl.load_workbook(path, data_only=True)["Trades"]
+    ws = _load(path, data_only=True)["Trades"]
     bad = [f"{c.coordinate}={c.value}" for r in ws.iter_rows() for c in r
            if isinstance(c.value, str) and c.value.startswith(ERRORS)]
     assert not bad, f"{len(bad)} error cells: {bad[:10]}"
@@ -176,7 +112,7 @@ def no_error_cells(path: Path) -> None:
 def formula_rows(path: Path) -> list[bool]:
     """Per table row: does it hold every calculated column's formula? (LibreOffice inserts rows
     without them; Excel fills a table's calculated columns into an inserted row.)"""
-    ws = openpyxl.load_workbook(path)["Trades"]
+    ws = _load(path)["Trades"]
     last = int(ws.tables["Trades"].ref.split(":")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     calc = [C.INDEX[c.name] + 1 for c in C.CALCS]
     out = []
@@ -252,7 +188,7 @@ def twins_right(path: Path, rows: list[dict]) -> None:
     from journal_reader import read_journal
 
     got = read_journal(path)
-    wb = openpyxl.load_workbook(path, data_only=True)
+    wb = _load(path, data_only=True)
     cash_sheet = wb[C.CASH_TABLE]
     table = cash_sheet.tables[C.CASH_TABLE]
     cash_rows = [[c.value for c in r] for r in cash_sheet[table.ref]]
@@ -299,7 +235,7 @@ def filled(tmp_path_factory) -> tuple[Path, Path, float]:
     tmp = tmp_path_factory.mktemp("running")
     path = tmp / "journal.xlsx"
     fill_journal([sample_statement()], path, progress=False)
-    wb = openpyxl.load_workbook(path, data_only=True)
+    wb = _load(path, data_only=True)
     sheet, ref = next(iter(wb.defined_names["StartingBalance"].destinations))
     start = wb[sheet][ref.replace("$", "")].value
     assert _num(start)

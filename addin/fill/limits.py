@@ -43,9 +43,9 @@ class ExcelLimitError(Exception):
 
 
 def header_row(pkg) -> int:
-    """The worksheet row of the Trades table's header: the existing journal's (``pkg``), or the
-    template's for a new journal (``pkg`` None)."""
-    if pkg is None or C.TABLE not in pkg.tables:
+    """The worksheet row of the Trades table's header in the journal ``pkg`` (a new journal is the
+    template, opened like any other)."""
+    if C.TABLE not in pkg.tables:
         return NEW_JOURNAL_HEADER_ROW
     from .xlsx_edit import range_bounds
     return range_bounds(pkg.tables[C.TABLE].ref)[1]

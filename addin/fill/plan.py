@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 
 from ..journal import columns as C
 from ..journal import schema
-from ..journal.instruments import Instrument, lookup
-from ..journal.layout import clean_text
+from ..journal.instruments import Instrument
+from ..journal.trades import trade_cells
 from ..journal.settings import Settings
 from ..statements.ibkr_positions import FLIP_FLAGS, OPENED_BEFORE
 from ..statements.model import BalanceEvent, RejectedRow, Trade
@@ -112,31 +112,6 @@ class Plan:
     cash_total: float = 0.0
     all_rows: list[dict[str, object]] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)  # open trades' mark prices the statements give
-
-
-def trade_cells(t: Trade, instruments: Sequence[Instrument] | None, _found: dict | None = None) -> dict[str, object]:
-    """A trade's cells by column name, as the journal writes them (``_found``: symbol -> Instrument
-    key, a cache the caller keeps)."""
-    out: dict[str, object] = {}
-    for col in C.INPUTS + C.TRAILING:
-        if not col.field:
-            continue
-        v = getattr(t, col.field)
-        if col.field == "source":
-            v = str(v)
-        elif col.field == "flags":
-            v = "; ".join(v)
-        if col.kind == "date" and v is not None:
-            v = serial(v)
-        elif isinstance(v, str):
-            v = clean_text(v)  # as the cell is written (no control characters): every later reader sees the same
-        out[col.name] = None if v == "" else v
-    found = {} if _found is None else _found
-    if t.symbol not in found:
-        inst = lookup(t.symbol, instruments)
-        found[t.symbol] = inst.symbol if inst else None
-    out["Instrument"] = found[t.symbol]
-    return out
 
 
 def _same(name: str, old: object, new: object) -> bool:

@@ -34,30 +34,44 @@ TEXT_ID_COLUMNS = ("Trade ID", "Account")
 HEADER_CHARS_PER_LINE_SLACK = 2  # a bold header needs about this many characters more than its word
 
 
+def trade_cells(t: Trade, instruments: Sequence[Instrument] | None, _found: dict | None = None) -> dict[str, object]:
+    """A trade's cells by column name, as the journal writes them: the one conversion of a
+    :class:`Trade` into cell values, used by the fill and by :func:`input_columns` (``_found``:
+    symbol -> Instrument key, a cache the caller keeps). Dates are Excel serials, text has no
+    control characters (as the cell is written: every later reader sees the same), Source is
+    ``str(SourceRef)``, Flags joined with "; ", an empty text is None."""
+    out: dict[str, object] = {}
+    for col in C.INPUTS + C.TRAILING:
+        if not col.field:
+            continue
+        v = getattr(t, col.field)
+        if col.field == "source":
+            v = format_source(v)
+        elif col.field == "flags":
+            v = "; ".join(v)
+        if col.kind == "date" and v is not None:
+            v = excel_serial(v)
+        elif isinstance(v, str):
+            v = clean_text(v)
+        out[col.name] = None if v == "" else v
+    found = {} if _found is None else _found
+    if t.symbol not in found:
+        inst = lookup(t.symbol, instruments)
+        found[t.symbol] = inst.symbol if inst else None
+    out["Instrument"] = found[t.symbol]
+    return out
+
+
 def input_columns(trades: Sequence[Trade], instruments: Sequence[Instrument]) -> dict[str, list]:
-    """The input columns as lists of cell values (None for empty): Trade fields, ``No.`` 1..n in
-    the given order, ``Instrument`` from :func:`instruments.lookup`."""
+    """The input columns as lists of cell values (None for empty): each trade's :func:`trade_cells`
+    (what the fill writes for it), ``No.`` 1..n in the given order, the trader's own columns
+    (Setup, Tags...) empty."""
     cols: dict[str, list] = {c.name: [] for c in C.INPUTS + C.TRAILING}
     found: dict[str, str | None] = {}
     for k, t in enumerate(trades):
-        for col in C.INPUTS + C.TRAILING:
-            if not col.field:  # the trader's own columns (Setup, Tags...): empty in a built journal
-                if col.name not in ("Instrument", "No."):
-                    cols[col.name].append(None)
-                continue
-            v = getattr(t, col.field)
-            if col.field == "source":
-                v = format_source(v)
-            elif col.field == "flags":
-                v = "; ".join(v)
-            if v == "":
-                v = None
-            cols[col.name].append(v)
-        if t.symbol not in found:
-            inst = lookup(t.symbol, instruments)
-            found[t.symbol] = inst.symbol if inst else None
-        cols["Instrument"].append(found[t.symbol])
-        cols["No."].append(k + 1)
+        cells = trade_cells(t, instruments, found)
+        for name, values in cols.items():
+            values.append(k + 1 if name == "No." else cells.get(name))
     return cols
 
 
