@@ -189,7 +189,7 @@ def test_numbers_within_quotes_thousands_separators_are_read():
 def test_option_assignment_stock_called_away_and_calls_closed_at_zero():
     st = ibkr_activity.read(activity(FILES[2]))
     assert st.account == ""  # no Account column in this export
-    stocks = [t for t in st.trades if t.asset_class == "EQUITY"]
+    stocks = [t for t in st.trades if t.asset_class == "STOCK"]
     assert [(t.symbol, t.quantity, t.exit) for t in stocks] == [
         ("ARKK", 100, 80), ("NVDA", 100, 150), ("NVDA", 100, 170), ("SOFI", 200, 25)]
     assert sum(t.net_profit for t in stocks) == approx(4302.62916 + 15222.70041 + 17085.70471 + 4097.11392)

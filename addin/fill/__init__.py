@@ -26,7 +26,7 @@ from ..statements import read_statement
 from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from . import excursions
 from .backups import replace_with, sweep, temp_name
-from .enrich import AccountDefaults, enrich, opening_balance
+from .enrich import AccountDefaults, enrich, leverage_used, opening_balance
 from .fx_rates import summary as fx_summary
 from .inplace import Counts, merge_into
 from .journal_state import SettingsError, read_instruments, read_settings, template_defaults
@@ -222,7 +222,6 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                     updates[fld] = value
                     unset.discard(fld)
         settings = Settings(**{**settings.model_dump(), **updates})
-        lev = options.get("account_leverage")
 
         def lookup(symbol: str):
             return inst_mod.lookup(symbol, instruments)
@@ -233,7 +232,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         while read:
             s = read.pop(0)
             defaults = AccountDefaults(currency=settings.account_currency, leverage=settings.account_leverage)
-            done = enrich(s.trades, defaults, lookup, lev or s.leverage, s.account_currency, on_progress=bar.advance)
+            done = enrich(s.trades, defaults, lookup, s.account_currency, on_progress=bar.advance)
             check_trades(done)  # Excel's cell limit (.limits) on the completed trades (Flags added)
             batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
@@ -244,7 +243,10 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         bar_reports = []
         if series:
             stage("measuring each trade over the price bars", progress)
-            bar_reports = excursions.apply([done for done, _, _ in batches], series)
+            # The lowest margin level at the leverage the Trades sheet uses for the trade (its own,
+            # else the instrument's margin rate, else AccountLeverage capped by the regulator).
+            bar_reports = excursions.apply([done for done, _, _ in batches], series, leverage_of=lambda t: leverage_used(
+                t, lookup(t.symbol), settings.account_leverage, settings.regulator))
 
         holder: dict = {}
 

@@ -237,9 +237,11 @@ def _level(row: dict, side: int, entry: float, worst: float, contract_size) -> f
         return str(err)
 
 
-def _row_of(t: Trade) -> dict:
+def _row_of(t: Trade, leverage_of: Callable[[Trade], float] | None = None) -> dict:
+    """The figures' inputs from a trade; ``leverage_of`` gives the leverage of a trade without its own."""
+    lev = t.leverage if t.leverage is not None or leverage_of is None else leverage_of(t)
     return {"Side": t.side, "Entry": t.entry, "Stop": t.stop, "Quantity": t.quantity, "Equity": t.equity,
-            "Leverage": t.leverage, "Contract size": t.contract_size, "FX to account": t.fx_to_account}
+            "Leverage": lev, "Contract size": t.contract_size, "FX to account": t.fx_to_account}
 
 
 # --- The fill: every trade over its symbol's bars -------------------------------------------------
@@ -248,10 +250,12 @@ def _files_of(s: BarSeries, parts: dict[str, list[BarSeries]]) -> list[BarSeries
     return parts.get(s.file, [s])
 
 
-def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries]) -> list[BarFileReport]:
-    """Measure every trade in ``trade_lists`` (enriched: equity, leverage, contract size, FX known)
-    over the bar series of its symbol; each list is replaced in place by the trades with their
-    excursion figures set. Returns one report per bar file."""
+def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries],
+          leverage_of: Callable[[Trade], float] | None = None) -> list[BarFileReport]:
+    """Measure every trade in ``trade_lists`` (enriched: equity, contract size, FX known) over the
+    bar series of its symbol; each list is replaced in place by the trades with their excursion
+    figures set. ``leverage_of(trade)``: the leverage of a trade without its own (the Trades
+    sheet's Leverage used). Returns one report per bar file."""
     reports = {s.file: BarFileReport(file=s.file, format=s.format, symbol=s.symbol, symbol_source=s.symbol_source,
                                      ledger=s.ledger, time_zone_note=s.time_zone_note, first_bar=s.start, end=s.end,
                                      bar_seconds=s.bar_seconds, rejected=list(s.rejected))
@@ -272,7 +276,7 @@ def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries]) -> li
                 trades[k] = t.model_copy(update={c: why for c in ("mae", "mfe", "mae_r", "mfe_r",
                                                                    "lowest_margin_level")})
                 continue
-            cells = figures(_row_of(t), ex.mae, ex.mfe, ex.worst_price)
+            cells = figures(_row_of(t, leverage_of), ex.mae, ex.mfe, ex.worst_price)
             flags = [f for f in t.flags if not f.startswith(PARTIAL_FLAG)]
             if ex.coverage == "partial":
                 flags.append(partial_flag(ex.missing_before, ex.missing_after))

@@ -442,7 +442,8 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         inst_rows[inst.symbol.upper()] = {"Asset class": inst.asset_class, "Contract size": inst.contract_size,
                                           "Pip size": inst.pip_size, "Margin rate": inst.margin_rate}
     env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, first_trade),
-                cash_from=first_trade)
+                cash_from=first_trade, leverage_assumed="account_leverage" in assumed_start,
+                start_assumed="starting_balance" in assumed_start)
     C.compute(cols, env)
     plan.updates, plan.slots, plan.appended, plan.cols, plan.all_rows = updates, slots, appended, cols, all_rows
     plan.cash_all, plan.cash_from = cash_all, first_trade

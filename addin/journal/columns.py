@@ -162,6 +162,10 @@ class Env:
     instruments: dict[str, dict]
     cash_upto: Callable[[float], float]
     cash_from: float | None = None
+    # Settings still holding the template's default (their TemplateDefault_ mark is there): the
+    # account leverage and the starting balance nobody stated.
+    leverage_assumed: bool = False
+    start_assumed: bool = False
 
 
 def key(row: dict) -> object:
@@ -545,6 +549,22 @@ def _margin_rate_leverage(r, env) -> float | None:
     return risk.leverage(rate) if rate > 0 else 1 / rate
 
 
+# The account leverage is assumed while Settings' AccountLeverage still holds the template's default
+# (its hidden TemplateDefault_AccountLeverage mark is there and equal: no statement and no person has
+# stated it); a figure built on it says so. Likewise the starting balance behind Equity used.
+_MARK_LEV = schema.default_mark("AccountLeverage")
+_MARK_START = schema.default_mark("StartingBalance")
+LEV_ASSUMED = f"IFERROR(AccountLeverage={_MARK_LEV},FALSE)"
+# Classes held outright (shares on an exchange, spot assets): leverage 1, never over a retail cap.
+CASH_CLASSES = ("STOCK", "SPOT")
+_CLS = T("Class")
+_IS_CASH = "OR(" + ",".join(f'UPPER({_CLS})="{c}"' for c in CASH_CLASSES) + ")"
+
+
+def _is_cash(r) -> bool:
+    return str(r["Class"]).upper() in CASH_CLASSES
+
+
 def _leverage_used(r, up, env):
     if blank(r["Entry"]):
         return ""
@@ -553,15 +573,21 @@ def _leverage_used(r, up, env):
     lev = _margin_rate_leverage(r, env)
     if lev is not None:
         return lev
+    if _is_cash(r):
+        return 1
     cap, acct = r["Leverage cap"], env.settings.account_leverage
     return min(acct, cap) if isnum(cap) else acct
 
 
 LEVERAGE_USED = (f'IF({E}="","",IF({T("Leverage")}<>"",{T("Leverage")},IFERROR(1/{inst("Margin rate")},'
-                 f'IF(ISNUMBER({T("Leverage cap")}),MIN(AccountLeverage,{T("Leverage cap")}),AccountLeverage))))')
+                 f'IF({_IS_CASH},1,IF(ISNUMBER({T("Leverage cap")}),MIN(AccountLeverage,{T("Leverage cap")}),'
+                 f'AccountLeverage)))))')
 
 SRC_TRADE, SRC_RATE, SRC_CAP = "trade", "Instruments margin rate", "regulator's cap"
 SRC_UNKNOWN, SRC_ACCOUNT = "AccountLeverage: symbol not in Instruments", "AccountLeverage"
+SRC_CASH = "cash: held outright"
+# A source built on an assumed AccountLeverage starts with this: the leverage is not known.
+ASSUMED = "assumed: "
 
 
 def _leverage_source(r, up, env):
@@ -571,18 +597,21 @@ def _leverage_source(r, up, env):
         return SRC_TRADE
     if _margin_rate_leverage(r, env) is not None:
         return SRC_RATE
+    if _is_cash(r):
+        return SRC_CASH
     cap = r["Leverage cap"]
     if isnum(cap) and cap < env.settings.account_leverage:
-        return SRC_CAP
-    k = key(r)
-    if blank(k) or str(k).upper() not in env.instruments:
-        return SRC_UNKNOWN
-    return SRC_ACCOUNT
+        src = SRC_CAP
+    else:
+        k = key(r)
+        src = SRC_UNKNOWN if blank(k) or str(k).upper() not in env.instruments else SRC_ACCOUNT
+    return ASSUMED + src if env.leverage_assumed else src
 
 
 LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
-                   f'"{SRC_RATE}",IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
-                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}")))))')
+                   f'"{SRC_RATE}",IF({_IS_CASH},"{SRC_CASH}",IF({LEV_ASSUMED},"{ASSUMED}","")&'
+                   f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
+                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))')
 
 NOT_NUMBERS = "entry and quantity must be numbers"
 _PV = T("Point value")
@@ -755,12 +784,31 @@ ROM = (f'IF(AND(ISNUMBER({T("Net P/L")}),ISNUMBER({T("Margin")})),IF({T("Margin"
        f'"margin must be > 0"),"")')
 
 
+UNKNOWN = "unknown"
+
+
 def _over_cap(r, up, env):
-    lev, cap = r["Leverage used"], r["Leverage cap"]
-    return lev > cap if isnum(lev) and isnum(cap) else ""
+    if blank(r["Entry"]):
+        return ""
+    if _is_cash(r):
+        return False
+    lev, cap, eff, src = r["Leverage used"], r["Leverage cap"], r["Effective leverage"], r["Leverage source"]
+    if not isnum(cap):
+        return ""
+    equity_known = not blank(r["Equity"]) or not env.start_assumed
+    if isnum(eff) and equity_known and eff > cap:
+        return True
+    if str(src).startswith(ASSUMED):
+        return UNKNOWN
+    return lev > cap if isnum(lev) else ""
 
 
-OVER_CAP = f'IF(AND(ISNUMBER({_LEVU}),ISNUMBER({T("Leverage cap")})),{_LEVU}>{T("Leverage cap")},"")'
+_EQ_KNOWN = f'OR({T("Equity")}<>"",NOT(IFERROR(StartingBalance={_MARK_START},FALSE)))'
+_EFF = T("Effective leverage")
+OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),"",'
+            f'IF(AND(ISNUMBER({_EFF}),{_EQ_KNOWN},N({_EFF})>{T("Leverage cap")}),TRUE,'
+            f'IF(LEFT({T("Leverage source")},{len(ASSUMED)})="{ASSUMED}","{UNKNOWN}",'
+            f'IF(ISNUMBER({_LEVU}),{_LEVU}>{T("Leverage cap")},""))))))')
 
 
 # The table ---------------------------------------------------------------------------------------

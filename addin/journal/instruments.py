@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..risk import symbols
 from . import schema
 
 ASSET_CLASSES = ("FX_MAJOR", "FX_MINOR", "GOLD", "INDEX_MAJOR", "INDEX_MINOR", "COMMODITY", "EQUITY",
@@ -131,8 +132,8 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
 
     ``instruments`` is the table to search (default :data:`DEFAULT_INSTRUMENTS`).
 
-    >>> [lookup(s).symbol for s in ("EURUSD.m", "EURUSDpro", "EUR/USD", "MNQZ4", "CME_MINI:MNQZ2024", "GOLD")]
-    ['EURUSD', 'EURUSD', 'EURUSD', 'MNQ', 'MNQ', 'XAUUSD']
+    >>> [lookup(s).symbol for s in ("EURUSD.m", "EURUSDpro", "EUR/USD", "MNQZ4", "CME_MINI:MNQZ2024", "GOLD", "eurgbpi")]
+    ['EURUSD', 'EURUSD', 'EURUSD', 'MNQ', 'MNQ', 'XAUUSD', 'EURGBP']
     """
     table = _table(instruments)
     s = (symbol or "").strip().upper()
@@ -143,7 +144,8 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
     s = _PREFIX.sub("", s)
     s = _CONTINUOUS.sub("", s)
     base = s.partition(".")[0]
-    candidates = [_SEPARATORS.sub("", s).replace(".", ""), _SEPARATORS.sub("", base)]
+    # The one classifier's name first (addin.risk.symbols: eurgbpi, EURUSD-ECN, #US30, EURUSD_SB).
+    candidates = [symbols.name(symbol), _SEPARATORS.sub("", s).replace(".", ""), _SEPARATORS.sub("", base)]
     for c in candidates:
         if c in table:
             return table[c]

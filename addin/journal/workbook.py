@@ -111,8 +111,11 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
                for k in ("Open time", "Close time")}
     cash_from = C.first_trade_time(serials["Open time"])
     cash_cells = [(excel_serial(e.time) if e.time is not None else None, e.amount) for e in cash_events]
+    # The template marks a stated setting still holding its default (settings.build): assumed.
+    default = {f: Settings.model_fields[f].default for f in ("account_leverage", "starting_balance")}
     env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, cash_from),
-                cash_from=cash_from)
+                cash_from=cash_from, leverage_assumed=settings.account_leverage == default["account_leverage"],
+                start_assumed=settings.starting_balance == default["starting_balance"])
     work = dict(cols)
     work.update(serials)
     C.compute(work, env)
