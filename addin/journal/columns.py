@@ -613,6 +613,31 @@ LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMB
                    f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
                    f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))')
 
+# The margin model of a pair whose base currency is the account currency (USDJPY in a USD account):
+# MetaTrader's Forex margin, quantity x contract size / leverage in the account (= base) currency,
+# constant as the price moves, and the profit, in the quote currency, converted at the current price
+# (addin.risk.margin_models, base kind). A row is of that kind when its class is FX_* and the first
+# three letters of its instrument (the fill writes the one classifier's name, addin.risk.symbols)
+# are AccountCurrency. Every other row is of the quote kind (margin = notional / leverage).
+_CS = f'IF({T("Contract size")}<>"",{T("Contract size")},IFERROR({inst("Contract size")},1))'
+_ACCOUNT_BASE = (f'AND(LEFT(UPPER({T("Class")}),3)="FX_",LEFT({_letters(KEY)},3)=UPPER(TRIM(AccountCurrency)),'
+                 f'ISNUMBER({_CS}))')
+
+
+def _account_base(r, env) -> bool:
+    """The twin of _ACCOUNT_BASE."""
+    if str(r["Class"])[:3].upper() != "FX_":
+        return False
+    letters = str(key(r)).strip().upper()
+    for ch in _SEP:
+        letters = letters.replace(ch, "")
+    return letters[:3] == str(env.settings.account_currency).strip().upper() and isnum(_cs(r, env))
+
+
+def _cs(r, env) -> object:
+    return r["Contract size"] if not blank(r["Contract size"]) else iferror_inst(r, env, "Contract size", 1)
+
+
 NOT_NUMBERS = "entry and quantity must be numbers"
 _PV = T("Point value")
 
@@ -641,12 +666,15 @@ def _margin(r, up, env):
         return ""
     if not (isnum(lev) and lev > 0):
         return "leverage must be > 0"
+    if _account_base(r, env):
+        return risk.margin_required(r["Quantity"], r["Entry"], lev, _cs(r, env), 1.0, True)
     return risk.margin_required(r["Quantity"], r["Entry"], lev, r["Point value"])
 
 
-MARGIN = (f'IF(ISNUMBER({T("Notional")}),IF(AND(ISNUMBER({_LEVU}),N({_LEVU})>0),{T("Notional")}/{_LEVU},'
-          f'"leverage must be > 0"),"")')
+MARGIN = (f'IF(ISNUMBER({T("Notional")}),IF(AND(ISNUMBER({_LEVU}),N({_LEVU})>0),IF({_ACCOUNT_BASE},'
+          f'ABS({Q})*{_CS}/{_LEVU},{T("Notional")}/{_LEVU}),"leverage must be > 0"),"")')
 _EQ = T("Equity used")
+_DIR = T("Direction")
 
 
 def _effective(r, up, env):
@@ -697,14 +725,24 @@ def _wipeout(r, up, env):
         return "pip size must be > 0"
     if r["Quantity"] == 0:
         return "quantity must be non-zero"
+    if _account_base(r, env) and isnum(r["Direction"]):
+        # All-in (equity = the margin): the move to a zero margin level, profit at 1/price.
+        try:
+            return r["Entry"] * risk.wipeout_move(r["Leverage used"], 0.0, r["Direction"], True) / pip
+        except NoPrice:
+            return WIPE_NEVER
     return risk.wipeout_pips(m, r["Quantity"], pip, r["Point value"])
 
 
+WIPE_NEVER = "never wiped out"
+# Base kind: entry / (leverage + direction) is the move that loses the margin (long E/(L+1), short
+# E/(L-1): risk.wipeout_move's base-kind closed form with no stop-out level), in pips.
 WIPEOUT = (f'IF(AND(ISNUMBER({T("Margin")}),ISNUMBER({T("Pip size")})),IF({T("Pip size")}<=0,"pip size must be > 0",'
-           f'IF({Q}=0,"quantity must be non-zero",{T("Margin")}/(ABS({Q})*{_PV}*{T("Pip size")}))),"")')
+           f'IF({Q}=0,"quantity must be non-zero",IF(AND({_ACCOUNT_BASE},ISNUMBER({_DIR})),'
+           f'IF({_LEVU}+{_DIR}<=0,"{WIPE_NEVER}",{E}/({_LEVU}+{_DIR})/{T("Pip size")}),'
+           f'{T("Margin")}/(ABS({Q})*{_PV}*{T("Pip size")})))),"")')
 
 SO_AT_ENTRY, SO_NEVER, SO_ZERO = "stopped out at entry", "never stopped out", "no stop-out above 0"
-_DIR = T("Direction")
 
 
 def _stop_out(r, up, env):
@@ -716,11 +754,14 @@ def _stop_out(r, up, env):
         return ""
     if q == 0:
         return "quantity must be non-zero"
+    base = _account_base(r, env)
     try:
+        if base:
+            return risk.stop_out_price(d, e, q, eq, lev, env.settings.stop_out_level, _cs(r, env), 1.0, 0.0, True)
         return risk.stop_out_price(d, e, q, eq, lev, env.settings.stop_out_level, pv)
     except NoPrice as err:
         text = str(err)
-        return SO_AT_ENTRY if "already below" in text else SO_NEVER if "never" in text else SO_ZERO
+        return SO_AT_ENTRY if "already below" in text else SO_NEVER if "never" in text or base else SO_ZERO
 
 
 _K_ = f"(ABS({Q})*{_PV})"
@@ -728,10 +769,18 @@ _NUM = f"({_EQ}-{_DIR}*{E}*{_K_})"
 _NUM0 = f"IF(ABS({_NUM})<=1E-12*(ABS({_EQ})+{E}*{_K_}),0,{_NUM})"
 _SLOPE = f"({_K_}*(StopOutLevel/{_LEVU}-{_DIR}))"
 _PRICE = f"{_NUM0}/{_SLOPE}"
+# Base kind (addin.risk.margin_models): Qb = |quantity| x contract size, T = StopOutLevel x Qb / leverage;
+# stopped out at entry when equity < T, else at entry / (1 + direction x (equity - T) / Qb), never
+# when that denominator is <= 0 (a short whose loss in account currency cannot exceed Qb).
+_QB = f"(ABS({Q})*{_CS})"
+_TB = f"(StopOutLevel*{_QB}/{_LEVU})"
+_DENB = f"(1+{_DIR}*({_EQ}-{_TB})/{_QB})"
+_BASE_SO = (f'IF({_EQ}<{_TB},"{SO_AT_ENTRY}",IF({_DENB}<=0,"{SO_NEVER}",{E}/{_DENB}))')
 STOP_OUT = (f'IF(OR({E}="",{Q}="",{_DIR}=""),"",IF(OR(NOT(AND(ISNUMBER({_DIR}),ISNUMBER({_EQ}),ISNUMBER({_LEVU}),'
             f'ISNUMBER({T("Notional")}))),N({_LEVU})<=0),"",IF({Q}=0,"quantity must be non-zero",'
+            f'IF({_ACCOUNT_BASE},{_BASE_SO},'
             f'IF({_EQ}<StopOutLevel*({_K_}*{E}/{_LEVU}),"{SO_AT_ENTRY}",IF(AND({_DIR}=1,{_SLOPE}>=0),"{SO_NEVER}",'
-            f'IF({_PRICE}<=0,"{SO_ZERO}",{_PRICE}))))))')
+            f'IF({_PRICE}<=0,"{SO_ZERO}",{_PRICE})))))))')
 
 
 def _beyond(r, up, env):
