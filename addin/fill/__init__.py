@@ -249,8 +249,11 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             stage("measuring each trade over the price bars", progress)
             # The lowest margin level at the leverage the Trades sheet uses for the trade (its own,
             # else the instrument's margin rate, else AccountLeverage capped by the regulator).
-            bar_reports = excursions.apply([done for done, _, _ in batches], series, leverage_of=lambda t: leverage_used(
-                t, lookup(t.symbol), settings.account_leverage, settings.regulator))
+            def leverage_of(t):
+                return leverage_used(t, lookup(t.symbol), settings.account_leverage, settings.regulator)
+
+            bar_reports = excursions.apply([done for done, _, _ in batches], series, leverage_of=leverage_of,
+                                           account_currency=settings.account_currency)
 
         holder: dict = {}
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import risk
+from ..risk import symbols
 from ..bars import BarLedger, BarsError, BarSeries, looks_like_bars, read_bars, symbol_from_name, trade_excursions
 from ..journal import columns as C
 from ..risk.errors import RiskInputError
@@ -232,16 +233,22 @@ def _level(row: dict, side: int, entry: float, worst: float, contract_size) -> f
     if lev <= 0:
         return "leverage must be > 0"
     try:
+        if row.get("Account is base"):  # USDJPY in a USD account: the base kind (addin.risk.margin_models)
+            return risk.lowest_margin_level(side, entry, worst, q, eq, lev, cs, 1.0, 0.0, True)
         return risk.lowest_margin_level(side, entry, worst, q, eq, lev, cs * fx)
     except RiskInputError as err:
         return str(err)
 
 
-def _row_of(t: Trade, leverage_of: Callable[[Trade], float] | None = None) -> dict:
-    """The figures' inputs from a trade; ``leverage_of`` gives the leverage of a trade without its own."""
+def _row_of(t: Trade, leverage_of: Callable[[Trade], float] | None = None, account_currency: str | None = None) -> dict:
+    """The figures' inputs from a trade; ``leverage_of`` gives the leverage of a trade without its own;
+    a currency pair whose base is ``account_currency`` is margined in the base kind."""
     lev = t.leverage if t.leverage is not None or leverage_of is None else leverage_of(t)
+    base = (account_currency is not None and str(t.asset_class or "").upper().startswith("FX")
+            and symbols.account_is_base(t.symbol, account_currency))
     return {"Side": t.side, "Entry": t.entry, "Stop": t.stop, "Quantity": t.quantity, "Equity": t.equity,
-            "Leverage": lev, "Contract size": t.contract_size, "FX to account": t.fx_to_account}
+            "Leverage": lev, "Contract size": t.contract_size, "FX to account": t.fx_to_account,
+            "Account is base": base}
 
 
 # --- The fill: every trade over its symbol's bars -------------------------------------------------
@@ -251,11 +258,12 @@ def _files_of(s: BarSeries, parts: dict[str, list[BarSeries]]) -> list[BarSeries
 
 
 def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries],
-          leverage_of: Callable[[Trade], float] | None = None) -> list[BarFileReport]:
+          leverage_of: Callable[[Trade], float] | None = None, account_currency: str | None = None) -> list[BarFileReport]:
     """Measure every trade in ``trade_lists`` (enriched: equity, contract size, FX known) over the
     bar series of its symbol; each list is replaced in place by the trades with their excursion
     figures set. ``leverage_of(trade)``: the leverage of a trade without its own (the Trades
-    sheet's Leverage used). Returns one report per bar file."""
+    sheet's Leverage used); ``account_currency``: the journal's (a pair based on it is margined in
+    the base kind, as the Trades formulas do). Returns one report per bar file."""
     reports = {s.file: BarFileReport(file=s.file, format=s.format, symbol=s.symbol, symbol_source=s.symbol_source,
                                      ledger=s.ledger, time_zone_note=s.time_zone_note, first_bar=s.start, end=s.end,
                                      bar_seconds=s.bar_seconds, rejected=list(s.rejected))
@@ -276,7 +284,7 @@ def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries],
                 trades[k] = t.model_copy(update={c: why for c in ("mae", "mfe", "mae_r", "mfe_r",
                                                                    "lowest_margin_level")})
                 continue
-            cells = figures(_row_of(t, leverage_of), ex.mae, ex.mfe, ex.worst_price)
+            cells = figures(_row_of(t, leverage_of, account_currency), ex.mae, ex.mfe, ex.worst_price)
             flags = [f for f in t.flags if not f.startswith(PARTIAL_FLAG)]
             if ex.coverage == "partial":
                 flags.append(partial_flag(ex.missing_before, ex.missing_after))
