@@ -115,25 +115,31 @@ def enrich(trades: list[Trade], defaults: AccountDefaults,
 CASH_CLASSES = ("STOCK", "SPOT")
 
 
-def leverage_used(t: Trade, instrument, account_leverage: float, regulator: str) -> float:
-    """The leverage the Trades sheet's "Leverage used" formula gives an enriched trade, in Python
-    (for the figures the fill computes itself, such as the lowest margin level over price bars):
-    the trade's own, else 1 / the instrument's margin rate, else 1 for a class held outright
-    (:data:`CASH_CLASSES`), else ``min(account_leverage, the regulator's cap for its class on the
-    day it opened)``, or the account leverage where no cap applies."""
-    if t.leverage is not None:
-        return t.leverage
+def leverage_for(own: float | None, asset_class: str | None, symbol: str, day, instrument,
+                 account_leverage: float, regulator: str) -> float:
+    """The leverage the Trades sheet's "Leverage used" formula gives a row, in Python (for the
+    figures the fill computes itself, such as the lowest margin level over price bars): its own
+    (``own``), else 1 / the instrument's margin rate, else 1 for a class held outright
+    (:data:`CASH_CLASSES`), else ``min(account_leverage, the regulator's cap for its class on
+    ``day``)``, or the account leverage where no cap applies."""
+    if own is not None:
+        return own
     rate = getattr(instrument, "margin_rate", None) if instrument is not None else None
     if rate:
         return 1 / rate
-    cls = str(t.asset_class or "").upper()
+    cls = str(asset_class or "").upper()
     if cls in CASH_CLASSES:
         return 1.0
     if cls == "" or cls == "FUTURE":
         return account_leverage
-    day = t.open_time.date() if t.open_time is not None else None
-    key = (instrument.symbol if instrument is not None else t.symbol) if cls.startswith("FX") else cls
+    key = (instrument.symbol if instrument is not None else symbol) if cls.startswith("FX") else cls
     try:
         return min(account_leverage, max_leverage(regulator, key, day))
     except RiskInputError:
         return account_leverage
+
+
+def leverage_used(t: Trade, instrument, account_leverage: float, regulator: str) -> float:
+    """:func:`leverage_for` of an enriched trade."""
+    return leverage_for(t.leverage, t.asset_class, t.symbol, t.open_time.date() if t.open_time else None,
+                        instrument, account_leverage, regulator)

@@ -35,6 +35,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .. import risk
@@ -189,15 +190,19 @@ def _r(distance: float, entry: float, stop: object, side: int) -> float | str:
 
 
 def figures(row: dict, mae: float, mfe: float, worst: float,
-            contract_size: Callable[[dict], object] | None = None) -> dict[str, float | str]:
+            contract_size: Callable[[dict], object] | None = None,
+            context: Callable[[dict], dict] | None = None) -> dict[str, float | str]:
     """The five cells of a row from its MAE, MFE and worst price and the row's own cells (by
     column name: Side, Entry, Stop, Quantity, Contract size, FX to account, Equity, Leverage).
 
     The margin level takes the arguments the row's Stop-out price formula takes: Point value
     (Contract size, else ``contract_size(row)`` -- the Instruments table's -- else 1, times FX to
-    account, else 1), the row's Equity and Leverage. A row whose Equity or Leverage cell is empty
-    gets its Equity used / Leverage used from running or looked-up figures this function does not
-    repeat: it says so instead of a level."""
+    account, else 1), the row's Equity and Leverage. A row whose Equity cell is empty gets its Equity
+    used from running figures this function does not repeat: it says so instead of a level. A row
+    without its own Leverage takes the Leverage used, and a pair based on the account currency the
+    base kind, from ``context(row)`` (:func:`margin_context`)."""
+    if context is not None:
+        row = {**row, **context(row)}
     out: dict[str, float | str] = {"MAE": mae, "MFE": mfe}
     try:
         side = risk.parse_side(row.get("Side"))
@@ -326,7 +331,8 @@ def _is_figure(v: object) -> bool:
     return _num(v) and not isinstance(v, bool)
 
 
-def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | None = None) -> dict[str, object]:
+def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | None = None,
+                context: Callable[[dict], dict] | None = None) -> dict[str, object]:
     """The excursion cells (and Flags) a fill changes in an existing row ``cur`` (its cells by
     column name, with this fill's other changes applied) for the trade ``t``.
 
@@ -344,7 +350,7 @@ def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | N
             return {}
         new = {name: t.mae for name in COLUMNS}
     else:
-        new = figures(cur, float(t.mae), float(t.mfe), float(t.worst_price), contract_size)
+        new = figures(cur, float(t.mae), float(t.mfe), float(t.worst_price), contract_size, context)
         old_flags = [f for f in str(cur.get("Flags") or "").split("; ") if f]
         flags = [f for f in old_flags if not f.startswith(PARTIAL_FLAG)]
         flags += [f for f in t.flags if f.startswith(PARTIAL_FLAG)]
@@ -411,4 +417,29 @@ def contract_sizes(instruments: Iterable | None) -> Callable[[dict], object]:
     def of(row: dict) -> object:
         key = row.get("Instrument") or row.get("Symbol")
         return table.get(str(key).upper()) if key not in (None, "") else None
+    return of
+
+
+def margin_context(instruments: Iterable | None, settings) -> Callable[[dict], dict]:
+    """For a Trades row (cells by column name): the leverage its "Leverage used" formula gives
+    (its own, else the instrument's margin rate, else 1 held outright, else AccountLeverage capped
+    by the Regulator on its open day: :func:`addin.fill.enrich.leverage_for`) and whether its pair's
+    base currency is the account currency (the base margin kind), as ``figures`` reads them."""
+    from ..journal.instruments import lookup
+    from .enrich import leverage_for
+    table = list(instruments) if instruments is not None else None
+
+    def of(row: dict) -> dict:
+        symbol = str(row.get("Instrument") or row.get("Symbol") or "")
+        inst = lookup(symbol, table)
+        cls = row.get("Asset class") or (inst.asset_class if inst is not None else None)
+        own = row.get("Leverage")
+        opened = row.get("Open time")
+        day = (opened.date() if isinstance(opened, datetime) else
+               (C.schema.EPOCH + timedelta(days=int(opened))) if _num(opened) else None)
+        lev = leverage_for(own if _num(own) else None, cls, symbol, day, inst, settings.account_leverage,
+                           settings.regulator)
+        base = str(cls or "").upper().startswith("FX") and symbols.account_is_base(
+            inst.symbol if inst is not None else symbol, settings.account_currency)
+        return {"Leverage": lev, "Account is base": base}
     return of

@@ -237,6 +237,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     seen_rej = set(journal.rejected_keys)
     found_symbols: dict = {}
     contract_size_of = excursions.contract_sizes(instruments)
+    margin_of = excursions.margin_context(instruments, settings)  # Leverage used, base kind
     measured: dict[tuple, tuple[float, float, float]] = {}  # trade key -> MAE, MFE, worst price over bars
     equity_due: dict[int, int] = {}  # updated row -> the statement whose facts it now holds
     fresh_batch: list[int] = []   # the statement each new trade comes from
@@ -304,7 +305,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
                     set(text(cur.get("Flags")).split("; ")) | {""}:
                 del change["Flags"]
             # Excursions over price bars: figures replace figures, a fill without bars changes nothing.
-            for name, v in excursions.row_changes({**cur, **change}, t, contract_size_of).items():
+            for name, v in excursions.row_changes({**cur, **change}, t, contract_size_of, margin_of).items():
                 if name in present:
                     change[name] = v
             if change or at in equity_due:
@@ -423,7 +424,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
             m = measured.get(trade_key(r.get("Broker"), r.get("Account"), r.get("Trade ID")))
             if m is None:
                 continue
-            level = excursions.figures(r, *m, contract_size_of)["Lowest margin level"]
+            level = excursions.figures(r, *m, contract_size_of, margin_of)["Lowest margin level"]
             if "Lowest margin level" in present and r.get("Lowest margin level") != level:
                 put(i, {"Lowest margin level": level})
 
