@@ -27,10 +27,15 @@ Conventions of the formulas:
 * running figures (Cumulative P/L, Peak P/L) read ranges from the header row to this row, which
   deleting or inserting rows keeps right; each row adds its figure to the row above's (O(1)), so
   typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC` for sorting;
-* ``Leverage used`` is the trade's own leverage, else 1 / the instrument's margin rate, else
-  min(AccountLeverage, the regulator's cap for the instrument's class); ``Leverage source`` says
-  which (and flags a symbol missing from Instruments); ``Over cap`` is TRUE when the leverage used
-  exceeds the cap (see :data:`CAP_DOC`).
+* ``Leverage used`` is the trade's own leverage (stated by the statement for that trade, never the
+  account's), else 1 / the instrument's margin rate, else 1 for a class held outright (STOCK,
+  SPOT), else min(AccountLeverage, the regulator's cap for the instrument's class);
+  ``Leverage source`` says which, prefixed "assumed: " while AccountLeverage is the template's
+  default nobody stated (and flags a symbol missing from Instruments); ``Over cap`` is TRUE/FALSE
+  only where the leverage is known, "unknown" otherwise (see :data:`CAP_DOC`);
+* a pair whose base currency is the account currency (USDJPY in a USD account) has MetaTrader's
+  Forex margin in Margin, Stop-out price and Wipe-out pips (:mod:`addin.risk.margin_models`, base
+  kind); every other row the quote kind.
 """
 
 from __future__ import annotations
@@ -109,12 +114,17 @@ is measured against. Empty ("") when that base is not positive (everything withd
 CAP_DOC = """Leverage cap is the retail leverage cap of the Regulator setting for the trade's class on the day
 the trade opened, looked up in the Caps sheet (generated from addin/risk/caps.py, one dated row per
 rule with its source). FX pairs are classed major or minor by the regulator's own list (the FXMajors
-table). Futures have exchange margin and no retail cap. Over cap is TRUE when the leverage the trade
-used (its own, else the instrument's margin rate, else the account's) exceeds that cap: the position
-was margined more thinly than the regulator allows retail clients, e.g. a 1:500 offshore account
-checked against ESMA's 30:1 for EURUSD. A professional client, or a broker outside that regulator,
-may legitimately trade over the cap; the column says the trade would not be allowed to a retail
-client under the Regulator setting."""
+table). Futures have exchange margin and no retail cap. Over cap is TRUE/FALSE only when the
+leverage is known -- the trade's own, the instrument's margin rate, 1 for a class held outright
+(never over), or an AccountLeverage someone stated -- and "unknown" while the leverage rests on the
+template's default AccountLeverage. It is TRUE when max(leverage used, notional / equity) exceeds
+the cap, notional / equity counting only when the equity is known (the row's own, or rebuilt from a
+stated starting balance): the regulators' cap is an initial margin per position (ESMA Decision (EU)
+2018/796, Article 2(a) and Annex I: 3.33% of the notional for a major pair...), so a position worth
+more than cap x equity needs more margin at the cap than the whole equity and was not margined at
+the cap, e.g. 1.78 lots EURUSD on 397 of equity (487x) is over ESMA's 30:1 whatever the leverage
+stated. A professional client, or a broker outside that regulator, may legitimately trade over the
+cap; the column says the trade would not be allowed to a retail client under the Regulator setting."""
 
 
 Column = schema.Column

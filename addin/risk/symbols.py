@@ -13,12 +13,13 @@ Rules, in order (``codes`` are the ISO currencies, metals and crypto-assets of :
 1. the exchange prefix (``FX:``, ``CME_MINI:``), TradingView's continuous-future mark (``1!``) and
    leading ``#`` go; a ``/``, space, ``_``, ``-`` or ``.`` between two codes is a separator
    (``EUR_USD``, ``BTC-USD``), after anything else it starts the broker's suffix (``US30.cash``);
-2. a symbol with a crypto-asset leg whose letters are exactly two codes (``BTCUSD``, ``EURUSDT``,
-   ``USDCUSDT``) is CRYPTO, never a currency pair;
-3. two different currency codes (``EURUSD``) are FX, a metal against a currency (``XAUUSD``) METAL,
-   each with at most a glued suffix: lower-case letters after an upper-case pair (``EURUSDm``) or
-   one of :data:`GLUED_SUFFIXES` (``EURGBPI``, ``EURUSDPRO``);
-4. anything else is itself (``US30``, ``AAPL``) with kind None.
+2. lower-case letters glued after an upper-case pair are the broker's suffix (``EURUSDm``, the
+   cent account's ``EURUSDc``: not EUR/USDC);
+3. a symbol with a crypto-asset leg whose letters are exactly two codes (``BTCUSD``, ``EURUSDT``,
+   ``USDCUSDT``, and so an all lower-case ``eurusdc``) is CRYPTO, never a currency pair;
+4. two different currency codes (``EURUSD``) are FX, a metal against a currency (``XAUUSD``) METAL,
+   also with one of :data:`GLUED_SUFFIXES` glued on (``EURGBPI``, ``EURUSDPRO``);
+5. anything else is itself (``US30``, ``AAPL``) with kind None.
 
 >>> [parse(s).name for s in ("eurgbpi", "EURUSD.m", "EURUSD-ECN", "#EURUSD", "EURUSDc", "EUR/USD", "GBPJPY_SB")]
 ['EURGBP', 'EURUSD', 'EURUSD', 'EURUSD', 'EURUSD', 'EURUSD', 'GBPJPY']
