@@ -247,7 +247,9 @@ def test_libreoffice_recalculates_the_leverage_and_base_kind_columns_to_the_cach
                     open_time=datetime(2024, 3, 2), asset_class="STOCK", contract_size=1, fx_to_account=1,
                     source=SRC),
               Trade(broker="B", account="1", trade_id="x1", symbol="XAUUSD", side="long", quantity=1, entry=2000.0,
-                    open_time=datetime(2024, 3, 3), source=SRC)]
+                    open_time=datetime(2024, 3, 3), source=SRC),
+              Trade(broker="B", account="1", trade_id="e1", symbol="EURUSD", side="long", quantity=0.1, entry=1.08,
+                    open_time=datetime(2024, 3, 4), leverage=500.0, equity=10_000.0, source=SRC)]
     build_journal(path, trades)
     out = convert(path, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo", recalc=True)
     ours = trades_rows(path)
@@ -261,8 +263,8 @@ def test_libreoffice_recalculates_the_leverage_and_base_kind_columns_to_the_cach
             else:
                 assert (x or "") == (y or ""), (a["Trade ID"], col, x, y)
     assert [r["Leverage source"] for r in ours] == [C.SRC_TRADE, C.SRC_TRADE, C.ASSUMED + C.SRC_ACCOUNT,
-                                                    C.SRC_CASH, C.ASSUMED + C.SRC_CAP]
-    assert [r["Over cap"] for r in ours][3:] == [False, C.UNKNOWN]
+                                                    C.SRC_CASH, C.ASSUMED + C.SRC_CAP, C.SRC_TRADE]
+    assert [r["Over cap"] for r in ours][3:] == [False, C.UNKNOWN, True]  # 1:500 over ESMA's 30:1
 
 
 # --- 4. TradingView: --symbol ---------------------------------------------------------------------
