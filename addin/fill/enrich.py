@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..journal.columns import CASH_CLASSES
 from ..risk import symbols
 from ..risk.errors import RiskInputError
 from ..risk.limits import max_leverage
@@ -107,12 +108,6 @@ def enrich(trades: list[Trade], defaults: AccountDefaults,
     if on_progress is not None:
         on_progress(len(trades) % 1000)
     return out
-
-
-# Classes held outright, not on margin: an exchange-traded share (IBKR's STK) or a spot asset
-# (spot crypto, Trading212 Invest). Leverage 1, never over a retail cap (the caps are on CFDs,
-# spread bets and margined FX).
-CASH_CLASSES = ("STOCK", "SPOT")
 
 
 def leverage_for(own: float | None, asset_class: str | None, symbol: str, day, instrument,

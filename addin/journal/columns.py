@@ -565,7 +565,9 @@ def _margin_rate_leverage(r, env) -> float | None:
 _MARK_LEV = schema.default_mark("AccountLeverage")
 _MARK_START = schema.default_mark("StartingBalance")
 LEV_ASSUMED = f"IFERROR(AccountLeverage={_MARK_LEV},FALSE)"
-# Classes held outright (shares on an exchange, spot assets): leverage 1, never over a retail cap.
+# Classes held outright, not on margin: an exchange-traded share (IBKR's STK) or a spot asset (spot
+# crypto, Trading212 Invest). Leverage 1, never over a retail cap (the caps are on CFDs, spread bets
+# and margined FX).
 CASH_CLASSES = ("STOCK", "SPOT")
 _CLS = T("Class")
 _IS_CASH = "OR(" + ",".join(f'UPPER({_CLS})="{c}"' for c in CASH_CLASSES) + ")"

@@ -7,7 +7,8 @@ month code (``MNQZ4``, ``MGCG26`` -> ``MNQ``, ``MGC``) and a few common aliases 
 
 Asset classes are those of ``MAX_LEVERAGE`` (FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR,
 COMMODITY, EQUITY, CRYPTO) plus FUTURE for exchange-traded futures, whose margin the exchange sets
-(no retail leverage cap applies). FX pairs are classified here by the ESMA list of majors; the
+(no retail leverage cap applies), and STOCK / SPOT for what is held outright (an exchange-traded
+share, a spot crypto-asset: leverage 1, no cap). EQUITY is a share CFD. FX pairs are classified here by the ESMA list of majors; the
 journal's formulas pass an FX pair's symbol to ``MAX_LEVERAGE`` so each regulator classifies it by
 its own list. For futures, ``contract_size`` is the multiplier (account-currency value of a 1.0
 price move per contract) and ``pip_size`` the tick size.
@@ -24,7 +25,7 @@ from ..risk import symbols
 from . import schema
 
 ASSET_CLASSES = ("FX_MAJOR", "FX_MINOR", "GOLD", "INDEX_MAJOR", "INDEX_MINOR", "COMMODITY", "EQUITY",
-                 "CRYPTO", "FUTURE")
+                 "CRYPTO", "FUTURE", "STOCK", "SPOT")
 
 
 class Instrument(BaseModel):
