@@ -384,7 +384,7 @@ def test_a_fill_into_the_template_writes_the_summary_sheets_the_builder_writes(f
     got = read_journal(first)
     ref = tmp_path / "built.xlsx"
     build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash,
-                  assumed=assumed_of(journal))
+                  assumed=assumed_of(first))
     assert differences(first, ref, None) == []
     assert names(first) == names(ref)
     wb = openpyxl.load_workbook(first, data_only=True)
