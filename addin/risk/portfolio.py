@@ -11,19 +11,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import NoPrice, RiskInputError, must
-from .symbols import currency_legs as _legs
-
-def currency_legs(symbol: str) -> tuple[str, str] | None:
-    """(base, quote) of an FX or metal pair, or None when the symbol is not one: the one classifier's
-    (:func:`addin.risk.symbols.currency_legs`), so a broker's suffix is taken off the same way everywhere.
-
-    >>> currency_legs("EURUSD"), currency_legs("gbp/jpy"), currency_legs("XAUUSD.m"), currency_legs("EURUSDm")
-    (('EUR', 'USD'), ('GBP', 'JPY'), ('XAU', 'USD'), ('EUR', 'USD'))
-    >>> currency_legs("EURUSDT"), currency_legs("BTCUSD"), currency_legs("US500")
-    (None, None, None)
-    """
-    return _legs(symbol)
-
+from .symbols import currency_legs  # noqa: F401  (the one classifier's, part of this module's API)
 
 def portfolio_stop_out_move(equity: float, notionals: Sequence[float | None], margins: Sequence[float | None],
                             stop_out_level: float = 0.5) -> float:

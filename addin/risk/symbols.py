@@ -37,7 +37,7 @@ from .caps import CRYPTO_CODES, CURRENCIES, METAL_CLASSES
 METALS = frozenset(METAL_CLASSES)
 CODES = CURRENCIES | METALS | CRYPTO_CODES
 # Suffixes brokers glue to a symbol without a mark, upper case (as a lower-cased symbol reads).
-GLUED_SUFFIXES = ("MICRO", "MINI", "CASH", "PRO", "RAW", "ECN", "STD", "VIP", "SB", "I", "M", "C", "E", "X")
+GLUED_SUFFIXES = ("MICRO", "MINI", "CASH", "PRO", "RAW", "ECN", "STD", "VIP", "SB", "I", "M", "C")
 MARKS = "._-+#!"  # a character that starts a broker's suffix (or separates two codes)
 _PREFIX = re.compile(r"^[A-Za-z0-9_]+:")   # TradingView's exchange prefix: "FX:", "CME_MINI:"
 _CONTINUOUS = re.compile(r"\d!$")           # TradingView's continuous futures: "MNQ1!"
