@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
                            "broker's server time, as its statements: leave it out to take both on one clock); "
                            "for UTC bars (Binance, TradingView) the zone of the statement's times, into which "
                            "the bars are converted. E.g. UTC+2 or Europe/Athens; repeatable")
+    fill.add_argument("--symbol", metavar="SYMBOL",
+                      help="the instrument of a TradingView list of trades (its file holds none; "
+                           "default: the symbol in the file's name, with a warning)")
     fill.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tpl = sub.add_parser("template", help="write an empty trade journal to a file you name",

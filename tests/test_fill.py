@@ -22,6 +22,7 @@ from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import STATEMENTS, shared_statement
 from openpyxl import load_workbook
@@ -261,12 +262,10 @@ def test_every_journal_trade_has_its_risk_inputs_and_its_assumptions_flagged(fil
     by_key = {t.key: t for t in statement.trades}
     for j in contents.trades:
         t = by_key[j.key]
-        blanks = [n for n in ("contract_size", "fx_to_account", "equity", "leverage") if getattr(j, n) is None]
+        blanks = [n for n in ("contract_size", "fx_to_account", "equity") if getattr(j, n) is None]
         assert not blanks, (j.trade_id, blanks)
-        if t.leverage is None and statement.leverage is None:
-            assert has_flag(j, "Settings leverage used"), (j.trade_id, j.flags)
-        else:
-            assert j.leverage == (t.leverage or statement.leverage) and not has_flag(j, "leverage"), j.trade_id
+        # The trade's own leverage is what its statement states for it, never the account's.
+        assert j.leverage == t.leverage, j.trade_id
         if t.contract_size is None and lookup(t.symbol, contents.instruments) is None:
             assert j.contract_size == 1.0 and has_flag(j, "not in Instruments"), (j.trade_id, j.flags)
 
@@ -337,23 +336,47 @@ def test_re_importing_a_real_export_adds_nothing(filled, tmp_path, relative):
     assert again.settings == contents.settings
 
 
+def trades_sheet(journal) -> list[dict]:
+    """The Trades rows as the file caches them (inputs and the calculated columns' values)."""
+    ws = openpyxl.load_workbook(journal, data_only=True)["Trades"]
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r)) for r in rows[1:] if r[0] is not None]
+
+
 @pytest.mark.statements
-def test_mt4_statement_without_leverage_uses_and_flags_the_settings_leverage(filled):
-    statement, _, contents = filled("mt4_statement_html/jsacap_Tradeslide_Statement.htm")
+def test_mt4_statement_without_leverage_says_its_leverage_is_assumed_and_over_cap_unknown(filled):
+    statement, journal, contents = filled("mt4_statement_html/jsacap_Tradeslide_Statement.htm")
     assert statement.leverage is None  # the <!--LEVERAGE--> placeholder was left unfilled
-    assert contents.trades
-    for t in contents.trades:
-        assert t.leverage == contents.settings.account_leverage == DEFAULTS.account_leverage
-        assert "account leverage not in the statement: Settings leverage used" in t.flags
+    assert contents.settings.account_leverage == DEFAULTS.account_leverage  # the template's 1:30, nobody's
+    rows = trades_sheet(journal)
+    assert rows and all(r["Leverage"] is None for r in rows)
+    sources = Counter(r["Leverage source"] for r in rows)
+    assert all(src.startswith("assumed: ") for src in sources), sources
+    # No Over cap TRUE from an assumed leverage; TRUE only where notional / equity alone exceeds
+    # the cap, and the equity is the statement's balance (not an assumed starting balance).
+    for r in rows:
+        if r["Over cap"] is True:
+            assert r["Effective leverage"] > r["Leverage cap"], r
+        else:
+            assert r["Over cap"] in ("unknown", None, False), r  # None: "" (no cap applies)
 
 
 @pytest.mark.statements
-def test_mt4_statement_with_leverage_puts_it_on_every_trade_unflagged(filled):
-    statement, _, contents = filled("mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm")
+def test_mt4_statement_with_leverage_sets_the_account_leverage_not_each_trades(filled):
+    statement, journal, contents = filled("mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm")
     assert statement.leverage == 200
     assert contents.settings.account_leverage == 200
     assert contents.settings.account_currency == "EUR"
-    assert all(t.leverage == 200 and not has_flag(t, "leverage") for t in contents.trades)
+    assert all(t.leverage is None for t in contents.trades)
+    rows = trades_sheet(journal)
+    # Stated 1:200; October 2017, before ESMA's caps (in force from 2018-08-01): no cap, 200 used.
+    assert rows
+    for r in rows:
+        assert not r["Leverage source"].startswith("assumed"), r
+        assert r["Leverage cap"].startswith(("no ESMA cap", "no class: symbol not in Instruments")), r
+        assert r["Leverage used"] == 200, r
+        assert r["Leverage source"] in ("AccountLeverage", "AccountLeverage: symbol not in Instruments"), r
+        assert r["Over cap"] is None, r
 
 
 @pytest.mark.statements
@@ -763,7 +786,7 @@ def test_leverage_regulator_and_equity_options_reach_settings_and_trades(tmp_pat
     assert first.equity == 25000
     closed_before = {t.key: t for t in contents.trades}
     for t in contents.trades:
-        assert t.leverage == 100
+        assert t.leverage is None  # --leverage is the account's (Settings), not each trade's own
         assert not has_flag(t, "leverage"), t.flags
         assert not has_flag(t, "equity"), t.flags  # the trader gave it: not an assumption
         # equity at entry: 25000 plus the net P/L of every trade closed before this one opened

@@ -114,6 +114,14 @@ def edit_cells(path: Path, edits: dict[str, dict[str, object]]) -> None:
     tmp.replace(path)
 
 
+def assumed_of(path: Path) -> set[str]:
+    """The settings ``path`` still marks as the template's defaults (its TemplateDefault_ names):
+    a reference built from what the journal holds must mark the same ones."""
+    from addin.journal.settings import SETTINGS_CELLS, STATED, default_mark
+    defined = openpyxl.load_workbook(path).defined_names
+    return {fld for fld, name, *_ in SETTINGS_CELLS if fld in STATED and default_mark(name) in defined}
+
+
 def table_columns(path: Path) -> dict[str, list]:
     """The Trades table of ``path`` column by column, as its cells hold it (cached values)."""
     ws = openpyxl.load_workbook(path, data_only=True)["Trades"]
@@ -318,7 +326,8 @@ def test_a_fill_into_the_template_writes_the_summary_sheets_the_builder_writes(f
     first, *_ = fills
     got = read_journal(first)
     ref = tmp_path / "built.xlsx"
-    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash,
+                  assumed=assumed_of(first))
     assert differences(first, ref, None) == []
     assert names(first) == names(ref)
     wb = openpyxl.load_workbook(first, data_only=True)
@@ -375,7 +384,8 @@ def test_a_fill_of_the_bundled_sample_into_the_template(tmp_path):
     fill_journal([sample_statement()], journal, progress=False)
     got = read_journal(journal)
     ref = tmp_path / "built.xlsx"
-    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash,
+                  assumed=assumed_of(journal))
     assert differences(journal, ref, None) == []
     assert names(journal) == names(ref)
 
@@ -396,7 +406,8 @@ def test_a_refill_that_opens_a_position_moves_the_account_figures_and_their_name
     got = read_journal(journal)
     assert sum(1 for t in got.trades if t.exit is None) == 2
     ref = tmp_path / "built.xlsx"
-    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash,
+                  assumed=assumed_of(journal))
     assert differences(journal, ref, None) == []
     assert names(journal) == names(ref) != before
     tables = {t.displayName: t.ref for ws in openpyxl.load_workbook(journal).worksheets for t in ws.tables.values()}
@@ -453,7 +464,8 @@ def test_a_planner_input_the_figures_cannot_use_leaves_the_planner_to_excel(tmp_
     pkg.close()
     got = read_journal(journal)
     ref = tmp_path / "built.xlsx"
-    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash,
+                  assumed=assumed_of(journal))
     bad = [d for d in differences(journal, ref, None) if not d.startswith("Planner!")]
     assert bad == [], "\n".join(bad)
     assert names(journal) == names(ref)
@@ -482,7 +494,8 @@ def test_planner_inputs_left_at_the_programs_defaults_follow_the_settings(tmp_pa
     assert got.settings.starting_balance == 50_000
     assert openpyxl.load_workbook(journal)["Planner"]["B4"].value == 50_000
     ref = tmp_path / "built.xlsx"
-    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash)
+    build_journal(ref, got.trades, settings=got.settings, instruments=got.instruments, cash=got.cash,
+                  assumed=assumed_of(journal))
     assert differences(journal, ref, None) == []
     edit_cells(journal, {"Planner": {"B4": 7_777}})
     fill_journal([_newer_statement(tmp_path)], journal, progress=False, equity=60_000)

@@ -88,11 +88,25 @@ def test_money_in_another_currency_than_the_journal_is_flagged_not_mixed_in_sile
     assert any("amounts in SEK, the journal's currency is USD" in f for f in t.flags)
 
 
-def test_statement_leverage_wins_over_settings_and_missing_leverage_is_flagged():
-    [stated] = enrich([trade()], DEFAULTS, INSTRUMENTS.get, statement_leverage=200)
-    [assumed] = enrich([trade()], DEFAULTS, INSTRUMENTS.get)
-    assert stated.leverage == 200 and not any("leverage" in f for f in stated.flags)
-    assert assumed.leverage == 30 and any("leverage" in f for f in assumed.flags)
+def test_a_trade_keeps_only_its_own_leverage_never_the_accounts():
+    # A position's own leverage (Binance/Bybit) stays; a trade without one gets none: the account
+    # leverage is Settings' AccountLeverage, which the Trades formulas cap by the regulator.
+    [own] = enrich([trade(leverage=20)], DEFAULTS, INSTRUMENTS.get)
+    [none] = enrich([trade()], DEFAULTS, INSTRUMENTS.get)
+    assert own.leverage == 20 and none.leverage is None
+
+
+def test_leverage_used_in_python_follows_the_trades_formula_rule():
+    from addin.fill.enrich import leverage_used
+    us30 = SimpleNamespace(symbol="US30", asset_class="INDEX_MAJOR", contract_size=1, margin_rate=None)
+    t = trade(symbol="US30", entry=40_000.0, asset_class="INDEX_MAJOR")
+    # ESMA Decision (EU) 2018/796: major indices 20:1, so a 1:30 account margins US30 at 20:1.
+    assert leverage_used(t, us30, 30, "ESMA") == 20
+    assert leverage_used(trade(asset_class="FX_MINOR", symbol="AUDUSD"), None, 30, "ESMA") == 20
+    assert leverage_used(trade(leverage=500), None, 30, "ESMA") == 500  # its own, even above the cap
+    rated = SimpleNamespace(symbol="US30", asset_class="INDEX_MAJOR", contract_size=1, margin_rate=0.1)
+    assert leverage_used(t, rated, 30, "ESMA") == 10
+    assert leverage_used(trade(symbol="AAPL", asset_class="STOCK"), None, 30, "ESMA") == 1
 
 
 def test_the_opening_balance_counts_only_what_happened_before_the_first_trade():

@@ -252,8 +252,7 @@ def test_no_trade_gets_rate_1_without_a_flag_saying_it_was_assumed(trades):
 
 def filled(path: Path):
     s = read_statement(path)
-    out = enrich(s.trades, AccountDefaults(s.account_currency, 100), lookup,
-                 s.leverage, s.account_currency)
+    out = enrich(s.trades, AccountDefaults(s.account_currency, 100), lookup, s.account_currency)
     return s, out
 
 

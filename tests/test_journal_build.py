@@ -352,7 +352,7 @@ def test_incomplete_rows_are_clean(journal):
         assert bare[col] in (None, ""), col
     assert isinstance(bare["Notional"], float) and isinstance(bare["Equity used"], float)
     assert bare["Leverage cap"] == "no class: symbol not in Instruments"
-    assert bare["Leverage source"] == "AccountLeverage: symbol not in Instruments" and bare["Leverage used"] == 30
+    assert bare["Leverage source"] == "assumed: AccountLeverage: symbol not in Instruments" and bare["Leverage used"] == 30
     for r in rows.values():
         for col in C.CALCS:
             v = r[col.name]

@@ -6,7 +6,7 @@ The add-in's functions are bound to their Python implementations (addin.udfs) as
 Two fixes to pycel 1.0b30 are applied here, for the test only:
 
 * its openpyxl wrapper reads ``workbook.defined_names.definedName``, gone in openpyxl 3.1 (defined
-  names are a dict there);
+  names are a dict there), and resolves a name to cells only: a constant name gets a scratch cell;
 * a one-row table column reaches MATCH/INDEX/SUMPRODUCT as a single value, not a 1x1 range (Excel
   passes a range): wrapped back into a range;
 * ROWS, which the running columns use, is not in pycel: the number of rows of the range.
@@ -39,10 +39,16 @@ from pycel.lib.function_helpers import FUNC_META  # noqa: E402
 PLUGIN = "addin_journal_pycel_udfs"
 
 
+CONSTS = "pycelconsts"  # the scratch sheet of the constant defined names
+
+
 def _defined_names(self):
-    """pycel's ExcelOpxWrapper.defined_names for openpyxl 3.1 (a dict of DefinedName)."""
+    """pycel's ExcelOpxWrapper.defined_names for openpyxl 3.1 (a dict of DefinedName); a constant name
+    (the Settings' hidden TemplateDefault_ marks: ``30.0``, ``"USD"``) is given a cell of a scratch
+    sheet holding its value, which pycel can read (it resolves names to cells only)."""
     if self.workbook is not None and self._defined_names is None:
         self._defined_names = {}
+        consts = []
         for name, dn in self.workbook.defined_names.items():
             try:
                 dest = [(alias, ws) for ws, alias in dn.destinations if ws in self.workbook]
@@ -50,6 +56,15 @@ def _defined_names(self):
                 continue
             if dest:
                 self._defined_names[str(name)] = dest
+            elif dn.value and not any(c in dn.value for c in "![("):
+                consts.append((str(name), dn.value.strip()))
+        if consts:
+            for book in (self.workbook, self.workbook_dataonly):
+                ws = book.create_sheet(CONSTS)
+                for i, (name, v) in enumerate(consts, 1):
+                    ws.cell(i, 1).value = v[1:-1].replace('""', '"') if v.startswith('"') else float(v)
+            for i, (name, _) in enumerate(consts, 1):
+                self._defined_names[name] = [(f"$A${i}", CONSTS)]
     return self._defined_names
 
 
@@ -323,7 +338,8 @@ def test_hostile_cells_typed_by_hand_agree_with_the_twins_and_show_no_error_code
             inputs[name].append(serial(v) if isinstance(v, dt) else v)
     env = C.Env(settings=Settings(), instruments={i.symbol.upper(): {"Asset class": i.asset_class,
                 "Contract size": i.contract_size, "Pip size": i.pip_size, "Margin rate": i.margin_rate}
-                for i in reversed(DEFAULT_INSTRUMENTS)}, cash_upto=lambda t: 0.0)
+                for i in reversed(DEFAULT_INSTRUMENTS)}, cash_upto=lambda t: 0.0,
+                leverage_assumed=True, start_assumed=True)  # the template's defaults, marked
     C.compute(inputs, env)
     xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])
     bad = []

@@ -195,7 +195,7 @@ def test_numbers_within_quotes_thousands_separators_are_read():
 def test_option_assignment_stock_called_away_and_calls_closed_at_zero():
     st = ibkr_activity.read(activity(FILES[2]))
     assert st.account == ""  # no Account column in this export
-    stocks = [t for t in st.trades if t.asset_class == "EQUITY"]
+    stocks = [t for t in st.trades if t.asset_class == "STOCK"]
     assert all(t.flags == (ibkr_positions.OPENED_BEFORE,) for t in stocks)  # bought before this statement
     assert [(t.symbol, t.quantity, t.exit) for t in stocks] == [
         ("ARKK", 100, 80), ("NVDA", 100, 150), ("NVDA", 100, 170), ("SOFI", 200, 25)]

@@ -127,7 +127,7 @@ def test_file01_fourteen_buys_in_cad_converted_to_base():
     assert gcm.open_time == datetime(2013, 4, 1, 9, 34, 6)  # tradeDate 20130401 + tradeTime 093406
     assert gcm.quote_currency == "CAD" and gcm.fx_to_account == 0.93099
     assert gcm.commission == approx(-6.75 * 0.93099)  # CAD commission, converted to base
-    assert gcm.asset_class == "EQUITY" and gcm.contract_size == 1
+    assert gcm.asset_class == "STOCK" and gcm.contract_size == 1
     assert not gcm.is_closed and gcm.profit is None
 
 

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from ..risk import RiskInputError, excursion_r
+from ..risk import RiskInputError, excursion_r, symbols
 from ..risk.excursion import ExcursionTrade, RangeExtremes, excursions
 from ..statements.model import Trade
 from .model import BarSeries, from_seconds, to_seconds
@@ -64,14 +64,10 @@ class TradeExcursion(BaseModel):
     note: str = ""
 
 
-_SUFFIX = re.compile(r"[._#!][A-Za-z0-9]{1,6}$")
-
-
 def _symbol_key(symbol: str) -> str:
-    """A symbol compared loosely: upper case, a broker suffix (".m", "_i", "#") and separators dropped."""
-    s = symbol.strip()
-    s = _SUFFIX.sub("", s) if len(s) > 6 else s
-    return re.sub(r"[^A-Z0-9]", "", s.upper())
+    """A symbol compared loosely: the one classifier's name (:func:`addin.risk.symbols.name`: upper
+    case, a broker's suffix or prefix such as ".m", "_i", "#", "i" and separators dropped)."""
+    return re.sub(r"[^A-Z0-9]", "", symbols.name(symbol))
 
 
 def _index(series: Iterable[BarSeries] | Mapping[str, BarSeries]) -> tuple[dict, dict]:

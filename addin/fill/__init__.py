@@ -26,7 +26,7 @@ from ..statements import read_statement
 from ..statements.model import RejectedRow, SourceRef, Statement, StatementError
 from . import excursions
 from .backups import replace_with, sweep, temp_name
-from .enrich import AccountDefaults, enrich, opening_balance
+from .enrich import AccountDefaults, enrich, leverage_used, opening_balance
 from .fx_rates import summary as fx_summary
 from .inplace import Counts, merge_into
 from .journal_state import SettingsError, read_instruments, read_settings, template_defaults
@@ -56,6 +56,7 @@ class FileReport(Counts):
     checks: list = field(default_factory=list)        # TotalsCheck: the statement's own totals against the rows read
     rejected_not_listed: int = 0                      # rejected rows the reader counted but did not list
     fx: list = field(default_factory=list)            # where each currency's FX to account came from (fx_rates.summary)
+    warnings: list = field(default_factory=list)      # what the reader had to guess (a symbol from the file name)
 
     @property
     def mismatches(self) -> list:
@@ -150,7 +151,8 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
                  leverage: object = None, regulator: str | None = None, equity: float | None = None,
                  progress: bool | None = None, stop_out_level: object = None,
                  restore_deleted: bool = False, prices: list[Path] | None = None,
-                 prices_symbol: list[str] | None = None, prices_tz: list[str] | None = None) -> FillReport:
+                 prices_symbol: list[str] | None = None, prices_tz: list[str] | None = None,
+                 symbol: str | None = None) -> FillReport:
     """Read ``statements`` and merge their trades into ``journal`` (created when missing).
 
     An existing journal is edited in place (:mod:`.inplace`): only what the statements own changes,
@@ -159,7 +161,8 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
 
     Price-bar files (``prices``, and those of ``statements`` whose content is bars) give each
     trade its excursion columns (:mod:`.excursions`); ``prices_symbol`` / ``prices_tz`` are the
-    ``--prices-symbol`` / ``--prices-tz`` values (``[FILE=]VALUE``)."""
+    ``--prices-symbol`` / ``--prices-tz`` values (``[FILE=]VALUE``); ``symbol`` the ``--symbol`` of a
+    TradingView list of trades (whose file holds none)."""
     journal = Path(journal)
     statements, found_bars = excursions.split_statements(statements)
     bar_files = found_bars + [Path(p) for p in prices or ()]
@@ -172,11 +175,11 @@ def fill_journal(statements: list[Path], journal: Path, fmt: str | None = None, 
         sweep(journal)
         check_not_open(journal)
         return _fill_locked(statements, journal, fmt, mapping, options, progress, restore_deleted,
-                            (bar_files, prices_symbol, prices_tz))
+                            (bar_files, prices_symbol, prices_tz), symbol)
 
 
 def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progress, restore_deleted,
-                 price_files=((), None, None)) -> FillReport:
+                 price_files=((), None, None), symbol: str | None = None) -> FillReport:
     from ..journal import instruments as inst_mod
     from ..journal.settings import Settings
     from ..journal.workbook import build_journal
@@ -204,7 +207,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         read: list[Statement] = []
         for p in statements:
             stage(f"reading {Path(p).name}", progress)
-            read.append(_named(read_statement(Path(p), fmt, mapping, limits=reading_limits(pkg))))
+            read.append(_named(read_statement(Path(p), fmt, mapping, limits=reading_limits(pkg), symbol=symbol)))
             check_statement(read[-1], pkg)  # Excel's limits (.limits): before any trade is completed
         series = []
         if price_files[0]:
@@ -222,7 +225,6 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                     updates[fld] = value
                     unset.discard(fld)
         settings = Settings(**{**settings.model_dump(), **updates})
-        lev = options.get("account_leverage")
 
         def lookup(symbol: str):
             return inst_mod.lookup(symbol, instruments)
@@ -233,18 +235,25 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         while read:
             s = read.pop(0)
             defaults = AccountDefaults(currency=settings.account_currency, leverage=settings.account_leverage)
-            done = enrich(s.trades, defaults, lookup, lev or s.leverage, s.account_currency, on_progress=bar.advance)
+            done = enrich(s.trades, defaults, lookup, s.account_currency, on_progress=bar.advance)
             check_trades(done)  # Excel's cell limit (.limits) on the completed trades (Flags added)
             batches.append((done, list(s.balance_events), list(s.rejected) + _rejected_extra(s)))
             reports.append(FileReport(file=s.file, format=s.format, trades=len(s.trades),
                                       non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
                                       ledger=str(s.ledger) if s.ledger is not None else "", checks=list(s.checks),
-                                      rejected_not_listed=s.rejected_not_listed, fx=fx_summary(done)))
+                                      rejected_not_listed=s.rejected_not_listed, fx=fx_summary(done),
+                                      warnings=_guesses(s, symbol)))
         bar.close()
         bar_reports = []
         if series:
             stage("measuring each trade over the price bars", progress)
-            bar_reports = excursions.apply([done for done, _, _ in batches], series)
+            # The lowest margin level at the leverage the Trades sheet uses for the trade (its own,
+            # else the instrument's margin rate, else AccountLeverage capped by the regulator).
+            def leverage_of(t):
+                return leverage_used(t, lookup(t.symbol), settings.account_leverage, settings.regulator)
+
+            bar_reports = excursions.apply([done for done, _, _ in batches], series, leverage_of=leverage_of,
+                                           account_currency=settings.account_currency)
 
         holder: dict = {}
 
@@ -271,6 +280,14 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         pkg.close()
         if template is not None:
             template.unlink(missing_ok=True)
+
+
+def _guesses(s: Statement, symbol: str | None) -> list[str]:
+    """What the summary must say the reader guessed: a TradingView list's symbol taken from its file name."""
+    if s.format == "tradingview" and symbol is None and s.trades:
+        return [f"symbol {s.trades[0].symbol!r} taken from the file name (the list of trades names none): "
+                "give --symbol SYMBOL if that is not the instrument traded"]
+    return []
 
 
 class _NoChanges(Exception):
@@ -308,6 +325,8 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w(f"  row ledger:           {f.ledger}\n")
         for line in f.fx:
             w(f"  FX to account:        {line}\n")
+        for line in f.warnings:
+            w(f"  WARNING: {line}\n")
         for c in f.checks:
             w(f"  {'TOTALS MISMATCH: ' if not c.ok else ''}{c.describe()}\n")
         w(f"  rejected:             {len(f.rejected) + f.rejected_not_listed}\n")
@@ -337,7 +356,7 @@ def run_fill(args: argparse.Namespace) -> int:
                               leverage=args.leverage, regulator=args.regulator, equity=args.equity,
                               stop_out_level=args.stop_out_level, restore_deleted=args.restore_deleted,
                               progress=False if args.no_progress else None, prices=args.prices,
-                              prices_symbol=args.prices_symbol, prices_tz=args.prices_tz)
+                              prices_symbol=args.prices_symbol, prices_tz=args.prices_tz, symbol=args.symbol)
     except (StatementError, JournalBusy, RiskInputError, OptionError, NotAJournal, SettingsError,
             excursions.PriceOptionError, ExcelLimitError) as exc:
         return _refused(args.journal, str(exc))

@@ -35,9 +35,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .. import risk
+from ..risk import symbols
 from ..bars import BarLedger, BarsError, BarSeries, looks_like_bars, read_bars, symbol_from_name, trade_excursions
 from ..journal import columns as C
 from ..risk.errors import RiskInputError
@@ -188,15 +190,19 @@ def _r(distance: float, entry: float, stop: object, side: int) -> float | str:
 
 
 def figures(row: dict, mae: float, mfe: float, worst: float,
-            contract_size: Callable[[dict], object] | None = None) -> dict[str, float | str]:
+            contract_size: Callable[[dict], object] | None = None,
+            context: Callable[[dict], dict] | None = None) -> dict[str, float | str]:
     """The five cells of a row from its MAE, MFE and worst price and the row's own cells (by
     column name: Side, Entry, Stop, Quantity, Contract size, FX to account, Equity, Leverage).
 
     The margin level takes the arguments the row's Stop-out price formula takes: Point value
     (Contract size, else ``contract_size(row)`` -- the Instruments table's -- else 1, times FX to
-    account, else 1), the row's Equity and Leverage. A row whose Equity or Leverage cell is empty
-    gets its Equity used / Leverage used from running or looked-up figures this function does not
-    repeat: it says so instead of a level."""
+    account, else 1), the row's Equity and Leverage. A row whose Equity cell is empty gets its Equity
+    used from running figures this function does not repeat: it says so instead of a level. A row
+    without its own Leverage takes the Leverage used, and a pair based on the account currency the
+    base kind, from ``context(row)`` (:func:`margin_context`)."""
+    if context is not None:
+        row = {**row, **context(row)}
     out: dict[str, float | str] = {"MAE": mae, "MFE": mfe}
     try:
         side = risk.parse_side(row.get("Side"))
@@ -232,14 +238,22 @@ def _level(row: dict, side: int, entry: float, worst: float, contract_size) -> f
     if lev <= 0:
         return "leverage must be > 0"
     try:
+        if row.get("Account is base"):  # USDJPY in a USD account: the base kind (addin.risk.margin_models)
+            return risk.lowest_margin_level(side, entry, worst, q, eq, lev, cs, 1.0, 0.0, True)
         return risk.lowest_margin_level(side, entry, worst, q, eq, lev, cs * fx)
     except RiskInputError as err:
         return str(err)
 
 
-def _row_of(t: Trade) -> dict:
+def _row_of(t: Trade, leverage_of: Callable[[Trade], float] | None = None, account_currency: str | None = None) -> dict:
+    """The figures' inputs from a trade; ``leverage_of`` gives the leverage of a trade without its own;
+    a currency pair whose base is ``account_currency`` is margined in the base kind."""
+    lev = t.leverage if t.leverage is not None or leverage_of is None else leverage_of(t)
+    base = (account_currency is not None and str(t.asset_class or "").upper().startswith("FX")
+            and symbols.account_is_base(t.symbol, account_currency))
     return {"Side": t.side, "Entry": t.entry, "Stop": t.stop, "Quantity": t.quantity, "Equity": t.equity,
-            "Leverage": t.leverage, "Contract size": t.contract_size, "FX to account": t.fx_to_account}
+            "Leverage": lev, "Contract size": t.contract_size, "FX to account": t.fx_to_account,
+            "Account is base": base}
 
 
 # --- The fill: every trade over its symbol's bars -------------------------------------------------
@@ -248,10 +262,13 @@ def _files_of(s: BarSeries, parts: dict[str, list[BarSeries]]) -> list[BarSeries
     return parts.get(s.file, [s])
 
 
-def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries]) -> list[BarFileReport]:
-    """Measure every trade in ``trade_lists`` (enriched: equity, leverage, contract size, FX known)
-    over the bar series of its symbol; each list is replaced in place by the trades with their
-    excursion figures set. Returns one report per bar file."""
+def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries],
+          leverage_of: Callable[[Trade], float] | None = None, account_currency: str | None = None) -> list[BarFileReport]:
+    """Measure every trade in ``trade_lists`` (enriched: equity, contract size, FX known) over the
+    bar series of its symbol; each list is replaced in place by the trades with their excursion
+    figures set. ``leverage_of(trade)``: the leverage of a trade without its own (the Trades
+    sheet's Leverage used); ``account_currency``: the journal's (a pair based on it is margined in
+    the base kind, as the Trades formulas do). Returns one report per bar file."""
     reports = {s.file: BarFileReport(file=s.file, format=s.format, symbol=s.symbol, symbol_source=s.symbol_source,
                                      ledger=s.ledger, time_zone_note=s.time_zone_note, first_bar=s.start, end=s.end,
                                      bar_seconds=s.bar_seconds, rejected=list(s.rejected))
@@ -272,7 +289,7 @@ def apply(trade_lists: Sequence[list[Trade]], series: Sequence[BarSeries]) -> li
                 trades[k] = t.model_copy(update={c: why for c in ("mae", "mfe", "mae_r", "mfe_r",
                                                                    "lowest_margin_level")})
                 continue
-            cells = figures(_row_of(t), ex.mae, ex.mfe, ex.worst_price)
+            cells = figures(_row_of(t, leverage_of, account_currency), ex.mae, ex.mfe, ex.worst_price)
             flags = [f for f in t.flags if not f.startswith(PARTIAL_FLAG)]
             if ex.coverage == "partial":
                 flags.append(partial_flag(ex.missing_before, ex.missing_after))
@@ -314,7 +331,8 @@ def _is_figure(v: object) -> bool:
     return _num(v) and not isinstance(v, bool)
 
 
-def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | None = None) -> dict[str, object]:
+def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | None = None,
+                context: Callable[[dict], dict] | None = None) -> dict[str, object]:
     """The excursion cells (and Flags) a fill changes in an existing row ``cur`` (its cells by
     column name, with this fill's other changes applied) for the trade ``t``.
 
@@ -332,7 +350,7 @@ def row_changes(cur: dict, t: Trade, contract_size: Callable[[dict], object] | N
             return {}
         new = {name: t.mae for name in COLUMNS}
     else:
-        new = figures(cur, float(t.mae), float(t.mfe), float(t.worst_price), contract_size)
+        new = figures(cur, float(t.mae), float(t.mfe), float(t.worst_price), contract_size, context)
         old_flags = [f for f in str(cur.get("Flags") or "").split("; ") if f]
         flags = [f for f in old_flags if not f.startswith(PARTIAL_FLAG)]
         flags += [f for f in t.flags if f.startswith(PARTIAL_FLAG)]
@@ -399,4 +417,29 @@ def contract_sizes(instruments: Iterable | None) -> Callable[[dict], object]:
     def of(row: dict) -> object:
         key = row.get("Instrument") or row.get("Symbol")
         return table.get(str(key).upper()) if key not in (None, "") else None
+    return of
+
+
+def margin_context(instruments: Iterable | None, settings) -> Callable[[dict], dict]:
+    """For a Trades row (cells by column name): the leverage its "Leverage used" formula gives
+    (its own, else the instrument's margin rate, else 1 held outright, else AccountLeverage capped
+    by the Regulator on its open day: :func:`addin.fill.enrich.leverage_for`) and whether its pair's
+    base currency is the account currency (the base margin kind), as ``figures`` reads them."""
+    from ..journal.instruments import lookup
+    from .enrich import leverage_for
+    table = list(instruments) if instruments is not None else None
+
+    def of(row: dict) -> dict:
+        symbol = str(row.get("Instrument") or row.get("Symbol") or "")
+        inst = lookup(symbol, table)
+        cls = row.get("Asset class") or (inst.asset_class if inst is not None else None)
+        own = row.get("Leverage")
+        opened = row.get("Open time")
+        day = (opened.date() if isinstance(opened, datetime) else
+               (C.schema.EPOCH + timedelta(days=int(opened))) if _num(opened) else None)
+        lev = leverage_for(own if _num(own) else None, cls, symbol, day, inst, settings.account_leverage,
+                           settings.regulator)
+        base = str(cls or "").upper().startswith("FX") and symbols.account_is_base(
+            inst.symbol if inst is not None else symbol, settings.account_currency)
+        return {"Leverage": lev, "Account is base": base}
     return of

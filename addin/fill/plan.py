@@ -354,6 +354,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     seen_rej = set(journal.rejected_keys)
     found_symbols: dict = {}
     contract_size_of = excursions.contract_sizes(instruments)
+    margin_of = excursions.margin_context(instruments, settings)  # Leverage used, base kind
     measured: dict[tuple, tuple[float, float, float]] = {}  # trade key -> MAE, MFE, worst price over bars
     equity_due: dict[int, int] = {}  # updated row -> the statement whose facts it now holds
     fresh_batch: list[int] = []   # the statement each new trade comes from
@@ -440,7 +441,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
                     set(text(cur.get("Flags")).split("; ")) | {""}:
                 del change["Flags"]
             # Excursions over price bars: figures replace figures, a fill without bars changes nothing.
-            for name, v in excursions.row_changes({**cur, **change}, t, contract_size_of).items():
+            for name, v in excursions.row_changes({**cur, **change}, t, contract_size_of, margin_of).items():
                 if name in present:
                     change[name] = v
             if change or at in equity_due:
@@ -559,7 +560,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
             m = measured.get(trade_key(r.get("Broker"), r.get("Account"), r.get("Trade ID")))
             if m is None:
                 continue
-            level = excursions.figures(r, *m, contract_size_of)["Lowest margin level"]
+            level = excursions.figures(r, *m, contract_size_of, margin_of)["Lowest margin level"]
             if "Lowest margin level" in present and r.get("Lowest margin level") != level:
                 put(i, {"Lowest margin level": level})
 
@@ -578,7 +579,8 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         inst_rows[inst.symbol.upper()] = {"Asset class": inst.asset_class, "Contract size": inst.contract_size,
                                           "Pip size": inst.pip_size, "Margin rate": inst.margin_rate}
     env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, first_trade),
-                cash_from=first_trade)
+                cash_from=first_trade, leverage_assumed="account_leverage" in assumed_start,
+                start_assumed="starting_balance" in assumed_start)
     C.compute(cols, env)
     plan.updates, plan.slots, plan.appended, plan.cols, plan.all_rows = updates, slots, appended, cols, all_rows
     plan.cash_all, plan.cash_from = cash_all, first_trade

@@ -27,10 +27,15 @@ Conventions of the formulas:
 * running figures (Cumulative P/L, Peak P/L) read ranges from the header row to this row, which
   deleting or inserting rows keeps right; each row adds its figure to the row above's (O(1)), so
   typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC` for sorting;
-* ``Leverage used`` is the trade's own leverage, else 1 / the instrument's margin rate, else
-  min(AccountLeverage, the regulator's cap for the instrument's class); ``Leverage source`` says
-  which (and flags a symbol missing from Instruments); ``Over cap`` is TRUE when the leverage used
-  exceeds the cap (see :data:`CAP_DOC`).
+* ``Leverage used`` is the trade's own leverage (stated by the statement for that trade, never the
+  account's), else 1 / the instrument's margin rate, else 1 for a class held outright (STOCK,
+  SPOT), else min(AccountLeverage, the regulator's cap for the instrument's class);
+  ``Leverage source`` says which, prefixed "assumed: " while AccountLeverage is the template's
+  default nobody stated (and flags a symbol missing from Instruments); ``Over cap`` is TRUE/FALSE
+  only where the leverage is known, "unknown" otherwise (see :data:`CAP_DOC`);
+* a pair whose base currency is the account currency (USDJPY in a USD account) has MetaTrader's
+  Forex margin in Margin, Stop-out price and Wipe-out pips (:mod:`addin.risk.margin_models`, base
+  kind); every other row the quote kind.
 """
 
 from __future__ import annotations
@@ -109,12 +114,17 @@ is measured against. Empty ("") when that base is not positive (everything withd
 CAP_DOC = """Leverage cap is the retail leverage cap of the Regulator setting for the trade's class on the day
 the trade opened, looked up in the Caps sheet (generated from addin/risk/caps.py, one dated row per
 rule with its source). FX pairs are classed major or minor by the regulator's own list (the FXMajors
-table). Futures have exchange margin and no retail cap. Over cap is TRUE when the leverage the trade
-used (its own, else the instrument's margin rate, else the account's) exceeds that cap: the position
-was margined more thinly than the regulator allows retail clients, e.g. a 1:500 offshore account
-checked against ESMA's 30:1 for EURUSD. A professional client, or a broker outside that regulator,
-may legitimately trade over the cap; the column says the trade would not be allowed to a retail
-client under the Regulator setting."""
+table). Futures have exchange margin and no retail cap. Over cap is TRUE/FALSE only when the
+leverage is known -- the trade's own, the instrument's margin rate, 1 for a class held outright
+(never over), or an AccountLeverage someone stated -- and "unknown" while the leverage rests on the
+template's default AccountLeverage. It is TRUE when max(leverage used, notional / equity) exceeds
+the cap, notional / equity counting only when the equity is known (the row's own, or rebuilt from a
+stated starting balance): the regulators' cap is an initial margin per position (ESMA Decision (EU)
+2018/796, Article 2(a) and Annex I: 3.33% of the notional for a major pair...), so a position worth
+more than cap x equity needs more margin at the cap than the whole equity and was not margined at
+the cap, e.g. 1.78 lots EURUSD on 397 of equity (487x) is over ESMA's 30:1 whatever the leverage
+stated. A professional client, or a broker outside that regulator, may legitimately trade over the
+cap; the column says the trade would not be allowed to a retail client under the Regulator setting."""
 
 
 Column = schema.Column
@@ -162,6 +172,10 @@ class Env:
     instruments: dict[str, dict]
     cash_upto: Callable[[float], float]
     cash_from: float | None = None
+    # Settings still holding the template's default (their TemplateDefault_ mark is there): the
+    # account leverage and the starting balance nobody stated.
+    leverage_assumed: bool = False
+    start_assumed: bool = False
 
 
 def key(row: dict) -> object:
@@ -545,6 +559,24 @@ def _margin_rate_leverage(r, env) -> float | None:
     return risk.leverage(rate) if rate > 0 else 1 / rate
 
 
+# The account leverage is assumed while Settings' AccountLeverage still holds the template's default
+# (its hidden TemplateDefault_AccountLeverage mark is there and equal: no statement and no person has
+# stated it); a figure built on it says so. Likewise the starting balance behind Equity used.
+_MARK_LEV = schema.default_mark("AccountLeverage")
+_MARK_START = schema.default_mark("StartingBalance")
+LEV_ASSUMED = f"IFERROR(AccountLeverage={_MARK_LEV},FALSE)"
+# Classes held outright, not on margin: an exchange-traded share (IBKR's STK) or a spot asset (spot
+# crypto, Trading212 Invest). Leverage 1, never over a retail cap (the caps are on CFDs, spread bets
+# and margined FX).
+CASH_CLASSES = ("STOCK", "SPOT")
+_CLS = T("Class")
+_IS_CASH = "OR(" + ",".join(f'UPPER({_CLS})="{c}"' for c in CASH_CLASSES) + ")"
+
+
+def _is_cash(r) -> bool:
+    return str(r["Class"]).upper() in CASH_CLASSES
+
+
 def _leverage_used(r, up, env):
     if blank(r["Entry"]):
         return ""
@@ -553,15 +585,21 @@ def _leverage_used(r, up, env):
     lev = _margin_rate_leverage(r, env)
     if lev is not None:
         return lev
+    if _is_cash(r):
+        return 1
     cap, acct = r["Leverage cap"], env.settings.account_leverage
     return min(acct, cap) if isnum(cap) else acct
 
 
 LEVERAGE_USED = (f'IF({E}="","",IF({T("Leverage")}<>"",{T("Leverage")},IFERROR(1/{inst("Margin rate")},'
-                 f'IF(ISNUMBER({T("Leverage cap")}),MIN(AccountLeverage,{T("Leverage cap")}),AccountLeverage))))')
+                 f'IF({_IS_CASH},1,IF(ISNUMBER({T("Leverage cap")}),MIN(AccountLeverage,{T("Leverage cap")}),'
+                 f'AccountLeverage)))))')
 
 SRC_TRADE, SRC_RATE, SRC_CAP = "trade", "Instruments margin rate", "regulator's cap"
 SRC_UNKNOWN, SRC_ACCOUNT = "AccountLeverage: symbol not in Instruments", "AccountLeverage"
+SRC_CASH = "cash: held outright"
+# A source built on an assumed AccountLeverage starts with this: the leverage is not known.
+ASSUMED = "assumed: "
 
 
 def _leverage_source(r, up, env):
@@ -571,18 +609,46 @@ def _leverage_source(r, up, env):
         return SRC_TRADE
     if _margin_rate_leverage(r, env) is not None:
         return SRC_RATE
+    if _is_cash(r):
+        return SRC_CASH
     cap = r["Leverage cap"]
     if isnum(cap) and cap < env.settings.account_leverage:
-        return SRC_CAP
-    k = key(r)
-    if blank(k) or str(k).upper() not in env.instruments:
-        return SRC_UNKNOWN
-    return SRC_ACCOUNT
+        src = SRC_CAP
+    else:
+        k = key(r)
+        src = SRC_UNKNOWN if blank(k) or str(k).upper() not in env.instruments else SRC_ACCOUNT
+    return ASSUMED + src if env.leverage_assumed else src
 
 
 LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
-                   f'"{SRC_RATE}",IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
-                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}")))))')
+                   f'"{SRC_RATE}",IF({_IS_CASH},"{SRC_CASH}",IF({LEV_ASSUMED},"{ASSUMED}","")&'
+                   f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
+                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))')
+
+# The margin model of a pair whose base currency is the account currency (USDJPY in a USD account):
+# MetaTrader's Forex margin, quantity x contract size / leverage in the account (= base) currency,
+# constant as the price moves, and the profit, in the quote currency, converted at the current price
+# (addin.risk.margin_models, base kind). A row is of that kind when its class is FX_* and the first
+# three letters of its instrument (the fill writes the one classifier's name, addin.risk.symbols)
+# are AccountCurrency. Every other row is of the quote kind (margin = notional / leverage).
+_CS = f'IF({T("Contract size")}<>"",{T("Contract size")},IFERROR({inst("Contract size")},1))'
+_ACCOUNT_BASE = (f'AND(LEFT(UPPER({T("Class")}),3)="FX_",LEFT({_letters(KEY)},3)=UPPER(TRIM(AccountCurrency)),'
+                 f'ISNUMBER({_CS}))')
+
+
+def _account_base(r, env) -> bool:
+    """The twin of _ACCOUNT_BASE."""
+    if str(r["Class"])[:3].upper() != "FX_":
+        return False
+    letters = str(key(r)).strip().upper()
+    for ch in _SEP:
+        letters = letters.replace(ch, "")
+    return letters[:3] == str(env.settings.account_currency).strip().upper() and isnum(_cs(r, env))
+
+
+def _cs(r, env) -> object:
+    return r["Contract size"] if not blank(r["Contract size"]) else iferror_inst(r, env, "Contract size", 1)
+
 
 NOT_NUMBERS = "entry and quantity must be numbers"
 _PV = T("Point value")
@@ -612,12 +678,15 @@ def _margin(r, up, env):
         return ""
     if not (isnum(lev) and lev > 0):
         return "leverage must be > 0"
+    if _account_base(r, env):
+        return risk.margin_required(r["Quantity"], r["Entry"], lev, _cs(r, env), 1.0, True)
     return risk.margin_required(r["Quantity"], r["Entry"], lev, r["Point value"])
 
 
-MARGIN = (f'IF(ISNUMBER({T("Notional")}),IF(AND(ISNUMBER({_LEVU}),N({_LEVU})>0),{T("Notional")}/{_LEVU},'
-          f'"leverage must be > 0"),"")')
+MARGIN = (f'IF(ISNUMBER({T("Notional")}),IF(AND(ISNUMBER({_LEVU}),N({_LEVU})>0),IF({_ACCOUNT_BASE},'
+          f'ABS({Q})*{_CS}/{_LEVU},{T("Notional")}/{_LEVU}),"leverage must be > 0"),"")')
 _EQ = T("Equity used")
+_DIR = T("Direction")
 
 
 def _effective(r, up, env):
@@ -668,14 +737,24 @@ def _wipeout(r, up, env):
         return "pip size must be > 0"
     if r["Quantity"] == 0:
         return "quantity must be non-zero"
+    if _account_base(r, env) and isnum(r["Direction"]):
+        # All-in (equity = the margin): the move to a zero margin level, profit at 1/price.
+        try:
+            return r["Entry"] * risk.wipeout_move(r["Leverage used"], 0.0, r["Direction"], True) / pip
+        except NoPrice:
+            return WIPE_NEVER
     return risk.wipeout_pips(m, r["Quantity"], pip, r["Point value"])
 
 
+WIPE_NEVER = "never wiped out"
+# Base kind: entry / (leverage + direction) is the move that loses the margin (long E/(L+1), short
+# E/(L-1): risk.wipeout_move's base-kind closed form with no stop-out level), in pips.
 WIPEOUT = (f'IF(AND(ISNUMBER({T("Margin")}),ISNUMBER({T("Pip size")})),IF({T("Pip size")}<=0,"pip size must be > 0",'
-           f'IF({Q}=0,"quantity must be non-zero",{T("Margin")}/(ABS({Q})*{_PV}*{T("Pip size")}))),"")')
+           f'IF({Q}=0,"quantity must be non-zero",IF(AND({_ACCOUNT_BASE},ISNUMBER({_DIR})),'
+           f'IF({_LEVU}+{_DIR}<=0,"{WIPE_NEVER}",{E}/({_LEVU}+{_DIR})/{T("Pip size")}),'
+           f'{T("Margin")}/(ABS({Q})*{_PV}*{T("Pip size")})))),"")')
 
 SO_AT_ENTRY, SO_NEVER, SO_ZERO = "stopped out at entry", "never stopped out", "no stop-out above 0"
-_DIR = T("Direction")
 
 
 def _stop_out(r, up, env):
@@ -687,11 +766,14 @@ def _stop_out(r, up, env):
         return ""
     if q == 0:
         return "quantity must be non-zero"
+    base = _account_base(r, env)
     try:
+        if base:
+            return risk.stop_out_price(d, e, q, eq, lev, env.settings.stop_out_level, _cs(r, env), 1.0, 0.0, True)
         return risk.stop_out_price(d, e, q, eq, lev, env.settings.stop_out_level, pv)
     except NoPrice as err:
         text = str(err)
-        return SO_AT_ENTRY if "already below" in text else SO_NEVER if "never" in text else SO_ZERO
+        return SO_AT_ENTRY if "already below" in text else SO_NEVER if "never" in text or base else SO_ZERO
 
 
 _K_ = f"(ABS({Q})*{_PV})"
@@ -699,10 +781,18 @@ _NUM = f"({_EQ}-{_DIR}*{E}*{_K_})"
 _NUM0 = f"IF(ABS({_NUM})<=1E-12*(ABS({_EQ})+{E}*{_K_}),0,{_NUM})"
 _SLOPE = f"({_K_}*(StopOutLevel/{_LEVU}-{_DIR}))"
 _PRICE = f"{_NUM0}/{_SLOPE}"
+# Base kind (addin.risk.margin_models): Qb = |quantity| x contract size, T = StopOutLevel x Qb / leverage;
+# stopped out at entry when equity < T, else at entry / (1 + direction x (equity - T) / Qb), never
+# when that denominator is <= 0 (a short whose loss in account currency cannot exceed Qb).
+_QB = f"(ABS({Q})*{_CS})"
+_TB = f"(StopOutLevel*{_QB}/{_LEVU})"
+_DENB = f"(1+{_DIR}*({_EQ}-{_TB})/{_QB})"
+_BASE_SO = (f'IF({_EQ}<{_TB},"{SO_AT_ENTRY}",IF({_DENB}<=0,"{SO_NEVER}",{E}/{_DENB}))')
 STOP_OUT = (f'IF(OR({E}="",{Q}="",{_DIR}=""),"",IF(OR(NOT(AND(ISNUMBER({_DIR}),ISNUMBER({_EQ}),ISNUMBER({_LEVU}),'
             f'ISNUMBER({T("Notional")}))),N({_LEVU})<=0),"",IF({Q}=0,"quantity must be non-zero",'
+            f'IF({_ACCOUNT_BASE},{_BASE_SO},'
             f'IF({_EQ}<StopOutLevel*({_K_}*{E}/{_LEVU}),"{SO_AT_ENTRY}",IF(AND({_DIR}=1,{_SLOPE}>=0),"{SO_NEVER}",'
-            f'IF({_PRICE}<=0,"{SO_ZERO}",{_PRICE}))))))')
+            f'IF({_PRICE}<=0,"{SO_ZERO}",{_PRICE})))))))')
 
 
 def _beyond(r, up, env):
@@ -755,12 +845,31 @@ ROM = (f'IF(AND(ISNUMBER({T("Net P/L")}),ISNUMBER({T("Margin")})),IF({T("Margin"
        f'"margin must be > 0"),"")')
 
 
+UNKNOWN = "unknown"
+
+
 def _over_cap(r, up, env):
-    lev, cap = r["Leverage used"], r["Leverage cap"]
-    return lev > cap if isnum(lev) and isnum(cap) else ""
+    if blank(r["Entry"]):
+        return ""
+    if _is_cash(r):
+        return False
+    lev, cap, eff, src = r["Leverage used"], r["Leverage cap"], r["Effective leverage"], r["Leverage source"]
+    if not isnum(cap):
+        return ""
+    equity_known = not blank(r["Equity"]) or not env.start_assumed
+    if isnum(eff) and equity_known and eff > cap:
+        return True
+    if str(src).startswith(ASSUMED):
+        return UNKNOWN
+    return lev > cap if isnum(lev) else ""
 
 
-OVER_CAP = f'IF(AND(ISNUMBER({_LEVU}),ISNUMBER({T("Leverage cap")})),{_LEVU}>{T("Leverage cap")},"")'
+_EQ_KNOWN = f'OR({T("Equity")}<>"",NOT(IFERROR(StartingBalance={_MARK_START},FALSE)))'
+_EFF = T("Effective leverage")
+OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),"",'
+            f'IF(AND(ISNUMBER({_EFF}),{_EQ_KNOWN},N({_EFF})>{T("Leverage cap")}),TRUE,'
+            f'IF(LEFT({T("Leverage source")},{len(ASSUMED)})="{ASSUMED}","{UNKNOWN}",'
+            f'IF(ISNUMBER({_LEVU}),{_LEVU}>{T("Leverage cap")},""))))))')
 
 
 # The table ---------------------------------------------------------------------------------------

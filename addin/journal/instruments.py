@@ -7,7 +7,8 @@ month code (``MNQZ4``, ``MGCG26`` -> ``MNQ``, ``MGC``) and a few common aliases 
 
 Asset classes are those of ``MAX_LEVERAGE`` (FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR,
 COMMODITY, EQUITY, CRYPTO) plus FUTURE for exchange-traded futures, whose margin the exchange sets
-(no retail leverage cap applies). FX pairs are classified here by the ESMA list of majors; the
+(no retail leverage cap applies), and STOCK / SPOT for what is held outright (an exchange-traded
+share, a spot crypto-asset: leverage 1, no cap). EQUITY is a share CFD. FX pairs are classified here by the ESMA list of majors; the
 journal's formulas pass an FX pair's symbol to ``MAX_LEVERAGE`` so each regulator classifies it by
 its own list. For futures, ``contract_size`` is the multiplier (account-currency value of a 1.0
 price move per contract) and ``pip_size`` the tick size.
@@ -20,10 +21,11 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..risk import symbols
 from . import schema
 
 ASSET_CLASSES = ("FX_MAJOR", "FX_MINOR", "GOLD", "INDEX_MAJOR", "INDEX_MINOR", "COMMODITY", "EQUITY",
-                 "CRYPTO", "FUTURE")
+                 "CRYPTO", "FUTURE", "STOCK", "SPOT")
 
 
 class Instrument(BaseModel):
@@ -131,8 +133,8 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
 
     ``instruments`` is the table to search (default :data:`DEFAULT_INSTRUMENTS`).
 
-    >>> [lookup(s).symbol for s in ("EURUSD.m", "EURUSDpro", "EUR/USD", "MNQZ4", "CME_MINI:MNQZ2024", "GOLD")]
-    ['EURUSD', 'EURUSD', 'EURUSD', 'MNQ', 'MNQ', 'XAUUSD']
+    >>> [lookup(s).symbol for s in ("EURUSD.m", "EURUSDpro", "EUR/USD", "MNQZ4", "CME_MINI:MNQZ2024", "GOLD", "eurgbpi")]
+    ['EURUSD', 'EURUSD', 'EURUSD', 'MNQ', 'MNQ', 'XAUUSD', 'EURGBP']
     """
     table = _table(instruments)
     s = (symbol or "").strip().upper()
@@ -143,7 +145,8 @@ def lookup(symbol: str, instruments: Iterable[Instrument] | None = None) -> Inst
     s = _PREFIX.sub("", s)
     s = _CONTINUOUS.sub("", s)
     base = s.partition(".")[0]
-    candidates = [_SEPARATORS.sub("", s).replace(".", ""), _SEPARATORS.sub("", base)]
+    # The one classifier's name first (addin.risk.symbols: eurgbpi, EURUSD-ECN, #US30, EURUSD_SB).
+    candidates = [symbols.name(symbol), _SEPARATORS.sub("", s).replace(".", ""), _SEPARATORS.sub("", base)]
     for c in candidates:
         if c in table:
             return table[c]

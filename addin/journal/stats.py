@@ -96,7 +96,7 @@ HELPER_COLUMNS = (
     ("gw", "Gross win", C.MONEY), ("gl", "Gross loss", C.MONEY), ("nr", "R count", "0"), ("sr", "Sum R", "0.00"),
     ("sr2", "Sum R squared", "0.00"), ("nl", "Leverage count", "0"), ("sl", "Sum leverage", "0.00"),
     ("oc_k", "Cap known", "0"), ("oc_t", "Over cap", "0"), ("sb_k", "Stop-out known", "0"),
-    ("sb_t", "Stop beyond", "0"),
+    ("sb_t", "Stop beyond", "0"), ("oc_u", "Cap unknown", "0"),
 )
 COL = {k: get_column_letter(j + 2) for j, (k, _, _) in enumerate(STAT_COLUMNS + HELPER_COLUMNS)}
 FORMATS = {k: fmt for k, _, fmt in STAT_COLUMNS + HELPER_COLUMNS}
@@ -117,7 +117,10 @@ EXPLAINED: tuple[tuple[str, str, str, str], ...] = (
     ("Average leverage used", "lev_avg", C.LEV, "position value / equity when the trade was opened, on average"),
     ("Largest leverage used", "lev_max", C.LEV, "the highest position value / equity of any closed trade"),
     ("Over the regulator's cap", "over_cap", "0.0%",
-     "share of trades whose leverage was above the retail cap of the Regulator setting"),
+     "share of the trades with a known leverage whose leverage (or position value / equity) was above the "
+     "retail cap of the Regulator setting"),
+    ("Over cap unknown", "oc_u", "0",
+     "trades whose leverage nobody stated (AccountLeverage still the template's default): not in the share above"),
     ("Stop beyond the stop-out", "beyond", "0.0%",
      "share of trades whose stop lay past the stop-out price: the broker would close them before the stop"),
 )
@@ -164,6 +167,7 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         # TRUE as 1, so ISLOGICAL would not see it in an array).
         known = {c: f"SUMPRODUCT({m}*NOT(ISTEXT({c})))" for c in (OC, SB)}
         true = {c: f"SUMPRODUCT({m}*({c}=TRUE))" for c in (OC, SB)}
+        unknown = f'SUMPRODUCT({m}*({OC}="{C.UNKNOWN}"))'
     else:
         count, wins, losses = f"COUNTIFS({P},{NUM}{crit})", f'COUNTIFS({P},">"&0{crit})', f'COUNTIFS({P},"<"&0{crit})'
         net = f"SUMIFS({P},{P},{NUM}{crit})"
@@ -172,6 +176,7 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         nl, sl = f"COUNTIFS({P},{NUM},{EL},{NUM}{crit})", f"SUMIFS({EL},{P},{NUM},{EL},{NUM}{crit})"
         true = {c: f"COUNTIFS({c},TRUE,{P},{NUM}{crit})" for c in (OC, SB)}
         known = {c: f"{true[c]}+COUNTIFS({c},FALSE,{P},{NUM}{crit})" for c in (OC, SB)}
+        unknown = f'COUNTIFS({OC},"{C.UNKNOWN}",{P},{NUM}{crit})'
     h = {k: f"${COL[k]}{row}" for k, *_ in HELPER_COLUMNS}
     var = f"({h['sr2']}-{h['sr']}*{h['sr']}/{h['nr']})"
     return {
@@ -192,7 +197,7 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         "beyond": f'IF({h["sb_k"]}=0,"",{h["sb_t"]}/{h["sb_k"]})',
         "gw": gross_win, "gl": gross_loss,
         "nr": nr, "sr": sr, "sr2": f"SUMPRODUCT({mr},{R},{R})", "nl": nl, "sl": sl,
-        "oc_k": known[OC], "oc_t": true[OC], "sb_k": known[SB], "sb_t": true[SB],
+        "oc_k": known[OC], "oc_t": true[OC], "sb_k": known[SB], "sb_t": true[SB], "oc_u": unknown,
     }
 
 
@@ -236,6 +241,7 @@ def group_stats(rows: Sequence[int], cols: dict[str, list]) -> dict[str, object]
         flags = [cols[col][i] for i in closed if isinstance(cols[col][i], bool)]
         out[key] = sum(flags) / len(flags) if flags else ""
         out[f"{h}_k"], out[f"{h}_t"] = float(len(flags)), float(sum(flags))
+    out["oc_u"] = float(sum(1 for i in closed if cols["Over cap"][i] == C.UNKNOWN))
     # the hidden helper cells: the sums and counts, in row order as the engine adds them
     out["gw"] = float(sum(v for v in pnl if v > 0))
     out["gl"] = float(-sum(v for v in pnl if v < 0))

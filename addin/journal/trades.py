@@ -136,7 +136,10 @@ def build(book: Book) -> None:
     ws.conditional_formatting.add(r, FormulaRule(formula=[f"AND(ISNUMBER({a}),{a}>2*RiskPerTrade)"], fill=RED[0], font=RED[1]))
     ws.conditional_formatting.add(r, FormulaRule(formula=[f"AND(ISNUMBER({a}),{a}>RiskPerTrade)"], fill=AMBER[0], font=AMBER[1]))
     r, a = rng("Leverage source")
-    ws.conditional_formatting.add(r, FormulaRule(formula=[f'LEFT({a},17)="AccountLeverage: "'], fill=AMBER[0], font=AMBER[1]))
+    # Amber: a leverage nobody stated ("assumed: ...") or a symbol missing from Instruments.
+    ws.conditional_formatting.add(r, FormulaRule(formula=[f'OR(LEFT({a},{len(C.ASSUMED)})="{C.ASSUMED}",'
+                                                          f'ISNUMBER(SEARCH("not in Instruments",{a})))'],
+                                                 fill=AMBER[0], font=AMBER[1]))
     fit_width(ws, "landscape")
     ws.print_title_rows = "1:1"
     ws.page_margins.left = ws.page_margins.right = 0.3

@@ -43,7 +43,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -62,7 +62,7 @@ from .cash import CASH_COLUMNS, cash_rows
 from .instruments import DEFAULT_INSTRUMENTS, INSTRUMENT_COLUMNS, Instrument
 from .layout import Book, clean_text, excel_serial, format_source
 from .rejected import REJECTED_COLUMNS
-from .settings import Settings
+from .settings import SETTINGS_CELLS, STATED, Settings, default_mark
 
 __all__ = ["CALC_ID", "CASH_COLUMNS", "INSTRUMENT_COLUMNS", "REJECTED_COLUMNS", "SHEETS", "build_journal",
            "clean_text", "excel_serial", "format_source"]
@@ -99,10 +99,18 @@ SHEETS: list[tuple[str, object]] = [
 ]
 
 
+def assumed_settings(settings: Settings) -> set[str]:
+    """The template's rule: a setting a statement states (settings.STATED) that holds its default is
+    marked as assumed (nobody stated it)."""
+    return {f for f in STATED if getattr(settings, f) == Settings.model_fields[f].default}
+
+
 def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequence[Instrument],
-                  cash_events: Sequence[BalanceEvent]) -> tuple[dict[str, list], float]:
+                  cash_events: Sequence[BalanceEvent], assumed: Collection[str] | None = None,
+                  ) -> tuple[dict[str, list], float]:
     """The Trades table column by column (inputs and every calculated column, via the twins) and
-    CashFrom, for ``trades`` in row order and the Cash rows ``cash_events`` (table order)."""
+    CashFrom, for ``trades`` in row order and the Cash rows ``cash_events`` (table order);
+    ``assumed``: the settings still the template's default (default :func:`assumed_settings`)."""
     cols = trades_sheet.input_columns(trades, instruments)
     inst_rows: dict[str, dict] = {}
     for i in reversed(instruments):  # MATCH finds the first row of a symbol
@@ -112,8 +120,10 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
                for k in ("Open time", "Close time")}
     cash_from = C.first_trade_time(serials["Open time"])
     cash_cells = [(excel_serial(e.time) if e.time is not None else None, e.amount) for e in cash_events]
+    assumed = assumed_settings(settings) if assumed is None else set(assumed)
     env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, cash_from),
-                cash_from=cash_from)
+                cash_from=cash_from, leverage_assumed="account_leverage" in assumed,
+                start_assumed="starting_balance" in assumed)
     work = dict(cols)
     work.update(serials)
     C.compute(work, env)
@@ -124,8 +134,12 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
 
 def build_journal(path: str | Path, trades: list[Trade], settings: Settings | None = None,
                   instruments: list[Instrument] | None = None, rejected: Sequence[RejectedRow] = (),
-                  cash: Sequence[BalanceEvent] = ()) -> None:
+                  cash: Sequence[BalanceEvent] = (), assumed: Collection[str] | None = None) -> None:
     """Write the journal for ``trades`` to ``path`` (overwritten). The template is ``build_journal(path, [])``.
+
+    ``assumed``: the stated settings (account currency, starting balance, account leverage) nobody
+    stated, marked as the template's defaults (default: those holding their default value); a
+    setting stated by a statement keeps no mark even when it equals the default.
 
     ``settings`` default :class:`Settings`; ``instruments`` default :data:`DEFAULT_INSTRUMENTS`;
     ``rejected`` the rows an import could not read; ``cash`` the account's cash movements (deposits,
@@ -139,7 +153,8 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     instruments = list(DEFAULT_INSTRUMENTS if instruments is None else instruments)
     trades = list(trades)
     cash_events = cash_rows(cash)
-    cols, cash_from = trade_columns(trades, settings, instruments, cash_events)
+    assumed = assumed_settings(settings) if assumed is None else set(assumed) & assumed_settings(settings)
+    cols, cash_from = trade_columns(trades, settings, instruments, cash_events, assumed)
 
     wb = Workbook()
     wb.active.title = SHEETS[0][0]
@@ -150,6 +165,9 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     wb.defined_names[C.schema.TRADE_IDS] = DefinedName(C.schema.TRADE_IDS, attr_text=f"{C.TABLE}[Trade ID]")
     for _, build in SHEETS:
         build(book)
+    for fld, name, *_ in SETTINGS_CELLS:  # settings.build marks every default: keep the assumed ones
+        if fld in STATED and fld not in assumed:
+            wb.defined_names.pop(default_mark(name), None)
     wb.active = 0
     wb.calculation = CalcProperties(calcId=CALC_ID, fullCalcOnLoad=None)
     wb.properties.creator = "leverage-addin"

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 
-from .caps import CAPS, CRYPTO_CODES, CURRENCIES, INSTRUMENT_CLASSES, MAJOR_CURRENCIES, METAL_CLASSES, NOT_COVERED
+from .caps import CAPS, INSTRUMENT_CLASSES, MAJOR_CURRENCIES, METAL_CLASSES, NOT_COVERED
 from .errors import NoPrice, RiskInputError, must
+from .symbols import parse
 
 REGIMES = tuple(dict.fromkeys(row[0] for row in CAPS))
-# A broker's suffix on a symbol: anything after a separator (".m", "_i", ".pro", "#", "+"), or
-# lower-case letters glued to an upper-case symbol ("EURUSDm"). "EURUSDT" has no suffix: USDT is a code.
-_SUFFIX = re.compile(r"(?:[._#+!][A-Za-z0-9._#+!-]*)$|(?<=[A-Z])[a-z]+$")
-_LEG_SEPARATORS = re.compile(r"[/\- ]")
-
-
-def _legs(symbol: str) -> list[tuple[str, str]]:
-    """The ways the symbol, its broker suffix removed, splits into two codes (upper case)."""
-    head = _LEG_SEPARATORS.sub("", _SUFFIX.sub("", symbol)).upper()
-    if not head.isalpha():
-        return []
-    return [(head[:i], head[i:]) for i in range(2, len(head) - 1)]
 
 
 def classify(regime: str, instrument: str) -> str:
     """The regime's instrument class for ``instrument``: a class name as given, or a symbol.
 
-    An FX symbol is exactly two ISO currency codes ("EURUSD", "EUR/USD", "eurusd") with at most a
-    broker suffix ("EURUSD.m", "EURUSDm", "EURUSD.pro", "EURUSD_i", "EURUSD#"), classified by the
+    The symbol is classified by :func:`addin.risk.symbols.parse` (broker suffixes and prefixes
+    removed: "EURUSD.m", "EURUSDm", "eurgbpi", "EURUSD-ECN", "#EURUSD"); an FX pair is classified by the
     regime's own major currencies (:data:`addin.risk.caps.MAJOR_CURRENCIES`, sources in
     MAJOR_SOURCES). Metals quoted against a currency (XAUUSD) are GOLD or COMMODITY; a symbol with a
     crypto-asset leg (BTCUSD, ETH/EUR, EURUSDT) is CRYPTO. Anything else raises RiskInputError.
@@ -41,20 +29,16 @@ def classify(regime: str, instrument: str) -> str:
     upper = instrument.strip().upper()
     if upper in INSTRUMENT_CLASSES:
         return upper
-    legs = _legs(instrument.strip())
-    for base, quote in legs:
-        if len(base) == 3 and len(quote) == 3:
-            if base in METAL_CLASSES and quote in CURRENCIES:
-                return METAL_CLASSES[base]
-            if base in CURRENCIES and quote in CURRENCIES and base != quote:
-                if regime == "JFSA":
-                    return "FX_MAJOR"
-                majors = MAJOR_CURRENCIES.get(regime, frozenset())
-                return "FX_MAJOR" if base in majors and quote in majors else "FX_MINOR"
-    known = CRYPTO_CODES | CURRENCIES
-    for base, quote in legs:
-        if base in known and quote in known and (base in CRYPTO_CODES or quote in CRYPTO_CODES):
-            return "CRYPTO"
+    sym = parse(instrument)  # the one classifier (addin.risk.symbols)
+    if sym.kind == "METAL":
+        return METAL_CLASSES[sym.base]
+    if sym.kind == "FX":
+        if regime == "JFSA":
+            return "FX_MAJOR"
+        majors = MAJOR_CURRENCIES.get(regime, frozenset())
+        return "FX_MAJOR" if sym.base in majors and sym.quote in majors else "FX_MINOR"
+    if sym.kind == "CRYPTO":
+        return "CRYPTO"
     raise RiskInputError(
         f"instrument must be one of {', '.join(INSTRUMENT_CLASSES)} or a symbol we can classify, like EURUSD, "
         f"EUR/USD, EURUSD.m, XAUUSD or BTCUSD (got {instrument!r}): give its class instead")

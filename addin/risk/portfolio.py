@@ -10,37 +10,8 @@ import math
 import re
 from collections.abc import Sequence
 
-from .caps import CURRENCIES, METAL_CLASSES
 from .errors import NoPrice, RiskInputError, must
-
-# A pair as brokers spell it: EURUSD, EUR/USD, eurusd, and a broker suffix that is clearly one
-# (EURUSD.m, EURUSD_i, EURUSD-pro, EURUSD+, EURUSD#, or lower-case letters after an upper-case pair:
-# EURUSDm). EURUSDT, BTCUSD or US500 are not pairs: they count under their own names.
-_PAIR = re.compile(r"([A-Za-z]{3})/?([A-Za-z]{3})(.*)")
-_SUFFIX_MARKS = tuple("._-+#!")
-_LEG_CODES = CURRENCIES | frozenset(METAL_CLASSES)
-
-
-def currency_legs(symbol: str) -> tuple[str, str] | None:
-    """(base, quote) of an FX or metal pair, or None when the symbol is not one.
-
-    >>> currency_legs("EURUSD"), currency_legs("gbp/jpy"), currency_legs("XAUUSD.m"), currency_legs("EURUSDm")
-    (('EUR', 'USD'), ('GBP', 'JPY'), ('XAU', 'USD'), ('EUR', 'USD'))
-    >>> currency_legs("EURUSDT"), currency_legs("BTCUSD"), currency_legs("US500")
-    (None, None, None)
-    """
-    m = _PAIR.fullmatch(symbol.strip())
-    if m is None:
-        return None
-    suffix = m[3]
-    if suffix and not (suffix.startswith(_SUFFIX_MARKS) or (suffix.isalpha() and suffix.islower()
-                                                               and (m[1] + m[2]).isupper())):
-        return None
-    base, quote = m[1].upper(), m[2].upper()
-    if base in _LEG_CODES and quote in _LEG_CODES and base != quote:
-        return base, quote
-    return None
-
+from .symbols import currency_legs  # noqa: F401  (the one classifier's, part of this module's API)
 
 def portfolio_stop_out_move(equity: float, notionals: Sequence[float | None], margins: Sequence[float | None],
                             stop_out_level: float = 0.5) -> float:

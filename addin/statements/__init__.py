@@ -75,17 +75,20 @@ def detect(path: Path) -> ModuleType:
 
 
 def read_statement(path: Path, fmt: str | None = None, mapping: Path | None = None,
-                   limits: Limits | None = None) -> Statement:
+                   limits: Limits | None = None, symbol: str | None = None) -> Statement:
     """Read one statement file, detecting its format unless ``fmt`` names it.
 
     ``limits`` (:class:`safety.Limits`) raises or lowers the input size and zip limits for this
     read; without it they come from the environment (``LEVERAGE_MAX_FILE_MB``...) or the defaults.
+    ``symbol``: the traded instrument of a TradingView list of trades, whose file holds none (any
+    other format names its symbols itself and refuses it).
     """
     with use_limits(limits):
-        return _read_statement(Path(path), fmt, mapping)
+        st = _read_statement(Path(path), fmt, mapping, symbol)
+    return st
 
 
-def _read_statement(path: Path, fmt: str | None, mapping: Path | None) -> Statement:
+def _read_statement(path: Path, fmt: str | None, mapping: Path | None, symbol: str | None = None) -> Statement:
     check_size(path)
     if mapping is not None and fmt in (None, "csv"):
         from . import generic_csv
@@ -98,4 +101,9 @@ def _read_statement(path: Path, fmt: str | None, mapping: Path | None) -> Statem
         if fmt not in by_name:
             raise StatementError(str(path), f"unknown format {fmt!r}; known: {', '.join(by_name)}")
         reader = by_name[fmt]
+    if symbol is not None:
+        if reader.FORMAT != "tradingview":
+            raise StatementError(str(path), f"--symbol applies to a TradingView list of trades only; this file is "
+                                            f"{reader.FORMAT} ({reader.DESCRIPTION}), whose rows name their symbols")
+        return reader.read(path, symbol=symbol)
     return reader.read(path)

@@ -88,7 +88,7 @@ DESCRIPTION = "Interactive Brokers Activity Statement CSV (Trades,Header,DataDis
 BROKER = "Interactive Brokers"
 
 ASSET_CLASSES = {
-    "stocks": "EQUITY",
+    "stocks": "STOCK",
     "equity and index options": "OPTION",
     "options on futures": "OPTION",
     "futures options": "OPTION",

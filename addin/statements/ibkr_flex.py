@@ -34,7 +34,7 @@ with the sum of ``fifoPnlRealized * fxRateToBase``.
 ``commission`` = ``ibCommission`` (sign kept, negative = cost) times ``fxRateToBase`` when
 ``ibCommissionCurrency`` is the trade currency (or empty); as is when it is the base currency.
 ``contract_size`` = ``multiplier``; ``quote_currency`` = ``currency``; ``fx_to_account`` =
-``fxRateToBase``; ``asset_class`` from ``assetCategory`` (STK EQUITY, OPT/FOP OPTION, CASH FX, CFD,
+``fxRateToBase``; ``asset_class`` from ``assetCategory`` (STK STOCK: shares bought outright, OPT/FOP OPTION, CASH FX, CFD,
 FUT FUTURE, WAR WARRANT, others as written).
 
 ``trade_id`` is the execution ID ``ibExecID``, else ``transactionID``, else ``tradeID`` (whichever
@@ -124,7 +124,7 @@ DESCRIPTION = "Interactive Brokers Flex Query XML (FlexQueryResponse with a Trad
 BROKER = "Interactive Brokers"
 
 ASSET_CLASSES = {
-    "STK": "EQUITY",
+    "STK": "STOCK",
     "OPT": "OPTION",
     "FOP": "OPTION",
     "CASH": "FX",

@@ -450,7 +450,7 @@ class _Builder:
                 swap=parse_number(texts[12]),
                 profit=parse_number(texts[13]) if closed else None,
                 mark_price=(parse_number(texts[9]) or None) if not closed else None,
-                account_currency=self.currency, leverage=self.leverage, comment=note,
+                account_currency=self.currency, comment=note,
                 source=self.ref(i, section))
         except ValueError as exc:  # includes pydantic's ValidationError
             self.reject(i, section, _column_reason(exc, texts), raw)

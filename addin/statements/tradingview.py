@@ -12,7 +12,10 @@ The older ``Contracts`` / ``Profit <CCY>`` / ``Cum. Profit <CCY>`` column names 
 The currency in the price column's name is the quote currency, the one in the P&L column's name the
 account currency. The file holds no symbol or account: both come from TradingView's file name
 ``<strategy>_<EXCHANGE>_<SYMBOL>_<yyyy-mm-dd>.csv`` (account = the name without the export date,
-symbol = the part before the date; the whole name when it does not have that shape).
+symbol = the part before the date; the whole name when it does not have that shape), unless the
+caller gives the symbol (``read(path, symbol=...)``, the fill's ``--symbol``): a renamed file would
+otherwise name the trades after whatever its name says, so the fill's summary warns when the symbol
+came from the file name.
 
 ``profit`` is the row's Net P&L (TradingView's commission is already in it, so ``commission`` is 0).
 An exit row whose signal is "Open" (or an entry row without exit for the last trade) is a trade
@@ -93,8 +96,11 @@ class _Row:
         return self.kind == "exit" and (self.signal.strip().lower() == "open" or self.time is None)
 
 
-def read(path: Path) -> Statement:
+def read(path: Path, symbol: str | None = None) -> Statement:
+    """The list of trades in ``path``; ``symbol``: the traded instrument (default: from the file name)."""
     path = Path(path)
+    if symbol is not None and not symbol.strip():
+        raise StatementError(str(path), "the symbol given for a TradingView list of trades is empty")
     file = str(path)
     header, leading, records = read_csv_records(path, delimiter="auto", expected=EXPECTED, records_per_trade=2)
     cols = header.fields
@@ -119,7 +125,8 @@ def read(path: Path) -> Statement:
     net_col, account_ccy = net
     cum_col = cum[0] if cum else None
     signal_col = "Signal" if "Signal" in idx else None
-    account, symbol = names_from_file(path)
+    account, named = names_from_file(path)
+    symbol = symbol.strip() if symbol is not None else named
     name = path.name
     ledger = Ledger(file)
     for r in leading:
