@@ -597,7 +597,7 @@ LEVERAGE_USED = (f'IF({E}="","",IF({T("Leverage")}<>"",{T("Leverage")},IFERROR(1
 
 SRC_TRADE, SRC_RATE, SRC_CAP = "trade", "Instruments margin rate", "regulator's cap"
 SRC_UNKNOWN, SRC_ACCOUNT = "AccountLeverage: symbol not in Instruments", "AccountLeverage"
-SRC_CASH = "cash: held outright"
+SRC_CASH = "held outright: no margin loan stated"
 # A source built on an assumed AccountLeverage starts with this: the leverage is not known.
 ASSUMED = "assumed: "
 
