@@ -200,6 +200,7 @@ class _Built:
     print_areas: dict[str, str]
     zf: zipfile.ZipFile
     failed: set[str] = field(default_factory=set)
+    table_columns: dict[str, str] = field(default_factory=dict)  # table name -> its <tableColumns> element
 
 
 def _charts_of(zf: zipfile.ZipFile, part: str) -> list[str]:
@@ -280,10 +281,18 @@ def _build(cols: dict[str, list], n: int, settings: Settings, instruments: list,
         built.merges[title] = [str(r) for r in ws.merged_cells.ranges]
         for t in ws.tables.values():
             built.tables[t.displayName] = t.ref
+        for name in zf.namelist():
+            if name.startswith("xl/tables/"):
+                txml = zf.read(name).decode("utf-8")
+                dm = re.search(r'\bdisplayName="([^"]+)"', txml)
+                cm = re.search(r"<tableColumns\b.*?</tableColumns>", txml, re.S)
+                if dm and cm:
+                    built.table_columns[dm.group(1)] = cm.group(0)
         built.charts[title] = [_retitle(zf.read(c), titles) for c in _charts_of(zf, part)]
         if ws.print_area:
             built.print_areas[title] = _retitle(ws.print_area.encode("utf-8"), titles).decode("utf-8")
-    for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS):
+    for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS,
+                 account.HEDGED_PAIRS, account.HEDGED_OTHER):
         dn = wb.defined_names.get(name)
         if dn is not None:
             built.names[name] = (dn.attr_text, bool(dn.hidden))
@@ -627,6 +636,16 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         written.update({k: v for k, v in (marks or {}).items() if k not in typed})
         new_in["marks"] = {**written, **typed}
         new_in["written"] = written
+        # The hedged margin rates the trader typed (the defaults otherwise).
+        hedged = {}
+        for name in (account.HEDGED_PAIRS, account.HEDGED_OTHER):
+            target = pkg.defined.get(name, "")
+            if "!" in target:
+                sheet, ref = target.rsplit("!", 1)
+                v, found = pkg.cell_value(sheet.strip("'").replace("''", "'"), ref.replace("$", ""))
+                if found and type(v) in (int, float):
+                    hedged[name] = v
+        new_in["hedged"] = hedged
         for k in written:  # the program writes these cells again
             mark_cells.pop(k, None)
     if planner.TITLE in old:
@@ -702,10 +721,19 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         xml = re.sub(r'(<(?:\w+:)?table\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
         xml = re.sub(r'(<(?:\w+:)?autoFilter\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml,
                      count=1)
+        # The columns as laid out now (a journal written before a column was added gets it).
+        new_cols = new.table_columns.get(account.TABLE)
+        old_cols = re.search(r"<(\w+:)?tableColumns\b.*?</(?:\w+:)?tableColumns>", xml, re.S)
+        if new_cols and old_cols:
+            prefix = old_cols.group(1) or ""
+            if prefix:
+                new_cols = re.sub(r"<(/?)(?=[A-Za-z])", lambda m: f"<{m.group(1)}{prefix}", new_cols)
+            xml = xml[:old_cols.start()] + new_cols + xml[old_cols.end():]
         out.parts[t.part] = xml.encode("utf-8")
     out.names = {k: v for k, v in new.names.items()
                  if (k != dashboard.AUTO_PICK or parts.get(dashboard.TITLE) in out.done)
-                 and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS)
+                 and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS, account.HEDGED_PAIRS,
+                                account.HEDGED_OTHER)
                       or parts.get(account.TITLE) in out.done)}
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()
