@@ -43,6 +43,7 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from ..journal import account, dashboard, planner, stats
+from ..journal import accounts as accounts_mod
 from ..journal import columns as C
 from ..journal.instruments import DEFAULT_INSTRUMENTS
 from ..journal.layout import Book
@@ -185,6 +186,27 @@ def _account_shape(pkg: Package, sh: _Sheet) -> tuple[int, int, dict[str, Cell]]
     return rows, currencies, marks
 
 
+def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tuple[object, bool]], object]:
+    """(account rows, {currency: (its Rate to home cell value, written as a formula)}, the Home
+    currency cell value) of the Account sheet's Accounts block; (None, {}, None) without one (a
+    journal written before it)."""
+    sst = pkg.sst
+    col_a = sh.column(0)
+    head = next((r for r, c in col_a if _value(c, sst) == "Broker"), None)
+    end = next((r for r, c in col_a if _value(c, sst) == accounts_mod.TOTAL), None)
+    if head is None or end is None or end <= head:
+        return None, {}, None
+    rates = {}
+    for r in range(head + 1, end):
+        cells = sh.rows.get(r, ("", {}))[1]
+        cur, rate = _value(cells.get(2), sst), cells.get(7)
+        if isinstance(cur, str) and cur and rate is not None:
+            rates[cur.strip().upper()] = (rate.value(sst), rate.has_formula)
+    cell = sh.cell(f"D{head - 1}")
+    home = None if cell is None or cell.has_formula else _value(cell, sst)  # a formula: AccountCurrency's
+    return max(end - head - 1, 1), rates, home
+
+
 # The scratch build ---------------------------------------------------------------------------------
 
 @dataclass
@@ -292,7 +314,7 @@ def _build(cols: dict[str, list], n: int, settings: Settings, instruments: list,
         if ws.print_area:
             built.print_areas[title] = _retitle(ws.print_area.encode("utf-8"), titles).decode("utf-8")
     for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS,
-                 account.HEDGED_PAIRS, account.HEDGED_OTHER):
+                 account.HEDGED_PAIRS, account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN):
         dn = wb.defined_names.get(name)
         if dn is not None:
             built.names[name] = (dn.attr_text, bool(dn.hidden))
@@ -621,6 +643,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     if account.TITLE in old:
         rows, currencies, mark_cells = _account_shape(pkg, old[account.TITLE])
         old_in["positions"], old_in["currencies"] = rows, currencies
+        if not any(_value(c, sst) == "Margin without hedging relief" for _, c in old[account.TITLE].column(0)):
+            old_in["legacy_account"] = True  # written before the hedged margin and the Accounts block
         # A mark the program wrote from a statement (recorded in the hidden AccountStatementMarks name,
         # and still that number) gives way to this fill's statement; any other is the trader's.
         recorded = account.parse_marks_text(pkg.defined.get(account.STATEMENT_MARKS))
@@ -646,6 +670,18 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
                 if found and type(v) in (int, float):
                     hedged[name] = v
         new_in["hedged"] = hedged
+        # The Accounts block: its shape, the home currency and the rates to home the trader typed (a
+        # rate the program wrote, recorded in the hidden AccountRatesWritten name, is written again).
+        count, rates, home = _accounts_shape(pkg, old[account.TITLE])
+        if count is not None:
+            old_in["accounts"] = count
+            recorded = account.parse_marks_text(pkg.defined.get(accounts_mod.RATES_WRITTEN))
+            new_in["rates"] = {k: v for k, (v, formula) in rates.items()
+                               if not formula and type(v) in (int, float) and v > 0
+                               and not (k in recorded and float(v) == recorded[k])}
+            if isinstance(home, str) and home.strip():
+                new_in["home"] = home.strip().upper()
+                old_in["home"] = home.strip().upper()
         for k in written:  # the program writes these cells again
             mark_cells.pop(k, None)
     if planner.TITLE in old:
@@ -733,7 +769,7 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     out.names = {k: v for k, v in new.names.items()
                  if (k != dashboard.AUTO_PICK or parts.get(dashboard.TITLE) in out.done)
                  and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS, account.HEDGED_PAIRS,
-                                account.HEDGED_OTHER)
+                                account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN)
                       or parts.get(account.TITLE) in out.done)}
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()
