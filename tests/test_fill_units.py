@@ -47,7 +47,7 @@ def test_open_usdjpy_trade_converts_at_one_over_its_price():
 
 def test_an_open_cross_without_a_rate_is_flagged_not_guessed_silently():
     [t] = enrich([trade(symbol="EURGBP", entry=0.85)], DEFAULTS, INSTRUMENTS.get)
-    assert t.fx_to_account == 1.0
+    assert t.fx_to_account is None  # left empty: the journal says "no FX rate", never 1
     assert any("GBP->USD" in f for f in t.flags)
 
 

@@ -150,15 +150,15 @@ def test_usdjpy_takes_its_own_price_and_gbpjpy_the_jpy_trades_of_its_day():
     assert labels(c)[0].startswith("JPY->USD rate from the statement's 2 trades closed 2024-01-03")
 
 
-def test_no_trade_implying_a_rate_means_unknown_and_the_journal_gets_1_flagged():
+def test_no_trade_implying_a_rate_means_unknown_and_the_journal_cell_is_left_empty_flagged():
     opened = trade(entry=0.8450)
     rates = StatementRates([(opened, "USD", "GBP", 100_000)])
     conv = rates.rate_for(opened, "USD", "GBP", "EUR", 100_000)
     assert conv == Conversion(None, ("no FX rate for GBP->USD: figures in the account currency are not computed",))
     [t] = enrich([opened], USD, INSTRUMENTS.get)
-    assert t.fx_to_account == 1.0
-    assert labels(t) == ["no FX rate for GBP->USD: FX to account 1 assumed, so its figures in the account "
-                         "currency are not converted: type the rate"]
+    assert t.fx_to_account is None
+    assert labels(t) == ["no FX rate for GBP->USD: FX to account left empty, so its figures in the account "
+                         'currency say "no FX rate": type the rate']
     assert journal_rate(Conversion(1.3, ("x",))) == (1.3, ("x",))
 
 
@@ -171,7 +171,7 @@ def test_the_summary_says_where_each_currencys_rate_came_from():
     out = enrich(THREE + [trade(entry=0.845), trade(symbol="EURUSD", entry=1.1),
                           trade(symbol="GBPJPY", entry=190.0)], USD, INSTRUMENTS.get)
     assert summary(out) == ["GBP->USD: 3 from their own profit (large trades), 1 from their day's trades",
-                            "JPY->USD: 1 with no rate (1 assumed, flagged)",
+                            "JPY->USD: 1 with no rate (left empty, flagged)",
                             "USD (the account currency): 1 at rate 1"]
 
 
@@ -241,11 +241,12 @@ def test_no_trade_gets_rate_1_without_a_flag_saying_it_was_assumed(trades):
         if t.quote_currency == "USD":
             assert t.fx_to_account == 1.0
             continue
-        assert t.fx_to_account > 0
         said = [f for f in t.flags if "rate from" in f or "no FX rate" in f]
         assert len(said) == 1, t.flags
-        if t.fx_to_account == 1.0 or said[0].startswith("no FX rate"):
-            assert "1 assumed" in said[0] and t.fx_to_account == 1.0, t.flags
+        if t.fx_to_account is None or said[0].startswith("no FX rate"):
+            assert "left empty" in said[0] and t.fx_to_account is None, t.flags
+        else:
+            assert t.fx_to_account > 0
 
 
 # --- real statements ----------------------------------------------------------------------------------

@@ -350,7 +350,9 @@ def test_incomplete_rows_are_clean(journal):
     for col in ("Risk at stop", "Risk %", "R multiple", "Return on margin", "Wipe-out pips", "Net P/L",
                 "Stop beyond stop-out"):
         assert bare[col] in (None, ""), col
-    assert isinstance(bare["Notional"], float) and isinstance(bare["Equity used"], float)
+    # Not in Instruments and no FX to account: its quote currency is unknown, so no rate is assumed.
+    assert bare["Point value"] == bare["Notional"] == C.NO_FX and isinstance(bare["Equity used"], float)
+    assert bare["Margin"] in (None, "")
     assert bare["Leverage cap"] == "no class: symbol not in Instruments"
     assert bare["Leverage source"] == "assumed: AccountLeverage: symbol not in Instruments" and bare["Leverage used"] == 30
     for r in rows.values():
@@ -416,7 +418,7 @@ _CELL = st.one_of(st.none(), st.just(""), st.floats(allow_nan=False, allow_infin
 
 def _env(settings=None):
     return C.Env(settings=settings or Settings(), instruments={"EURUSD": {"Asset class": "FX_MAJOR", "Contract size": 1e5,
-                                                                          "Pip size": 1e-4, "Margin rate": None}},
+                                                                          "Pip size": 1e-4, "Margin rate": None, "Quote currency": "USD"}},
                  cash_upto=lambda t: 0.0)
 
 

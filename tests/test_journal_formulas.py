@@ -337,7 +337,8 @@ def test_hostile_cells_typed_by_hand_agree_with_the_twins_and_show_no_error_code
             v = ws.cell(row=r, column=at[name]).value
             inputs[name].append(serial(v) if isinstance(v, dt) else v)
     env = C.Env(settings=Settings(), instruments={i.symbol.upper(): {"Asset class": i.asset_class,
-                "Contract size": i.contract_size, "Pip size": i.pip_size, "Margin rate": i.margin_rate}
+                "Contract size": i.contract_size, "Pip size": i.pip_size, "Margin rate": i.margin_rate,
+                "Quote currency": i.quote_currency}
                 for i in reversed(DEFAULT_INSTRUMENTS)}, cash_upto=lambda t: 0.0,
                 leverage_assumed=True, start_assumed=True)  # the template's defaults, marked
     C.compute(inputs, env)

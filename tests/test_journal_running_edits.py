@@ -201,7 +201,7 @@ def twins_right(path: Path, rows: list[dict]) -> None:
     t0 = wb[sheet][ref.replace("$", "")].value
     t0 = C.serial(t0) if hasattr(t0, "year") else float(t0 or 0)
     inst = {i.symbol.upper(): {"Asset class": i.asset_class, "Contract size": i.contract_size,
-                               "Pip size": i.pip_size, "Margin rate": i.margin_rate} for i in reversed(got.instruments)}
+                               "Pip size": i.pip_size, "Margin rate": i.margin_rate, "Quote currency": i.quote_currency} for i in reversed(got.instruments)}
     env = C.Env(settings=got.settings, instruments=inst, cash_upto=C.cash_windows(cash, t0), cash_from=t0)
     cols: dict[str, list] = {}
     for c in C.INPUTS + C.TRAILING:

@@ -57,6 +57,7 @@ class FileReport(Counts):
     rejected_not_listed: int = 0                      # rejected rows the reader counted but did not list
     fx: list = field(default_factory=list)            # where each currency's FX to account came from (fx_rates.summary)
     warnings: list = field(default_factory=list)      # what the reader had to guess (a symbol from the file name)
+    accounts: list = field(default_factory=list)      # "broker account: currency (stated or assumed)" per account seen
 
     @property
     def mismatches(self) -> list:
@@ -144,6 +145,24 @@ def _rejected_extra(st: Statement) -> list[RejectedRow]:
         out.append(RejectedRow(source=SourceRef(file=st.file),
                                reason=f"{st.rejected_not_listed:,} more rejected rows not listed "
                                       f"(the reader lists the first {len(st.rejected):,})"))
+    return out
+
+
+def _accounts_seen(trades: list, journal_currency: str) -> list[str]:
+    """One line per (broker, account) of a statement's completed trades: its trades and its currency,
+    saying when the statement did not state it (the journal's currency assumed)."""
+    seen: dict[tuple[str, str], list] = {}
+    for t in trades:
+        got = seen.setdefault((t.broker, t.account), [0, set()])
+        got[0] += 1
+        got[1].add(t.account_currency)
+    out = []
+    for (broker, account), (n, curs) in seen.items():
+        cur = ", ".join(sorted(c for c in curs if c)) or f"not stated: {journal_currency} assumed"
+        if any("the journal's currency is" in f for t in trades if (t.broker, t.account) == (broker, account)
+               for f in t.flags):
+            cur += f" (the journal's is {journal_currency}: see the Account sheet's Accounts block)"
+        out.append(f"{broker or '(no broker)'} {account or '(no account)'}: {n} trades in {cur}")
     return out
 
 
@@ -242,7 +261,8 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
                                       non_trades=Counter(n.kind for n in s.non_trades), rejected=list(s.rejected),
                                       ledger=str(s.ledger) if s.ledger is not None else "", checks=list(s.checks),
                                       rejected_not_listed=s.rejected_not_listed, fx=fx_summary(done),
-                                      warnings=_guesses(s, symbol)))
+                                      warnings=_guesses(s, symbol),
+                                      accounts=_accounts_seen(done, settings.account_currency)))
         bar.close()
         bar_reports = []
         if series:
@@ -323,6 +343,8 @@ def print_report(report: FillReport, out=sys.stdout) -> None:
             w("  non-trade rows:       0\n")
         if f.ledger:
             w(f"  row ledger:           {f.ledger}\n")
+        for line in f.accounts:
+            w(f"  account:              {line}\n")
         for line in f.fx:
             w(f"  FX to account:        {line}\n")
         for line in f.warnings:

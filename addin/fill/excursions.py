@@ -197,10 +197,11 @@ def figures(row: dict, mae: float, mfe: float, worst: float,
 
     The margin level takes the arguments the row's Stop-out price formula takes: Point value
     (Contract size, else ``contract_size(row)`` -- the Instruments table's -- else 1, times FX to
-    account, else 1), the row's Equity and Leverage. A row whose Equity cell is empty gets its Equity
-    used from running figures this function does not repeat: it says so instead of a level. A row
-    without its own Leverage takes the Leverage used, and a pair based on the account currency the
-    base kind, from ``context(row)`` (:func:`margin_context`)."""
+    account, else 1 where the row's Quote currency is its Account currency, else no level: "no FX
+    rate"), the row's Equity and Leverage. A row whose Equity cell is empty gets its Equity used from
+    running figures this function does not repeat: it says so instead of a level. A row without its
+    own Leverage takes the Leverage used, and a pair based on the account currency the base kind,
+    from ``context(row)`` (:func:`margin_context`)."""
     if context is not None:
         row = {**row, **context(row)}
     out: dict[str, float | str] = {"MAE": mae, "MFE": mfe}
@@ -226,7 +227,12 @@ def _level(row: dict, side: int, entry: float, worst: float, contract_size) -> f
         cs = contract_size(row) if contract_size is not None else None
         cs = 1 if cs is None or cs == "" else cs
     fx = row.get("FX to account")
-    fx = 1 if fx is None or fx == "" else fx
+    if fx is None or fx == "":
+        # 1 only for a price in the account currency, as the row's Point value reads it; never assumed.
+        quote, money = (str(row.get(k) or "").strip().upper() for k in ("Quote currency", "Account currency"))
+        if not quote or quote != money:
+            return C.NO_FX
+        fx = 1
     if eq is None or eq == "":
         return "no Equity in the row"
     if lev is None or lev == "":
@@ -253,7 +259,7 @@ def _row_of(t: Trade, leverage_of: Callable[[Trade], float] | None = None, accou
             and symbols.account_is_base(t.symbol, account_currency))
     return {"Side": t.side, "Entry": t.entry, "Stop": t.stop, "Quantity": t.quantity, "Equity": t.equity,
             "Leverage": lev, "Contract size": t.contract_size, "FX to account": t.fx_to_account,
-            "Account is base": base}
+            "Account is base": base, "Quote currency": t.quote_currency, "Account currency": t.account_currency}
 
 
 # --- The fill: every trade over its symbol's bars -------------------------------------------------

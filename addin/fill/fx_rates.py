@@ -14,7 +14,7 @@ weighted by size (:func:`addin.risk.conversion.fit_fx_rate`). Each trade then ge
    open day for an open trade (the journal's figures for it are at entry); a day without one takes
    the nearest day's that has one (the earlier of two as near);
 5. a closed trade whose quote currency is unknown: the rate its own profit implies;
-6. otherwise no rate: unknown, never 1 presented as data (see :func:`journal_rate`).
+6. otherwise no rate: left empty, never 1 presented as data (see :func:`journal_rate`).
 
 Every trade converted by rule 3 to 5 carries a label in its Flags saying where its rate came from.
 """
@@ -168,20 +168,19 @@ class StatementRates:
                                      f"({_pct(fit.uncertainty, fit.rate)})",))
 
 
-def journal_rate(conversion: Conversion) -> tuple[float, tuple[str, ...]]:
-    """The rate to write in the journal's FX to account, and the flags.
+def journal_rate(conversion: Conversion) -> tuple[float | None, tuple[str, ...]]:
+    """The rate to write in the journal's FX to account (None: left empty), and the flags.
 
-    An unknown rate is written as 1 with a flag saying so: the journal's formulas read an empty FX to
-    account as 1 (a typed row in the account currency needs no rate), so an empty cell would be
-    computed with 1 all the same, without the warning. The flag replaces "not computed" by what the
-    journal does.
+    An unknown rate is left empty, never written as 1: the journal's Point value then says "no FX
+    rate" (it reads an empty FX to account as 1 only where the quote currency is the account
+    currency), and so do the figures that need it. The flag replaces "not computed" by what to do.
     """
     if conversion.rate is not None:
         return conversion.rate, conversion.flags
     flags = tuple(f.replace("figures in the account currency are not computed",
-                            "FX to account 1 assumed, so its figures in the account currency are not "
-                            "converted: type the rate") for f in conversion.flags)
-    return 1.0, flags
+                            "FX to account left empty, so its figures in the account currency say "
+                            "\"no FX rate\": type the rate") for f in conversion.flags)
+    return None, flags
 
 
 def summary(trades: Iterable[Trade]) -> list[str]:
@@ -194,7 +193,7 @@ def summary(trades: Iterable[Trade]) -> list[str]:
             continue
         if t.quote_currency is None or t.account_currency is None:
             if t.quote_currency is None and any(f.startswith(NO_RATE) for f in t.flags):
-                counts["unknown quote currency"]["no rate (1 assumed, flagged)"] += 1
+                counts["unknown quote currency"]["no rate (left empty, flagged)"] += 1
             elif t.quote_currency is None and any(OWN_PROFIT in f for f in t.flags):
                 counts["unknown quote currency"]["its own profit"] += 1
             continue
@@ -203,7 +202,7 @@ def summary(trades: Iterable[Trade]) -> list[str]:
         if CHECK in flags:
             counts[key]["a profit its day's rate does not explain (flagged)"] += 1
         if any(f.startswith(NO_RATE) for f in t.flags):
-            counts[key]["no rate (1 assumed, flagged)"] += 1
+            counts[key]["no rate (left empty, flagged)"] += 1
         elif OWN_PRICE in flags:
             counts[key]["the pair's own price"] += 1
         elif OWN_PROFIT in flags:

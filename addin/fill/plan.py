@@ -577,7 +577,8 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     inst_rows = {}
     for inst in reversed(instruments or []):
         inst_rows[inst.symbol.upper()] = {"Asset class": inst.asset_class, "Contract size": inst.contract_size,
-                                          "Pip size": inst.pip_size, "Margin rate": inst.margin_rate}
+                                          "Pip size": inst.pip_size, "Margin rate": inst.margin_rate,
+                                          "Quote currency": inst.quote_currency}
     env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, first_trade),
                 cash_from=first_trade, leverage_assumed="account_leverage" in assumed_start,
                 start_assumed="starting_balance" in assumed_start)

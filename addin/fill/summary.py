@@ -43,6 +43,7 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from ..journal import account, dashboard, planner, stats
+from ..journal import accounts as accounts_mod
 from ..journal import columns as C
 from ..journal.instruments import DEFAULT_INSTRUMENTS
 from ..journal.layout import Book
@@ -185,6 +186,27 @@ def _account_shape(pkg: Package, sh: _Sheet) -> tuple[int, int, dict[str, Cell]]
     return rows, currencies, marks
 
 
+def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tuple[object, bool]], object]:
+    """(account rows, {currency: (its Rate to home cell value, written as a formula)}, the Home
+    currency cell value) of the Account sheet's Accounts block; (None, {}, None) without one (a
+    journal written before it)."""
+    sst = pkg.sst
+    col_a = sh.column(0)
+    head = next((r for r, c in col_a if _value(c, sst) == "Broker"), None)
+    end = next((r for r, c in col_a if _value(c, sst) == accounts_mod.TOTAL), None)
+    if head is None or end is None or end <= head:
+        return None, {}, None
+    rates = {}
+    for r in range(head + 1, end):
+        cells = sh.rows.get(r, ("", {}))[1]
+        cur, rate = _value(cells.get(2), sst), cells.get(7)
+        if isinstance(cur, str) and cur and rate is not None:
+            rates[cur.strip().upper()] = (rate.value(sst), rate.has_formula)
+    cell = sh.cell(f"D{head - 1}")
+    home = None if cell is None or cell.has_formula else _value(cell, sst)  # a formula: AccountCurrency's
+    return max(end - head - 1, 1), rates, home
+
+
 # The scratch build ---------------------------------------------------------------------------------
 
 @dataclass
@@ -200,6 +222,7 @@ class _Built:
     print_areas: dict[str, str]
     zf: zipfile.ZipFile
     failed: set[str] = field(default_factory=set)
+    table_columns: dict[str, str] = field(default_factory=dict)  # table name -> its <tableColumns> element
 
 
 def _charts_of(zf: zipfile.ZipFile, part: str) -> list[str]:
@@ -280,10 +303,18 @@ def _build(cols: dict[str, list], n: int, settings: Settings, instruments: list,
         built.merges[title] = [str(r) for r in ws.merged_cells.ranges]
         for t in ws.tables.values():
             built.tables[t.displayName] = t.ref
+        for name in zf.namelist():
+            if name.startswith("xl/tables/"):
+                txml = zf.read(name).decode("utf-8")
+                dm = re.search(r'\bdisplayName="([^"]+)"', txml)
+                cm = re.search(r"<tableColumns\b.*?</tableColumns>", txml, re.S)
+                if dm and cm:
+                    built.table_columns[dm.group(1)] = cm.group(0)
         built.charts[title] = [_retitle(zf.read(c), titles) for c in _charts_of(zf, part)]
         if ws.print_area:
             built.print_areas[title] = _retitle(ws.print_area.encode("utf-8"), titles).decode("utf-8")
-    for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS):
+    for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS,
+                 account.HEDGED_PAIRS, account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN):
         dn = wb.defined_names.get(name)
         if dn is not None:
             built.names[name] = (dn.attr_text, bool(dn.hidden))
@@ -612,6 +643,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     if account.TITLE in old:
         rows, currencies, mark_cells = _account_shape(pkg, old[account.TITLE])
         old_in["positions"], old_in["currencies"] = rows, currencies
+        if not any(_value(c, sst) == "Margin without hedging relief" for _, c in old[account.TITLE].column(0)):
+            old_in["legacy_account"] = True  # written before the hedged margin and the Accounts block
         # A mark the program wrote from a statement (recorded in the hidden AccountStatementMarks name,
         # and still that number) gives way to this fill's statement; any other is the trader's.
         recorded = account.parse_marks_text(pkg.defined.get(account.STATEMENT_MARKS))
@@ -627,6 +660,28 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         written.update({k: v for k, v in (marks or {}).items() if k not in typed})
         new_in["marks"] = {**written, **typed}
         new_in["written"] = written
+        # The hedged margin rates the trader typed (the defaults otherwise).
+        hedged = {}
+        for name in (account.HEDGED_PAIRS, account.HEDGED_OTHER):
+            target = pkg.defined.get(name, "")
+            if "!" in target:
+                sheet, ref = target.rsplit("!", 1)
+                v, found = pkg.cell_value(sheet.strip("'").replace("''", "'"), ref.replace("$", ""))
+                if found and type(v) in (int, float):
+                    hedged[name] = v
+        new_in["hedged"] = hedged
+        # The Accounts block: its shape, the home currency and the rates to home the trader typed (a
+        # rate the program wrote, recorded in the hidden AccountRatesWritten name, is written again).
+        count, rates, home = _accounts_shape(pkg, old[account.TITLE])
+        if count is not None:
+            old_in["accounts"] = count
+            recorded = account.parse_marks_text(pkg.defined.get(accounts_mod.RATES_WRITTEN))
+            new_in["rates"] = {k: v for k, (v, formula) in rates.items()
+                               if not formula and type(v) in (int, float) and v > 0
+                               and not (k in recorded and float(v) == recorded[k])}
+            if isinstance(home, str) and home.strip():
+                new_in["home"] = home.strip().upper()
+                old_in["home"] = home.strip().upper()
         for k in written:  # the program writes these cells again
             mark_cells.pop(k, None)
     if planner.TITLE in old:
@@ -702,10 +757,19 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         xml = re.sub(r'(<(?:\w+:)?table\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
         xml = re.sub(r'(<(?:\w+:)?autoFilter\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml,
                      count=1)
+        # The columns as laid out now (a journal written before a column was added gets it).
+        new_cols = new.table_columns.get(account.TABLE)
+        old_cols = re.search(r"<(\w+:)?tableColumns\b.*?</(?:\w+:)?tableColumns>", xml, re.S)
+        if new_cols and old_cols:
+            prefix = old_cols.group(1) or ""
+            if prefix:
+                new_cols = re.sub(r"<(/?)(?=[A-Za-z])", lambda m: f"<{m.group(1)}{prefix}", new_cols)
+            xml = xml[:old_cols.start()] + new_cols + xml[old_cols.end():]
         out.parts[t.part] = xml.encode("utf-8")
     out.names = {k: v for k, v in new.names.items()
                  if (k != dashboard.AUTO_PICK or parts.get(dashboard.TITLE) in out.done)
-                 and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS)
+                 and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS, account.HEDGED_PAIRS,
+                                account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN)
                       or parts.get(account.TITLE) in out.done)}
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()

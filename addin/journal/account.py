@@ -5,11 +5,17 @@ table (a row of the ``OpenPositions`` table: its Trade ID, the rest read from Tr
 with a mark price -- the statement's current price where it prints one (MT4's Open Trades), else a
 yellow cell the trader types -- and from it:
 
-* per position: notional at the mark (quantity x mark x point value), margin (notional / the
-  trade's leverage used), unrealised P/L (side x (mark - entry) x quantity x point value, plus the
-  commission, swap and taxes booked so far, as MetaTrader's floating P/L counts them);
-* for the account: balance (as the Dashboard's), equity = balance + unrealised P/L, used and free
-  margin, margin level, and the distance to the margin call (100%) and to the stop-out
+* per position: notional at the mark (quantity x mark x point value), full margin (notional / the
+  trade's leverage used), the margin charged -- hedged positions as MetaTrader charges them on a
+  hedging account (:mod:`addin.risk.hedging`): per account and symbol, the hedged volume
+  min(long lots, short lots) at the hedged margin rate (two input cells: currency and metal pairs,
+  50% by default, MetaTrader's usual Forex setting; other symbols 100%, no relief, by default), so
+  each position pays ``full margin x (1 - hedged lots / its leg's lots x (1 - hedged rate))`` --,
+  unrealised P/L (side x (mark - entry) x quantity x point value, plus the commission, swap and
+  taxes booked so far, as MetaTrader's floating P/L counts them; in the account currency through
+  the trade's FX to account, the rate of its entry day, where MetaTrader uses today's);
+* for the account: balance (as the Dashboard's), equity = balance + unrealised P/L, used margin
+  (hedging relief included) and the margin without it, free margin, margin level, and the distance to the margin call (100%) and to the stop-out
   (StopOutLevel) as ONE uniform adverse move of every position:
   ``(equity - level x used margin) / sum of notionals`` (PORTFOLIO_STOP_OUT_MOVE, natively);
 * the net exposure per currency (an FX pair BASEQUOTE: +side x notional to BASE, -side x notional
@@ -17,7 +23,10 @@ yellow cell the trader types -- and from it:
   a multiple of equity, and the largest single-currency bet.
 
 A position without a mark price is valued at its entry (margin, notional) with no unrealised P/L,
-and counted in "positions without a mark price". Base and Quote are written by the build from
+and counted in "positions without a mark price"; one without a point value (no FX rate on Trades)
+shows the point value's words, is left out of the sums and counted in "positions without a value".
+Below the exposure: the Accounts block (:mod:`addin.journal.accounts`), each account of the journal
+in its own currency and in the home currency. Base and Quote are written by the build from
 :func:`addin.risk.portfolio.currency_legs`; the currencies listed are those of the positions. A fill lays the sheet out again for the open trades
 of the Trades table (:mod:`addin.fill.summary`): one row per open trade, the mark price found on
 the sheet kept with its Trade ID.
@@ -40,6 +49,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 
+from ..risk import hedging as rh
 from ..risk import portfolio as rp
 from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import parse_side as risk_side
@@ -72,6 +82,21 @@ def _from_trades(col: str) -> str:
 _LIVE = f'{_row("Trade ID")}=""'
 _PRICE = f'IF(ISNUMBER({_row("Mark price")}),{_row("Mark price")},{_row("Entry")})'
 
+# The hedged volume of a position's symbol in its account (MetaTrader's hedging accounts): longs and
+# shorts of one symbol held together; see addin.risk.hedging.
+HEDGED_PAIRS = "AccountHedgedPairs"   # the hedged margin rate of currency and metal pairs (input cell)
+HEDGED_OTHER = "AccountHedgedOther"   # ... of every other symbol
+DEFAULT_HEDGED_PAIRS = 0.5  # MetaTrader's usual Forex setting: Hedged margin 50,000 of a 100,000 lot
+DEFAULT_HEDGED_OTHER = 1.0  # no relief assumed: type the broker's rate from the symbol specification
+
+
+def _same_leg(sign: str) -> str:
+    """SUMPRODUCT of the Lots of the positions of this row's account and symbol whose Sign is ``sign``
+    (comma-separated arrays: a blank row's "" counts 0)."""
+    return (f'SUMPRODUCT(--({TABLE}[Account]={_row("Account")}),--({TABLE}[Symbol]={_row("Symbol")}),'
+            f'--({TABLE}[Sign]={sign}),{TABLE}[Lots])')
+
+
 # (name, width, number format, formula or None for a value the build writes).
 POSITION_COLUMNS: tuple[tuple[str, float, str, str | None], ...] = (
     ("Trade ID", 12, "@", None),
@@ -84,14 +109,26 @@ POSITION_COLUMNS: tuple[tuple[str, float, str, str | None], ...] = (
     ("Leverage", 9, "0.##", f'IF({_LIVE},"",{_from_trades("Leverage used")})'),
     ("Base", 6, "@", None),
     ("Quote", 6, "@", None),
+    ("Account", 11, "@", f'IF({_LIVE},"",{_from_trades("Account")}&"")'),
     ("Sign", 5, "0", f'IF({_LIVE},"",IF(OR({_row("Side")}="short",{_row("Side")}="sell"),-1,1))'),
-    ("Notional", 13, C.MONEY, f'IF({_LIVE},"",{_row("Quantity")}*{_PRICE}*{_row("Point value")})'),
-    ("Margin", 11, C.MONEY, f'IF({_LIVE},"",{_row("Notional")}/{_row("Leverage")})'),
+    ("Notional", 13, C.MONEY, f'IF({_LIVE},"",IF(ISNUMBER({_row("Point value")}),{_row("Quantity")}*{_PRICE}'
+                              f'*{_row("Point value")},{_row("Point value")}))'),
+    ("Full margin", 11, C.MONEY, f'IF({_LIVE},"",IF(AND(ISNUMBER({_row("Notional")}),ISNUMBER({_row("Leverage")})),'
+                                 f'{_row("Notional")}/{_row("Leverage")},{_row("Notional")}))'),
+    ("Lots", 8, C.QTY, f'IF({_LIVE},"",ABS({_row("Quantity")}))'),
+    ("Leg lots", 8, C.QTY, f'IF({_LIVE},"",{_same_leg(_row("Sign"))})'),
+    ("Hedged lots", 8, C.QTY, f'IF({_LIVE},"",MIN({_row("Leg lots")},{_same_leg("-" + _row("Sign"))}))'),
+    ("Hedged rate", 8, "0%", f'IF({_LIVE},"",IF(AND({_row("Base")}<>"",{_row("Quote")}<>""),{HEDGED_PAIRS},'
+                             f'{HEDGED_OTHER}))'),
+    ("Margin", 11, C.MONEY, f'IF({_LIVE},"",IF(ISNUMBER({_row("Full margin")}),{_row("Full margin")}*(1-IF('
+                            f'{_row("Leg lots")}>0,{_row("Hedged lots")}/{_row("Leg lots")},0)*(1-{_row("Hedged rate")})),'
+                            f'{_row("Full margin")}))'),
     ("Costs so far", 10, C.MONEY,
      f'IF({_LIVE},"",SUM({_from_trades("Commission")},{_from_trades("Swap")},{_from_trades("Taxes")}))'),
     ("Unrealised P/L", 12, C.MONEY,
-     f'IF(OR({_LIVE},NOT(ISNUMBER({_row("Mark price")}))),"",{_row("Sign")}*({_row("Mark price")}-{_row("Entry")})'
-     f'*{_row("Quantity")}*{_row("Point value")}+{_row("Costs so far")})'),
+     f'IF(OR({_LIVE},NOT(ISNUMBER({_row("Mark price")}))),"",IF(ISNUMBER({_row("Point value")}),{_row("Sign")}*('
+     f'{_row("Mark price")}-{_row("Entry")})*{_row("Quantity")}*{_row("Point value")}+{_row("Costs so far")},'
+     f'{_row("Point value")}))'),
 )
 PCOL = {name: get_column_letter(j + 1) for j, (name, *_) in enumerate(POSITION_COLUMNS)}
 
@@ -114,24 +151,68 @@ class Position:
     base: str
     quote: str
     costs: float
+    account: str = ""
+    leg_lots: float = 0.0     # the lots of this account's positions of the symbol on this side
+    hedged_lots: float = 0.0  # min(long lots, short lots) of the symbol in this account
+    hedged_rate: float = DEFAULT_HEDGED_PAIRS
 
     @property
     def sign(self) -> int:
         return -1 if self.side in ("short", "sell") else 1
 
     @property
-    def notional(self) -> float:
+    def lots(self) -> float:
+        return abs(self.quantity)
+
+    @property
+    def notional(self) -> float | str:
+        """Quantity x mark (else entry) x point value; the point value's words when it has none
+        ("no FX rate: type FX to account")."""
+        if not _num(self.point_value):
+            return self.point_value
         return self.quantity * (self.mark if self.mark is not None else self.entry) * self.point_value
 
     @property
-    def margin(self) -> float:
-        return self.notional / self.leverage
+    def full_margin(self) -> float | str:
+        n = self.notional
+        return n / self.leverage if _num(n) and _num(self.leverage) else n
+
+    @property
+    def margin(self) -> float | str:
+        """The margin charged: the hedged share of the position at the hedged rate (addin.risk.hedging)."""
+        full = self.full_margin
+        if not _num(full) or self.leg_lots <= 0:
+            return full
+        return full * (1 - self.hedged_lots / self.leg_lots * (1 - self.hedged_rate))
+
+    @property
+    def valued(self) -> bool:
+        """The position has a notional and a margin (a point value, an FX rate, a leverage)."""
+        return _num(self.notional) and _num(self.margin)
 
     @property
     def unrealised(self) -> float | str:
         if self.mark is None:
             return ""
+        if not _num(self.point_value):
+            return self.point_value
         return self.sign * (self.mark - self.entry) * self.quantity * self.point_value + self.costs
+
+
+def hedge(positions: list[Position], pairs: float = DEFAULT_HEDGED_PAIRS, other: float = DEFAULT_HEDGED_OTHER) -> None:
+    """Set each position's leg lots, hedged lots and hedged rate as the table's formulas compute
+    them: per account and symbol (compared without case, as "=" does), the lots of each side;
+    the hedged volume ``min(long, short)`` (:func:`addin.risk.hedging.hedged_lots`); the rate
+    ``pairs`` for a currency or metal pair (Base and Quote both set), else ``other``."""
+    legs_: dict[tuple[str, str, int], float] = {}
+    for p in positions:
+        k = (p.account.upper(), str(p.symbol).upper(), p.sign)
+        legs_[k] = legs_.get(k, 0.0) + p.lots
+    for p in positions:
+        k = (p.account.upper(), str(p.symbol).upper())
+        p.leg_lots = legs_[(*k, p.sign)]
+        p.hedged_lots = rh.hedged_lots(p.leg_lots, legs_.get((*k, -p.sign), 0.0))
+        p.hedged_rate = pairs if p.base and p.quote else other
 
 
 def legs(symbol: str) -> tuple[str, str]:
@@ -206,6 +287,7 @@ def open_positions(cols: dict[str, list], marks: dict[str, float] | None = None)
         out.append(Position(trade_id=tid, symbol=cols["Symbol"][i], side=cols["Side"][i],
                             quantity=cols["Quantity"][i], entry=cols["Entry"][i], mark=marks.get(tid.upper()),
                             point_value=pv, leverage=lev, base=base, quote=quote,
+                            account=id_text(cols["Account"][i]) if cols["Account"][i] not in (None, "") else "",
                             costs=sum(v for v in (cols["Commission"][i], cols["Swap"][i], cols["Taxes"][i])
                                       if _num(v))))
     return out
@@ -218,14 +300,16 @@ class AccountResult:
     values: dict[str, object]  # label -> value
     exposure: list[tuple[str, float]]  # currency -> net exposure, account currency
     positions: list[Position]
+    accounts: list = None  # addin.journal.accounts.AccountRow, one per account
 
 
 def _move(equity: float, positions: Sequence[Position], level: float, past: str) -> float | str:
     """PORTFOLIO_STOP_OUT_MOVE through addin.risk, with the sheet's messages."""
-    if not positions:
+    notionals = [p.notional if _num(p.notional) else None for p in positions]
+    if not any(n is not None for n in notionals):
         return NO_POSITIONS
     try:
-        return rp.portfolio_stop_out_move(equity, [p.notional for p in positions], [p.margin for p in positions],
+        return rp.portfolio_stop_out_move(equity, notionals, [p.margin if _num(p.margin) else None for p in positions],
                                           level)
     except NoPrice:
         return past
@@ -234,11 +318,19 @@ def _move(equity: float, positions: Sequence[Position], level: float, past: str)
 
 
 def build_account(wb, positions: list[Position], settings, balance: float, cache: dict,
-                  currencies: int | None = None) -> AccountResult:
+                  currencies: int | None = None, hedged: dict[str, object] | None = None,
+                  cols: dict[str, list] | None = None, inputs: dict | None = None) -> AccountResult:
     """Write the Account sheet for the open ``positions``. ``balance`` is the account's balance as
     the Dashboard computes it (StartingBalance + cash since the first trade + closed net P/L).
     ``currencies``: lay out that many exposure rows whatever the positions hold (the shape of a
-    sheet written before, for a fill; the figures are then meaningless)."""
+    sheet written before, for a fill; the figures are then meaningless). ``hedged``: the hedged
+    margin rates typed before ({HEDGED_PAIRS: 0.5, HEDGED_OTHER: 1.0}; a missing or unreadable one
+    takes its default)."""
+    rates = {HEDGED_PAIRS: DEFAULT_HEDGED_PAIRS, HEDGED_OTHER: DEFAULT_HEDGED_OTHER}
+    for k, v in (hedged or {}).items():
+        if k in rates and _num(v) and 0 <= v <= 1:
+            rates[k] = float(v)
+    hedge(positions, rates[HEDGED_PAIRS], rates[HEDGED_OTHER])
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
     right = Alignment(horizontal="right")
@@ -255,9 +347,12 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
         ws.column_dimensions[x].width = width
     ws.row_dimensions[head].height = 30
     computed = {
+        "Account": lambda p: p.account,
         "Symbol": lambda p: p.symbol, "Side": lambda p: p.side, "Quantity": lambda p: p.quantity,
         "Entry": lambda p: p.entry, "Point value": lambda p: p.point_value, "Leverage": lambda p: p.leverage,
-        "Sign": lambda p: float(p.sign), "Notional": lambda p: p.notional, "Margin": lambda p: p.margin,
+        "Sign": lambda p: float(p.sign), "Notional": lambda p: p.notional, "Full margin": lambda p: p.full_margin,
+        "Lots": lambda p: p.lots, "Leg lots": lambda p: p.leg_lots, "Hedged lots": lambda p: p.hedged_lots,
+        "Hedged rate": lambda p: p.hedged_rate, "Margin": lambda p: p.margin,
         "Costs so far": lambda p: p.costs, "Unrealised P/L": lambda p: p.unrealised}
     for k in range(max(len(positions), 1)):
         r = head + 1 + k
@@ -301,16 +396,46 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     def at(label: str) -> str:
         return cells[label]
 
+    # ``legacy``: the layout of a sheet written before the hedged margin and the Accounts block (a
+    # fill's view of the cells the program wrote there, so none of them is taken for the trader's).
+    legacy = bool((inputs or {}).get("legacy_account"))
+    for label, name, note in () if legacy else (
+            ("Hedged margin rate: currency and metal pairs", HEDGED_PAIRS,
+             "share of the full margin charged on hedged lots (longs against shorts of one symbol in one "
+             "account): Hedged margin / Contract size in the symbol specification; 50% is MetaTrader's usual "
+             "Forex setting, assumed until you type your broker's"),
+            ("Hedged margin rate: other symbols", HEDGED_OTHER,
+             "100% assumed (no relief) until you type your broker's rate from the symbol specification")):
+        r = row[0]
+        s.text(f"A{r}", label, font=LABEL_FONT, border=BOX)
+        ws.merge_cells(f"A{r}:C{r}")
+        s.value(f"D{r}", rates[name], fmt="0%", fill=INPUT_FILL)
+        ws[f"D{r}"].border = BOX
+        ws.merge_cells(f"D{r}:E{r}")
+        s.text(f"F{r}", note, font=NOTE_FONT)
+        cells[label], vals[label] = f"$D${r}", rates[name]
+        wb.defined_names[name] = DefinedName(name, attr_text=f"{SHEET}!$D${r}")
+        row[0] += 1
+
     unreal = float(sum(p.unrealised for p in positions if _num(p.unrealised)))
-    used = float(sum(p.margin for p in positions))
-    gross = float(sum(p.notional for p in positions))
+    used = float(sum(p.margin for p in positions if _num(p.margin)))
+    gross = float(sum(p.notional for p in positions if _num(p.notional)))
     equity = balance + unreal
+    from . import accounts as AC
+    curs = sorted({a.currency for a in AC.accounts_of(cols or {}, settings.account_currency)})
     out("Balance", f"StartingBalance+SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
         f"{C.CASH_FROM}),{C.CASH_TABLE}[Amount])+SUM({C.TABLE}[Net P/L])", balance, C.MONEY,
-        "starting balance + cash in/out since the first trade + closed trades' net P/L")
+        "starting balance + cash in/out since the first trade + closed trades' net P/L" if len(curs) < 2 else
+        f"NOT ONE CURRENCY: these figures add the accounts' money 1:1 ({', '.join(curs)}); each account in its "
+        "own currency and the total in the home currency: Accounts, below")
     out("Unrealised P/L", f"SUM({TABLE}[Unrealised P/L])", unreal, C.MONEY, "open positions at their mark prices")
     out("Equity", f"{at('Balance')}+{at('Unrealised P/L')}", equity, C.MONEY, "balance + unrealised P/L")
-    out("Used margin", f"SUM({TABLE}[Margin])", used, C.MONEY, "margin of the open positions at their mark prices")
+    out("Used margin", f"SUM({TABLE}[Margin])", used, C.MONEY,
+        "margin of the open positions at their mark prices, hedged lots at the hedged rate")
+    full = float(sum(p.full_margin for p in positions if _num(p.full_margin)))
+    if not legacy:
+        out("Margin without hedging relief", f"SUM({TABLE}[Full margin])", full, C.MONEY,
+            "every position margined in full, as if alone")
     out("Free margin", f"{at('Equity')}-{at('Used margin')}", equity - used, C.MONEY,
         "equity not held as margin: what a new position can use")
     level = equity / used if used > 0 else NO_POSITIONS
@@ -333,6 +458,10 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     missing = float(sum(1 for p in positions if p.mark is None))
     out("Positions without a mark price", f'SUMPRODUCT(({TABLE}[Trade ID]<>"")*NOT(ISNUMBER({TABLE}[Mark price])))',
         missing, "0", "valued at their entry price, no unrealised P/L: type their mark price")
+    unvalued = float(sum(1 for p in positions if not _num(p.notional)))
+    if not legacy:
+        out("Positions without a value", f'SUMPRODUCT(({TABLE}[Trade ID]<>"")*NOT(ISNUMBER({TABLE}[Notional])))',
+            unvalued, "0", "no point value (an FX rate to type on Trades): left out of the margin and exposure figures")
 
     # Net exposure per currency.
     r = row[0] + 1
@@ -345,9 +474,10 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     ws.merge_cells(f"B{r}:C{r}")
     ws.merge_cells(f"D{r}:E{r}")
     exposure: list[tuple[str, float]] = []
-    if positions and currencies is None:
-        exposure = rp.currency_exposure([p.symbol for p in positions], [p.sign for p in positions],
-                                        [p.notional for p in positions], settings.account_currency)
+    valued = [p for p in positions if _num(p.notional)]
+    if valued and currencies is None:
+        exposure = rp.currency_exposure([p.symbol for p in valued], [p.sign for p in valued],
+                                        [p.notional for p in valued], settings.account_currency)
     elif currencies:
         exposure = [(f"X{k}", 0.0) for k in range(currencies)]
     first = r + 1
@@ -384,13 +514,20 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
         s.text(f"F{r}", note, font=NOTE_FONT)
         cells[label], vals[label] = f"$D${r}", value
         r += 1
-    r -= 1
+
+    # The accounts, each in its own currency, and in the home currency.
+    if legacy:
+        r, acc_rows = r - 1, []
+    else:
+        r, acc_rows, written = AC.write_block(s, ws, r + 1, cols or {}, positions, settings, inputs or {})
+        wb.defined_names[AC.RATES_WRITTEN] = DefinedName(AC.RATES_WRITTEN, hidden=True,
+                                                         attr_text=marks_text(written))
 
     for label, name in NAMES.items():
         wb.defined_names[name] = DefinedName(name, attr_text=f"{SHEET}!{cells[label]}")
     ws.sheet_view.showGridLines = False
     ws.freeze_panes = f"A{head + 1}"
-    ws.print_area = f"A1:{get_column_letter(len(POSITION_COLUMNS))}{r}"
+    ws.print_area = f"A1:{get_column_letter(max(len(POSITION_COLUMNS), len(AC.HEADERS)))}{r}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
@@ -398,7 +535,7 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     return AccountResult(cells={k: f"{SHEET}!{v}" for k, v in cells.items()}, values=vals, exposure=exposure,
-                         positions=positions)
+                         positions=positions, accounts=acc_rows)
 
 
 # The Planner's account context ---------------------------------------------------------------------
@@ -482,7 +619,8 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
     for label, key, leg, mult in (("Net exposure of the base currency after", "Base currency", base, 1),
                                   ("Net exposure of the quote currency after", "Quote currency", quote, -1)):
         cell = at[key]
-        held = float(sum(p.sign * p.notional * ((p.base == leg) - (p.quote == leg)) for p in positions)) if leg else 0.0
+        held = float(sum(p.sign * p.notional * ((p.base == leg) - (p.quote == leg)) for p in positions
+                         if _num(p.notional))) if leg else 0.0
         if leg == "":
             v: object = ""
         elif leg == settings.account_currency.upper():
@@ -499,11 +637,11 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
             v, '0.00"x"', "x equity, + long / - short, open positions and this trade together")
     if not n_ok:
         mv: object = NO_PLAN
-    elif n_ == 0 and not positions:
+    elif n_ == 0 and not any(_num(p.notional) for p in positions):
         mv: object = NO_POSITIONS
     else:
-        notionals = [p.notional for p in positions] + ([n_] if n_ else [])
-        margins = [p.margin for p in positions] + ([m_] if n_ else [])
+        notionals = [p.notional if _num(p.notional) else None for p in positions] + ([n_] if n_ else [])
+        margins = [p.margin if _num(p.margin) else None for p in positions] + ([m_] if n_ else [])
         try:
             mv = rp.portfolio_stop_out_move(e, notionals, margins, settings.stop_out_level)
         except NoPrice:
@@ -524,7 +662,7 @@ def build(book) -> None:
     balance = book.settings.starting_balance + flow + sum(v for v in book.cols["Net P/L"] if _num(v))
     shape = book.inputs.get("positions")
     if shape is not None:  # a layout of that shape only (a fill's view of the sheet it replaces)
-        positions = [Position(trade_id=f"x{k}", symbol="", side="long", quantity=1.0, entry=1.0, mark=None,
+        positions = [Position(trade_id=f"x{k}", symbol=f"x{k}", side="long", quantity=1.0, entry=1.0, mark=None,
                               point_value=1.0, leverage=1.0, base="", quote="", costs=0.0) for k in range(shape)]
     else:
         marks = book.inputs.get("marks")
@@ -535,4 +673,5 @@ def build(book) -> None:
     book.wb.defined_names[STATEMENT_MARKS] = DefinedName(STATEMENT_MARKS, hidden=True, attr_text=marks_text(
         {k: v for k, v in written.items() if k in listed}))
     book.account = build_account(book.wb, positions, book.settings, balance, book.cache,
-                                 currencies=book.inputs.get("currencies"))
+                                 currencies=book.inputs.get("currencies"), hedged=book.inputs.get("hedged"),
+                                 cols=book.cols, inputs=book.inputs)

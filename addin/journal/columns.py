@@ -22,8 +22,10 @@ Conventions of the formulas:
 * a row without an entry price is blank ("") in every calculated column;
 * where a figure cannot be computed the cell says what is missing in a few words (never an Excel
   error code): "equity must be > 0", "out of order: sort by No.", "never stopped out";
-* ``Point value`` (contract size x FX to account, each falling back to the Instruments table and 1)
-  stands for ``contract_size`` with ``fx_rate`` 1 in the :mod:`addin.risk` functions;
+* ``Point value`` (contract size x FX to account; the contract size falls back to the Instruments
+  table and 1, FX to account to 1 only where the quote currency is the account currency, otherwise
+  the cell says "no FX rate": a rate is never assumed) stands for ``contract_size`` with
+  ``fx_rate`` 1 in the :mod:`addin.risk` functions;
 * running figures (Cumulative P/L, Peak P/L) read ranges from the header row to this row, which
   deleting or inserting rows keeps right; each row adds its figure to the row above's (O(1)), so
   typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC` for sorting;
@@ -424,19 +426,46 @@ def _direction(r, up, env):
 
 DIRECTION = (f'IF({E}="","",IF({_is(T("Side"), _LONG)},1,IF({_is(T("Side"), _SHORT)},-1,"{BAD_SIDE}")))')
 BAD_POINT = "contract size and FX must be numbers"
+NO_FX = "no FX rate: type FX to account"
+
+
+def _fx_to_account(r, env) -> object:
+    """The row's FX to account: typed (or the statement's), else 1 when the quote currency (the
+    row's, else the Instruments row's) is the account currency (the row's, else AccountCurrency),
+    else :data:`NO_FX` -- never 1 assumed for a price in another or an unknown currency."""
+    fx = r["FX to account"]
+    if not blank(fx):
+        return fx
+    quote = r["Quote currency"] if not blank(r["Quote currency"]) else iferror_inst(r, env, "Quote currency", "")
+    money = r["Account currency"] if not blank(r["Account currency"]) else env.settings.account_currency
+    if not blank(quote) and _upper(quote) == _upper(money):
+        return 1
+    return NO_FX
+
+
+def _upper(v: object) -> str:
+    """UPPER(TRIM(v)) of a cell: a number as its text (integers without ".0"), spaces collapsed."""
+    if isnum(v) and float(v).is_integer():
+        v = int(v)
+    return " ".join(str(v).split()).upper()
 
 
 def _point_value(r, up, env):
     if blank(r["Entry"]):
         return ""
     cs = r["Contract size"] if not blank(r["Contract size"]) else iferror_inst(r, env, "Contract size", 1)
-    fx = r["FX to account"] if not blank(r["FX to account"]) else 1
+    fx = _fx_to_account(r, env)
+    if fx == NO_FX:
+        return NO_FX
     return cs * fx if isnum(cs) and isnum(fx) else BAD_POINT
 
 
-POINT_VALUE = (f'IF({E}="","",IFERROR(IF({T("Contract size")}<>"",{T("Contract size")},'
-               f'IFERROR({inst("Contract size")},1))*IF({T("FX to account")}<>"",{T("FX to account")},1),'
-               f'"{BAD_POINT}"))')
+_QUOTE = f'IF({T("Quote currency")}<>"",{T("Quote currency")},IFERROR({inst("Quote currency")},""))'
+_MONEY_CUR = f'IF({T("Account currency")}<>"",{T("Account currency")},AccountCurrency)'
+_CS = f'IF({T("Contract size")}<>"",{T("Contract size")},IFERROR({inst("Contract size")},1))'
+POINT_VALUE = (f'IF({E}="","",IF({T("FX to account")}<>"",IFERROR({_CS}*{T("FX to account")},"{BAD_POINT}"),'
+               f'IF(AND({_QUOTE}<>"",UPPER(TRIM({_QUOTE}))=UPPER(TRIM({_MONEY_CUR}))),IFERROR({_CS}*1,"{BAD_POINT}"),'
+               f'"{NO_FX}")))')
 
 
 def _pip(r, up, env):
@@ -658,16 +687,18 @@ def _notional(r, up, env):
     e, q, pv = r["Entry"], r["Quantity"], r["Point value"]
     if blank(e) or blank(q):
         return ""
-    if not (isnum(e) and isnum(q) and isnum(pv)):
+    if not (isnum(e) and isnum(q)):
         return NOT_NUMBERS
+    if not isnum(pv):
+        return pv  # its words: "no FX rate: type FX to account", ...
     try:
         return risk.notional(q, e, pv)
     except RiskInputError as err:
         return _why(err, {"price": str(err), "contract_size": "point value must be > 0"})
 
 
-NOTIONAL = (f'IF(OR({E}="",{Q}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q}),ISNUMBER({_PV})),IF({E}<=0,'
-            f'"price must be > 0 (got "&{E}&")",IF({_PV}<=0,"point value must be > 0",ABS({Q})*{_PV}*{E})),'
+NOTIONAL = (f'IF(OR({E}="",{Q}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q})),IF(ISNUMBER({_PV}),IF({E}<=0,'
+            f'"price must be > 0 (got "&{E}&")",IF({_PV}<=0,"point value must be > 0",ABS({Q})*{_PV}*{E})),{_PV}),'
             f'"{NOT_NUMBERS}"))')
 _LEVU = T("Leverage used")
 
@@ -704,8 +735,10 @@ def _risk_at_stop(r, up, env):
     e, q, s, pv = r["Entry"], r["Quantity"], r["Stop"], r["Point value"]
     if blank(e) or blank(q) or blank(s):
         return ""
-    if not (isnum(e) and isnum(q) and isnum(s) and isnum(pv)):
+    if not (isnum(e) and isnum(q) and isnum(s)):
         return NOT_NUMBERS_STOP
+    if not isnum(pv):
+        return pv
     try:
         return risk.risk_at_stop(q, e, s, pv)
     except RiskInputError as err:
@@ -713,9 +746,9 @@ def _risk_at_stop(r, up, env):
                           "point_value": "point value must be > 0"})
 
 
-RISK_AT_STOP = (f'IF(OR({E}="",{Q}="",{S}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q}),ISNUMBER({S}),ISNUMBER({_PV})),'
-                f'IF({E}<=0,"entry must be > 0",IF({S}<=0,"stop must be > 0",IF({_PV}<=0,"point value must be > 0",'
-                f'ABS({E}-{S})*ABS({Q})*{_PV}))),"{NOT_NUMBERS_STOP}"))')
+RISK_AT_STOP = (f'IF(OR({E}="",{Q}="",{S}=""),"",IF(AND(ISNUMBER({E}),ISNUMBER({Q}),ISNUMBER({S})),'
+                f'IF(ISNUMBER({_PV}),IF({E}<=0,"entry must be > 0",IF({S}<=0,"stop must be > 0",IF({_PV}<=0,'
+                f'"point value must be > 0",ABS({E}-{S})*ABS({Q})*{_PV}))),{_PV}),"{NOT_NUMBERS_STOP}"))')
 
 
 def _risk_pct(r, up, env):

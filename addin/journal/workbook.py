@@ -115,7 +115,8 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
     inst_rows: dict[str, dict] = {}
     for i in reversed(instruments):  # MATCH finds the first row of a symbol
         inst_rows[i.symbol.upper()] = {"Asset class": i.asset_class, "Contract size": i.contract_size,
-                                       "Pip size": i.pip_size, "Margin rate": i.margin_rate}
+                                       "Pip size": i.pip_size, "Margin rate": i.margin_rate,
+                                       "Quote currency": i.quote_currency}
     serials = {k: [excel_serial(v) if isinstance(v, (datetime, date)) else v for v in cols[k]]
                for k in ("Open time", "Close time")}
     cash_from = C.first_trade_time(serials["Open time"])
