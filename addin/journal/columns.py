@@ -341,8 +341,10 @@ def _peak(r, up, env):
 
 
 def _asof(r) -> float:
+    """The time the row's cash counts up to: a time typed as text the spreadsheet could not read as
+    a date counts as no time (ISNUMBER in the formula), as an empty cell does."""
     c, o = r["Close time"], r["Open time"]
-    return c if not blank(c) else o if not blank(o) else NO_TIME
+    return c if isnum(c) else o if isnum(o) else NO_TIME
 
 
 def _cash(r, up, env):
@@ -350,7 +352,7 @@ def _cash(r, up, env):
 
 
 CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={CASH_FROM})'
-        f'*({CASH_TABLE}[Time]<=IF({T("Close time")}<>"",{T("Close time")},IF({T("Open time")}<>"",'
+        f'*({CASH_TABLE}[Time]<=IF(ISNUMBER({T("Close time")}),{T("Close time")},IF(ISNUMBER({T("Open time")}),'
         f'{T("Open time")},9.99E+307))),{CASH_TABLE}[Amount]))')
 
 
@@ -564,9 +566,19 @@ SRC_TRADE, SRC_RATE, SRC_CAP = "trade", "Instruments margin rate", "regulator's 
 SRC_UNKNOWN, SRC_ACCOUNT = "AccountLeverage: symbol not in Instruments", "AccountLeverage"
 
 
+# A time typed as text the spreadsheet could not read as a date ("31/02/2025 10:00", "yesterday")
+# counts as no time in every figure (the cap of the last day, the cash up to the other time, no
+# weekday or month on the Stats sheet); the row says so in its Leverage source, a column no other
+# figure reads.
+NOT_DATE = {"Open time": "open time is not a date", "Close time": "close time is not a date"}
+
+
 def _leverage_source(r, up, env):
     if blank(r["Entry"]):
         return ""
+    for col, message in NOT_DATE.items():
+        if not blank(r[col]) and not isnum(r[col]):
+            return message
     if not blank(r["Leverage"]):
         return SRC_TRADE
     if _margin_rate_leverage(r, env) is not None:
@@ -580,9 +592,10 @@ def _leverage_source(r, up, env):
     return SRC_ACCOUNT
 
 
-LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
+_NOT_DATE = "".join(f'IF(AND({T(col)}<>"",NOT(ISNUMBER({T(col)}))),"{message}",' for col, message in NOT_DATE.items())
+LEVERAGE_SOURCE = (f'IF({E}="","",{_NOT_DATE}IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
                    f'"{SRC_RATE}",IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
-                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}")))))')
+                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}")))))' + ")" * len(NOT_DATE))
 
 NOT_NUMBERS = "entry and quantity must be numbers"
 _PV = T("Point value")

@@ -52,6 +52,8 @@ def selected_index(cols: dict[str, list], n: int) -> int | None:
     closes = cols["Close time"]
     best = None
     for i, t in enumerate(closes):
+        if isinstance(t, str):  # typed as text the spreadsheet could not read as a date: no close time
+            continue
         if t is not None and (best is None or _serial(t) >= _serial(closes[best])):
             best = i
     return n - 1 if best is None else best
