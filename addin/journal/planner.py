@@ -95,10 +95,10 @@ def build(book: Book) -> None:
               ("Side", plan["Side"], None, "long or short (buy/sell, 1/-1)"),
               ("Entry", plan["Entry"], C.PRICE, ""), ("Stop", plan["Stop"], C.PRICE, ""),
               ("Target", plan["Target"], C.PRICE, ""),
-              ("Leverage", plan["Leverage"], "0.##", "the account's leverage, e.g. 30 for 1:30"),
-              ("FX to account", plan["FX to account"], "0.######",
+              ("Leverage", plan["Leverage"], C.schema.LEVERAGE, "the account's leverage, e.g. 30 for 1:30"),
+              ("FX to account", plan["FX to account"], C.schema.FX,
                "quote currency -> account currency; 1 when the same"),
-              ("Lot step", plan["Lot step"], "0.####", "smallest size increment"))
+              ("Lot step", plan["Lot step"], C.schema.SIZE, "smallest size increment"))
     P: dict[str, str] = {}
     V: dict[str, object] = {}
     for k, (label, v, fmt, note) in enumerate(inputs):
@@ -142,11 +142,11 @@ def build(book: Book) -> None:
         return 0.0 if v is None else v
 
     out("Asset class", look("Asset class", '""'), ival("asset_class", ""), None)
-    out("Contract size", look("Contract size", "1"), ival("contract_size", 1.0), "#,##0.##")
-    out("Pip size", look("Pip size", "0.0001"), ival("pip_size", 0.0001), "0.#####")
+    out("Contract size", look("Contract size", "1"), ival("contract_size", 1.0), C.schema.SIZE)
+    out("Pip size", look("Pip size", "0.0001"), ival("pip_size", 0.0001), C.schema.SIZE)
     out("Quote currency", look("Quote currency", '""'), ival("quote_currency", ""), None)
     pv = V["Contract size"] * V["FX to account"]
-    out("Point value", f'{P["Contract size"]}*{P["FX to account"]}', pv, "#,##0.####",
+    out("Point value", f'{P["Contract size"]}*{P["FX to account"]}', pv, C.schema.POINT,
         "account currency per 1.0 price move per lot")
     base = base_account(V["Asset class"], V["Symbol"], settings.account_currency)
     out("Account is base currency", f'AND(LEFT({P["Asset class"]},3)="FX_",'
@@ -194,7 +194,7 @@ def build(book: Book) -> None:
         cap = result(risk.max_leverage, settings.regulator, sym if cls == "" or str(cls)[:3].upper() == "FX_" else cls)
     out("Regulator's cap", f'IF({P["Asset class"]}="FUTURE","{FUTURE_CAP}",' + guarded(
         f'MAX_LEVERAGE(Regulator,IF(OR({P["Asset class"]}="",LEFT({P["Asset class"]},3)="FX_"),{P["Symbol"]},'
-        f'{P["Asset class"]}))') + ")", cap, '0.##"x"', "retail cap today under the Regulator setting")
+        f'{P["Asset class"]}))') + ")", cap, C.schema.LEVERAGE_X, "retail cap today under the Regulator setting")
     wp = result(risk.wipeout_pips, margin, size, pip, pv)
     out("Wipe-out distance, pips", f'WIPEOUT_PIPS({P["Margin"]},{P["Position size"]},{P["Pip size"]},'
         f'{P["Point value"]})', wp, "#,##0.0", "adverse move that loses the whole margin", addin=True)
