@@ -216,7 +216,7 @@ class TableSpec:
 
 # Deposits, withdrawals and other cash movements (BalanceEvent), one row each, by time.
 CASH = TableSpec(CASH_SHEET, CASH_TABLE, (
-    Field("Time", 17, DATE, "time"), Field("Amount", 13, MONEY, "amount"), Field("Kind", 12, TEXT, "kind"),
+    Field("Time", 17, DATE, "time"), Field("Amount", 13, MONEY, "amount"), Field("Kind", 24, TEXT, "kind"),  # "broker interest received"
     Field("Source", 60, TEXT, "source")))
 
 # The statement rows a fill could not read (RejectedRow).

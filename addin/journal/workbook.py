@@ -191,6 +191,8 @@ def print_setup(wb) -> None:
         else:
             ws.sheet_properties.pageSetUpPr.fitToPage = True
             ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = wide, tall
+        if title == cash.TITLE:  # its rows grow with every fill: the used area, not a fixed print area
+            ws.print_area = None
         if titles:
             ws.print_title_rows, cols = titles
             if cols:
