@@ -273,14 +273,21 @@ def values_width(values, fmt: str | None) -> float:
     """The width the widest of ``values`` (a column's cells) needs under ``fmt``, in one pass over
     the numbers (the widest number is the largest in size with the most decimals the format shows)
     and the longest texts: fast enough for 100,000 rows."""
-    nums = [v for v in values if type(v) in (int, float)]
-    texts = [v for v in values if isinstance(v, str) and v]
+    nums, texts = [], []
+    num, txt = nums.append, texts.append
+    for v in values:
+        t = type(v)
+        if t is float or t is int:
+            num(v)
+        elif t is str:
+            txt(v)
     w = 0.0
     if nums:
-        big = max(abs(min(nums)), abs(max(nums)))
-        probe = math.floor(big) + (0.123456789 if any(v != int(v) for v in nums[:1000]) or big < 1 else 0)
-        w = needed_width(-probe if min(nums) < 0 else probe, fmt)
-    if any(v is True or v is False for v in values):
+        lo, hi = min(nums), max(nums)
+        big = max(abs(lo), abs(hi))
+        probe = math.floor(big) + (0.123456789 if big < 1 or any(v != int(v) for v in nums[:1000]) else 0)
+        w = needed_width(-probe if lo < 0 else probe, fmt)
+    if fmt == schema.BOOL:
         w = max(w, needed_width(False, fmt))
     for t in heapq.nlargest(5, texts, key=len):
         w = max(w, needed_width(t, "@"))
