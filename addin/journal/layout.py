@@ -259,16 +259,6 @@ def column_widths(ws, cache: dict) -> dict[int, float]:
     return need
 
 
-def fit_columns(ws, cache: dict, cap: float = 60) -> None:
-    """Widen the columns of ``ws`` (never narrow them) to :func:`column_widths`, at most ``cap``."""
-    from openpyxl.utils import get_column_letter
-    for col, w in column_widths(ws, cache).items():
-        dim = ws.column_dimensions[get_column_letter(col)]
-        current = dim.width if dim.width else 8.43
-        if w > current:
-            dim.width = round(min(w, cap), 1)
-
-
 def values_width(values, fmt: str | None) -> float:
     """The width the widest of ``values`` (a column's cells) needs under ``fmt``, in one pass over
     the numbers (the widest number is the largest in size with the most decimals the format shows)
