@@ -249,8 +249,8 @@ def column_widths(ws, cache: dict) -> dict[int, float]:
             numeric = ref in cache and cell.number_format not in ("@", "General")
             w = plausible_width(cell.number_format, bold, size) if numeric else 0.0
             if isinstance(v, str) and v:
-                right = ws.cell(row=cell.row, column=cell.column + 1)
-                if right.value not in (None, "") or right.coordinate in cache:
+                right = ws._cells.get((cell.row, cell.column + 1))  # not ws.cell(): that would add a cell
+                if right is not None and (right.value not in (None, "") or right.coordinate in cache):
                     w = max(w, needed_width(v, "@", bold, size))
             elif not isinstance(v, str):
                 w = max(w, needed_width(v, cell.number_format, bold, size))
