@@ -366,8 +366,12 @@ def test_real_mt5_hedged_account_margin(tmp_path):
     fill_journal([src], path, leverage=100, progress=False)
     ws = openpyxl.load_workbook(path, data_only=True)["Account"]
     f = figures(ws)
-    assert f["Used margin"] == pytest.approx(1081.91, rel=0.003)
-    assert f["Margin without hedging relief"] == pytest.approx(1787, rel=0.01)
+    # The journal's Regulator is the template's ESMA: the stated 1:100 is capped at ESMA's 30:1 for these
+    # four majors (a broker outside ESMA, as MetaQuotes-Demo is, margins at 1:100), so every margin is
+    # 100/30 of the broker's; the hedging relief is the same fraction of either.
+    at_broker = 30 / 100
+    assert f["Used margin"] * at_broker == pytest.approx(1081.91, rel=0.003)
+    assert f["Margin without hedging relief"] * at_broker == pytest.approx(1787, rel=0.01)
     head = [c.value for c in ws[4]]
     rows = [dict(zip(head, r)) for r in ws.iter_rows(min_row=5, max_row=89, values_only=True)]
     hedged = {r["Symbol"]: r["Hedged lots"] for r in rows}

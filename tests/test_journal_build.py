@@ -222,11 +222,11 @@ def test_conditional_formats(wb):
         assert C.BY_NAME[name].number_format == '"TRUE";"TRUE";"FALSE"'
 
 
-def test_trades_prints_landscape_one_page_wide_with_the_header_on_every_page(wb):
+def test_trades_prints_landscape_legibly_with_the_header_and_ids_on_every_page(wb):
     ws = wb["Trades"]
     assert ws.page_setup.orientation == "landscape"
-    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
-    assert ws.print_title_rows == "$1:$1"
+    assert ws.page_setup.scale == 60 and not ws.sheet_properties.pageSetUpPr.fitToPage  # see workbook.PRINT
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$A:$B"
     for j, col in enumerate(C.COLUMNS):
         width = ws.column_dimensions[C.letter(j)].width
         assert all(len(word) + 2 <= width for word in col.name.split()), col.name  # wraps between words only

@@ -567,7 +567,9 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     cols: dict[str, list] = {}
     for c in C.INPUTS + C.TRAILING:
         vals = [r.get(c.name) for r in all_rows]
-        if c.kind in ("number", "date"):  # dates as the serials the cells hold, as the formulas compare them
+        if c.kind == "date":  # the serials the cells hold; a date typed as unreadable text stays text
+            vals = [v if C.isnum(v) else (None if v is None or v == "" else text(v)) for v in vals]
+        elif c.kind == "number":
             vals = [v if C.isnum(v) else None for v in vals]
         elif c.kind == "figure":  # a number, or the words why there is none
             vals = [v if C.isnum(v) else (None if v is None or v == "" else text(v)) for v in vals]

@@ -46,9 +46,9 @@ from ..journal import account, dashboard, planner, stats
 from ..journal import accounts as accounts_mod
 from ..journal import columns as C
 from ..journal.instruments import DEFAULT_INSTRUMENTS
-from ..journal.layout import Book
+from ..journal.layout import Book, widen_cols_xml
 from ..journal.settings import Settings
-from ..journal.workbook import _splice_cached
+from ..journal.workbook import _splice_cached, sheet_widths
 from .journal_state import SettingsError, read_instruments, read_settings
 from .xlsx_edit import (NS_MAIN, Cell, Package, _rels, cell_xml, col_letter, parse_cells, range_bounds,
                         read_sheet_rows, resolve, row_number, row_parts, split_ref)
@@ -223,6 +223,7 @@ class _Built:
     zf: zipfile.ZipFile
     failed: set[str] = field(default_factory=set)
     table_columns: dict[str, str] = field(default_factory=dict)  # table name -> its <tableColumns> element
+    widths: dict[str, dict[int, float]] = field(default_factory=dict)  # title -> column -> width its values need
 
 
 def _charts_of(zf: zipfile.ZipFile, part: str) -> list[str]:
@@ -311,6 +312,7 @@ def _build(cols: dict[str, list], n: int, settings: Settings, instruments: list,
                 if dm and cm:
                     built.table_columns[dm.group(1)] = cm.group(0)
         built.charts[title] = [_retitle(zf.read(c), titles) for c in _charts_of(zf, part)]
+        built.widths[title] = sheet_widths(ws, book.cache.get(title, {}))
         if ws.print_area:
             built.print_areas[title] = _retitle(ws.print_area.encode("utf-8"), titles).decode("utf-8")
     for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS,
@@ -735,7 +737,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         for ref in re.findall(r'<(?:\w+:)?mergeCell ref="([^"]+)"', sh.tail):
             if ref not in was.merges.get(title, []) and not (_cells_of(ref) & (owned | taken)):
                 merges.append(ref)
-        out.parts[part] = _sheet_xml(sh, cells, new.row_tags[title], merges).encode("utf-8")
+        out.parts[part] = widen_cols_xml(_sheet_xml(sh, cells, new.row_tags[title], merges),
+                                         new.widths.get(title, {})).encode("utf-8")
         out.done.add(part)
         # the charts on the sheet, in drawing order
         trades_ref = ("'" + trades_sheet.replace("'", "''") + "'!").encode("utf-8")

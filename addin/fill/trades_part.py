@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape
 
 from ..journal import columns as C
 from ..journal import schema
+from ..journal.layout import widen_cols_xml
+from ..journal.workbook import trades_widths
 from .package_write import _Buffered, _extend, _extend_tail
 from .plan import Plan
 from .xlsx_edit import (Cell, NotAJournal, Package, TableDef, _col_of, build_row, cached_equal, cell_xml, clean,
@@ -191,6 +193,8 @@ def write_part(raw, pkg: Package, lay: TradesLayout, plan: Plan, old_cached: lis
         if kind == "head":
             piece = re.sub(r'(<(?:\w+:)?dimension ref=")([^"]*)(")',
                            lambda m: m.group(1) + _extend(m.group(2), r1, new_last) + m.group(3), piece, count=1)
+            # each column at least as wide as its widest value shows (never narrower): no ###
+            piece = widen_cols_xml(piece, {c0 + j + 1: w for j, w in trades_widths(cols, header).items()})
             fh.write(piece)
             continue
         if kind == "tail":

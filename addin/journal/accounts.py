@@ -199,9 +199,9 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
                   fmt=C.MONEY, align=right)
         if a.currency == home and not blank:
             # the same style as a rate typed in (one look whatever the accounts: a fill adds no style)
-            s.formula(f"H{r}", f'IF(UPPER($C{r})=UPPER({home_ref}),1,"")', 1.0, fmt="0.######", fill=INPUT_FILL)
+            s.formula(f"H{r}", f'IF(UPPER($C{r})=UPPER({home_ref}),1,"")', 1.0, fmt=C.schema.FX, fill=INPUT_FILL)
         else:
-            s.value(f"H{r}", a.rate, fmt="0.######", fill=INPUT_FILL)
+            s.value(f"H{r}", a.rate, fmt=C.schema.FX, fill=INPUT_FILL)
         ok = a.rate is not None
         s.formula(f"I{r}", f'IF({live},"",IF(ISNUMBER($H{r}),$E{r}*$H{r},"{NO_RATE}"))',
                   "" if blank else (a.net * a.rate if ok else NO_RATE), fmt=C.MONEY, align=right)

@@ -57,7 +57,7 @@ def _table(s, name: str, col0: int, heads, rows, top: int = 3) -> None:
             if isinstance(v, str):
                 s.text(coord, v)
             else:
-                s.value(coord, v, fmt="yyyy-mm-dd" if heads[j][0] == "In force from" else "0.##")
+                s.value(coord, v, fmt="yyyy-mm-dd" if heads[j][0] == "In force from" else "General")
     ref = f"{get_column_letter(col0)}{top}:{get_column_letter(col0 + len(heads) - 1)}{top + max(len(rows), 1)}"
     ws.add_table(Table(displayName=name, ref=ref,
                        tableStyleInfo=TableStyleInfo(name="TableStyleLight1", showRowStripes=True)))

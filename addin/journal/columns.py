@@ -357,8 +357,10 @@ def _peak(r, up, env):
 
 
 def _asof(r) -> float:
+    """The time the row's cash counts up to: a time typed as text the spreadsheet could not read as
+    a date counts as no time (ISNUMBER in the formula), as an empty cell does."""
     c, o = r["Close time"], r["Open time"]
-    return c if not blank(c) else o if not blank(o) else NO_TIME
+    return c if isnum(c) else o if isnum(o) else NO_TIME
 
 
 def _cash(r, up, env):
@@ -366,7 +368,7 @@ def _cash(r, up, env):
 
 
 CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={CASH_FROM})'
-        f'*({CASH_TABLE}[Time]<=IF({T("Close time")}<>"",{T("Close time")},IF({T("Open time")}<>"",'
+        f'*({CASH_TABLE}[Time]<=IF(ISNUMBER({T("Close time")}),{T("Close time")},IF(ISNUMBER({T("Open time")}),'
         f'{T("Open time")},9.99E+307))),{CASH_TABLE}[Amount]))')
 
 
@@ -631,9 +633,19 @@ SRC_CASH = "held outright: no margin loan stated"
 ASSUMED = "assumed: "
 
 
+# A time typed as text the spreadsheet could not read as a date ("31/02/2025 10:00", "yesterday")
+# counts as no time in every figure (the cap of the last day, the cash up to the other time, no
+# weekday or month on the Stats sheet); the row says so in its Leverage source, a column no other
+# figure reads.
+NOT_DATE = {"Open time": "open time is not a date", "Close time": "close time is not a date"}
+
+
 def _leverage_source(r, up, env):
     if blank(r["Entry"]):
         return ""
+    for col, message in NOT_DATE.items():
+        if not blank(r[col]) and not isnum(r[col]):
+            return message
     if not blank(r["Leverage"]):
         return SRC_TRADE
     if _margin_rate_leverage(r, env) is not None:
@@ -649,10 +661,11 @@ def _leverage_source(r, up, env):
     return ASSUMED + src if env.leverage_assumed else src
 
 
-LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
+_NOT_DATE = "".join(f'IF(AND({T(col)}<>"",NOT(ISNUMBER({T(col)}))),"{message}",' for col, message in NOT_DATE.items())
+LEVERAGE_SOURCE = (f'IF({E}="","",{_NOT_DATE}IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
                    f'"{SRC_RATE}",IF({_IS_CASH},"{SRC_CASH}",IF({LEV_ASSUMED},"{ASSUMED}","")&'
                    f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
-                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))')
+                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))' + ")" * len(NOT_DATE))
 
 # The margin model of a pair whose base currency is the account currency (USDJPY in a USD account):
 # MetaTrader's Forex margin, quantity x contract size / leverage in the account (= base) currency,
@@ -920,12 +933,12 @@ CALCS: tuple[Column, ...] = (
     Column("Drawdown", "calc", 11, PCT, DRAWDOWN, twin=_drawdown),
     Column("Equity used", "calc", 12, MONEY, EQUITY_USED, twin=_equity_used),
     Column("Direction", "calc", 11, "0", DIRECTION, twin=_direction),
-    Column("Point value", "calc", 10, "#,##0.####", POINT_VALUE, twin=_point_value),
-    Column("Pip size", "calc", 8, "0.#####", PIP, twin=_pip),
+    Column("Point value", "calc", 10, schema.POINT, POINT_VALUE, twin=_point_value),
+    Column("Pip size", "calc", 8, schema.SIZE, PIP, twin=_pip),
     Column("Class", "calc", 13, "@", CLASS, twin=_class),
     Column("Cap class", "calc", 13, "@", CAP_CLASS, twin=_cap_class),
-    Column("Leverage cap", "calc", 10, "0.##", LEVERAGE_CAP, twin=_leverage_cap),
-    Column("Leverage used", "calc", 10, "0.##", LEVERAGE_USED, twin=_leverage_used),
+    Column("Leverage cap", "calc", 10, schema.LEVERAGE, LEVERAGE_CAP, twin=_leverage_cap),
+    Column("Leverage used", "calc", 10, schema.LEVERAGE, LEVERAGE_USED, twin=_leverage_used),
     Column("Leverage source", "calc", 16, "@", LEVERAGE_SOURCE, twin=_leverage_source),
     Column("Notional", "calc", 13, MONEY, NOTIONAL, twin=_notional),
     Column("Margin", "calc", 11, MONEY, MARGIN, twin=_margin),

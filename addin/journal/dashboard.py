@@ -52,6 +52,8 @@ def selected_index(cols: dict[str, list], n: int) -> int | None:
     closes = cols["Close time"]
     best = None
     for i, t in enumerate(closes):
+        if isinstance(t, str):  # typed as text the spreadsheet could not read as a date: no close time
+            continue
         if t is not None and (best is None or _serial(t) >= _serial(closes[best])):
             best = i
     return n - 1 if best is None else best
@@ -115,8 +117,8 @@ def build(book: Book) -> None:
              ("Close time", "Close time", C.DATE), ("Quantity", "Quantity", C.QTY), ("Entry", "Entry", C.PRICE),
              ("Stop", "Stop", C.PRICE), ("Target", "Target", C.PRICE), ("Exit", "Exit", C.PRICE),
              ("Net P/L", "Net P/L", C.MONEY), ("Equity used", "Equity used", C.MONEY),
-             ("Leverage used", "Leverage used", "0.##"), ("Leverage from", "Leverage source", "@"),
-             ("Point value", "Point value", "#,##0.####"), ("Pip size", "Pip size", "0.#####"),
+             ("Leverage used", "Leverage used", C.schema.LEVERAGE), ("Leverage from", "Leverage source", "@"),
+             ("Point value", "Point value", C.schema.POINT), ("Pip size", "Pip size", C.schema.SIZE),
              ("Class", "Cap class", "@"))
     F: dict[str, str] = {}
     V: dict[str, object] = {}
@@ -154,7 +156,7 @@ def build(book: Book) -> None:
 
     row_item("notional", "Notional", "Notional", C.MONEY, "position value, account currency (Trades)")
     row_item("eff", "Effective leverage", "Effective leverage", C.LEV, "notional / equity used")
-    row_item("cap", "Regulator's cap", "Leverage cap", '0.##"x"', "for the Regulator setting, on the open day")
+    row_item("cap", "Regulator's cap", "Leverage cap", C.schema.LEVERAGE_X, "for the Regulator setting, on the open day")
     cap = cv["cap"]
     used = lev / cap if isnum(lev) and isnum(cap) else ""
     item("capused", "Leverage used / cap", f'IF({both(LV, card["cap"])},{LV}/{card["cap"]},"")', used, "0%",
@@ -313,9 +315,9 @@ def _charts(book: Book, ws, n: int, top: int):
 
     mid = int((sum(DASH_WIDTHS) / 2 - sum(DASH_WIDTHS[:3])) * 7)
     specs = (("Balance, incl. cash in/out", "Balance", LineChart, "#,##0"),
-             ("Drawdown of trading P/L only", "Drawdown", LineChart, "0%"),
+             ("Drawdown of trading P/L only", "Drawdown", LineChart, "0.0%"),  # 0.2%, 0.4%: not 0%, 0%
              ("Risk % of equity per trade", "Risk %", BarChart, "0.0%"),
-             ("Effective leverage per trade", "Effective leverage", BarChart, '0"x"'))
+             ("Effective leverage per trade", "Effective leverage", BarChart, '0.0"x"'))
     for k, (title, col, kind, fmt) in enumerate(specs):
         ch = kind()
         ch.title = title

@@ -306,19 +306,19 @@ def plan_rows(plan: dict[str, object], settings, instruments) -> tuple[list[tupl
         return 0.0 if v is None else v
 
     out("Asset class", look("Asset class", '""'), ival("asset_class", ""), None)
-    out("Contract size", look("Contract size", "1"), ival("contract_size", 1.0), "#,##0.##")
-    out("Pip size", look("Pip size", "0.0001"), ival("pip_size", 0.0001), "0.#####")
+    out("Contract size", look("Contract size", "1"), ival("contract_size", 1.0), C.schema.SIZE)
+    out("Pip size", look("Pip size", "0.0001"), ival("pip_size", 0.0001), C.schema.SIZE)
     out("Quote currency", look("Quote currency", '""'), ival("quote_currency", ""), None)
     cs, fx = V["Contract size"], V["FX to account"]
     pv = cs * fx if isnum(cs) and isnum(fx) else BAD_POINT
-    out("Point value", f'IFERROR({P["Contract size"]}*{P["FX to account"]},"{BAD_POINT}")', pv, "#,##0.####",
+    out("Point value", f'IFERROR({P["Contract size"]}*{P["FX to account"]},"{BAD_POINT}")', pv, C.schema.POINT,
         "account currency per 1.0 price move per lot")
     base = base_account(V["Asset class"], V["Symbol"], settings.account_currency)
     out("Account is base currency", f'AND(LEFT({P["Asset class"]},3)="FX_",'
         f'UPPER(LEFT(TRIM({P["Symbol"]}),3))=UPPER(TRIM(AccountCurrency)))', base, None,
         "TRUE: margin in the base currency, profit at 1/price (USDJPY in a USD account)")
     lev = leverage_value(V["Leverage"])
-    out("Leverage used", leverage_formula(P["Leverage"]), lev, "0.##", "the Leverage input read as a number")
+    out("Leverage used", leverage_formula(P["Leverage"]), lev, C.schema.LEVERAGE, "the Leverage input read as a number")
     at[0] += 1
     rows.append((at[0], None, None, None, None, "The plan"))
     at[0] += 1
@@ -352,7 +352,7 @@ def plan_rows(plan: dict[str, object], settings, instruments) -> tuple[list[tupl
          .rule("point_value", PV, pv, f"{PV}>0", "> 0", ok(pv) and pv > 0)
          .rule("lot_step", L, step, f"{L}>=0", ">= 0", ok(step) and step >= 0))
     raw = f.value(lambda: amt / (abs(e - st) * pv))
-    out("Size before rounding", f.formula(f"{RA}/(ABS({E}-{S})*{PV})"), raw, "#,##0.######",
+    out("Size before rounding", f.formula(f"{RA}/(ABS({E}-{S})*{PV})"), raw, C.schema.QTY,
         "risk amount / (stop distance x point value)")
     RAW = P["Size before rounding"]
     size = raw if not ok(raw) else f.value(lambda: risk.position_size(amt, e, st, pv, step))
@@ -402,7 +402,7 @@ def plan_rows(plan: dict[str, object], settings, instruments) -> tuple[list[tupl
                      V["Symbol"] if cls == "" or str(cls)[:3].upper() == "FX_" else cls)
     out("Regulator's cap", f'IF({P["Asset class"]}="FUTURE","{FUTURE_CAP}",' + guarded(
         f'MAX_LEVERAGE(Regulator,IF(OR({P["Asset class"]}="",LEFT({P["Asset class"]},3)="FX_"),{P["Symbol"]},'
-        f'{P["Asset class"]}))') + ")", cap, '0.##"x"', CAP_NOTE)
+        f'{P["Asset class"]}))') + ")", cap, C.schema.LEVERAGE_X, CAP_NOTE)
 
     # Wipe-out distance: WIPEOUT_PIPS(margin, size, pip size, point value)
     f = (Figure().given(M_, ok(margin), margin).given(Z, ok(size), size)
@@ -515,9 +515,9 @@ def build(book: Book) -> None:
     notes = {"Equity": (C.MONEY, "account currency"), "Risk per trade": ("0.00%", "fraction of equity"),
              "Symbol": (None, "a symbol of the Instruments sheet"), "Side": (None, "long or short (buy/sell, 1/-1)"),
              "Entry": (C.PRICE, ""), "Stop": (C.PRICE, ""), "Target": (C.PRICE, ""),
-             "Leverage": ("0.##", "the account's leverage, e.g. 30 for 1:30"),
-             "FX to account": ("0.######", "quote currency -> account currency; 1 when the same"),
-             "Lot step": ("0.####", "smallest size increment")}
+             "Leverage": (C.schema.LEVERAGE, "the account's leverage, e.g. 30 for 1:30"),
+             "FX to account": (C.schema.FX, "quote currency -> account currency; 1 when the same"),
+             "Lot step": (C.schema.SIZE, "smallest size increment")}
     for k, label in enumerate(INPUT_LABELS):
         r = FIRST_INPUT_ROW + k
         v = plan[label]

@@ -37,13 +37,24 @@ STATEMENT, TRADER, FORMULA, PROGRAM = "statement", "trader", "formula", "program
 
 # Number formats ------------------------------------------------------------------------------------
 
-PRICE = "#,##0.00###"
-QTY = "#,##0.####"
+# No format ends its decimals in optional digits only ("0.##", "#,##0.####"): Excel then shows a
+# whole number with a bare trailing dot ("30.", "100,000."), LibreOffice without. Each figure kind has
+# at least one fixed decimal, or "General" where the precision varies by instrument by orders of
+# magnitude (quantities from 0.0001 BTC to 100,000 units, contract sizes, pip sizes, lot steps): a
+# fixed count would round the small ones to 0 or pad the large ones, and General shows what the cell
+# holds in both suites (up to 11 characters, then rounded or scientific).
+PRICE = "#,##0.00###"      # 2 decimals at least (stocks, indices), 5 at most (FX quotes to the pipette)
+QTY = "General"            # lots, shares, contracts, coins: 0.01, 100, 0.00012
 MONEY = "#,##0.00"
 PCT = "0.00%"
 LEV = '0.0"x"'
 DATE = "yyyy-mm-dd hh:mm"
 TEXT = "@"
+SIZE = "General"           # contract sizes (100,000, 100, 1, 0.1), pip sizes (0.0001, 0.01, 1), lot steps
+FX = "0.0000##"            # an exchange rate: 4 decimals at least, 6 at most (JPY->USD 0.006778)
+LEVERAGE = "0.0#"          # a leverage as a number (30.0, 33.33): the Trades and Planner cells
+LEVERAGE_X = '0.0#"x"'     # the same with its x (the Dashboard's and Planner's cap)
+POINT = "#,##0.00##"       # a point value in account currency per unit of price (100,000.00; 0.0068)
 # A boolean shows TRUE/FALSE in Excel whatever the format; LibreOffice stores it as 1/0 and needs this.
 BOOL = '"TRUE";"TRUE";"FALSE"'
 
@@ -120,7 +131,7 @@ TRADES_INPUTS: tuple[Column, ...] = (
     Column("Asset class", "text", 12, TEXT, field="asset_class"),
     Column("Side", "text", 6, TEXT, field="side"),
     Column("Quantity", "number", 10, QTY, field="quantity"),
-    Column("Contract size", "number", 10, "#,##0.##", field="contract_size"),
+    Column("Contract size", "number", 10, SIZE, field="contract_size"),
     Column("Entry", "number", 11, PRICE, field="entry"),
     Column("Stop", "number", 11, PRICE, field="stop"),
     Column("Target", "number", 11, PRICE, field="target"),
@@ -131,9 +142,9 @@ TRADES_INPUTS: tuple[Column, ...] = (
     Column("Profit", "number", 11, MONEY, field="profit"),
     Column("Quote currency", "text", 10, TEXT, field="quote_currency"),
     Column("Account currency", "text", 10, TEXT, field="account_currency"),
-    Column("FX to account", "number", 10, "0.######", field="fx_to_account"),
+    Column("FX to account", "number", 10, FX, field="fx_to_account"),
     Column("Equity", "number", 11, MONEY, field="equity"),
-    Column("Leverage", "number", 10, "0.##", field="leverage"),
+    Column("Leverage", "number", 10, LEVERAGE, field="leverage"),
     # How close the trade came to the stop-out, over price bars a fill was given (addin.fill.excursions):
     # statement-owned, written only by a fill with bars that reach the trade, kept by a fill without.
     Column("MAE", "figure", 10, PRICE, field="mae"),
@@ -207,7 +218,7 @@ class TableSpec:
 
 # Deposits, withdrawals and other cash movements (BalanceEvent), one row each, by time.
 CASH = TableSpec(CASH_SHEET, CASH_TABLE, (
-    Field("Time", 17, DATE, "time"), Field("Amount", 13, MONEY, "amount"), Field("Kind", 12, TEXT, "kind"),
+    Field("Time", 17, DATE, "time"), Field("Amount", 13, MONEY, "amount"), Field("Kind", 24, TEXT, "kind"),  # "broker interest received"
     Field("Source", 60, TEXT, "source")))
 
 # The statement rows a fill could not read (RejectedRow).
@@ -218,7 +229,7 @@ REJECTED = TableSpec(REJECTED_SHEET, REJECTED_TABLE, (
 # The contract data the Trades formulas look up (Instrument): the template's rows, then the trader's.
 INSTRUMENTS = TableSpec(INSTRUMENTS_SHEET, INSTRUMENTS_TABLE, tuple(Field(*f, owner=TRADER) for f in (
     ("Symbol", 10, TEXT, "symbol"), ("Asset class", 13, TEXT, "asset_class"),
-    ("Contract size", 12, "#,##0.##", "contract_size"), ("Pip size", 9, "0.#####", "pip_size"),
+    ("Contract size", 12, SIZE, "contract_size"), ("Pip size", 9, SIZE, "pip_size"),
     ("Quote currency", 9, TEXT, "quote_currency"), ("Margin rate", 9, "0.00%", "margin_rate"),
     ("Description", 36, TEXT, "description"))))
 

@@ -138,7 +138,13 @@ def _tag_mask(key_ref: str) -> str:
 
 
 def _weekday_mask(day: int) -> str:
-    return f"ISNUMBER({T}[Open time])*(WEEKDAY({T}[Open time],2)={day})"
+    """The weekday rows' SUMPRODUCT factor. An Open time typed as text the spreadsheet could not
+    read as a date ("31/02/2025 10:00", "yesterday") selects no weekday: WEEKDAY reads 0 in its
+    place, so that row is skipped instead of turning the whole block into #VALUE!. IF over a range
+    computes element by element only in an array formula in Excel 2019 and earlier, so the weekday
+    rows' cells are classic array formulas (:func:`stat_formulas`)."""
+    o = f"{T}[Open time]"
+    return f"ISNUMBER({o})*(WEEKDAY(IF(ISNUMBER({o}),{o},0),2)={day})"
 
 
 NUM = '">="&-9.99E+307'  # a criterion only numbers meet (built from a number, so it reads the same in every locale)
@@ -179,7 +185,7 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         unknown = f'COUNTIFS({OC},"{C.UNKNOWN}",{P},{NUM}{crit})'
     h = {k: f"${COL[k]}{row}" for k, *_ in HELPER_COLUMNS}
     var = f"({h['sr2']}-{h['sr']}*{h['sr']}/{h['nr']})"
-    return {
+    out = {
         "n": count,
         "wins": wins,
         "losses": losses,
@@ -199,6 +205,9 @@ def stat_formulas(mask: str, row: int, crit: str | None = None) -> dict[str, obj
         "nr": nr, "sr": sr, "sr2": f"SUMPRODUCT({mr},{R},{R})", "nl": nl, "sl": sl,
         "oc_k": known[OC], "oc_t": true[OC], "sb_k": known[SB], "sb_t": true[SB], "oc_u": unknown,
     }
+    if "IF(" in mask:  # a mask with IF over a range (the weekdays): array formulas, see _weekday_mask
+        out = {k: ("array", f) if isinstance(f, str) and mask in f else f for k, f in out.items()}
+    return out
 
 
 # Python twins -------------------------------------------------------------------------------------

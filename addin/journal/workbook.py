@@ -60,7 +60,8 @@ from . import columns as C
 from . import instruments as instruments_sheet
 from .cash import CASH_COLUMNS, cash_rows
 from .instruments import DEFAULT_INSTRUMENTS, INSTRUMENT_COLUMNS, Instrument
-from .layout import Book, clean_text, excel_serial, format_source
+from .layout import (Book, clean_text, column_widths, excel_serial, format_source, plausible_width, text_width,
+                     values_width)
 from .rejected import REJECTED_COLUMNS
 from .settings import SETTINGS_CELLS, STATED, Settings, default_mark
 
@@ -103,6 +104,112 @@ def assumed_settings(settings: Settings) -> set[str]:
     """The template's rule: a setting a statement states (settings.STATED) that holds its default is
     marked as assumed (nobody stated it)."""
     return {f for f in STATED if getattr(settings, f) == Settings.model_fields[f].default}
+
+
+TEXT_CAP = 30   # the widest a Trades text column is made (its value runs into the next cell otherwise)
+SHEET_CAP = 40  # the widest a column of another sheet is made for its values
+
+
+def sheet_widths(ws, cache: dict) -> dict[int, float]:
+    """{column (1-based): width} a summary or side sheet needs (:func:`layout.column_widths`); the
+    Account sheet's position columns at least the width of their :data:`layout.PLAUSIBLE` value,
+    as they are empty until positions are open."""
+    need = {c: min(w, SHEET_CAP) for c, w in column_widths(ws, cache).items()}
+    if ws.title == account.TITLE:
+        for j, (name, width, fmt, _) in enumerate(account.POSITION_COLUMNS):
+            need[j + 1] = max(need.get(j + 1, 0), width, plausible_width(fmt),
+                              *(text_width(word, bold=True) + 1.2 for word in name.split()))
+    return need
+
+
+def trades_widths(cols: dict[str, list], header: Sequence[str]) -> dict[int, float]:
+    """{column (0-based, in ``header`` order): width} the Trades columns need: the widest value of
+    each column as it shows (:func:`layout.values_width`), a number column at least its
+    :data:`layout.PLAUSIBLE` width, and the longest word of its header (headers wrap between words)."""
+    out = {}
+    for j, name in enumerate(header):
+        col = C.BY_NAME.get(name)
+        if col is None:
+            continue
+        got = values_width(cols.get(name) or (), col.number_format)
+        if col.kind == "text":  # ids, names, notes, file names: 30 wide at most, longer ones are cut in print
+            got = min(got, TEXT_CAP)
+        out[j] = max(got, col.width,
+                     plausible_width(col.number_format) if col.kind in ("number", "calc", "figure", "date") else 0,
+                     *(text_width(word, bold=True) + 1.2 for word in name.split()))
+    return out
+
+
+def fit_widths(book: Book) -> None:
+    """Widen every column to its widest value as the cell shows it, so that no number prints as ###
+    and no label is cut by the cell to its right (a fill widens them the same way: see
+    addin/fill/trades_part.py and addin/fill/summary.py)."""
+    for ws in book.wb.worksheets:
+        if ws.title in (trades_sheet.TITLE, CONF, ledger.TITLE):
+            continue
+        for col, w in sheet_widths(ws, book.cache.get(ws.title, {})).items():
+            dim = ws.column_dimensions[C.schema.letter(col - 1)]
+            if w > (dim.width or 8.43):
+                dim.width = round(min(w, 60), 1)
+    ws = book.wb[trades_sheet.TITLE]
+    for j, w in trades_widths(book.cols, [c.name for c in C.COLUMNS]).items():
+        ws.column_dimensions[C.schema.letter(j)].width = round(min(w, 60), 1)
+
+
+# Print setup by sheet: (orientation, pages wide, pages tall; 0 = as many as needed, None = a scale),
+# then the rows and columns repeated on every page.
+#
+# * Dashboard and Planner: one page each, portrait.
+# * Stats and Account: one page wide, as many pages tall as their rows need (the breakdown has a row
+#   per symbol: 100 symbols do not fit a legible page).
+# * Trades: every column, at 60 %, over as many pages as its width needs, the pages of the same rows
+#   printed one after the other (over, then down); the header row and the Trade ID and No. columns
+#   on every page, so each page says which trade a figure belongs to. At 60 % the 11-point text
+#   prints 6.6 points (its words' boxes 8.6 points high): legible, where one page wide made it 2.
+# * Every other sheet (Plans included, its header row on every page): one page wide.
+# Every page says its sheet (header, left) and its page number (footer, right).
+PRINT = {
+    dashboard.TITLE: ("portrait", 1, 1, None),
+    planner.TITLE: ("portrait", 1, 1, None),
+    stats.TITLE: ("landscape", 1, 0, None),
+    account.TITLE: ("landscape", 1, 0, None),
+    trades_sheet.TITLE: ("landscape", None, None, ("1:1", "A:B")),
+    cash.TITLE: ("landscape", 1, 0, None),
+    plans.TITLE: ("landscape", 1, 0, ("1:1", None)),
+    instruments_sheet.TITLE: ("portrait", 1, 0, ("1:1", None)),
+    caps.TITLE: ("landscape", 1, 0, None),
+    settings_sheet.TITLE: ("landscape", 1, 0, None),
+    rejected.TITLE: ("landscape", 1, 0, ("1:1", None)),
+}
+TRADES_SCALE = 60
+
+
+def print_setup(wb) -> None:
+    """The print setup of every visible sheet (:data:`PRINT`); a fill keeps it (the summary sheets'
+    page setup is copied as it was, the other sheets are edited cell by cell)."""
+    for title, (orientation, wide, tall, titles) in PRINT.items():
+        ws = wb[title]
+        ws.page_setup.orientation = orientation
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        if wide is None:
+            ws.sheet_properties.pageSetUpPr.fitToPage = False
+            ws.page_setup.scale = TRADES_SCALE
+            ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = None
+            ws.page_setup.pageOrder = "overThenDown"
+        else:
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = wide, tall
+        if title == cash.TITLE:  # its rows grow with every fill: the used area, not a fixed print area
+            ws.print_area = None
+        if titles:
+            ws.print_title_rows, cols = titles
+            if cols:
+                ws.print_title_cols = cols
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.header = ws.page_margins.footer = 0.3
+        ws.oddHeader.left.text = "&A"
+        ws.oddFooter.right.text = "Page &P of &N"
 
 
 def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequence[Instrument],
@@ -169,6 +276,8 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     for fld, name, *_ in SETTINGS_CELLS:  # settings.build marks every default: keep the assumed ones
         if fld in STATED and fld not in assumed:
             wb.defined_names.pop(default_mark(name), None)
+    fit_widths(book)
+    print_setup(wb)
     wb.active = 0
     wb.calculation = CalcProperties(calcId=CALC_ID, fullCalcOnLoad=None)
     wb.properties.creator = "leverage-addin"
