@@ -143,7 +143,9 @@ def test_validation_refuses_a_typed_time_and_lets_through_what_settings_reads(jo
 
 def test_leverage_typed_as_30_gives_the_python_written_figures(journals, tmp_path):
     """Typing 50 into AccountLeverage of a journal built with 30 shows every figure of the journal
-    Python built with 50, and the cell shows 1:50."""
+    Python built with 50, and the cell shows 1:50. The Planner is the plan's own: its yellow Leverage
+    input was seeded from Settings when the journal was made and keeps its value (30) until the
+    trader types another, so its figures stay those of a 1:30 plan."""
     default, lev50 = journals
     lev = CELL["account_leverage"]
     built = run_lo({"input": str(lev50), "steps": [["calculate_all"]], "dump": str(tmp_path / "a.json")}, tmp_path)
@@ -154,7 +156,11 @@ def test_leverage_typed_as_30_gives_the_python_written_figures(journals, tmp_pat
     assert typed["Settings"]["cells"][lev][:3] == ["n", 50, "1:50"]
     assert built["Settings"]["cells"][lev][:3] == ["n", 50, "1:50"]
     differ, depends = [], 0
+    planner = schema.PLANNER_SHEET
+    assert typed[planner]["cells"]["B11"][:2] == ["n", 30] and built[planner]["cells"]["B11"][:2] == ["n", 50]
     for sheet, data in built.items():
+        if sheet == planner:
+            continue
         for ref, cell in data["cells"].items():
             if cell[3] is None:
                 continue
