@@ -400,11 +400,11 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     # fill's view of the cells the program wrote there, so none of them is taken for the trader's).
     legacy = bool((inputs or {}).get("legacy_account"))
     for label, name, note in () if legacy else (
-            ("Hedged margin rate: currency and metal pairs", HEDGED_PAIRS,
+            ("Hedged rate: FX and metal pairs", HEDGED_PAIRS,
              "share of the full margin charged on hedged lots (longs against shorts of one symbol in one "
              "account): Hedged margin / Contract size in the symbol specification; 50% is MetaTrader's usual "
              "Forex setting, assumed until you type your broker's"),
-            ("Hedged margin rate: other symbols", HEDGED_OTHER,
+            ("Hedged rate: other symbols", HEDGED_OTHER,
              "100% assumed (no relief) until you type your broker's rate from the symbol specification")):
         r = row[0]
         s.text(f"A{r}", label, font=LABEL_FONT, border=BOX)

@@ -28,7 +28,16 @@ from dataclasses import dataclass
 
 from ..risk import portfolio as rp
 from . import columns as C
-from .layout import BOX, HEAD_FILL, HEAD_FONT, INPUT_FILL, LABEL_FONT, NOTE_FONT, SECTION_FONT
+from .layout import (
+    BOX,
+    HEAD_FILL,
+    HEAD_FONT,
+    INPUT_FILL,
+    LABEL_FONT,
+    NOTE_FONT,
+    SECTION_FONT,
+    text_width,
+)
 
 HOME = "HomeCurrency"             # defined name: the home currency cell
 RATES_WRITTEN = "AccountRatesWritten"  # hidden defined name: the rates the program wrote ("CUR=rate;...")
@@ -136,7 +145,8 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     home currency), "rates" {currency: a typed rate}, "accounts" (a layout of that many rows only)."""
     from openpyxl.styles import Alignment
     from openpyxl.workbook.defined_name import DefinedName
-    from .account import TABLE, SHEET, _num
+
+    from .account import SHEET, TABLE, _num
     right = Alignment(horizontal="right")
     home = str(inputs.get("home") or settings.account_currency).strip().upper()
     shape = inputs.get("accounts")
@@ -179,6 +189,10 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         x = chr(ord("A") + j)
         s.text(f"{x}{r}", h, font=HEAD_FONT, fill=HEAD_FILL,
                align=Alignment(wrap_text=True, horizontal="center", vertical="center"))
+        # a header wraps between its words, never inside one: the column at least its longest word
+        dim = ws.column_dimensions[x]
+        dim.width = max(dim.width or 8.43, *(text_width(word, bold=True) + 1.2 for word in h.split()))
+    ws.row_dimensions[r].height = 30  # two lines: the headers wrap between words
     first = r + 1
     for a in rows or [AccountRow("", "", "")]:
         r += 1
