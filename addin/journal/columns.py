@@ -635,40 +635,37 @@ ASSUMED = "assumed: "
 
 # A time typed as text the spreadsheet could not read as a date ("31/02/2025 10:00", "yesterday")
 # counts as no time in every figure (the cap of the last day, the cash up to the other time, no
-# weekday or month on the Stats sheet); the row says so at the end of its Leverage source (which
-# Over cap reads only by its start, the "assumed: " mark).
+# weekday or month on the Stats sheet); the row says so in its Leverage source, a column no other
+# figure reads (Over cap tests the assumed account leverage itself).
 NOT_DATE = {"Open time": "open time is not a date", "Close time": "close time is not a date"}
-
-
-def _not_date(r) -> str:
-    return "".join(f"; {message}" for col, message in NOT_DATE.items() if not blank(r[col]) and not isnum(r[col]))
 
 
 def _leverage_source(r, up, env):
     if blank(r["Entry"]):
         return ""
+    for col, message in NOT_DATE.items():
+        if not blank(r[col]) and not isnum(r[col]):
+            return message
     if not blank(r["Leverage"]):
-        src = SRC_TRADE
-    elif _margin_rate_leverage(r, env) is not None:
-        src = SRC_RATE
-    elif _is_cash(r):
-        src = SRC_CASH
+        return SRC_TRADE
+    if _margin_rate_leverage(r, env) is not None:
+        return SRC_RATE
+    if _is_cash(r):
+        return SRC_CASH
+    cap = r["Leverage cap"]
+    if isnum(cap) and cap < env.settings.account_leverage:
+        src = SRC_CAP
     else:
-        cap = r["Leverage cap"]
-        if isnum(cap) and cap < env.settings.account_leverage:
-            src = SRC_CAP
-        else:
-            k = key(r)
-            src = SRC_UNKNOWN if blank(k) or str(k).upper() not in env.instruments else SRC_ACCOUNT
-        src = ASSUMED + src if env.leverage_assumed else src
-    return src + _not_date(r)
+        k = key(r)
+        src = SRC_UNKNOWN if blank(k) or str(k).upper() not in env.instruments else SRC_ACCOUNT
+    return ASSUMED + src if env.leverage_assumed else src
 
 
-_NOT_DATE = "&".join(f'IF(AND({T(col)}<>"",NOT(ISNUMBER({T(col)}))),"; {message}","")' for col, message in NOT_DATE.items())
-LEVERAGE_SOURCE = (f'IF({E}="","",IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
+_NOT_DATE = "".join(f'IF(AND({T(col)}<>"",NOT(ISNUMBER({T(col)}))),"{message}",' for col, message in NOT_DATE.items())
+LEVERAGE_SOURCE = (f'IF({E}="","",{_NOT_DATE}IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
                    f'"{SRC_RATE}",IF({_IS_CASH},"{SRC_CASH}",IF({LEV_ASSUMED},"{ASSUMED}","")&'
                    f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
-                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}")))))&{_NOT_DATE})')
+                   f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))' + ")" * len(NOT_DATE))
 
 # The margin model of a pair whose base currency is the account currency (USDJPY in a USD account):
 # MetaTrader's Forex margin, quantity x contract size / leverage in the account (= base) currency,
@@ -902,14 +899,14 @@ def _over_cap(r, up, env):
         return ""
     if _is_cash(r):
         return False
-    lev, cap, eff, src = r["Leverage used"], r["Leverage cap"], r["Effective leverage"], r["Leverage source"]
+    lev, cap, eff = r["Leverage used"], r["Leverage cap"], r["Effective leverage"]
     if not isnum(cap):
         return ""
     equity_known = not blank(r["Equity"]) or not env.start_assumed
     if isnum(eff) and equity_known and eff > cap:
         return True
-    if str(src).startswith(ASSUMED):
-        return UNKNOWN
+    if blank(r["Leverage"]) and _margin_rate_leverage(r, env) is None and env.leverage_assumed:
+        return UNKNOWN  # the leverage used rests on the template's AccountLeverage
     return lev > cap if isnum(lev) else ""
 
 
@@ -917,7 +914,7 @@ _EQ_KNOWN = f'OR({T("Equity")}<>"",NOT(IFERROR(StartingBalance={_MARK_START},FAL
 _EFF = T("Effective leverage")
 OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),"",'
             f'IF(AND(ISNUMBER({_EFF}),{_EQ_KNOWN},N({_EFF})>{T("Leverage cap")}),TRUE,'
-            f'IF(LEFT({T("Leverage source")},{len(ASSUMED)})="{ASSUMED}","{UNKNOWN}",'
+            f'IF(AND({T("Leverage")}="",NOT(ISNUMBER(IFERROR(1/{inst("Margin rate")},""))),{LEV_ASSUMED}),"{UNKNOWN}",'
             f'IF(ISNUMBER({_LEVU}),{_LEVU}>{T("Leverage cap")},""))))))')
 
 
