@@ -203,7 +203,7 @@ def build(book: Book) -> None:
     else:
         allowed = ""
     item("allowed", "Size the risk budget allowed", f'IF({both(E, S, EQ, PV)},'
-         f'POSITION_SIZE(RISK_AMOUNT({EQ},RiskPerTrade),{E},{S},{PV}),"")', allowed, C.QTY, "POSITION_SIZE",
+         f'POSITION_SIZE(RISK_AMOUNT({EQ},RiskPerTrade),{E},{S},{PV}),"")', allowed, C.schema.SIZE_FIGURE, "POSITION_SIZE",
          addin=True)
     item("taken", "Size taken", f'IF({Q}="","",{Q})', "" if blank(q) else q, C.QTY)
     ratio = (q / allowed if allowed > 0 else "") if isnum(q) and isnum(allowed) else ""

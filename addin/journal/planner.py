@@ -352,7 +352,7 @@ def plan_rows(plan: dict[str, object], settings, instruments) -> tuple[list[tupl
          .rule("point_value", PV, pv, f"{PV}>0", "> 0", ok(pv) and pv > 0)
          .rule("lot_step", L, step, f"{L}>=0", ">= 0", ok(step) and step >= 0))
     raw = f.value(lambda: amt / (abs(e - st) * pv))
-    out("Size before rounding", f.formula(f"{RA}/(ABS({E}-{S})*{PV})"), raw, C.schema.QTY,
+    out("Size before rounding", f.formula(f"{RA}/(ABS({E}-{S})*{PV})"), raw, C.schema.SIZE_FIGURE,
         "risk amount / (stop distance x point value)")
     RAW = P["Size before rounding"]
     size = raw if not ok(raw) else f.value(lambda: risk.position_size(amt, e, st, pv, step))

@@ -45,6 +45,7 @@ STATEMENT, TRADER, FORMULA, PROGRAM = "statement", "trader", "formula", "program
 # holds in both suites (up to 11 characters, then rounded or scientific).
 PRICE = "#,##0.00###"      # 2 decimals at least (stocks, indices), 5 at most (FX quotes to the pipette)
 QTY = "General"            # lots, shares, contracts, coins: 0.01, 100, 0.00012
+SIZE_FIGURE = "#,##0.00##"  # a size computed, not typed nor rounded to a lot step (0.35492641...): 2 to 4 decimals
 MONEY = "#,##0.00"
 PCT = "0.00%"
 LEV = '0.0"x"'

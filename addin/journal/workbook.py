@@ -166,7 +166,9 @@ def fit_widths(book: Book) -> None:
 #   printed one after the other (over, then down); the header row and the Trade ID and No. columns
 #   on every page, so each page says which trade a figure belongs to. At 60 % the 11-point text
 #   prints 6.6 points (its words' boxes 8.6 points high): legible, where one page wide made it 2.
-# * Every other sheet (Plans included, its header row on every page): one page wide.
+# * Plans: as Trades (its 25 columns one page wide would print at about 3 points), with its header
+#   row and the Recorded and Symbol columns on every page.
+# * Every other sheet: one page wide.
 # Every page says its sheet (header, left) and its page number (footer, right).
 PRINT = {
     dashboard.TITLE: ("portrait", 1, 1, None),
@@ -175,7 +177,7 @@ PRINT = {
     account.TITLE: ("landscape", 1, 0, None),
     trades_sheet.TITLE: ("landscape", None, None, ("1:1", "A:B")),
     cash.TITLE: ("landscape", 1, 0, None),
-    plans.TITLE: ("landscape", 1, 0, ("1:1", None)),
+    plans.TITLE: ("landscape", None, None, ("1:1", "A:B")),
     instruments_sheet.TITLE: ("portrait", 1, 0, ("1:1", None)),
     caps.TITLE: ("landscape", 1, 0, None),
     settings_sheet.TITLE: ("landscape", 1, 0, None),
