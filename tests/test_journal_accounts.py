@@ -76,6 +76,21 @@ def test_three_accounts_by_hand(tmp_path):
     assert any("NOT ONE CURRENCY" in str(c.value) for row in note.iter_rows() for c in row)
 
 
+def test_every_sheet_that_adds_the_accounts_money_says_it_is_not_one_currency(tmp_path):
+    """Stats and the Dashboard add Net P/L and balances over the Trades rows as they stand: with
+    accounts in USD, JPY and CHF each says so under its title, naming the currencies; a journal of
+    one currency says nothing there, and a re-fill writes the words once."""
+    path = tmp_path / "three.xlsx"
+    build_journal(path, hand_trades(), settings=Settings(starting_balance=10_000))
+    wb = openpyxl.load_workbook(path)
+    for title in ("Stats", "Dashboard"):
+        assert wb[title]["A2"].value.startswith("NOT ONE CURRENCY") and "CHF, JPY, USD" in wb[title]["A2"].value
+    one = tmp_path / "one.xlsx"
+    build_journal(one, [t for t in hand_trades() if t.account_currency == "USD"], settings=Settings())
+    wb = openpyxl.load_workbook(one)
+    assert "NOT ONE" not in str(wb["Stats"]["A2"].value) and wb["Dashboard"]["A2"].value is None
+
+
 @needs_lo
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_the_accounts_block(tmp_path):

@@ -422,12 +422,10 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     gross = float(sum(p.notional for p in positions if _num(p.notional)))
     equity = balance + unreal
     from . import accounts as AC
-    curs = sorted({a.currency for a in AC.accounts_of(cols or {}, settings.account_currency)})
+    mixed = AC.mixed_currencies(cols or {}, settings.account_currency)
     out("Balance", f"StartingBalance+SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
         f"{C.CASH_FROM}),{C.CASH_TABLE}[Amount])+SUM({C.TABLE}[Net P/L])", balance, C.MONEY,
-        "starting balance + cash in/out since the first trade + closed trades' net P/L" if len(curs) < 2 else
-        f"NOT ONE CURRENCY: these figures add the accounts' money 1:1 ({', '.join(curs)}); each account in its "
-        "own currency and the total in the home currency: Accounts, below")
+        mixed or "starting balance + cash in/out since the first trade + closed trades' net P/L")
     out("Unrealised P/L", f"SUM({TABLE}[Unrealised P/L])", unreal, C.MONEY, "open positions at their mark prices")
     out("Equity", f"{at('Balance')}+{at('Unrealised P/L')}", equity, C.MONEY, "balance + unrealised P/L")
     out("Used margin", f"SUM({TABLE}[Margin])", used, C.MONEY,

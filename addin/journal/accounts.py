@@ -77,6 +77,16 @@ class AccountRow:
     source: str = ""
 
 
+def mixed_currencies(cols: dict[str, list], default_currency: str) -> str | None:
+    """None when every account of the Trades columns is in one currency, else the words every sheet
+    that adds their money says beside it: the currencies it adds 1:1, and where each is on its own."""
+    curs = sorted({a.currency for a in accounts_of(cols, default_currency)})
+    if len(curs) < 2:
+        return None
+    return (f"NOT ONE CURRENCY: money figures here add the accounts' {', '.join(curs)} 1:1; each account in its "
+            "own currency and the total in the home currency: the Account sheet's Accounts block")
+
+
 def accounts_of(cols: dict[str, list], default_currency: str) -> list[AccountRow]:
     """The accounts of the Trades columns in order of first appearance: (Broker, Account) compared
     without case; the currency of the first of its rows that states one, else ``default_currency``."""

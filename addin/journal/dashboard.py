@@ -24,6 +24,7 @@ from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import _SHORT
 from . import columns as C
 from .columns import _is, blank, isnum
+from .accounts import mixed_currencies
 from .layout import (AMBER, BOX, GREEN, INPUT_FILL, LABEL_FONT, NOTE_FONT, RED, SECTION_FONT, THIN, TITLE_FONT,
                      VALUE_FONT, Book, excel_serial, fit_width, guarded, span)
 from .planner import result
@@ -73,6 +74,8 @@ def build(book: Book) -> None:
     s = book.sheet(TITLE)
     ws = s.ws
     s.text("A1", "Trade risk card", font=TITLE_FONT)
+    # Always written (empty for one currency), so that a later fill knows the cell as the layout's.
+    s.text("A2", mixed_currencies(book.cols, book.settings.account_currency) or "", font=RED[1])
     ws.row_dimensions[1].height = 26
     s.text("A3", "Trade ID", font=SECTION_FONT)
     ids = cols["Trade ID"]

@@ -51,7 +51,8 @@ from openpyxl.worksheet.formula import ArrayFormula
 from ..risk import stats as rs
 from ..risk.errors import RiskInputError
 from . import columns as C
-from .layout import (BOX, HEAD_FILL, HEAD_FONT, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Sheet,
+from .accounts import mixed_currencies
+from .layout import (RED, BOX, HEAD_FILL, HEAD_FONT, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Sheet,
                      excel_serial)
 
 SHEET = TITLE = C.schema.STATS_SHEET
@@ -63,7 +64,8 @@ def build(book) -> StatsResult:
     times = {k: [excel_serial(v) if hasattr(v, "year") else v if _num(v) else None for v in book.cols[k]]
              for k in ("Open time", "Close time")}
     return build_stats(book.wb, book.cols, times, book.cache, keys=book.inputs.get("keys"),
-                       years=book.inputs.get("years"), stop_out_level=book.settings.stop_out_level)
+                       years=book.inputs.get("years"), stop_out_level=book.settings.stop_out_level,
+                       mixed=mixed_currencies(book.cols, book.settings.account_currency))
 T = C.TABLE
 P, R, EL = f"{T}[Net P/L]", f"{T}[R multiple]", f"{T}[Effective leverage]"
 OC, SB = f"{T}[Over cap]", f"{T}[Stop beyond stop-out]"
@@ -399,13 +401,15 @@ def _span(col0: int, row0: int, col1: int, row1: int) -> TwoCellAnchor:
 
 def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
                 keys: dict[str, list[str]] | None = None, years: Sequence[int] | None = None,
-                stop_out_level: float = 0.5) -> StatsResult:
+                stop_out_level: float = 0.5, mixed: str | None = None) -> StatsResult:
     """Write the Stats sheet into ``wb`` (after the Trades sheet exists). ``cols`` are the Trades
     columns as :func:`columns.compute` leaves them (plus "Setup" and "Tags"), ``times`` the open and
     close times as date serials; ``cache`` the build's {sheet title: {cell: cached value}}.
     ``keys`` {section title: key rows} and ``years`` (monthly grid rows) found on the sheet are
     kept beside those of the trades (a fill passes what the trader typed there). ``stop_out_level``
-    is the StopOutLevel setting (the closeness share's cached value; its formula reads the name)."""
+    is the StopOutLevel setting (the closeness share's cached value; its formula reads the name);
+    ``mixed`` the words for a journal of several account currencies (:func:`accounts.mixed_currencies`),
+    said under the title instead of the usual note."""
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
     n = len(cols["Net P/L"])
@@ -427,8 +431,11 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
         values[coord] = v
 
     s.text("A1", "Statistics of the closed trades", font=TITLE_FONT)
-    s.text("A2", "Every figure is a native formula over the Trades table: edit a trade and it updates. "
-                 "Setup and Tags come from the Trades columns of those names.", font=NOTE_FONT)
+    if mixed:
+        s.text("A2", mixed, font=RED[1])
+    else:
+        s.text("A2", "Every figure is a native formula over the Trades table: edit a trade and it updates. "
+                     "Setup and Tags come from the Trades columns of those names.", font=NOTE_FONT)
 
     # The statistics table: header, the all-trades row, then one section per breakdown.
     top = CHART_TOP + CHART_ROWS + 1
