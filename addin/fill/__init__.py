@@ -35,6 +35,7 @@ from .lock import FillLock, JournalBusy, check_not_open
 from .paths import real_journal
 from .progress import Progress, stage
 from .xlsx_edit import NotAJournal, Package
+from ..journal.schema import serial as schema_serial
 
 JOURNAL_SUFFIXES = (".xlsx", ".xlsm")
 LOCK_WAIT = 60.0  # seconds a fill queues behind another one on the same journal before refusing
@@ -235,14 +236,29 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
 
         # Settings the statements state, set where the journal still holds the template's default:
         # each from the first statement that states it, as a run of one fill per statement would.
+        # The starting balance is the journal's first account's (the Accounts block's first row):
+        # only a statement of that account states it; every other account's goes to the block.
         updates = dict(options)
+        first_key = _first_account(pkg) or next((_account_of(s) for s in read if s.trades), None)
+        account_starts: dict[str, tuple[float | None, float | None]] = {}
         for s in read:
-            stated = {"account_currency": s.account_currency, "starting_balance": opening_balance(s),
+            key = _account_of(s)
+            opening = opening_balance(s)
+            stated = {"account_currency": s.account_currency,
+                      "starting_balance": opening if key == first_key else None,
                       "account_leverage": s.leverage}
             for fld, value in stated.items():
                 if fld in unset and value:
                     updates[fld] = value
                     unset.discard(fld)
+            opens = [t.open_time for t in s.trades if t.open_time is not None]
+            if key != first_key and opening and opens:
+                frm = schema_serial(min(opens))
+                if key not in account_starts or frm < account_starts[key][1]:
+                    account_starts[key] = (opening, frm)
+            # each cash movement in the account its statement is of
+            s.balance_events = [e.model_copy(update={"broker": _broker_of(s), "account": _account_id(s)})
+                                for e in s.balance_events]
         settings = Settings(**{**settings.model_dump(), **updates})
 
         def lookup(symbol: str):
@@ -280,6 +296,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         def write(tmp: Path) -> None:
             holder["result"] = merge_into(pkg, tmp, batches, settings, updates, instruments,
                                           restore_deleted=restore_deleted, assumed_start=unset,
+                                          account_starts=account_starts,
                                           on_stage=lambda label: stage(label, progress))
             if not holder["result"].changed and not created:
                 raise _NoChanges
@@ -300,6 +317,42 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         pkg.close()
         if template is not None:
             template.unlink(missing_ok=True)
+
+
+def _broker_of(s: Statement) -> str:
+    """The broker a statement's trades name (all of them one), else the statement's."""
+    names = {t.broker for t in s.trades}
+    return names.pop() if len(names) == 1 else s.broker
+
+
+def _account_id(s: Statement) -> str:
+    """The account a statement's trades name (all of them one), else the statement's."""
+    ids = {t.account for t in s.trades}
+    return ids.pop() if len(ids) == 1 else s.account
+
+
+def _account_of(s: Statement) -> str:
+    """The statement's account as the journal's formulas compare it (BROKER|ACCOUNT)."""
+    from ..journal.columns import account_key
+    return account_key(_broker_of(s), _account_id(s))
+
+
+def _first_account(pkg) -> str | None:
+    """The account of the journal's first trade row (the Accounts block's first), None without one."""
+    from ..journal.columns import account_key
+    from ..journal.schema import TRADES_TABLE
+    from .xlsx_edit import range_bounds
+    t = pkg.tables[TRADES_TABLE]
+    c0, r0, c1, r1 = range_bounds(t.ref)
+    cols = {name: c0 + j for j, name in enumerate(t.columns)}
+    if not {"Entry", "Broker", "Account"} <= set(cols):
+        return None
+    for row, cells in pkg.rows_of(t.sheet_part):  # stops at the first trade: no read of the whole table
+        if r0 < row <= r1:
+            got = {c.col: c.value(pkg.sst) for c in cells}
+            if got.get(cols["Entry"]) not in (None, ""):
+                return account_key(got.get(cols["Broker"]), got.get(cols["Account"]))
+    return None
 
 
 def _guesses(s: Statement, symbol: str | None) -> list[str]:

@@ -25,6 +25,7 @@ from .limits import check_table_rows
 from .journal_state import read_cash, read_cash_from, read_ledger, read_rejected_keys
 from .package_write import _drop_calc_chain, _full_calc, _write_zip, fit_dimension
 from .plan import Counts, JournalRows, plan_merge
+from .summary import read_account_inputs
 from .side_sheets import _account_notes, _other_parts
 from .trades_part import TradesLayout, new_last_row, read_rows, write_part
 from .xlsx_edit import NotAJournal, Package, col_letter
@@ -44,10 +45,13 @@ class EditResult:
 def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade], list[BalanceEvent], list[RejectedRow]]],
                settings: Settings, settings_changed: dict[str, object], instruments: list[Instrument] | None,
                restore_deleted: bool = False, on_stage: Callable[[str], None] | None = None,
-               assumed_start: set[str] = frozenset()) -> EditResult:
+               assumed_start: set[str] = frozenset(),
+               account_starts: dict[str, tuple[float | None, float | None]] | None = None) -> EditResult:
     """Write ``pkg`` with ``statements`` merged into ``out_path`` (a new file). ``settings_changed``:
     the Settings cells to write; ``assumed_start``: the settings still the template's default after
-    this fill. Nothing is written when nothing changes (``changed`` False)."""
+    this fill; ``account_starts``: {account key: (starting balance, Counted from)} the statements
+    state (the Accounts block, :func:`addin.journal.accounts.resolve`). Nothing is written when
+    nothing changes (``changed`` False)."""
     if TRADES_TABLE not in pkg.tables:
         raise NotAJournal(f"{Path(str(pkg.path)).name} has no Trades table: it is not a trade journal "
                           "(give --journal a journal made by this add-in, or a new file name)")
@@ -62,7 +66,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     rows, old_cached = read_rows(pkg, lay)
     cash_from = read_cash_from(pkg)
     journal = JournalRows(columns=set(lay.col_of), rows=rows, ledger=read_ledger(pkg), cash=read_cash(pkg),
-                          rejected_keys=read_rejected_keys(pkg), cash_from=cash_from[1] if cash_from else None)
+                          rejected_keys=read_rejected_keys(pkg), cash_from=cash_from[1] if cash_from else None,
+                          account_inputs={**read_account_inputs(pkg), "stated": dict(account_starts or {})})
     plan = plan_merge(journal, statements, settings, settings_changed, instruments, restore_deleted=restore_deleted,
                       assumed_start=assumed_start, on_stage=on_stage)
     result = EditResult(plan.per_file, plan.total_trades, plan.changed)
@@ -81,7 +86,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
                          plan.rejected_new, plan.cash_from, plan.cash_total, plan.ledger_add, lay.r1, new_last,
                          table.sheet, data_start=lay.r0 + 1,
                          trades_changed=bool(plan.updates or plan.slots or plan.appended or plan.cash_new
-                                             or settings_changed), marks=plan.marks)
+                                             or settings_changed), marks=plan.marks,
+                         account_inputs=plan.account_inputs)
     sheet_parts = {part for _, part, _ in pkg.sheets}
     replaced.update({name: fit_dimension(data) if name in sheet_parts else data for name, data in other.parts.items()})
     foreign_calc = [h for h in lay.calc_names if h not in lay.ours]

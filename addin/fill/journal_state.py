@@ -126,7 +126,8 @@ def read_cash(pkg: Package) -> list[BalanceEvent]:
         if not isinstance(amount, float):
             continue
         out.append(BalanceEvent(time=_date(rec.get(head["time"])), amount=amount, kind=text(rec.get(head["kind"])),
-                                source=parse_source(text(rec.get(head["source"])))))
+                                source=parse_source(text(rec.get(head["source"]))),
+                                broker=text(rec.get(head["broker"])), account=text(rec.get(head["account"]))))
     return out
 
 

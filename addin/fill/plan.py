@@ -43,6 +43,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..journal import accounts as accounts_mod
 from ..journal import columns as C
 from ..journal import schema
 from ..journal.instruments import Instrument
@@ -92,6 +93,9 @@ class JournalRows:
     cash: list[BalanceEvent]
     rejected_keys: set[tuple]
     cash_from: object = None
+    # The Accounts block's inputs (addin.fill.summary.read_account_inputs) and the starting balances
+    # the statements of this fill state ("stated": addin.journal.accounts.resolve).
+    account_inputs: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +116,7 @@ class Plan:
     cash_total: float = 0.0
     all_rows: list[dict[str, object]] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)  # open trades' mark prices the statements give
+    account_inputs: dict = field(default_factory=dict)  # what the Trades columns read of the Accounts block
 
 
 def _same(name: str, old: object, new: object) -> bool:
@@ -487,7 +492,7 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         free += 1
     reuse = min(free, len(fresh))
     first_reused = len(rows) - free
-    old_first = C.first_trade_time([v for r in rows if C.isnum(v := r.get("Open time"))])
+    old_first = C.first_trade_time(C.first_account_opens(rows))
     all_rows = [dict(r, **updates[i]) if i in updates else r for i, r in enumerate(rows)]
     slots = {first_reused + k: fresh[k] for k in range(reuse)}
     for i, cells in slots.items():
@@ -517,15 +522,23 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         top = max((v for r in all_rows if C.isnum(v := r.get("No."))), default=0)
         for k, i in enumerate(new_rows):
             put(i, {"No.": int(top) + 1 + k})
-    # CashFrom (Cash!G1, "Counted from"): the first trade's open time. A date the trader typed there
+    # CashFrom (the Cash sheet's "Counted from"): the first account's first trade's open time. A date the trader typed there
     # (not the old first trade's) is theirs: kept and used.
-    first_trade = C.first_trade_time([v for r in all_rows if C.isnum(v := r.get("Open time"))])
+    first_trade = C.first_trade_time(C.first_account_opens(all_rows))
     typed = journal.cash_from
     if C.isnum(typed) and abs(float(typed) - old_first) > 1e-9 and float(typed) != 0:
         first_trade = float(typed)
-    # Equity at entry where the statement does not state it: the balance the journal had reached
-    # when the trade opened (all its trades, not only this statement's). Trades whose equity was
-    # rebuilt from an assumed starting balance follow when the starting balance is set.
+    # The accounts' inputs (the Accounts block as this fill writes it): the first account's starting
+    # balance is StartingBalance, the others' what was typed, stated or written before.
+    light = {name: [r.get(name) for r in all_rows] for name in
+             ("Trade ID", "Entry", "Broker", "Account", "Account currency", "Symbol", "Exit", "Close time",
+              "Open time", "FX to account", "Quote currency")}
+    accounts, home = accounts_mod.block_env(light, settings, journal.account_inputs, first_trade)
+    keyed = accounts_mod.keyed_cash(cash_all, serial)
+    # Equity at entry where the statement does not state it: the balance the trade's account had
+    # reached when the trade opened (all its trades, not only this statement's). Trades whose equity
+    # was rebuilt from an assumed starting balance follow when the starting balance is set; an
+    # account without a starting balance gets none (its Balance says so).
     if "Equity" in present:
         due = {i for i in new_rows if all_rows[i].get("Equity") is None} | set(equity_due)
         if "starting_balance" in settings_changed:
@@ -535,22 +548,38 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         position = {i: k for k, i in enumerate(new_rows)}
         last_batch = len(statements) - 1
         batch_of = {i: fresh_batch[position[i]] if i in position else equity_due.get(i, last_batch) for i in due}
-        before_of: dict[int, Callable[[float | None], float]] = {}
-        for b in sorted(set(batch_of.values())):
-            upto = sum(1 for x in fresh_batch if x <= b)
-            seen = set(new_rows[upto:])
-            cash_b = [e for e, x in zip(cash_new, cash_batch) if x <= b]
-            cells_b = [(serial(e.time) if e.time is not None else None, e.amount) for e in list(journal.cash) + cash_b]
-            before_of[b] = balance_before([r for i, r in enumerate(all_rows) if i not in seen], cells_b,
-                                          first_trade, settings.starting_balance)
+        first_key = next(iter(accounts), None)
+        before_of: dict[tuple[int, str], Callable[[float | None], float] | None] = {}
         for i in sorted(due):
-            opened = all_rows[i].get("Open time")
-            value = before_of[batch_of[i]](opened if C.isnum(opened) else None)
+            b = batch_of[i]
+            k = C.account_key(all_rows[i].get("Broker"), all_rows[i].get("Account"))
+            if (b, k) not in before_of:
+                upto = sum(1 for x in fresh_batch if x <= b)
+                seen = set(new_rows[upto:])
+                cash_b = set(map(id, list(journal.cash) + [e for e, x in zip(cash_new, cash_batch) if x <= b]))
+                acct = accounts.get(k)
+                start = settings.starting_balance if acct is None else acct.start
+                frm = first_trade if acct is None else (acct.cash_from if acct.cash_from is not None else 0.0)
+                if not (C.isnum(start) and C.isnum(frm)):
+                    before_of[(b, k)] = None
+                else:
+                    own_rows = [r for j, r in enumerate(all_rows) if j not in seen
+                                and C.account_key(r.get("Broker"), r.get("Account")) == k]
+                    own_cash = [(t, a) for e, (ck, t, a) in zip(cash_all, keyed) if id(e) in cash_b
+                                and (ck == k or (ck == "|" and k == first_key))]
+                    before_of[(b, k)] = balance_before(own_rows, own_cash, frm, start)
+            before = before_of[(b, k)]
             flags = [f for f in text(all_rows[i].get("Flags")).split("; ") if f and f not in EQUITY_FLAGS]
+            if before is None:
+                put(i, {"Equity": None, "Flags": "; ".join(flags) or None})
+                continue
+            opened = all_rows[i].get("Open time")
+            value = before(opened if C.isnum(opened) else None)
+            start = accounts[k].start if k in accounts else settings.starting_balance
             if value <= 0:
                 flags.append(NO_BALANCE)
-                value = settings.starting_balance
-            elif "starting_balance" in assumed_start:
+                value = start
+            elif "starting_balance" in assumed_start and (k not in accounts or k == first_key):
                 flags.append(ASSUMED_START)
             put(i, {"Equity": value, "Flags": "; ".join(flags) or None})
     # The lowest margin level over the bars is on the row's Equity, known only now for a trade whose
@@ -581,11 +610,12 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         inst_rows[inst.symbol.upper()] = {"Asset class": inst.asset_class, "Contract size": inst.contract_size,
                                           "Pip size": inst.pip_size, "Margin rate": inst.margin_rate,
                                           "Quote currency": inst.quote_currency}
-    env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, first_trade),
+    env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_by_account(keyed, accounts, first_trade),
                 cash_from=first_trade, leverage_assumed="account_leverage" in assumed_start,
-                start_assumed="starting_balance" in assumed_start)
+                start_assumed="starting_balance" in assumed_start, accounts=accounts, home=home)
     C.compute(cols, env)
     plan.updates, plan.slots, plan.appended, plan.cols, plan.all_rows = updates, slots, appended, cols, all_rows
     plan.cash_all, plan.cash_from = cash_all, first_trade
+    plan.account_inputs = journal.account_inputs
     plan.cash_total = C.cash_windows(cash_cells, first_trade)(float("inf"))
     return plan

@@ -86,7 +86,8 @@ def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], d
 def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols: dict[str, list],
                  cash_all: list[BalanceEvent], cash_new: list, rejected_new: list, first_trade: float,
                  cash_total: float, ledger_add: list, old_last: int, new_last: int, trades_sheet: str,
-                 data_start: int = 2, trades_changed: bool = True, marks: dict[str, float] | None = None) -> _Other:
+                 data_start: int = 2, trades_changed: bool = True, marks: dict[str, float] | None = None,
+                 account_inputs: dict | None = None) -> _Other:
     """The parts a fill rewrites beside the Trades rows. ``marks``: Trade ID (upper case) -> the mark
     price the statements printed for an open trade (the Account sheet's positions)."""
     o = _Other()
@@ -221,7 +222,7 @@ def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols:
     # The summary sheets (Dashboard, Stats, Account, Planner): laid out again, every cached value
     # computed, the trader's inputs and notes kept (summary.py). Their charts' series replace those
     # the loop above extended.
-    sums = refresh(pkg, settings, cols, cash_all, first_trade, trades_sheet, marks, data_start)
+    sums = refresh(pkg, settings, cols, cash_all, first_trade, trades_sheet, marks, data_start, account_inputs)
     o.parts.update(sums.parts)
     # A journal switched to xlwings Lite (`runtime lite`) keeps its add-in calls in that form.
     for part, data in sums.parts.items():
@@ -309,4 +310,8 @@ def _cash_value(e: BalanceEvent, head: str) -> object:
         return e.kind or None
     if head == "Source":
         return str(e.source) or None
+    if head == "Broker":
+        return e.broker or None
+    if head == "Account":
+        return e.account or None
     return None

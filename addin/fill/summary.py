@@ -44,6 +44,9 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..journal import account, dashboard, planner, stats
 from ..journal import accounts as accounts_mod
+from ..journal.schema import ACCOUNT_FROMS, ACCOUNT_KEYS, ACCOUNT_RATES, ACCOUNT_STARTS
+
+ACCOUNT_NAMES = (ACCOUNT_KEYS, ACCOUNT_STARTS, ACCOUNT_FROMS, ACCOUNT_RATES)
 from ..journal import columns as C
 from ..journal.instruments import DEFAULT_INSTRUMENTS
 from ..journal.layout import Book, widen_cols_xml
@@ -186,25 +189,72 @@ def _account_shape(pkg: Package, sh: _Sheet) -> tuple[int, int, dict[str, Cell]]
     return rows, currencies, marks
 
 
-def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tuple[object, bool]], object]:
+def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tuple[object, bool]], object, dict]:
     """(account rows, {currency: (its Rate to home cell value, written as a formula)}, the Home
-    currency cell value) of the Account sheet's Accounts block; (None, {}, None) without one (a
-    journal written before it)."""
+    currency cell value, {account key: (start, from) as typed: None where a formula or empty}) of the
+    Account sheet's Accounts block; (None, {}, None, {}) without one (a journal written before it).
+    A block written before the starting balances (its fourth header "Closed trades") has its rate in
+    the eighth column and no inputs per account."""
     sst = pkg.sst
     col_a = sh.column(0)
     head = next((r for r, c in col_a if _value(c, sst) == "Broker"), None)
     end = next((r for r, c in col_a if _value(c, sst) == accounts_mod.TOTAL), None)
     if head is None or end is None or end <= head:
-        return None, {}, None
-    rates = {}
+        return None, {}, None, {}
+    heads = sh.rows.get(head, ("", {}))[1]
+    new_layout = _value(heads.get(3), sst) == "Starting balance"
+    rate_col = accounts_mod.HEADERS.index("Rate to home") if new_layout else 7
+    rates, typed = {}, {}
     for r in range(head + 1, end):
         cells = sh.rows.get(r, ("", {}))[1]
-        cur, rate = _value(cells.get(2), sst), cells.get(7)
+        cur, rate = _value(cells.get(2), sst), cells.get(rate_col)
         if isinstance(cur, str) and cur and rate is not None:
             rates[cur.strip().upper()] = (rate.value(sst), rate.has_formula)
+        if new_layout:
+            key = C.account_key(_value(cells.get(0), sst), _value(cells.get(1), sst))
+            got = []
+            for col in (3, 4):
+                c = cells.get(col)
+                v = None if c is None or c.has_formula else c.value(sst)
+                got.append(None if v in (None, "") else v)
+            if key != "|" and any(v is not None for v in got):
+                typed[key] = tuple(got)
     cell = sh.cell(f"D{head - 1}")
     home = None if cell is None or cell.has_formula else _value(cell, sst)  # a formula: AccountCurrency's
-    return max(end - head - 1, 1), rates, home
+    return max(end - head - 1, 1), rates, home, typed
+
+
+def read_account_inputs(pkg: Package) -> dict:
+    """The Accounts block's inputs as :func:`addin.journal.accounts.resolve` takes them: "home" and
+    "rates" typed, "typed" {key: (start, from)} the trader typed, "written" {key: (start, from)} the
+    program wrote (recorded in the hidden AccountStartsWritten/AccountFromsWritten names and still
+    those numbers). Empty for a journal without the block."""
+    part = pkg.sheet_part(account.TITLE)
+    if part is None or account.TABLE not in pkg.tables:
+        return {}
+    count, rates, home, cells = _accounts_shape(pkg, _read(pkg, part))
+    if count is None:
+        return {}
+    out: dict = {}
+    recorded = account.parse_marks_text(pkg.defined.get(accounts_mod.RATES_WRITTEN))
+    out["rates"] = {k: v for k, (v, formula) in rates.items()
+                    if not formula and type(v) in (int, float) and v > 0
+                    and not (k in recorded and float(v) == recorded[k])}
+    if isinstance(home, str) and home.strip():
+        out["home"] = home.strip().upper()
+    starts = account.parse_marks_text(pkg.defined.get(accounts_mod.STARTS_WRITTEN))
+    froms = account.parse_marks_text(pkg.defined.get(accounts_mod.FROMS_WRITTEN))
+    typed, written = {}, {}
+    for key, (start, frm) in cells.items():
+        w_start = start if type(start) in (int, float) and starts.get(key) == float(start) else None
+        w_from = frm if type(frm) in (int, float) and froms.get(key) == float(frm) else None
+        if w_start is not None or w_from is not None:
+            written[key] = (w_start, w_from)
+        t = (None if w_start is not None else start, None if w_from is not None else frm)
+        if t != (None, None):
+            typed[key] = t
+    out["typed"], out["written"] = typed, written
+    return out
 
 
 # The scratch build ---------------------------------------------------------------------------------
@@ -316,7 +366,8 @@ def _build(cols: dict[str, list], n: int, settings: Settings, instruments: list,
         if ws.print_area:
             built.print_areas[title] = _retitle(ws.print_area.encode("utf-8"), titles).decode("utf-8")
     for name in (*account.NAMES.values(), "SelectedTrade", dashboard.AUTO_PICK, account.STATEMENT_MARKS,
-                 account.HEDGED_PAIRS, account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN):
+                 account.HEDGED_PAIRS, account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN,
+                 accounts_mod.STARTS_WRITTEN, accounts_mod.FROMS_WRITTEN, *ACCOUNT_NAMES):
         dn = wb.defined_names.get(name)
         if dn is not None:
             built.names[name] = (dn.attr_text, bool(dn.hidden))
@@ -604,9 +655,12 @@ def _chart_prefixed(xml: str, prefix: str) -> str:
 # The entry point -----------------------------------------------------------------------------------
 
 def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list, cash_from: float,
-            trades_sheet: str, marks: dict[str, float] | None = None, data_start: int = 2) -> Refresh:
+            trades_sheet: str, marks: dict[str, float] | None = None, data_start: int = 2,
+            account_inputs: dict | None = None) -> Refresh:
     """The summary sheets of ``pkg`` laid out again for the merged Trades columns ``cols`` (dates as
-    serials), the settings, the Cash rows ``cash`` and CashFrom; ``marks`` are the mark prices the
+    serials), the settings, the Cash rows ``cash`` and CashFrom; ``account_inputs`` the Accounts
+    block's inputs the Trades columns were computed with (:func:`read_account_inputs` and the
+    statements' starting balances; default: the block's own); ``marks`` are the mark prices the
     statements printed for open trades (Trade ID upper case -> price). ``data_start``: the first
     row of the Trades table's data (the charts over its rows are rewritten only where it is row 2,
     as the builder lays it out; elsewhere the fill's extension of their ranges stands)."""
@@ -674,16 +728,12 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         new_in["hedged"] = hedged
         # The Accounts block: its shape, the home currency and the rates to home the trader typed (a
         # rate the program wrote, recorded in the hidden AccountRatesWritten name, is written again).
-        count, rates, home = _accounts_shape(pkg, old[account.TITLE])
+        count, _, home, _ = _accounts_shape(pkg, old[account.TITLE])
         if count is not None:
             old_in["accounts"] = count
-            recorded = account.parse_marks_text(pkg.defined.get(accounts_mod.RATES_WRITTEN))
-            new_in["rates"] = {k: v for k, (v, formula) in rates.items()
-                               if not formula and type(v) in (int, float) and v > 0
-                               and not (k in recorded and float(v) == recorded[k])}
             if isinstance(home, str) and home.strip():
-                new_in["home"] = home.strip().upper()
                 old_in["home"] = home.strip().upper()
+        new_in.update(account_inputs if account_inputs is not None else read_account_inputs(pkg))
         for k in written:  # the program writes these cells again
             mark_cells.pop(k, None)
     if planner.TITLE in old:
@@ -772,7 +822,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
     out.names = {k: v for k, v in new.names.items()
                  if (k != dashboard.AUTO_PICK or parts.get(dashboard.TITLE) in out.done)
                  and (k not in (*account.NAMES.values(), account.STATEMENT_MARKS, account.HEDGED_PAIRS,
-                                account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN)
+                                account.HEDGED_OTHER, accounts_mod.HOME, accounts_mod.RATES_WRITTEN,
+                                accounts_mod.STARTS_WRITTEN, accounts_mod.FROMS_WRITTEN, *ACCOUNT_NAMES)
                       or parts.get(account.TITLE) in out.done)}
     if styles.changed:
         out.parts["xl/styles.xml"] = styles.xml()

@@ -520,6 +520,9 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
         r, acc_rows, written = AC.write_block(s, ws, r + 1, cols or {}, positions, settings, inputs or {})
         wb.defined_names[AC.RATES_WRITTEN] = DefinedName(AC.RATES_WRITTEN, hidden=True,
                                                          attr_text=marks_text(written))
+        starts, froms = AC.written_inputs(acc_rows) if (inputs or {}).get("accounts") is None else ({}, {})
+        wb.defined_names[AC.STARTS_WRITTEN] = DefinedName(AC.STARTS_WRITTEN, hidden=True, attr_text=marks_text(starts))
+        wb.defined_names[AC.FROMS_WRITTEN] = DefinedName(AC.FROMS_WRITTEN, hidden=True, attr_text=marks_text(froms))
 
     for label, name in NAMES.items():
         wb.defined_names[name] = DefinedName(name, attr_text=f"{SHEET}!{cells[label]}")
@@ -651,6 +654,9 @@ def planner_context(s, P: dict[str, str], V: dict[str, object], row: int, acct: 
     return row
 
 
+from . import accounts as AC  # noqa: E402  (accounts imports this module's names lazily)
+
+
 def build(book) -> None:
     """The Account sheet of the journal ``book`` (:class:`layout.Book`); its figures are kept on
     ``book.account`` for the Planner. The balance is the Dashboard's: StartingBalance + cash in/out
@@ -672,4 +678,5 @@ def build(book) -> None:
         {k: v for k, v in written.items() if k in listed}))
     book.account = build_account(book.wb, positions, book.settings, balance, book.cache,
                                  currencies=book.inputs.get("currencies"), hedged=book.inputs.get("hedged"),
-                                 cols=book.cols, inputs=book.inputs)
+                                 cols=book.cols, inputs={**book.inputs, "cash_from": book.cash_from,
+                                                         "cash": AC.keyed_cash(book.cash, excel_serial)})

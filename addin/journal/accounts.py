@@ -39,29 +39,26 @@ from .layout import (
     text_width,
 )
 
-HOME = "HomeCurrency"             # defined name: the home currency cell
+HOME = C.schema.HOME_CURRENCY     # defined name: the home currency cell
 RATES_WRITTEN = "AccountRatesWritten"  # hidden defined name: the rates the program wrote ("CUR=rate;...")
+STARTS_WRITTEN = "AccountStartsWritten"  # hidden: the starting balances the program wrote ("KEY=start;...")
+FROMS_WRITTEN = "AccountFromsWritten"    # hidden: the Counted from dates the program wrote ("KEY=serial;...")
 NO_RATE = "no rate to home"
+NO_START = C.NO_START
 TOTAL = "All accounts, in home currency"
-HEADERS = ("Broker", "Account", "Currency", "Closed trades", "Net P/L", "Unrealised P/L", "Used margin",
-           "Rate to home", "Net P/L, home", "Unrealised, home", "Rate from")
+HEADERS = ("Broker", "Account", "Currency", "Starting balance", "Counted from", "Closed trades", "Net P/L",
+           "Cash in/out", "Balance", "Max drawdown", "Unrealised P/L", "Used margin", "Rate to home",
+           "Net P/L, home", "Balance, home", "Unrealised, home", "Rate from", "Key")
+COL = {h: chr(ord("A") + j) for j, h in enumerate(HEADERS)}
 
 
 def _key(v: object) -> str:
     """A Broker or Account cell as ``cell&""`` compares: text, a whole number without ".0", no case."""
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).upper()
+    return C.text_of(v).upper()
 
 
 def _text(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v)
+    return C.text_of(v)
 
 
 @dataclass
@@ -75,6 +72,14 @@ class AccountRow:
     margin: float = 0.0
     rate: float | None = None
     source: str = ""
+    start: object = None        # its starting balance (a number, None: none stated, or typed words)
+    cash_from: object = None    # the date (serial) its cash counts from
+    formulas: tuple[bool, bool] = (False, False)  # start, from written as =StartingBalance / =CashFrom
+    typed: tuple[bool, bool] = (False, False)     # start, from typed by the trader
+
+    @property
+    def key(self) -> str:
+        return C.account_key(self.broker, self.account)
 
 
 def mixed_currencies(cols: dict[str, list], default_currency: str) -> str | None:
@@ -89,26 +94,98 @@ def mixed_currencies(cols: dict[str, list], default_currency: str) -> str | None
 
 def accounts_of(cols: dict[str, list], default_currency: str) -> list[AccountRow]:
     """The accounts of the Trades columns in order of first appearance: (Broker, Account) compared
-    without case; the currency of the first of its rows that states one, else ``default_currency``."""
-    out: dict[tuple[str, str], AccountRow] = {}
+    without case; the currency of the first of its rows that states one, else ``default_currency``;
+    closed trades and Net P/L where the columns hold Net P/L."""
+    out: dict[str, AccountRow] = {}
     n = len(cols.get("Trade ID", []))
+    nets = cols.get("Net P/L")
     for i in range(n):
         if cols["Entry"][i] in (None, ""):
             continue
-        k = (_key(cols["Broker"][i]), _key(cols["Account"][i]))
+        k = C.account_key(cols["Broker"][i], cols["Account"][i])
         row = out.get(k)
         cur = str(cols["Account currency"][i] or "").strip().upper()
         if row is None:
             out[k] = row = AccountRow(_text(cols["Broker"][i]), _text(cols["Account"][i]), cur)
         elif not row.currency and cur:
             row.currency = cur
-        net = cols["Net P/L"][i]
-        if C.isnum(net):
+        if nets is not None and C.isnum(nets[i]):
             row.closed += 1
-            row.net += net
+            row.net += nets[i]
     for row in out.values():
         row.currency = row.currency or default_currency.upper()
     return list(out.values())
+
+
+def resolve(cols: dict[str, list], settings, inputs: dict, cash_from: float) -> tuple[list[AccountRow], str]:
+    """The accounts of the Trades columns with their inputs as the block holds them, and the home
+    currency. ``inputs``: "home" (typed), "rates" {currency: typed rate}, "typed" {key: (start, from)}
+    values the trader typed in the block (None: not typed), "written" {key: (start, from)} the
+    program wrote there before, "stated" {key: (start, from)} the statements of this fill (or the
+    build) state for an account.
+
+    The first account takes =StartingBalance and =CashFrom unless typed; every other one what was
+    typed, else what a statement states or the program wrote before (the one whose Counted from is
+    earlier: a statement of an earlier period carries the account's start), else nothing (the block
+    and its trades say "no starting balance"). Rates to home: 1 for the home currency, typed, else
+    the latest the Trades table gives, else none."""
+    home = str(inputs.get("home") or settings.account_currency).strip().upper()
+    rows = accounts_of(cols, settings.account_currency)
+    found = rates_from_trades(cols, [a.currency for a in rows], home, settings.account_currency)
+    typed_rates = {k.upper(): v for k, v in (inputs.get("rates") or {}).items() if C.isnum(v) and v > 0}
+    typed = inputs.get("typed") or {}
+    written = inputs.get("written") or {}
+    stated = inputs.get("stated") or {}
+    for k, a in enumerate(rows):
+        if a.currency == home:
+            a.rate, a.source = 1.0, "the home currency"
+        elif a.currency in typed_rates:
+            a.rate, a.source = float(typed_rates[a.currency]), "typed"
+        elif a.currency in found:
+            a.rate, a.source = found[a.currency]
+        t_start, t_from = typed.get(a.key, (None, None))
+        a.typed = (t_start is not None, t_from is not None)
+        if k == 0:
+            a.start = settings.starting_balance if t_start is None else t_start
+            a.cash_from = cash_from if t_from is None else t_from
+            a.formulas = (t_start is None, t_from is None)
+            continue
+        options = [v for v in (stated.get(a.key), written.get(a.key)) if v is not None and C.isnum(v[1])]
+        start, frm = min(options, key=lambda v: v[1]) if options else (None, None)
+        a.start = start if t_start is None else t_start
+        a.cash_from = frm if t_from is None else t_from
+    return rows, home
+
+
+def written_inputs(rows: Sequence[AccountRow]) -> tuple[dict[str, float], dict[str, float]]:
+    """The starting balances and Counted from dates the program wrote in the block (not typed, not
+    the first account's formulas), by key: recorded in hidden names so the next fill tells them from
+    the trader's."""
+    starts = {a.key: a.start for i, a in enumerate(rows) if i and not a.typed[0] and C.isnum(a.start)}
+    froms = {a.key: a.cash_from for i, a in enumerate(rows) if i and not a.typed[1] and C.isnum(a.cash_from)}
+    return starts, froms
+
+
+def keyed_cash(events: Sequence, serial) -> list[tuple[str, float | None, float]]:
+    """Cash rows (BalanceEvent, table order) as :func:`columns.cash_by_account` takes them."""
+    return [(C.account_key(e.broker, e.account), serial(e.time) if e.time is not None else None, e.amount)
+            for e in events]
+
+
+def block_env(cols: dict[str, list], settings, inputs: dict, cash_from: float
+              ) -> tuple[dict[str, C.AccountInputs], str]:
+    """What the Trades formulas read from the block (by key) and the home currency, for the inputs
+    :func:`resolve` takes: the same resolution the block is written with."""
+    rows, home = resolve(cols, settings, inputs, cash_from)
+    return env_accounts(rows), home
+
+
+def env_accounts(rows: Sequence[AccountRow]) -> dict[str, C.AccountInputs]:
+    """The block as the Trades formulas read it (:class:`columns.AccountInputs` by key, block order)."""
+    out: dict[str, C.AccountInputs] = {}
+    for a in rows:
+        out.setdefault(a.key, C.AccountInputs(start=a.start, cash_from=a.cash_from, rate=a.rate))
+    return out
 
 
 def rates_from_trades(cols: dict[str, list], currencies: Sequence[str], home: str,
@@ -151,37 +228,42 @@ def rates_from_trades(cols: dict[str, list], currencies: Sequence[str], home: st
 def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, settings,
                 inputs: dict) -> tuple[int, list[AccountRow], dict[str, float]]:
     """Write the Accounts block from row ``top`` of the Account sheet ``s``; returns (the next free
-    row, the account rows, the rates the program wrote by currency). ``inputs``: "home" (a typed
-    home currency), "rates" {currency: a typed rate}, "accounts" (a layout of that many rows only)."""
+    row, the account rows, the rates the program wrote by currency). ``inputs``: as :func:`resolve`
+    takes them, plus "accounts" (a layout of that many rows only) and "cash_from" (CashFrom)."""
     from openpyxl.styles import Alignment
     from openpyxl.workbook.defined_name import DefinedName
 
     from .account import SHEET, TABLE, _num
     right = Alignment(horizontal="right")
-    home = str(inputs.get("home") or settings.account_currency).strip().upper()
+    cash_from = inputs.get("cash_from") or 0.0
     shape = inputs.get("accounts")
-    rows = accounts_of(cols, settings.account_currency) if shape is None else [
-        AccountRow(f"x{k}", f"x{k}", settings.account_currency) for k in range(shape)]
-    found = rates_from_trades(cols, [a.currency for a in rows], home, settings.account_currency)
-    typed = {k.upper(): v for k, v in (inputs.get("rates") or {}).items() if _num(v) and v > 0}
-    written: dict[str, float] = {}
+    if shape is None:
+        rows, home = resolve(cols, settings, inputs, cash_from)
+    else:
+        home = str(inputs.get("home") or settings.account_currency).strip().upper()
+        rows = [AccountRow(f"x{k}", f"x{k}", settings.account_currency) for k in range(shape)]
+    written = {a.currency: a.rate for a in rows
+               if a.rate is not None and a.source not in ("typed", "the home currency")}
     for a in rows:
-        if a.currency == home:
-            a.rate, a.source = 1.0, "the home currency"
-        elif a.currency in typed:
-            a.rate, a.source = float(typed[a.currency]), "typed"
-        elif a.currency in found:
-            a.rate, a.source = found[a.currency]
-            written[a.currency] = a.rate
         for p in positions:
             if _key(p.account) == a.account.upper():
                 a.unrealised += p.unrealised if _num(p.unrealised) else 0.0
                 a.margin += p.margin if _num(p.margin) else 0.0
+    # Each account's cash: its own Cash rows (a row with neither Broker nor Account: the first
+    # account's) dated from its Counted from, as the Trades rows count them (columns.CASH_DOC).
+    cash = inputs.get("cash") or []
+    flows = C.cash_by_account(cash, env_accounts(rows), cash_from) if shape is None else None
+    # Each account's largest drawdown (the Trades column is per account).
+    dd: dict[str, float] = {}
+    for i, v in enumerate(cols.get("Drawdown", [])):
+        if C.isnum(v):
+            k = C.account_key(cols["Broker"][i], cols["Account"][i])
+            dd[k] = max(dd.get(k, v), v)
 
     r = top
     s.text(f"A{r}", "Accounts", font=SECTION_FONT)
     s.text(f"C{r}", "each account in its own currency, and in the home currency through its rate to home: never "
-                    "two currencies added 1:1", font=NOTE_FONT)
+                    "two currencies added 1:1; yellow cells are yours to type", font=NOTE_FONT)
     r += 1
     s.text(f"A{r}", "Home currency", font=LABEL_FONT, border=BOX)
     ws.merge_cells(f"A{r}:C{r}")
@@ -193,10 +275,10 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     s.text(f"F{r}", "the currency the totals over all accounts are shown in (AccountCurrency unless typed)",
            font=NOTE_FONT)
     ws.parent.defined_names[HOME] = DefinedName(HOME, attr_text=f"{SHEET}!$D${r}")
-    home_ref = f"{SHEET}!$D${r}".split("!")[1]
+    home_ref = f"$D${r}"
     r += 1
-    for j, h in enumerate(HEADERS):
-        x = chr(ord("A") + j)
+    for h in HEADERS:
+        x = COL[h]
         s.text(f"{x}{r}", h, font=HEAD_FONT, fill=HEAD_FILL,
                align=Alignment(wrap_text=True, horizontal="center", vertical="center"))
         # a header wraps between its words, never inside one: the column at least its longest word
@@ -204,47 +286,84 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         dim.width = max(dim.width or 8.43, *(text_width(word, bold=True) + 1.2 for word in h.split()))
     ws.row_dimensions[r].height = 30  # two lines: the headers wrap between words
     first = r + 1
+    X = COL
     for a in rows or [AccountRow("", "", "")]:
         r += 1
-        s.text(f"A{r}", a.broker)
-        s.text(f"B{r}", a.account)
-        s.text(f"C{r}", a.currency)
-        live = f'$B{r}&$A{r}=""'
-        match = f'--({C.TABLE}[Broker]&""=$A{r}),--({C.TABLE}[Account]&""=$B{r})'
-        pos = f'--({TABLE}[Account]&""=$B{r})'
         blank = not (a.broker or a.account or a.currency)
-        s.formula(f"D{r}", f'IF({live},"",SUMPRODUCT({match},--ISNUMBER({C.TABLE}[Net P/L])))',
+        s.text(f"{X['Broker']}{r}", a.broker)
+        s.text(f"{X['Account']}{r}", a.account)
+        s.text(f"{X['Currency']}{r}", a.currency)
+        key = f"${X['Key']}{r}"
+        s.formula(f"{X['Key']}{r}", f'IF($A{r}&$B{r}="","",$A{r}&"|"&$B{r})', "" if blank else a.key,
+                  font=NOTE_FONT)
+        # Inputs: the first account's follow Settings and CashFrom; the others' are values.
+        start_f, from_f = a.formulas if r == first else (False, False)
+        if start_f:
+            s.formula(f"D{r}", "StartingBalance", a.start, fmt=C.MONEY, fill=INPUT_FILL)
+        else:
+            s.value(f"D{r}", a.start if not blank else None, fmt=C.MONEY, fill=INPUT_FILL)
+        if from_f:
+            s.formula(f"E{r}", C.CASH_FROM, a.cash_from, fmt=C.DATE, fill=INPUT_FILL)
+        else:
+            s.value(f"E{r}", a.cash_from if not blank else None, fmt=C.DATE, fill=INPUT_FILL)
+        live = f'$B{r}&$A{r}=""'
+        match = f'--({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})'
+        pos = f'--({TABLE}[Account]&""=$B{r})'
+        s.formula(f"F{r}", f'IF({live},"",SUMPRODUCT({match},--ISNUMBER({C.TABLE}[Net P/L])))',
                   "" if blank else a.closed, fmt="0", align=right)
-        s.formula(f"E{r}", f'IF({live},"",SUMPRODUCT({match},{C.TABLE}[Net P/L]))', "" if blank else a.net,
+        s.formula(f"G{r}", f'IF({live},"",SUMPRODUCT({match},{C.TABLE}[Net P/L]))', "" if blank else a.net,
                   fmt=C.MONEY, align=right)
-        s.formula(f"F{r}", f'IF({live},"",SUMPRODUCT({pos},{TABLE}[Unrealised P/L]))',
+        own = (f'(({C.CASH_TABLE}[Broker]&"|"&{C.CASH_TABLE}[Account]={key})+({C.CASH_TABLE}[Broker]&'
+               f'{C.CASH_TABLE}[Account]="")*({key}=$R${first})>0)')
+        flow = flows(a.key, float("inf")) if flows is not None and not blank else 0.0
+        s.formula(f"H{r}", f'IF({live},"",SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>=$E{r})'
+                           f'*{own},{C.CASH_TABLE}[Amount]))', "" if blank else flow, fmt=C.MONEY, align=right)
+        bal = (a.start + flow + a.net) if _num(a.start) else NO_START
+        s.formula(f"I{r}", f'IF({live},"",IF(ISNUMBER($D{r}),$D{r}+$H{r}+$G{r},"{NO_START}"))',
+                  "" if blank else bal, fmt=C.MONEY, align=right)
+        # the account's largest Drawdown: a classic array formula (MAXIFS is Excel 2019+)
+        from openpyxl.worksheet.formula import ArrayFormula
+        coord = f"J{r}"
+        ws[coord] = ArrayFormula(coord, f'=IF({live},"",MAX(IF(({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})'
+                                        f'*ISNUMBER({C.TABLE}[Drawdown]),{C.TABLE}[Drawdown])))')
+        s.cache[coord] = "" if blank else dd.get(a.key, 0.0)
+        ws[coord].number_format = C.PCT
+        ws[coord].alignment = right
+        s.formula(f"K{r}", f'IF({live},"",SUMPRODUCT({pos},{TABLE}[Unrealised P/L]))',
                   "" if blank else a.unrealised, fmt=C.MONEY, align=right)
-        s.formula(f"G{r}", f'IF({live},"",SUMPRODUCT({pos},{TABLE}[Margin]))', "" if blank else a.margin,
+        s.formula(f"L{r}", f'IF({live},"",SUMPRODUCT({pos},{TABLE}[Margin]))', "" if blank else a.margin,
                   fmt=C.MONEY, align=right)
         if a.currency == home and not blank:
             # the same style as a rate typed in (one look whatever the accounts: a fill adds no style)
-            s.formula(f"H{r}", f'IF(UPPER($C{r})=UPPER({home_ref}),1,"")', 1.0, fmt=C.schema.FX, fill=INPUT_FILL)
+            s.formula(f"M{r}", f'IF(UPPER($C{r})=UPPER({home_ref}),1,"")', 1.0, fmt=C.schema.FX, fill=INPUT_FILL)
         else:
-            s.value(f"H{r}", a.rate, fmt=C.schema.FX, fill=INPUT_FILL)
+            s.value(f"M{r}", a.rate, fmt=C.schema.FX, fill=INPUT_FILL)
         ok = a.rate is not None
-        s.formula(f"I{r}", f'IF({live},"",IF(ISNUMBER($H{r}),$E{r}*$H{r},"{NO_RATE}"))',
-                  "" if blank else (a.net * a.rate if ok else NO_RATE), fmt=C.MONEY, align=right)
-        s.formula(f"J{r}", f'IF({live},"",IF(ISNUMBER($H{r}),$F{r}*$H{r},"{NO_RATE}"))',
-                  "" if blank else (a.unrealised * a.rate if ok else NO_RATE), fmt=C.MONEY, align=right)
-        s.text(f"K{r}", a.source or (None if blank else "type the rate: none in the Trades table"), font=NOTE_FONT)
+        for x, src, v in (("N", "G", a.net), ("O", "I", bal), ("P", "K", a.unrealised)):
+            s.formula(f"{x}{r}", f'IF({live},"",IF(ISNUMBER($M{r}),IF(ISNUMBER(${src}{r}),${src}{r}*$M{r},${src}{r}),'
+                                 f'"{NO_RATE}"))',
+                      "" if blank else ((v * a.rate if _num(v) else v) if ok else NO_RATE), fmt=C.MONEY, align=right)
+        s.text(f"Q{r}", a.source or (None if blank else "type the rate: none in the Trades table"), font=NOTE_FONT)
     last = r
+    names = ws.parent.defined_names
+    for name, x in ((C.schema.ACCOUNT_KEYS, "R"), (C.schema.ACCOUNT_STARTS, "D"), (C.schema.ACCOUNT_FROMS, "E"),
+                    (C.schema.ACCOUNT_RATES, "M")):
+        names[name] = DefinedName(name, attr_text=f"{SHEET}!${x}${first}:${x}${last}")
     r += 1
     s.text(f"A{r}", TOTAL, font=LABEL_FONT, border=BOX)
-    ws.merge_cells(f"A{r}:H{r}")
-    tot_net = float(sum(a.net * a.rate for a in rows if a.rate is not None))
-    tot_unr = float(sum(a.unrealised * a.rate for a in rows if a.rate is not None))
-    s.formula(f"I{r}", f"SUM($I${first}:$I${last})", tot_net, fmt=C.MONEY, border=BOX, align=right)
-    s.formula(f"J{r}", f"SUM($J${first}:$J${last})", tot_unr, fmt=C.MONEY, border=BOX, align=right)
+    ws.merge_cells(f"A{r}:M{r}")
+    for x, attr in (("N", "net"), ("O", None), ("P", "unrealised")):
+        if attr is None:
+            tot = float(sum(a.rate * (a.start + (flows(a.key, float("inf")) if flows else 0.0) + a.net)
+                            for a in rows if a.rate is not None and _num(a.start)))
+        else:
+            tot = float(sum(getattr(a, attr) * a.rate for a in rows if a.rate is not None))
+        s.formula(f"{x}{r}", f"SUM(${x}${first}:${x}${last})", tot, fmt=C.MONEY, border=BOX, align=right)
     r += 1
     s.text(f"A{r}", "Accounts without a rate to home", font=LABEL_FONT, border=BOX)
-    ws.merge_cells(f"A{r}:H{r}")
+    ws.merge_cells(f"A{r}:M{r}")
     missing = float(sum(1 for a in rows if a.rate is None))
-    s.formula(f"I{r}", f'SUMPRODUCT(--($B${first}:$B${last}&$A${first}:$A${last}<>""),'
-                       f'--NOT(ISNUMBER($H${first}:$H${last})))', missing, fmt="0", border=BOX, align=right)
-    s.text(f"K{r}", "left out of the totals above: type their rate to home", font=NOTE_FONT)
+    s.formula(f"N{r}", f'SUMPRODUCT(--($B${first}:$B${last}&$A${first}:$A${last}<>""),'
+                       f'--NOT(ISNUMBER($M${first}:$M${last})))', missing, fmt="0", border=BOX, align=right)
+    s.text(f"Q{r}", "left out of the totals above: type their rate to home", font=NOTE_FONT)
     return r, rows, written

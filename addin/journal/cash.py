@@ -31,30 +31,40 @@ def build(book: Book) -> None:
         s.text(f"{x}1", head, font=HEAD_FONT, fill=HEAD_FILL)
         ws.column_dimensions[x].width = width
         ws[f"{x}2"].number_format = fmt
+    heads = [h for h, _, _ in CASH_COLUMNS]
     for i, e in enumerate(cash):
         row = i + 2
-        if e.time is not None:
-            s.value(f"A{row}", excel_serial(e.time), fmt=C.DATE)  # the serial the formulas compare
-        s.value(f"B{row}", e.amount, fmt=C.MONEY)
-        s.text(f"C{row}", e.kind)
-        s.text(f"D{row}", format_source(e.source))
-    ref = f"A1:D{max(len(cash), 1) + 1}"
+        for j, head in enumerate(heads):
+            x = get_column_letter(j + 1)
+            if head == "Time":
+                if e.time is not None:
+                    s.value(f"{x}{row}", excel_serial(e.time), fmt=C.DATE)  # the serial the formulas compare
+            elif head == "Amount":
+                s.value(f"{x}{row}", e.amount, fmt=C.MONEY)
+            elif head == "Source":
+                s.text(f"{x}{row}", format_source(e.source))
+            else:  # Kind, Broker, Account
+                s.text(f"{x}{row}", getattr(e, C.schema.CASH.field_of(head).attr) or None)
+    last = get_column_letter(len(heads))
+    ref = f"A1:{last}{max(len(cash), 1) + 1}"
     ws.add_table(Table(displayName=C.CASH_TABLE, ref=ref,
                        tableStyleInfo=TableStyleInfo(name="TableStyleLight1", showRowStripes=True)))
     ws.freeze_panes = "A2"
-    s.text("F1", "Counted from", font=LABEL_FONT, border=BOX)
-    s.value("G1", book.cash_from if book.cash_from else None, fmt='[=0]"every movement";' + C.DATE,
+    gap, label, value = (get_column_letter(len(heads) + k) for k in (1, 2, 3))
+    s.text(f"{label}1", "Counted from", font=LABEL_FONT, border=BOX)
+    s.value(f"{value}1", book.cash_from if book.cash_from else None, fmt='[=0]"every movement";' + C.DATE,
             font=VALUE_FONT, border=BOX, fill=INPUT_FILL, align=Alignment(horizontal="right"))
-    book.wb.defined_names[C.CASH_FROM] = DefinedName(C.CASH_FROM, attr_text=f"{TITLE}!$G$1")
-    notes = ("Cash movements in the account currency, one row each: deposits, withdrawals, credits,",
-             "fees and interest a statement books outside trades. Those dated on or after Counted from",
-             "(the first trade's open time, written by the fill) go into the Trades Balance (column",
-             "Cash in/out) up to each trade's close (open, for a trade still open); earlier ones make",
-             "up StartingBalance (Settings). Undated rows are listed, not counted. Drawdown leaves",
-             "cash movements out.")
+    book.wb.defined_names[C.CASH_FROM] = DefinedName(C.CASH_FROM, attr_text=f"{TITLE}!${value}$1")
+    notes = ("Cash movements in each account's currency, one row each: deposits, withdrawals, credits,",
+             "fees and interest a statement books outside trades, with the Broker and Account they moved",
+             "in (a row with neither belongs to the journal's first account). Those dated on or after the",
+             "account's Counted from (the Accounts block on the Account sheet; the first account's is this",
+             "one: its first trade's open time) go into its trades' Balance (column Cash in/out) up to each",
+             "trade's close (open, for a trade still open); earlier ones make up its starting balance.",
+             "Undated rows are listed, not counted. Drawdown leaves cash movements out.")
     for k, note in enumerate(notes):
-        s.text(f"F{k + 3}", note, font=NOTE_FONT)
-    ws.column_dimensions["E"].width = 3
-    ws.column_dimensions["F"].width = 20
-    ws.column_dimensions["G"].width = 17
-    fit_width(ws, "landscape", f"A1:L{max(len(cash) + 1, len(notes) + 2)}")
+        s.text(f"{label}{k + 3}", note, font=NOTE_FONT)
+    ws.column_dimensions[gap].width = 3
+    ws.column_dimensions[label].width = 20
+    ws.column_dimensions[value].width = 17
+    fit_width(ws, "landscape", f"A1:{get_column_letter(len(heads) + 8)}{max(len(cash) + 1, len(notes) + 2)}")

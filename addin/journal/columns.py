@@ -46,6 +46,7 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -69,20 +70,22 @@ PRICE, QTY, MONEY, PCT, LEV, DATE, BOOL = (schema.PRICE, schema.QTY, schema.MONE
                                            schema.DATE, schema.BOOL)
 
 RUNNING_DOC = """Running figures (Cumulative P/L, Peak P/L, and through them Balance, Drawdown and the
-Equity used of a trade without its own equity) run down the table over the rows that hold a trade.
-Cumulative P/L is the sum of Net P/L from the first row to this one, Peak P/L the highest Cumulative
-P/L so far (0, the start, included). Each row reads ranges that start at the header row and end at
-this row (or the row above): deleting rows shrinks those ranges and inserting rows inside grows
-them, in Excel and LibreOffice alike, so no edit of the rows leaves a reference to a deleted cell
-(#REF!). A deleted trade is a gap in No.: the figures continue over the trades that remain. A blank
-row shows blanks and is passed over. A trade typed into an inserted row is counted where it stands:
-Excel fills a table's formulas into an inserted row; LibreOffice inserts it without them, so the
-rows below count the trade from its input cells (SUMIFS over Profit, Commission, Swap and Taxes) and
-their Peak P/L says "a trade above has no formulas: copy them down" (its cumulative figure, which
-could have been the peak, is nowhere). Cost: a row adds its figure to the row above's (O(1)); only
-the first row, a row after a blank row, below a row inserted directly above, or next to a row out of
-order sums its ranges from the header (O(rows above)), so a trade typed at the bottom recalculates
-its own row only.
+Equity used of a trade without its own equity) run down the table per account: over the rows above
+of the same account (Broker and Account, compared as text without case) that hold a trade, in the
+account's own currency. Cumulative P/L is the sum of the account's Net P/L from its first row to this
+one, Peak P/L its highest Cumulative P/L so far (0, the start, included). Each row reads ranges that
+start at the header row and end at this row (or the row above): deleting rows shrinks those ranges
+and inserting rows inside grows them, in Excel and LibreOffice alike, so no edit of the rows leaves a
+reference to a deleted cell (#REF!). A deleted trade is a gap in No.: the figures continue over the
+trades that remain. A blank row shows blanks and is passed over. A trade typed into an inserted row
+is counted where it stands: Excel fills a table's formulas into an inserted row; LibreOffice inserts
+it without them, so the rows below count the trade from its input cells (SUMPRODUCT over Profit,
+Commission, Swap and Taxes of the account's rows) and their Peak P/L says "a trade above has no
+formulas: copy them down" (its cumulative figure, which could have been the peak, is nowhere). Cost:
+a row whose row above is of the same account adds its figure to that row's (O(1)); only the first
+row, a row after a blank row or another account's row, below a row inserted directly above, or next
+to a row out of order sums its account's ranges from the header (O(rows above)), so a trade typed at
+the bottom recalculates its own row only, and a journal of one account never takes the long way.
 
 Order: the trades are numbered 1, 2, 3... in time order (No.). A row whose No. is smaller than a
 No. above it says "out of order: sort by No." in Cumulative P/L (and Balance); Peak P/L and Drawdown
@@ -96,22 +99,42 @@ shows the running figures of the trades listed above it. After sorting by any ot
 every row says "out of order". The figures of the trade itself (Notional, Margin, Risk at stop, R
 multiple...) do not depend on the order."""
 
-CASH_DOC = """Cash in/out: deposits, withdrawals, credits and other cash movements (the Cash table) dated on or
-after CashFrom (the Cash sheet's "Counted from" date: the first trade's open time, written by the
-build) and up to this row's time: its Close time for a closed trade, its Open time for an open one
-(the balance the position was opened against, as equity at entry is), every dated movement for a row
-with neither. Movements dated before CashFrom are part of StartingBalance (the fill sets it from the
-statement's balance before its first trade); undated movements are listed but never counted.
-Formula: SUMPRODUCT(ISNUMBER(Cash[Time])*(Cash[Time]>=CashFrom)*(Cash[Time]<=as-of), Cash[Amount]) --
-exact comparisons of the date serials (SUMIFS criteria would go through text). CashFrom is a value,
-not MIN(Trades[Open time]): a trade typed at the bottom changes no other row."""
+ACCOUNTS_DOC = """Accounts: a trade's account is its Broker and Account (the key BROKER|ACCOUNT, compared without
+case). Its starting balance, the date its cash counts from and its rate to the home currency are
+the account's row of the Account sheet's Accounts block (defined names AccountKeys, AccountStarts,
+AccountFroms, AccountRates; MATCH: a key holding * ? or ~ would match as a wildcard). The block's
+first account takes Settings' StartingBalance and the Cash sheet's CashFrom (formulas, so a journal
+of one account is set up in Settings as before); every other account its own, stated by its
+statement or typed. A trade whose account is not in the block (typed by hand, not yet filled) takes
+StartingBalance and CashFrom. An account in the block without a starting balance shows "no starting
+balance" in Balance and in what is built on it, never 0 presented as its balance."""
 
-DRAWDOWN_DOC = """Drawdown is measured on trading results, not on cash flows: the fall of Cumulative P/L from
-its highest value so far (Peak P/L: 0, the start, included), as a fraction of the balance that would
-stand had that fall not happened: 1 - Balance / (StartingBalance + Cash in/out + Peak P/L). With no
-deposits or withdrawals this is the usual 1 - balance / peak balance. A withdrawal lowers the balance
-but not the P/L, so it is no drawdown; a deposit does not hide one, it only enlarges the base the loss
-is measured against. Empty ("") when that base is not positive (everything withdrawn)."""
+CASH_DOC = """Cash in/out: the account's deposits, withdrawals, credits and other cash movements (the Cash
+rows of the trade's Broker and Account; a Cash row with neither belongs to the block's first account)
+dated on or after the account's Counted from (CashFrom for the first account: the first trade's open
+time, written by the build) and up to this row's time: its Close time for a closed trade, its Open
+time for an open one (the balance the position was opened against, as equity at entry is), every
+dated movement for a row with neither. Movements dated before Counted from are part of the account's
+starting balance (the fill sets it from the statement's balance before its first trade); undated
+movements are listed but never counted. Formula: SUMPRODUCT(ISNUMBER(Cash[Time])*(Cash[Time]>=from)*
+(Cash[Time]<=as-of)*(the row's account), Cash[Amount]) -- exact comparisons of the date serials
+(SUMIFS criteria would go through text). CashFrom is a value, not MIN(Trades[Open time]): a trade
+typed at the bottom changes no other row."""
+
+DRAWDOWN_DOC = """Drawdown is measured on trading results, not on cash flows: the fall of the account's Cumulative
+P/L from its highest value so far (Peak P/L: 0, the start, included), as a fraction of the balance
+that would stand had that fall not happened: 1 - Balance / (Balance - Cumulative P/L + Peak P/L),
+i.e. 1 - Balance / (starting balance + Cash in/out + Peak P/L). With no deposits or withdrawals this
+is the usual 1 - balance / peak balance. A withdrawal lowers the balance but not the P/L, so it is no
+drawdown; a deposit does not hide one, it only enlarges the base the loss is measured against. Empty
+("") when that base is not positive (everything withdrawn)."""
+
+HOME_DOC = """Rate to home and Net P/L, home: the trade's money in the home currency (HomeCurrency, the
+Account sheet's Accounts block): 1 for an account in the home currency, else its account's Rate to
+home in the block (typed, or the latest rate the journal's own trades give: one rate per currency,
+so a closed trade is converted at that rate, not at its day's), else "no rate to home" -- never 1
+presented as a rate. Sums in the home currency (Stats, Dashboard) count only rows with a rate and say
+how many they left out."""
 
 CAP_DOC = """Leverage cap is the retail leverage cap of the Regulator setting for the trade's class on the day
 the trade opened, looked up in the Caps sheet (generated from addin/risk/caps.py, one dated row per
@@ -146,6 +169,7 @@ def UP(col: str) -> str:
 
 E, Q, S, X = T("Entry"), T("Quantity"), T("Stop"), T("Exit")
 KEY = f'IF({T("Instrument")}<>"",{T("Instrument")},{T("Symbol")})'
+_MONEY_CUR = f'IF({T("Account currency")}<>"",{T("Account currency")},AccountCurrency)'
 
 
 def inst(col: str) -> str:
@@ -167,17 +191,30 @@ def N(v: object) -> float:
 
 
 @dataclass
+class AccountInputs:
+    """An account's row of the Accounts block, as the formulas read it: its starting balance, the
+    date its cash counts from and its rate to home (each a number, None for an empty cell, or the
+    text a trader typed)."""
+    start: object = None
+    cash_from: object = None
+    rate: object = None
+
+
+@dataclass
 class Env:
     """What the twins read besides the row: settings, the Instruments rows by symbol (upper case,
-    as MATCH compares), the Cash window function, CashFrom."""
+    as MATCH compares), the Cash window function (account key, as-of serial) -> amount, CashFrom,
+    the Accounts block (key -> :class:`AccountInputs`, in block order) and the home currency."""
     settings: object
     instruments: dict[str, dict]
-    cash_upto: Callable[[float], float]
+    cash_upto: Callable[[str, float], float]
     cash_from: float | None = None
     # Settings still holding the template's default (their TemplateDefault_ mark is there): the
     # account leverage and the starting balance nobody stated.
     leverage_assumed: bool = False
     start_assumed: bool = False
+    accounts: dict[str, AccountInputs] = dataclasses.field(default_factory=dict)
+    home: str | None = None  # HomeCurrency; None: the settings' account currency
 
 
 def key(row: dict) -> object:
@@ -245,6 +282,17 @@ def _last(rng: str) -> str:
     return f"INDEX({rng},ROWS({rng}))"
 
 
+# The row's account as text, BROKER|ACCOUNT (ACCOUNTS_DOC): "=" compares it without case.
+ACCT = f'{T("Broker")}&"|"&{T("Account")}'
+# The account of the row directly above (the header's "Broker|Account" above the first row).
+_ACCT_ABOVE = f'{_last(PREV("Broker"))}&"|"&{_last(PREV("Account"))}'
+_SAME_ABOVE = f"{_ACCT_ABOVE}={ACCT}"
+# The rows from the header down to this one (to) or the row above (prev) that are of this account.
+_OF_ACCT = f'--({TO("Broker")}&"|"&{TO("Account")}={ACCT})'
+_OF_ACCT_PREV = f'({PREV("Broker")}&"|"&{PREV("Account")}={ACCT})'
+# The row's place in the Accounts block (#N/A: not there).
+_ACCT_ROW = f"MATCH({ACCT},{schema.ACCOUNT_KEYS},0)"
+
 # The No. directly above (the header's text above the first row), read from a range that ends at
 # this row, so an inserted row directly above is seen.
 _PREV_NO = f'INDEX({TO("No.")},ROWS({TO("No.")})-1)'
@@ -262,45 +310,71 @@ _PREV_PEAK = _last(PREV("Peak P/L"))
 NO_FORMULAS = "a trade above has no formulas: copy them down"
 _NET_PARTS = ("Profit", "Commission", "Swap", "Taxes")
 
-# The Net P/L of the rows from the header to this one, summed from the input columns (so a trade
-# typed into a row that has no formulas, as LibreOffice inserts rows, is counted too): a row counts
-# when it has an Entry and a Profit, as Net P/L does. SUMIFS criteria "<>": not empty.
-_SUM_NET = "+".join(f'SUMIFS({TO(c)},{TO("Entry")},"<>",{TO("Profit")},"<>")' for c in _NET_PARTS)
+# The Net P/L of this account's rows from the header to this one, summed from the input columns (so
+# a trade typed into a row that has no formulas, as LibreOffice inserts rows, is counted too): a row
+# counts when it has an Entry and a Profit, as Net P/L does. SUMPRODUCT's separate arrays take text
+# (the header, words typed in a number column) as 0.
+_SUM_NET = "+".join(f'SUMPRODUCT({_OF_ACCT},--({TO("Entry")}<>""),--({TO("Profit")}<>""),{TO(c)})'
+                    for c in _NET_PARTS)
 
-# Cumulative P/L: the sum of Net P/L from the first row down to this one, shown when this row's
-# No. is not smaller than any No. above it. The row above's figure plus this row's when the row
-# above has one (O(1)); otherwise (first row, a blank row above, a row inserted directly above,
-# the row above out of order) the sums of the ranges from the header, and MAX over the No. range.
-CUM = (f'IF({E}="","",IF(AND({_linked("Cumulative P/L")},ISNUMBER({_PREV_CUM}),OR({_NO_FREE},ISNUMBER({_PREV_NO}))),'
+# Cumulative P/L: the sum of the account's Net P/L from its first row down to this one, shown when
+# this row's No. is not smaller than any No. above it. The row above's figure plus this row's when
+# the row above is of the same account and has one (O(1)); otherwise (first row, a blank row or
+# another account's row above, a row inserted directly above, the row above out of order) the
+# account's sums of the ranges from the header, and MAX over the No. range.
+CUM = (f'IF({E}="","",IF(AND({_linked("Cumulative P/L")},ISNUMBER({_PREV_CUM}),OR({_NO_FREE},ISNUMBER({_PREV_NO})),'
+       f'{_SAME_ABOVE}),'
        f'IF(OR({_NO_FREE},{_NO}>={_PREV_NO}),{_PREV_CUM}+N({_NET}),"{OUT_OF_ORDER}"),'
        f'IF(OR({_NO_FREE},{_NO}>=MAX({TO("No.")})),{_SUM_NET},"{OUT_OF_ORDER}")))')
 
-# Peak P/L: the highest Cumulative P/L so far (0, the start, included), shown when every trade row
-# at or above has its figure: the row above's peak when it has one (O(1)), else the MAX of the
-# range, unless a row at or above is out of order or a trade row has no formulas (its cumulative
-# figure, which could be the peak, is nowhere).
+# Peak P/L: the account's highest Cumulative P/L so far (0, the start, included), shown when every
+# trade row at or above has its figure: the row above's peak when it is of the same account and has
+# one (O(1)); else, unless a row at or above is out of order or a trade row has no formulas (its
+# cumulative figure, which could be the peak, is nowhere), the larger of this row's figure and the
+# peak of the account's last row above (LOOKUP(2,1/(...)): the last row meeting the condition).
 _CUMS = TO("Cumulative P/L")
 _OOO_ABOVE = f'SUMPRODUCT(--({_CUMS}="{OUT_OF_ORDER}"))'
-PEAK = (f'IF(ISNUMBER({_CUMT}),IF(AND({_linked("Peak P/L")},ISNUMBER({_PREV_PEAK})),MAX({_PREV_PEAK},{_CUMT}),'
+_LAST_PEAK = (f'IFERROR(LOOKUP(2,1/({_OF_ACCT_PREV}*ISNUMBER({PREV("Peak P/L")})),{PREV("Peak P/L")}),0)')
+PEAK = (f'IF(ISNUMBER({_CUMT}),IF(AND({_linked("Peak P/L")},ISNUMBER({_PREV_PEAK}),{_SAME_ABOVE}),'
+        f'MAX({_PREV_PEAK},{_CUMT}),'
         f'IF({_OOO_ABOVE}>0,"{OUT_OF_ORDER}",IF(COUNTIFS({TO("Entry")},"<>")-1>COUNT({_CUMS})+{_OOO_ABOVE},'
-        f'"{NO_FORMULAS}",MAX(0,{_CUMS})))),{_CUMT})')
+        f'"{NO_FORMULAS}",MAX(0,{_CUMT},{_LAST_PEAK})))),{_CUMT})')
+
+
+def text_of(v: object) -> str:
+    """A cell as ``cell&""`` gives it: empty for a blank cell, a whole number without ".0"."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def account_key(broker: object, account: object) -> str:
+    """The account of a Trades or Cash row as the formulas compare it: ``Broker&"|"&Account``,
+    without case (upper case here)."""
+    return f"{text_of(broker)}|{text_of(account)}".upper()
 
 
 class _Run:
     """What the range formulas of one row see from the header row down to it: the twins' running
     state, kept on the row dict under a key no column has."""
-    __slots__ = ("parts", "max_no", "bad", "max_cum", "trades", "cums")
+    __slots__ = ("parts", "max_no", "bad", "trades", "cums", "peaks")
 
     def __init__(self, prev: "_Run | None" = None):
-        self.parts = list(prev.parts) if prev else [0] * len(_NET_PARTS)  # the SUMIFS, one per input
+        # per account key: the SUMPRODUCTs, one per input (a new tuple on each change, never edited)
+        self.parts: dict[str, tuple] = dict(prev.parts) if prev else {}
         self.max_no = prev.max_no if prev else None  # MAX(range of No.), None when no number
         self.bad = prev.bad if prev else 0      # rows whose Cumulative P/L is out of order
-        self.max_cum = prev.max_cum if prev else None  # MAX(range of Cumulative P/L)
         self.trades = prev.trades if prev else 0  # rows with an Entry
         self.cums = prev.cums if prev else 0    # rows whose Cumulative P/L is a number
+        self.peaks: dict[str, float] = dict(prev.peaks) if prev else {}  # the last numeric Peak P/L per account
 
 
 _RUN = "\x00run"
+_HEADER_KEY = account_key("Broker", "Account")
 
 
 def _run(r, up) -> _Run:
@@ -314,46 +388,55 @@ def _up(up: dict | None, col: str) -> object:
     return col if up is None else up[col]
 
 
+def _key_above(up: dict | None) -> str:
+    return _HEADER_KEY if up is None else account_key(up["Broker"], up["Account"])
+
+
 def _cum(r, up, env):
     run = _run(r, up)
+    k = account_key(r["Broker"], r["Account"])
     no, net = r["No."], r["Net P/L"]
     above_max = run.max_no
     if not blank(r["Entry"]):
         run.trades += 1
         if not blank(r["Profit"]):
-            run.parts = [s + v if isnum(v) else s for s, v in zip(run.parts, (r[c] for c in _NET_PARTS))]
+            old = run.parts.get(k, (0, 0, 0, 0))
+            run.parts[k] = tuple(s + v if isnum(v) else s for s, v in zip(old, (r[c] for c in _NET_PARTS)))
     if isnum(no):
         run.max_no = no if run.max_no is None else max(run.max_no, no)
     if blank(r["Entry"]):
         return ""
     free = not isnum(no)
     prev_cum, prev_no = _up(up, "Cumulative P/L"), _up(up, "No.")
-    if isnum(prev_cum) and (free or isnum(prev_no)):
+    if isnum(prev_cum) and (free or isnum(prev_no)) and _key_above(up) == k:
         return prev_cum + N(net) if free or no >= prev_no else OUT_OF_ORDER
     if free or above_max is None or no >= above_max:
-        p, c, s, t = run.parts
+        p, c, s, t = run.parts.get(k, (0, 0, 0, 0))
         return p + c + s + t
     return OUT_OF_ORDER
 
 
 def _peak(r, up, env):
     run = _run(r, up)
+    k = account_key(r["Broker"], r["Account"])
     c = r["Cumulative P/L"]
     if c == OUT_OF_ORDER:
         run.bad += 1
     if isnum(c):
         run.cums += 1
-        run.max_cum = c if run.max_cum is None else max(run.max_cum, c)
     if not isnum(c):
         return c
     prev = _up(up, "Peak P/L")
-    if isnum(prev):
-        return max(prev, c)
-    if run.bad:
+    if isnum(prev) and _key_above(up) == k:
+        out = max(prev, c)
+    elif run.bad:
         return OUT_OF_ORDER
-    if run.trades > run.cums + run.bad:
+    elif run.trades > run.cums + run.bad:
         return NO_FORMULAS
-    return max(0, run.max_cum)
+    else:
+        out = max(0, c, run.peaks.get(k, 0))
+    run.peaks[k] = out
+    return out
 
 
 def _asof(r) -> float:
@@ -364,23 +447,43 @@ def _asof(r) -> float:
 
 
 def _cash(r, up, env):
-    return "" if blank(r["Entry"]) else env.cash_upto(_asof(r))
+    return "" if blank(r["Entry"]) else env.cash_upto(account_key(r["Broker"], r["Account"]), _asof(r))
 
 
-CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={CASH_FROM})'
+# The Cash rows of this row's account: its Broker and Account, or neither when this row's account
+# is the block's first (INDEX(AccountKeys,1)).
+_CASH_OF_ACCT = (f'(({CASH_TABLE}[Broker]&"|"&{CASH_TABLE}[Account]={ACCT})+({CASH_TABLE}[Broker]&{CASH_TABLE}[Account]="")'
+                 f'*IFERROR({ACCT}=INDEX({schema.ACCOUNT_KEYS},1),FALSE)>0)')
+_CASH_START = f"IFERROR(INDEX({schema.ACCOUNT_FROMS},{_ACCT_ROW}),{CASH_FROM})"
+CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={_CASH_START})'
         f'*({CASH_TABLE}[Time]<=IF(ISNUMBER({T("Close time")}),{T("Close time")},IF(ISNUMBER({T("Open time")}),'
-        f'{T("Open time")},9.99E+307))),{CASH_TABLE}[Amount]))')
+        f'{T("Open time")},9.99E+307)))*{_CASH_OF_ACCT},{CASH_TABLE}[Amount]))')
+
+NO_START = "no starting balance: type it in the Accounts block (Account sheet)"
+
+
+def _start(r, env) -> object:
+    """The row's account's starting balance as the Balance formula reads it: a number, or NO_START."""
+    acct = env.accounts.get(account_key(r["Broker"], r["Account"]))
+    if acct is None:
+        return env.settings.starting_balance
+    return acct.start if isnum(acct.start) else NO_START
 
 
 def _balance(r, up, env):
     if blank(r["Entry"]):
         return ""
     c = r["Cumulative P/L"]
-    return env.settings.starting_balance + r["Cash in/out"] + c if isnum(c) else c
+    if not isnum(c):
+        return c
+    start = _start(r, env)
+    return start + r["Cash in/out"] + c if isnum(start) else start
 
 
-BALANCE = (f'IF({E}="","",IF(ISNUMBER({T("Cumulative P/L")}),StartingBalance+{T("Cash in/out")}+'
-           f'{T("Cumulative P/L")},{T("Cumulative P/L")}))')
+_START_CELL = f"INDEX({schema.ACCOUNT_STARTS},{_ACCT_ROW})"
+BALANCE = (f'IF({E}="","",IF(ISNUMBER({T("Cumulative P/L")}),IF(ISNA({_ACCT_ROW}),StartingBalance+{T("Cash in/out")}+'
+           f'{T("Cumulative P/L")},IF(ISNUMBER({_START_CELL}),{_START_CELL}+{T("Cash in/out")}+{T("Cumulative P/L")},'
+           f'"{NO_START}")),{T("Cumulative P/L")}))')
 
 
 def _drawdown(r, up, env):
@@ -389,12 +492,12 @@ def _drawdown(r, up, env):
         return b
     if not isnum(p):
         return p
-    base = max(0, env.settings.starting_balance + r["Cash in/out"] + p)
+    base = max(0, b - r["Cumulative P/L"] + p)
     return 1 - b / base if base != 0 else ""
 
 
 DRAWDOWN = (f'IF(ISNUMBER({T("Balance")}),IF(ISNUMBER({T("Peak P/L")}),IFERROR(1-{T("Balance")}/MAX(0,'
-            f'StartingBalance+{T("Cash in/out")}+{T("Peak P/L")}),""),{T("Peak P/L")}),{T("Balance")})')
+            f'{T("Balance")}-{T("Cumulative P/L")}+{T("Peak P/L")}),""),{T("Peak P/L")}),{T("Balance")})')
 
 
 def _equity_used(r, up, env):
@@ -408,6 +511,37 @@ def _equity_used(r, up, env):
 
 EQUITY_USED = (f'IF({E}="","",IF({T("Equity")}<>"",{T("Equity")},IF(ISNUMBER({T("Balance")}),'
                f'{T("Balance")}-N({T("Net P/L")}),{T("Balance")})))')
+
+NO_RATE_HOME = "no rate to home"
+
+
+def _rate_home(r, up, env):
+    if blank(r["Entry"]):
+        return ""
+    cur = text_of(r["Account currency"]) if not blank(r["Account currency"]) else text_of(env.settings.account_currency)
+    home = env.home if env.home is not None else env.settings.account_currency
+    if cur.strip().upper() == text_of(home).strip().upper():
+        return 1
+    acct = env.accounts.get(account_key(r["Broker"], r["Account"]))
+    if acct is not None and isnum(acct.rate) and acct.rate > 0:
+        return acct.rate
+    return NO_RATE_HOME
+
+
+_RATE_CELL = f"INDEX({schema.ACCOUNT_RATES},{_ACCT_ROW})"
+RATE_HOME = (f'IF({E}="","",IF(UPPER(TRIM({_MONEY_CUR}))=UPPER(TRIM({schema.HOME_CURRENCY})),1,'
+             f'IFERROR(IF(ISNUMBER({_RATE_CELL}),IF({_RATE_CELL}>0,{_RATE_CELL},"{NO_RATE_HOME}"),"{NO_RATE_HOME}"),'
+             f'"{NO_RATE_HOME}")))')
+
+
+def _net_home(r, up, env):
+    net, rate = r["Net P/L"], r["Rate to home"]
+    if not isnum(net):
+        return ""
+    return net * rate if isnum(rate) else rate
+
+
+NET_HOME = (f'IF(ISNUMBER({_NET}),IF(ISNUMBER({T("Rate to home")}),{_NET}*{T("Rate to home")},{T("Rate to home")}),"")')
 
 BAD_SIDE = "side must be long or short"
 
@@ -463,7 +597,6 @@ def _point_value(r, up, env):
 
 
 _QUOTE = f'IF({T("Quote currency")}<>"",{T("Quote currency")},IFERROR({inst("Quote currency")},""))'
-_MONEY_CUR = f'IF({T("Account currency")}<>"",{T("Account currency")},AccountCurrency)'
 _CS = f'IF({T("Contract size")}<>"",{T("Contract size")},IFERROR({inst("Contract size")},1))'
 POINT_VALUE = (f'IF({E}="","",IF({T("FX to account")}<>"",IFERROR({_CS}*{T("FX to account")},"{BAD_POINT}"),'
                f'IF(AND({_QUOTE}<>"",UPPER(TRIM({_QUOTE}))=UPPER(TRIM({_MONEY_CUR}))),IFERROR({_CS}*1,"{BAD_POINT}"),'
@@ -932,6 +1065,8 @@ CALCS: tuple[Column, ...] = (
     Column("Balance", "calc", 12, MONEY, BALANCE, twin=_balance),
     Column("Drawdown", "calc", 11, PCT, DRAWDOWN, twin=_drawdown),
     Column("Equity used", "calc", 12, MONEY, EQUITY_USED, twin=_equity_used),
+    Column("Rate to home", "calc", 10, schema.FX, RATE_HOME, twin=_rate_home),
+    Column("Net P/L, home", "calc", 12, MONEY, NET_HOME, twin=_net_home),
     Column("Direction", "calc", 11, "0", DIRECTION, twin=_direction),
     Column("Point value", "calc", 10, schema.POINT, POINT_VALUE, twin=_point_value),
     Column("Pip size", "calc", 8, schema.SIZE, PIP, twin=_pip),
@@ -1018,6 +1153,40 @@ def cash_windows(cash: Sequence[tuple[float | None, float]], t0: float) -> Calla
         return prefix[hi - lo] if hi > lo else 0.0
 
     return upto
+
+
+def cash_by_account(cash: Sequence[tuple[str, float | None, float]], accounts: dict[str, AccountInputs],
+                    cash_from: float) -> Callable[[str, float], float]:
+    """The Cash in/out SUMPRODUCT for an account key and an as-of serial. ``cash``: the Cash rows in
+    table order, (account key of its Broker and Account, time serial or None, amount), the dated rows
+    sorted by time first as the build writes them; ``accounts``: the Accounts block in order (its
+    first account also owns the rows with neither Broker nor Account); ``cash_from``: CashFrom, for
+    an account not in the block. Each account's movements are summed in table order, as the engine
+    adds them (a row of another account adds 0, which changes no bit)."""
+    first = next(iter(accounts), None)
+    windows: dict[str, Callable[[float], float]] = {}
+
+    def upto(key: str, asof: float) -> float:
+        if key not in windows:
+            acct = accounts.get(key)
+            start = cash_from if acct is None else (0.0 if acct.cash_from is None else acct.cash_from)
+            if not isnum(start):  # words typed as the date: no number is >= them
+                windows[key] = lambda asof: 0.0
+            else:
+                own = [(t, a) for k, t, a in cash if k == key or (k == "|" and key == first)]
+                windows[key] = cash_windows(own, start)
+        return windows[key](asof)
+
+    return upto
+
+
+def first_account_opens(rows: Sequence[dict]) -> list[float]:
+    """The open times (serials) of the rows of the first account (that of the first row holding a
+    trade): CashFrom is its first trade's open time, since its cash before then is StartingBalance
+    and the other accounts count theirs from their own dates (ACCOUNTS_DOC)."""
+    first = next((account_key(r.get("Broker"), r.get("Account")) for r in rows if not blank(r.get("Entry"))), None)
+    return [t for r in rows if isnum(t := r.get("Open time")) and not blank(r.get("Entry"))
+            and account_key(r.get("Broker"), r.get("Account")) == first]
 
 
 def first_trade_time(open_times: Sequence[float | None]) -> float:

@@ -95,6 +95,13 @@ PLANS_TABLE = "Plans"
 
 CASH_FROM = "CashFrom"    # a date (value) on the Cash sheet: the first trade's open time, unless typed
 TRADE_IDS = "TradeIDs"    # the Trades table's Trade ID column
+# The Account sheet's Accounts block (addin/journal/accounts.py), one cell per account in each: the
+# key "BROKER|ACCOUNT" the Trades rows look their account up by, and the account's inputs.
+ACCOUNT_KEYS = "AccountKeys"
+ACCOUNT_STARTS = "AccountStarts"    # starting balance (the first account's: =StartingBalance)
+ACCOUNT_FROMS = "AccountFroms"      # the date its cash counts from (the first account's: =CashFrom)
+ACCOUNT_RATES = "AccountRates"      # the rate from its currency to the home currency
+HOME_CURRENCY = "HomeCurrency"      # the currency the totals over all accounts are in
 
 
 # The Trades table ----------------------------------------------------------------------------------
@@ -220,6 +227,7 @@ class TableSpec:
 # Deposits, withdrawals and other cash movements (BalanceEvent), one row each, by time.
 CASH = TableSpec(CASH_SHEET, CASH_TABLE, (
     Field("Time", 17, DATE, "time"), Field("Amount", 13, MONEY, "amount"), Field("Kind", 24, TEXT, "kind"),  # "broker interest received"
+    Field("Broker", 14, TEXT, "broker"), Field("Account", 11, TEXT, "account"),  # whose cash: see columns.CASH_DOC
     Field("Source", 60, TEXT, "source")))
 
 # The statement rows a fill could not read (RejectedRow).

@@ -58,6 +58,7 @@ from . import account, caps, cash, dashboard, ledger, planner, plans, rejected, 
 from . import trades as trades_sheet
 from . import columns as C
 from . import instruments as instruments_sheet
+from . import accounts as accounts_mod
 from .cash import CASH_COLUMNS, cash_rows
 from .instruments import DEFAULT_INSTRUMENTS, INSTRUMENT_COLUMNS, Instrument
 from .layout import (Book, clean_text, column_widths, excel_serial, format_source, plausible_width, text_width,
@@ -216,10 +217,13 @@ def print_setup(wb) -> None:
 
 def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequence[Instrument],
                   cash_events: Sequence[BalanceEvent], assumed: Collection[str] | None = None,
+                  account_starts: dict[str, tuple[float | None, float | None]] | None = None,
                   ) -> tuple[dict[str, list], float]:
     """The Trades table column by column (inputs and every calculated column, via the twins) and
     CashFrom, for ``trades`` in row order and the Cash rows ``cash_events`` (table order);
-    ``assumed``: the settings still the template's default (default :func:`assumed_settings`)."""
+    ``assumed``: the settings still the template's default (default :func:`assumed_settings`);
+    ``account_starts``: {account key: (starting balance, Counted from serial)} stated for accounts
+    other than the first (see :func:`addin.journal.accounts.resolve`)."""
     cols = trades_sheet.input_columns(trades, instruments)
     inst_rows: dict[str, dict] = {}
     for i in reversed(instruments):  # MATCH finds the first row of a symbol
@@ -228,14 +232,17 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
                                        "Quote currency": i.quote_currency}
     serials = {k: [excel_serial(v) if isinstance(v, (datetime, date)) else v for v in cols[k]]
                for k in ("Open time", "Close time")}
-    cash_from = C.first_trade_time(serials["Open time"])
-    cash_cells = [(excel_serial(e.time) if e.time is not None else None, e.amount) for e in cash_events]
+    cash_from = C.first_trade_time(C.first_account_opens(
+        [{"Entry": e, "Broker": b, "Account": a, "Open time": t}
+         for e, b, a, t in zip(cols["Entry"], cols["Broker"], cols["Account"], serials["Open time"])]))
     assumed = assumed_settings(settings) if assumed is None else set(assumed)
-    env = C.Env(settings=settings, instruments=inst_rows, cash_upto=C.cash_windows(cash_cells, cash_from),
-                cash_from=cash_from, leverage_assumed="account_leverage" in assumed,
-                start_assumed="starting_balance" in assumed)
     work = dict(cols)
     work.update(serials)
+    accounts, home = accounts_mod.block_env(work, settings, {"stated": account_starts or {}}, cash_from)
+    env = C.Env(settings=settings, instruments=inst_rows,
+                cash_upto=C.cash_by_account(accounts_mod.keyed_cash(cash_events, excel_serial), accounts, cash_from),
+                cash_from=cash_from, leverage_assumed="account_leverage" in assumed,
+                start_assumed="starting_balance" in assumed, accounts=accounts, home=home)
     C.compute(work, env)
     for col in C.CALCS:
         cols[col.name] = work[col.name]
@@ -244,7 +251,8 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
 
 def build_journal(path: str | Path, trades: list[Trade], settings: Settings | None = None,
                   instruments: list[Instrument] | None = None, rejected: Sequence[RejectedRow] = (),
-                  cash: Sequence[BalanceEvent] = (), assumed: Collection[str] | None = None) -> None:
+                  cash: Sequence[BalanceEvent] = (), assumed: Collection[str] | None = None,
+                  account_starts: dict[str, tuple[float | None, float | None]] | None = None) -> None:
     """Write the journal for ``trades`` to ``path`` (overwritten). The template is ``build_journal(path, [])``.
 
     ``assumed``: the stated settings (account currency, starting balance, account leverage) nobody
@@ -264,14 +272,15 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     trades = list(trades)
     cash_events = cash_rows(cash)
     assumed = assumed_settings(settings) if assumed is None else set(assumed) & assumed_settings(settings)
-    cols, cash_from = trade_columns(trades, settings, instruments, cash_events, assumed)
+    cols, cash_from = trade_columns(trades, settings, instruments, cash_events, assumed, account_starts)
 
     wb = Workbook()
     wb.active.title = SHEETS[0][0]
     for title, _ in SHEETS[1:]:
         wb.create_sheet(title)
     book = Book(wb=wb, settings=settings, instruments=instruments, cols=cols, n=len(trades), cash=cash_events,
-                cash_from=cash_from, rejected=list(rejected), trades=trades)
+                cash_from=cash_from, rejected=list(rejected), trades=trades,
+                inputs={"stated": account_starts or {}})
     wb.defined_names[C.schema.TRADE_IDS] = DefinedName(C.schema.TRADE_IDS, attr_text=f"{C.TABLE}[Trade ID]")
     for _, build in SHEETS:
         build(book)

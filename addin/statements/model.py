@@ -174,6 +174,10 @@ class BalanceEvent(BaseModel):
     amount: float
     kind: str
     source: SourceRef
+    # The account it moved in: a fill stamps every movement with its statement's broker and account
+    # (a statement is one account's), so each account's Balance counts only its own cash.
+    broker: str = ""
+    account: str = ""
 
 
 class StatementTotals(BaseModel):
