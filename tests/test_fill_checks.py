@@ -88,7 +88,7 @@ def one_trade_csv(tmp_path: Path, ticket: str, opened: str, closed: str) -> tupl
 
 
 def test_counted_from_follows_the_first_trade_unless_the_trader_typed_it(tmp_path):
-    """Cash!G1 ("Counted from", the CashFrom name) is a date value: a re-fill with an earlier trade
+    """Cash!I1 ("Counted from", the CashFrom name) is a date value: a re-fill with an earlier trade
     moves it to that trade's open time; a date the trader typed stays theirs. New trades are
     numbered after the largest No."""
     from datetime import datetime
@@ -96,7 +96,7 @@ def test_counted_from_follows_the_first_trade_unless_the_trader_typed_it(tmp_pat
     from addin.journal.columns import serial
 
     def counted_from(wb) -> float:
-        v = wb["Cash"]["G1"].value  # a serial under the sheet's own format; a datetime once openpyxl wrote it
+        v = wb["Cash"]["I1"].value  # a serial under the sheet's own format; a datetime once openpyxl wrote it
         return round(v if isinstance(v, float) else serial(v), 6)
 
     journal = tmp_path / "J.xlsx"
@@ -111,7 +111,7 @@ def test_counted_from_follows_the_first_trade_unless_the_trader_typed_it(tmp_pat
     head = {c.value: c.column for c in ws[1]}
     nos = {ws.cell(r, head["Trade ID"]).value: ws.cell(r, head["No."]).value for r in range(2, ws.max_row + 1)}
     assert nos == {"T2": 1, "T1": 2}
-    wb["Cash"]["G1"] = datetime(2029, 12, 31)  # the trader counts cash from the year's end
+    wb["Cash"]["I1"] = datetime(2029, 12, 31)  # the trader counts cash from the year's end
     wb.save(journal)
     csv, _ = one_trade_csv(tmp_path, "T0", "2030-01-02 09:00:00", "2030-01-02 11:00:00")
     assert fill(csv, "--format", "csv", "--mapping", mapping, "--journal", journal).returncode == 0

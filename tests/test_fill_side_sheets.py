@@ -167,7 +167,7 @@ def differences(path: Path, reference, cache: dict | None, skip: dict[str, set[s
         coords = {c.coordinate for ws in (a, b) for row in ws.iter_rows() for c in row if c.value is not None}
         for co in sorted(coords - skip.get(title, set())):
             fa, fb = _text(a[co].value), _text(b[co].value)
-            if fa != fb:
+            if fa != fb and not (not isinstance(fa, str) and _same(fa, fb)):  # a date: a serial written, a date read
                 bad.append(f"{title}!{co}: {fa!r} != {fb!r}")
                 continue
             if isinstance(fa, str) and fa.startswith("="):
@@ -314,8 +314,15 @@ def _inputs(path: Path, info: dict) -> dict:
             break
         if isinstance(mark, (int, float)):
             marks[str(tid).upper()] = mark
+    from addin.fill.summary import read_account_inputs
+    from addin.fill.xlsx_edit import Package
+    pkg = Package.open(path)
+    try:
+        block = read_account_inputs(pkg)  # the Accounts block's starting balances, as the fill reads them
+    finally:
+        pkg.close()
     return {"pick": info["picked"], "keys": {"By setup": [TYPED_KEY]},
-            "plan": {PLAN_LABELS[k]: v for k, v in PLAN.items()}, "marks": marks}
+            "plan": {PLAN_LABELS[k]: v for k, v in PLAN.items()}, "marks": marks, **block}
 
 
 def _notes_skip() -> dict[str, set[str]]:

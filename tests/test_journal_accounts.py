@@ -45,9 +45,11 @@ def block(ws) -> dict[str, dict]:
     out = {}
     for r in rows[head + 1:]:
         if r[0] == AC.TOTAL:
-            out["total"] = {"Net P/L, home": r[8], "Unrealised, home": r[9]}
+            out["total"] = {h: r[AC.HEADERS.index(h)] for h in ("Net P/L, home", "Balance, home", "Unrealised, home")}
         elif r[0] == "Accounts without a rate to home":
-            out["missing"] = r[8]
+            out["missing"] = r[AC.HEADERS.index("Net P/L, home")]
+        elif r[0] == "Accounts without a starting balance":
+            out["no start"] = r[AC.HEADERS.index("Net P/L, home")]
             break
         elif r[1]:
             out[r[1]] = dict(zip(names, r))
@@ -74,21 +76,28 @@ def test_three_accounts_by_hand(tmp_path):
     assert got["total"]["Net P/L, home"] == approx(1000 + 10_000 / 151) and got["missing"] == 1
     note = openpyxl.load_workbook(path)["Account"]
     assert any("NOT ONE CURRENCY" in str(c.value) for row in note.iter_rows() for c in row)
+    # only the first account has a starting balance (Settings' 10,000): the others' Balance says so
+    assert got["100"]["Balance"] == 11_000 and got["200"]["Balance"] == AC.NO_START and got["no start"] == 2
+    assert got["total"]["Balance, home"] == 11_000
 
 
 def test_every_sheet_that_adds_the_accounts_money_says_it_is_not_one_currency(tmp_path):
-    """Stats and the Dashboard add Net P/L and balances over the Trades rows as they stand: with
-    accounts in USD, JPY and CHF each says so under its title, naming the currencies; a journal of
-    one currency says nothing there, and a re-fill writes the words once."""
+    """Stats and the Dashboard add money in the home currency (Net P/L home): with accounts in USD,
+    JPY and CHF each says so under its title, naming the currencies and the closed trades left out
+    for want of a rate (the CHF one), and the Dashboard the accounts its Balance leaves out for want
+    of a starting balance; a journal of one currency and one account says nothing there."""
     path = tmp_path / "three.xlsx"
     build_journal(path, hand_trades(), settings=Settings(starting_balance=10_000))
     wb = openpyxl.load_workbook(path)
     for title in ("Stats", "Dashboard"):
-        assert wb[title]["A2"].value.startswith("NOT ONE CURRENCY") and "CHF, JPY, USD" in wb[title]["A2"].value
+        note = wb[title]["A2"].value
+        assert note.startswith("Money in the home currency USD") and "CHF, JPY, USD" in note
+        assert "1 closed trades of accounts without a rate to home are left out" in note
+    assert "Balance leaves out 2 account(s) without a starting balance" in wb["Dashboard"]["A2"].value
     one = tmp_path / "one.xlsx"
     build_journal(one, [t for t in hand_trades() if t.account_currency == "USD"], settings=Settings())
     wb = openpyxl.load_workbook(one)
-    assert "NOT ONE" not in str(wb["Stats"]["A2"].value) and wb["Dashboard"]["A2"].value is None
+    assert "Money in" not in str(wb["Stats"]["A2"].value) and wb["Dashboard"]["A2"].value is None
 
 
 @needs_lo
@@ -123,7 +132,7 @@ def test_real_statements_of_two_currencies_in_either_order(tmp_path):
         got[order[0]] = block(openpyxl.load_workbook(path, data_only=True)["Account"])
     a, b = got[MT5], got[MT4]
     assert a["home"] == "EUR" and b["home"] == "USD"
-    accounts = {k for k in a if k not in ("home", "total", "missing")}
+    accounts = {k for k in a if k not in ("home", "total", "missing", "no start")}
     assert accounts == {"70358000", "78412103"} or len(accounts) == 2
     for k in accounts:
         for col in ("Currency", "Closed trades", "Net P/L", "Unrealised P/L", "Used margin"):
@@ -149,7 +158,7 @@ def test_a_typed_rate_and_home_currency_survive_the_next_fill(tmp_path):
     rows = list(ws.iter_rows())
     head = next(i for i, r in enumerate(rows) if r[0].value == "Broker")
     eur_row = next(r for r in rows[head + 1:] if r[2].value == "EUR")
-    eur_row[7].value = 1.25
+    eur_row[AC.HEADERS.index("Rate to home")].value = 1.25
     wb.save(path)
     fill_journal([shared_statement(MT5)], path, leverage=100, progress=False)
     got = block(openpyxl.load_workbook(path, data_only=True)["Account"])

@@ -97,19 +97,19 @@ def test_cash_sheet_lists_every_movement_by_time_and_reads_back(small):
     path, _, cash = small
     wb = openpyxl.load_workbook(path)
     ws = wb["Cash"]
-    assert [c.value for c in ws[1][:4]] == ["Time", "Amount", "Kind", "Source"]
-    assert ws.tables["Cash"].ref == "A1:D6"
+    assert [c.value for c in ws[1][:6]] == ["Time", "Amount", "Kind", "Broker", "Account", "Source"]
+    assert ws.tables["Cash"].ref == "A1:F6"
     assert [ws[f"C{r}"].value for r in range(2, 7)] == ["deposit", "deposit", "withdrawal", "fee", "adjustment"]
-    assert ws["D3"].value == "s.csv, row 101"
-    assert wb.defined_names["CashFrom"].attr_text == "Cash!$G$1"
-    assert not isinstance(ws["G1"].value, str)  # a value, not MIN(Trades[Open time]): a new trade changes no row
+    assert ws["F3"].value == "s.csv, row 101"
+    assert wb.defined_names["CashFrom"].attr_text == "Cash!$I$1"
+    assert not isinstance(ws["I1"].value, str)  # a value, not MIN(Trades[Open time]): a new trade changes no row
     assert read_journal(path).cash == cash
 
 
 def test_empty_cash_table_in_the_template(tmp_path):
     path = tmp_path / "t.xlsx"
     build_journal(path, [])
-    assert openpyxl.load_workbook(path)["Cash"].tables["Cash"].ref == "A1:D2"
+    assert openpyxl.load_workbook(path)["Cash"].tables["Cash"].ref == "A1:F2"
     assert read_journal(path).cash == []
     assert _account(path)["Balance"] == Settings().starting_balance
 

@@ -236,7 +236,9 @@ def test_balance_follows_the_cash_table(tmp_path, trades, cash):
     path = tmp_path / "journal.xlsx"
     build_journal(path, trades, cash=cash)
     col = {h: _col(h) for h in ("Balance", "Drawdown", "Cash in/out")}
-    last = len(trades) + 1
+    # the last trade of the journal's first account (the cash rows, without an account, are its own)
+    vals = openpyxl.load_workbook(path, data_only=True)["Trades"]
+    last = max(c.row for c in vals[col["Balance"]][1:] if isinstance(c.value, float))
     xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])
     out = next(c.row for c in openpyxl.load_workbook(path)["Cash"]["C"] if c.value == "withdrawal")
     cells = [f"Trades!{col[h]}{last}" for h in col] + [f"Cash!B{out}"]
@@ -339,7 +341,7 @@ def test_hostile_cells_typed_by_hand_agree_with_the_twins_and_show_no_error_code
     env = C.Env(settings=Settings(), instruments={i.symbol.upper(): {"Asset class": i.asset_class,
                 "Contract size": i.contract_size, "Pip size": i.pip_size, "Margin rate": i.margin_rate,
                 "Quote currency": i.quote_currency}
-                for i in reversed(DEFAULT_INSTRUMENTS)}, cash_upto=lambda t: 0.0,
+                for i in reversed(DEFAULT_INSTRUMENTS)}, cash_upto=lambda k, t: 0.0,
                 leverage_assumed=True, start_assumed=True)  # the template's defaults, marked
     C.compute(inputs, env)
     xl = ExcelCompiler(filename=str(path), plugins=[PLUGIN])

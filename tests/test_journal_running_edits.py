@@ -21,6 +21,7 @@ import openpyxl
 import pytest
 
 from addin.fill import fill_journal, sample_statement
+from addin.journal import accounts as AC
 from addin.journal import columns as C
 from lo_uno import convert, office
 from tools.render_docs import soffice
@@ -193,16 +194,16 @@ def twins_right(path: Path, rows: list[dict]) -> None:
     table = cash_sheet.tables[C.CASH_TABLE]
     cash_rows = [[c.value for c in r] for r in cash_sheet[table.ref]]
     head, cash_rows = cash_rows[0], cash_rows[1:]
-    cash = [(C.serial(r[head.index("Time")]) if hasattr(r[head.index("Time")], "year") else None,
+    cash = [(C.account_key(r[head.index("Broker")], r[head.index("Account")]),
+             C.serial(r[head.index("Time")]) if hasattr(r[head.index("Time")], "year") else None,
              r[head.index("Amount")]) for r in cash_rows if _num(r[head.index("Amount")])]
-    cash.sort(key=lambda e: (e[0] is None, e[0] or 0.0))
+    cash.sort(key=lambda e: (e[1] is None, e[1] or 0.0))
     cash_from = wb.defined_names[C.CASH_FROM]
     sheet, ref = next(iter(cash_from.destinations))
     t0 = wb[sheet][ref.replace("$", "")].value
     t0 = C.serial(t0) if hasattr(t0, "year") else float(t0 or 0)
     inst = {i.symbol.upper(): {"Asset class": i.asset_class, "Contract size": i.contract_size,
                                "Pip size": i.pip_size, "Margin rate": i.margin_rate, "Quote currency": i.quote_currency} for i in reversed(got.instruments)}
-    env = C.Env(settings=got.settings, instruments=inst, cash_upto=C.cash_windows(cash, t0), cash_from=t0)
     cols: dict[str, list] = {}
     for c in C.INPUTS + C.TRAILING:
         vals = [r[c.name] for r in rows]
@@ -212,6 +213,10 @@ def twins_right(path: Path, rows: list[dict]) -> None:
         else:
             vals = [None if v in (None, "") else str(v) for v in vals]
         cols[c.name] = vals
+    # the Accounts block as the fill wrote it (one account: StartingBalance and CashFrom)
+    accounts, home = AC.block_env(cols, got.settings, {}, t0)
+    env = C.Env(settings=got.settings, instruments=inst, accounts=accounts, home=home, cash_from=t0,
+                cash_upto=C.cash_by_account(cash, accounts, t0))
     C.compute(cols, env)
     bad = []
     for i, r in enumerate(rows):

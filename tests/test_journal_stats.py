@@ -210,11 +210,16 @@ def test_real_statement_stats_match_independent_computation(tmp_path, relative):
     trades = wb["Trades"]
     head = [c.value for c in trades[1]]
     col = {h: [r[head.index(h)] for r in trades.iter_rows(min_row=2, values_only=True)] for h in head}
-    pnl = [v for v in col["Net P/L"] if isinstance(v, (int, float))]
+    # Stats counts money in the home currency: a closed trade of an account without a rate to home
+    # is left out (and the note under the title counts it)
+    pnl = [v for v in col["Net P/L home"] if isinstance(v, (int, float))]
     assert pnl, f"{src.name}: no closed trades"
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
-    rm = [r for r, p in zip(col["R multiple"], col["Net P/L"]) if num(r) and num(p)]
-    lev = [e for e, p in zip(col["Effective leverage"], col["Net P/L"]) if num(e) and num(p)]
+    left_out = sum(1 for a, b in zip(col["Net P/L"], col["Net P/L home"]) if num(a) and not num(b))
+    if left_out:
+        assert f"{left_out} closed trades of accounts without a rate to home are left out" in wb["Stats"]["A2"].value
+    rm = [r for r, p in zip(col["R multiple"], col["Net P/L home"]) if num(r) and num(p)]
+    lev = [e for e, p in zip(col["Effective leverage"], col["Net P/L home"]) if num(e) and num(p)]
     ws = wb["Stats"]
     row = sections(ws)[("", "All closed trades")]
     got = {k: stat(ws, row, k) for k, *_ in S.STAT_COLUMNS}
@@ -255,14 +260,14 @@ def test_real_statement_stats_match_independent_computation(tmp_path, relative):
     assert card["Max drawdown"] == pytest.approx(max(dd) if dd else 0.0)
     # Every closed trade lands in one month cell: the grid adds up to the net P/L.
     year_cells = [ws[f"N{c.row}"].value for c in ws["A"] if isinstance(c.value, int) and 1990 < c.value < 2100]
-    with_close = [p for p, t in zip(col["Net P/L"], col["Close time"]) if num(p) and t is not None]
+    with_close = [p for p, t in zip(col["Net P/L home"], col["Close time"]) if num(p) and t is not None]
     assert sum(year_cells) == pytest.approx(sum(with_close), rel=1e-9, abs=1e-6)
     # The breakdowns by symbol and by side cover every closed trade once.
     rows = sections(ws)
     for sec in ("By symbol", "By side"):
         assert sum(stat(ws, r, "n") for (s_, _), r in rows.items() if s_ == sec) == len(pnl)
     assert sum(stat(ws, r, "n") for (s_, _), r in rows.items() if s_ == "By weekday opened") == sum(
-        1 for p, t in zip(col["Net P/L"], col["Open time"]) if num(p) and t is not None)
+        1 for p, t in zip(col["Net P/L home"], col["Open time"]) if num(p) and t is not None)
 
 
 # LibreOffice: recalculation and rendering -----------------------------------------------------------

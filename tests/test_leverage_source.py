@@ -114,7 +114,7 @@ def _row(**kw) -> dict:
 
 
 def _env(**kw) -> C.Env:
-    return C.Env(settings=Settings(**kw.pop("settings", {})), instruments={}, cash_upto=lambda t: 0.0, **kw)
+    return C.Env(settings=Settings(**kw.pop("settings", {})), instruments={}, cash_upto=lambda k, t: 0.0, **kw)
 
 
 def test_over_cap_uses_notional_over_equity_when_it_exceeds_the_cap():
@@ -135,7 +135,7 @@ def test_over_cap_uses_notional_over_equity_when_it_exceeds_the_cap():
 
 
 def test_stats_share_counts_only_known_rows_and_says_how_many_are_unknown():
-    cols = {"Net P/L": [10.0, -5.0, 3.0, 1.0], "R multiple": [None] * 4, "Effective leverage": [None] * 4,
+    cols = {"Net P/L home": [10.0, -5.0, 3.0, 1.0], "R multiple": [None] * 4, "Effective leverage": [None] * 4,
             "Over cap": [True, False, C.UNKNOWN, C.UNKNOWN], "Stop beyond stop-out": [""] * 4}
     got = stats.group_stats(range(4), cols)
     assert (got["over_cap"], got["oc_k"], got["oc_u"]) == (0.5, 2.0, 2.0)

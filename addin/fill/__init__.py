@@ -338,7 +338,8 @@ def _account_of(s: Statement) -> str:
 
 
 def _first_account(pkg) -> str | None:
-    """The account of the journal's first trade row (the Accounts block's first), None without one."""
+    """The account of the journal's first trade row that names one (the Accounts block's first), None
+    without one. Reads rows only up to it."""
     from ..journal.columns import account_key
     from ..journal.schema import TRADES_TABLE
     from .xlsx_edit import range_bounds
@@ -351,7 +352,9 @@ def _first_account(pkg) -> str | None:
         if r0 < row <= r1:
             got = {c.col: c.value(pkg.sst) for c in cells}
             if got.get(cols["Entry"]) not in (None, ""):
-                return account_key(got.get(cols["Broker"]), got.get(cols["Account"]))
+                key = account_key(got.get(cols["Broker"]), got.get(cols["Account"]))
+                if key != "|":  # a row with neither is the first account's, whichever that is
+                    return key
     return None
 
 

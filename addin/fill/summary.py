@@ -44,9 +44,9 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..journal import account, dashboard, planner, stats
 from ..journal import accounts as accounts_mod
-from ..journal.schema import ACCOUNT_FROMS, ACCOUNT_KEYS, ACCOUNT_RATES, ACCOUNT_STARTS
+from ..journal.schema import ACCOUNT_CASH, ACCOUNT_FROMS, ACCOUNT_KEYS, ACCOUNT_RATES, ACCOUNT_STARTS, BALANCE_HOME
 
-ACCOUNT_NAMES = (ACCOUNT_KEYS, ACCOUNT_STARTS, ACCOUNT_FROMS, ACCOUNT_RATES)
+ACCOUNT_NAMES = (ACCOUNT_KEYS, ACCOUNT_STARTS, ACCOUNT_FROMS, ACCOUNT_RATES, ACCOUNT_CASH, BALANCE_HOME)
 from ..journal import columns as C
 from ..journal.instruments import DEFAULT_INSTRUMENTS
 from ..journal.layout import Book, widen_cols_xml
@@ -60,7 +60,7 @@ SHEETS = (dashboard.TITLE, stats.TITLE, account.TITLE, planner.TITLE)
 PLAN_ROWS = 4  # the Planner's inputs: B4 .. B13, labels in column A
 PLAN_LABELS = ("Equity", "Risk per trade", "Symbol", "Side", "Entry", "Stop", "Target", "Leverage", "FX to account",
                "Lot step")
-SECTION_TITLES = ("By symbol", "By side", "By weekday opened", "By setup", "By tag")
+SECTION_TITLES = ("By symbol", "By side", "By account", "By weekday opened", "By setup", "By tag")
 NS_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 
 
@@ -226,7 +226,7 @@ def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tup
 
 def read_account_inputs(pkg: Package) -> dict:
     """The Accounts block's inputs as :func:`addin.journal.accounts.resolve` takes them: "home" and
-    "rates" typed, "typed" {key: (start, from)} the trader typed, "written" {key: (start, from)} the
+    "rates" typed, "starts_typed" {key: (start, from)} the trader typed, "starts_written" {key: (start, from)} the
     program wrote (recorded in the hidden AccountStartsWritten/AccountFromsWritten names and still
     those numbers). Empty for a journal without the block."""
     part = pkg.sheet_part(account.TITLE)
@@ -253,7 +253,7 @@ def read_account_inputs(pkg: Package) -> dict:
         t = (None if w_start is not None else start, None if w_from is not None else frm)
         if t != (None, None):
             typed[key] = t
-    out["typed"], out["written"] = typed, written
+    out["starts_typed"], out["starts_written"] = typed, written
     return out
 
 

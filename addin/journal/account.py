@@ -423,9 +423,11 @@ def build_account(wb, positions: list[Position], settings, balance: float, cache
     equity = balance + unreal
     from . import accounts as AC
     mixed = AC.mixed_currencies(cols or {}, settings.account_currency)
-    out("Balance", f"StartingBalance+SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
+    out("Balance", C.schema.BALANCE_HOME if not legacy else
+        f"StartingBalance+SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
         f"{C.CASH_FROM}),{C.CASH_TABLE}[Amount])+SUM({C.TABLE}[Net P/L])", balance, C.MONEY,
-        mixed or "starting balance + cash in/out since the first trade + closed trades' net P/L")
+        mixed or "the accounts' balances (starting balance + cash in/out + closed trades' net P/L), "
+                  "the Accounts block's total")
     out("Unrealised P/L", f"SUM({TABLE}[Unrealised P/L])", unreal, C.MONEY, "open positions at their mark prices")
     out("Equity", f"{at('Balance')}+{at('Unrealised P/L')}", equity, C.MONEY, "balance + unrealised P/L")
     out("Used margin", f"SUM({TABLE}[Margin])", used, C.MONEY,
@@ -661,9 +663,8 @@ def build(book) -> None:
     """The Account sheet of the journal ``book`` (:class:`layout.Book`); its figures are kept on
     ``book.account`` for the Planner. The balance is the Dashboard's: StartingBalance + cash in/out
     since the first trade + every trade's net P/L."""
-    flow = C.cash_windows([(excel_serial(e.time) if e.time is not None else None, e.amount) for e in book.cash],
-                          book.cash_from)(float("inf"))
-    balance = book.settings.starting_balance + flow + sum(v for v in book.cols["Net P/L"] if _num(v))
+    keyed = AC.keyed_cash(book.cash, excel_serial)
+    balance, _ = AC.totals(book.cols, book.settings, book.inputs, book.cash_from, keyed)
     shape = book.inputs.get("positions")
     if shape is not None:  # a layout of that shape only (a fill's view of the sheet it replaces)
         positions = [Position(trade_id=f"x{k}", symbol=f"x{k}", side="long", quantity=1.0, entry=1.0, mark=None,
@@ -679,4 +680,4 @@ def build(book) -> None:
     book.account = build_account(book.wb, positions, book.settings, balance, book.cache,
                                  currencies=book.inputs.get("currencies"), hedged=book.inputs.get("hedged"),
                                  cols=book.cols, inputs={**book.inputs, "cash_from": book.cash_from,
-                                                         "cash": AC.keyed_cash(book.cash, excel_serial)})
+                                                         "cash": keyed})

@@ -83,13 +83,35 @@ class AccountRow:
 
 
 def mixed_currencies(cols: dict[str, list], default_currency: str) -> str | None:
-    """None when every account of the Trades columns is in one currency, else the words every sheet
-    that adds their money says beside it: the currencies it adds 1:1, and where each is on its own."""
+    """None when every account of the Trades columns is in one currency, else the words the Account
+    sheet says beside its Balance: the open positions' figures add the currencies 1:1 (their
+    margins and unrealised P/L), and where each account is on its own."""
     curs = sorted({a.currency for a in accounts_of(cols, default_currency)})
     if len(curs) < 2:
         return None
-    return (f"NOT ONE CURRENCY: money figures here add the accounts' {', '.join(curs)} 1:1; each account in its "
-            "own currency and the total in the home currency: the Account sheet's Accounts block")
+    return (f"Balance in the home currency (the Accounts block's total). NOT ONE CURRENCY below: the open "
+            f"positions' figures add the accounts' {', '.join(curs)} 1:1; each account on its own in the Accounts block")
+
+
+def home_note(cols: dict[str, list], default_currency: str, home: str | None, no_start: int = 0) -> str | None:
+    """None for a journal of one currency (the home one) whose accounts all have a starting balance,
+    else the words the sheets that sum money in the home currency say under their title: which
+    currency, how, how many closed trades they leave out for want of a rate to home, and (``no_start``)
+    how many accounts the Balance leaves out for want of a starting balance."""
+    home = str(home or default_currency).strip().upper()
+    curs = sorted({a.currency for a in accounts_of(cols, default_currency)})
+    words = []
+    if curs and curs != [home]:
+        nets, homes = cols.get("Net P/L", []), cols.get("Net P/L home", [])
+        missing = sum(1 for a, b in zip(nets, homes) if C.isnum(a) and not C.isnum(b))
+        words.append(f"Money in the home currency {home}: accounts in {', '.join(curs)}, each trade's Net P/L at "
+                     "its account's rate to home (Account sheet, Accounts block)")
+        if missing:
+            words.append(f"{missing} closed trades of accounts without a rate to home are left out")
+    if no_start:
+        words.append(f"Balance leaves out {no_start} account(s) without a starting balance: type it in the "
+                     "Accounts block")
+    return "; ".join(words) or None
 
 
 def accounts_of(cols: dict[str, list], default_currency: str) -> list[AccountRow]:
@@ -99,14 +121,20 @@ def accounts_of(cols: dict[str, list], default_currency: str) -> list[AccountRow
     out: dict[str, AccountRow] = {}
     n = len(cols.get("Trade ID", []))
     nets = cols.get("Net P/L")
-    for i in range(n):
-        if cols["Entry"][i] in (None, ""):
-            continue
-        k = C.account_key(cols["Broker"][i], cols["Account"][i])
+    trades = [i for i in range(n) if cols["Entry"][i] not in (None, "")]
+    keys = {i: C.account_key(cols["Broker"][i], cols["Account"][i]) for i in trades}
+    # a row with neither Broker nor Account is the first account's (columns.ACCOUNTS_DOC)
+    at = next((i for i in trades if keys[i] != "|"), None)
+    first = keys[at] if at is not None else None
+    for i in trades:  # in table order: each account's Net P/L summed as SUMPRODUCT sums it
+        k = keys[i] if keys[i] != "|" or first is None else first
         row = out.get(k)
         cur = str(cols["Account currency"][i] or "").strip().upper()
         if row is None:
-            out[k] = row = AccountRow(_text(cols["Broker"][i]), _text(cols["Account"][i]), cur)
+            j = at if k == first else i
+            out[k] = row = AccountRow(_text(cols["Broker"][j]), _text(cols["Account"][j]), "")
+            row.currency = str(cols["Account currency"][j] or "").strip().upper()
+            cur = row.currency if not cur else cur
         elif not row.currency and cur:
             row.currency = cur
         if nets is not None and C.isnum(nets[i]):
@@ -119,8 +147,8 @@ def accounts_of(cols: dict[str, list], default_currency: str) -> list[AccountRow
 
 def resolve(cols: dict[str, list], settings, inputs: dict, cash_from: float) -> tuple[list[AccountRow], str]:
     """The accounts of the Trades columns with their inputs as the block holds them, and the home
-    currency. ``inputs``: "home" (typed), "rates" {currency: typed rate}, "typed" {key: (start, from)}
-    values the trader typed in the block (None: not typed), "written" {key: (start, from)} the
+    currency. ``inputs``: "home" (typed), "rates" {currency: typed rate}, "starts_typed" {key: (start, from)}
+    values the trader typed in the block (None: not typed), "starts_written" {key: (start, from)} the
     program wrote there before, "stated" {key: (start, from)} the statements of this fill (or the
     build) state for an account.
 
@@ -133,8 +161,8 @@ def resolve(cols: dict[str, list], settings, inputs: dict, cash_from: float) -> 
     rows = accounts_of(cols, settings.account_currency)
     found = rates_from_trades(cols, [a.currency for a in rows], home, settings.account_currency)
     typed_rates = {k.upper(): v for k, v in (inputs.get("rates") or {}).items() if C.isnum(v) and v > 0}
-    typed = inputs.get("typed") or {}
-    written = inputs.get("written") or {}
+    typed = inputs.get("starts_typed") or {}
+    written = inputs.get("starts_written") or {}
     stated = inputs.get("stated") or {}
     for k, a in enumerate(rows):
         if a.currency == home:
@@ -178,6 +206,23 @@ def block_env(cols: dict[str, list], settings, inputs: dict, cash_from: float
     :func:`resolve` takes: the same resolution the block is written with."""
     rows, home = resolve(cols, settings, inputs, cash_from)
     return env_accounts(rows), home
+
+
+def totals(cols: dict[str, list], settings, inputs: dict, cash_from: float, cash: Sequence
+           ) -> tuple[float, float]:
+    """(Balance, home; Cash in/out, home) of the block's total row for the inputs :func:`resolve`
+    takes and the Cash rows (:func:`keyed_cash`): each account with a rate and a starting balance,
+    summed in block order as the sheet sums it."""
+    rows, _ = resolve(cols, settings, inputs, cash_from)
+    flows = C.cash_by_account(cash, env_accounts(rows), cash_from)
+    balance = cash_home = 0.0
+    for a in rows:
+        flow = flows(a.key, float("inf"))
+        if a.rate is not None:
+            cash_home += flow * a.rate
+            if C.isnum(a.start):
+                balance += (a.start + flow + a.net) * a.rate
+    return balance, cash_home
 
 
 def env_accounts(rows: Sequence[AccountRow]) -> dict[str, C.AccountInputs]:
@@ -255,9 +300,11 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     flows = C.cash_by_account(cash, env_accounts(rows), cash_from) if shape is None else None
     # Each account's largest drawdown (the Trades column is per account).
     dd: dict[str, float] = {}
+    first_of = rows[0].key if rows else "|"
     for i, v in enumerate(cols.get("Drawdown", [])):
         if C.isnum(v):
             k = C.account_key(cols["Broker"][i], cols["Account"][i])
+            k = first_of if k == "|" else k
             dd[k] = max(dd.get(k, v), v)
 
     r = top
@@ -294,7 +341,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         s.text(f"{X['Account']}{r}", a.account)
         s.text(f"{X['Currency']}{r}", a.currency)
         key = f"${X['Key']}{r}"
-        s.formula(f"{X['Key']}{r}", f'IF($A{r}&$B{r}="","",$A{r}&"|"&$B{r})', "" if blank else a.key,
+        s.formula(f"{X['Key']}{r}", f'IF($A{r}&$B{r}="","",$A{r}&"|"&$B{r})', "" if blank else f"{a.broker}|{a.account}",
                   font=NOTE_FONT)
         # Inputs: the first account's follow Settings and CashFrom; the others' are values.
         start_f, from_f = a.formulas if r == first else (False, False)
@@ -307,7 +354,9 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         else:
             s.value(f"E{r}", a.cash_from if not blank else None, fmt=C.DATE, fill=INPUT_FILL)
         live = f'$B{r}&$A{r}=""'
-        match = f'--({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})'
+        first_key = f"$R${first}"
+        match = (f'--(({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})+({C.TABLE}[Broker]&{C.TABLE}[Account]="")'
+                 f'*({key}={first_key})>0)')
         pos = f'--({TABLE}[Account]&""=$B{r})'
         s.formula(f"F{r}", f'IF({live},"",SUMPRODUCT({match},--ISNUMBER({C.TABLE}[Net P/L])))',
                   "" if blank else a.closed, fmt="0", align=right)
@@ -324,8 +373,8 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         # the account's largest Drawdown: a classic array formula (MAXIFS is Excel 2019+)
         from openpyxl.worksheet.formula import ArrayFormula
         coord = f"J{r}"
-        ws[coord] = ArrayFormula(coord, f'=IF({live},"",MAX(IF(({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})'
-                                        f'*ISNUMBER({C.TABLE}[Drawdown]),{C.TABLE}[Drawdown])))')
+        ws[coord] = ArrayFormula(coord, f'=IF({live},"",MAX(IF({match[2:]}*ISNUMBER({C.TABLE}[Drawdown]),'
+                                        f'{C.TABLE}[Drawdown])))')
         s.cache[coord] = "" if blank else dd.get(a.key, 0.0)
         ws[coord].number_format = C.PCT
         ws[coord].alignment = right
@@ -347,7 +396,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     last = r
     names = ws.parent.defined_names
     for name, x in ((C.schema.ACCOUNT_KEYS, "R"), (C.schema.ACCOUNT_STARTS, "D"), (C.schema.ACCOUNT_FROMS, "E"),
-                    (C.schema.ACCOUNT_RATES, "M")):
+                    (C.schema.ACCOUNT_RATES, "M"), (C.schema.ACCOUNT_CASH, "H")):
         names[name] = DefinedName(name, attr_text=f"{SHEET}!${x}${first}:${x}${last}")
     r += 1
     s.text(f"A{r}", TOTAL, font=LABEL_FONT, border=BOX)
@@ -359,6 +408,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         else:
             tot = float(sum(getattr(a, attr) * a.rate for a in rows if a.rate is not None))
         s.formula(f"{x}{r}", f"SUM(${x}${first}:${x}${last})", tot, fmt=C.MONEY, border=BOX, align=right)
+    names[C.schema.BALANCE_HOME] = DefinedName(C.schema.BALANCE_HOME, attr_text=f"{SHEET}!$O${r}")
     r += 1
     s.text(f"A{r}", "Accounts without a rate to home", font=LABEL_FONT, border=BOX)
     ws.merge_cells(f"A{r}:M{r}")
@@ -366,4 +416,11 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     s.formula(f"N{r}", f'SUMPRODUCT(--($B${first}:$B${last}&$A${first}:$A${last}<>""),'
                        f'--NOT(ISNUMBER($M${first}:$M${last})))', missing, fmt="0", border=BOX, align=right)
     s.text(f"Q{r}", "left out of the totals above: type their rate to home", font=NOTE_FONT)
+    r += 1
+    s.text(f"A{r}", "Accounts without a starting balance", font=LABEL_FONT, border=BOX)
+    ws.merge_cells(f"A{r}:M{r}")
+    no_start = float(sum(1 for a in rows if not _num(a.start)))
+    s.formula(f"N{r}", f'SUMPRODUCT(--($B${first}:$B${last}&$A${first}:$A${last}<>""),'
+                       f'--NOT(ISNUMBER($D${first}:$D${last})))', no_start, fmt="0", border=BOX, align=right)
+    s.text(f"Q{r}", "their balance is left out of Balance, home: type their starting balance", font=NOTE_FONT)
     return r, rows, written

@@ -1,7 +1,7 @@
 """The Trades table: ONE list of columns, each with its native spreadsheet formula and its Python twin.
 
 A column is a :class:`Column`: name, kind, width, number format, and for a calculated column its
-formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, ROWS, COUNT, COUNTIFS, SUMIFS, SUMPRODUCT,
+formula (native functions only: IF, IFERROR, AND/OR, ISNUMBER, INDEX/MATCH, LOOKUP, ROWS, COUNT, COUNTIFS, SUMIFS, SUMPRODUCT,
 ABS, MIN/MAX, N, LEFT/MID/UPPER/TRIM/SUBSTITUTE -- what Excel 2016+, LibreOffice 7.x and Google
 Sheets all evaluate; no add-in call, no XLOOKUP/MAXIFS/LET, no volatile function) and its ``twin``:
 the same figure in Python, computed from :mod:`addin.risk` (the single definition of every formula),
@@ -129,7 +129,7 @@ is the usual 1 - balance / peak balance. A withdrawal lowers the balance but not
 drawdown; a deposit does not hide one, it only enlarges the base the loss is measured against. Empty
 ("") when that base is not positive (everything withdrawn)."""
 
-HOME_DOC = """Rate to home and Net P/L, home: the trade's money in the home currency (HomeCurrency, the
+HOME_DOC = """Rate to home and Net P/L home: the trade's money in the home currency (HomeCurrency, the
 Account sheet's Accounts block): 1 for an account in the home currency, else its account's Rate to
 home in the block (typed, or the latest rate the journal's own trades give: one rate per currency,
 so a closed trade is converted at that rate, not at its day's), else "no rate to home" -- never 1
@@ -282,14 +282,32 @@ def _last(rng: str) -> str:
     return f"INDEX({rng},ROWS({rng}))"
 
 
-# The row's account as text, BROKER|ACCOUNT (ACCOUNTS_DOC): "=" compares it without case.
-ACCT = f'{T("Broker")}&"|"&{T("Account")}'
+# The row's account as text, BROKER|ACCOUNT (ACCOUNTS_DOC): "=" compares it without case. A row
+# with neither Broker nor Account (a trade typed by hand) is the journal's first account's: the
+# Accounts block's first key (FIRST; "|" while the block lists none).
+_KEY1 = f"INDEX({schema.ACCOUNT_KEYS},1)"
+FIRST = f'IFERROR(IF({_KEY1}&""="","|",{_KEY1}&""),"|")'
+
+
+def _acct(broker: str, account: str) -> str:
+    """The account key of one row's Broker and Account cells (scalars)."""
+    return f'IF({broker}&{account}="",{FIRST},{broker}&"|"&{account})'
+
+
+ACCT = _acct(T("Broker"), T("Account"))
+
+
+def _of_acct(brokers: str, accounts: str) -> str:
+    """1/0 per row of two ranges (or table columns): the row is of this row's account. No IF over
+    the arrays (Excel 2016 would need an array formula): the blank rows' test is a product."""
+    return f'(({brokers}&"|"&{accounts}={ACCT})+({brokers}&{accounts}="")*({FIRST}={ACCT})>0)'
+
+
 # The account of the row directly above (the header's "Broker|Account" above the first row).
-_ACCT_ABOVE = f'{_last(PREV("Broker"))}&"|"&{_last(PREV("Account"))}'
-_SAME_ABOVE = f"{_ACCT_ABOVE}={ACCT}"
+_SAME_ABOVE = f'{_acct(_last(PREV("Broker")), _last(PREV("Account")))}={ACCT}'
 # The rows from the header down to this one (to) or the row above (prev) that are of this account.
-_OF_ACCT = f'--({TO("Broker")}&"|"&{TO("Account")}={ACCT})'
-_OF_ACCT_PREV = f'({PREV("Broker")}&"|"&{PREV("Account")}={ACCT})'
+_OF_ACCT = "--" + _of_acct(TO("Broker"), TO("Account"))
+_OF_ACCT_PREV = _of_acct(PREV("Broker"), PREV("Account"))
 # The row's place in the Accounts block (#N/A: not there).
 _ACCT_ROW = f"MATCH({ACCT},{schema.ACCOUNT_KEYS},0)"
 
@@ -330,15 +348,19 @@ CUM = (f'IF({E}="","",IF(AND({_linked("Cumulative P/L")},ISNUMBER({_PREV_CUM}),O
 # Peak P/L: the account's highest Cumulative P/L so far (0, the start, included), shown when every
 # trade row at or above has its figure: the row above's peak when it is of the same account and has
 # one (O(1)); else, unless a row at or above is out of order or a trade row has no formulas (its
-# cumulative figure, which could be the peak, is nowhere), the larger of this row's figure and the
-# peak of the account's last row above (LOOKUP(2,1/(...)): the last row meeting the condition).
+# cumulative figure, which could be the peak, is nowhere), the MAX of the Cumulative P/L range when
+# every trade at or above is of this account (a journal of one account: rows inserted directly above
+# are in the range), or else the larger of this row's figure and the peak of the account's last row
+# above (LOOKUP(2,1/(...)): the last row meeting the condition; a range ending at the row above, so
+# with several accounts a row inserted directly above counts once a row of its account follows it).
 _CUMS = TO("Cumulative P/L")
 _OOO_ABOVE = f'SUMPRODUCT(--({_CUMS}="{OUT_OF_ORDER}"))'
+_OTHERS = f'SUMPRODUCT(--({TO("Entry")}<>""),1-{_OF_ACCT})'  # the header counts 1
 _LAST_PEAK = (f'IFERROR(LOOKUP(2,1/({_OF_ACCT_PREV}*ISNUMBER({PREV("Peak P/L")})),{PREV("Peak P/L")}),0)')
 PEAK = (f'IF(ISNUMBER({_CUMT}),IF(AND({_linked("Peak P/L")},ISNUMBER({_PREV_PEAK}),{_SAME_ABOVE}),'
         f'MAX({_PREV_PEAK},{_CUMT}),'
         f'IF({_OOO_ABOVE}>0,"{OUT_OF_ORDER}",IF(COUNTIFS({TO("Entry")},"<>")-1>COUNT({_CUMS})+{_OOO_ABOVE},'
-        f'"{NO_FORMULAS}",MAX(0,{_CUMT},{_LAST_PEAK})))),{_CUMT})')
+        f'"{NO_FORMULAS}",IF({_OTHERS}=1,MAX(0,{_CUMS}),MAX(0,{_CUMT},{_LAST_PEAK}))))),{_CUMT})')
 
 
 def text_of(v: object) -> str:
@@ -354,14 +376,25 @@ def text_of(v: object) -> str:
 
 def account_key(broker: object, account: object) -> str:
     """The account of a Trades or Cash row as the formulas compare it: ``Broker&"|"&Account``,
-    without case (upper case here)."""
+    without case (upper case here); "|" for a row with neither."""
     return f"{text_of(broker)}|{text_of(account)}".upper()
+
+
+def first_key(env: "Env") -> str:
+    """FIRST: the Accounts block's first key, "|" while it lists none."""
+    return next(iter(env.accounts), None) or "|"
+
+
+def row_key(r: dict, env: "Env") -> str:
+    """ACCT: the row's account key, the first account's for a row with neither Broker nor Account."""
+    k = account_key(r["Broker"], r["Account"])
+    return first_key(env) if k == "|" else k
 
 
 class _Run:
     """What the range formulas of one row see from the header row down to it: the twins' running
     state, kept on the row dict under a key no column has."""
-    __slots__ = ("parts", "max_no", "bad", "trades", "cums", "peaks")
+    __slots__ = ("parts", "max_no", "bad", "trades", "cums", "peaks", "max_cum", "per_key")
 
     def __init__(self, prev: "_Run | None" = None):
         # per account key: the SUMPRODUCTs, one per input (a new tuple on each change, never edited)
@@ -371,6 +404,8 @@ class _Run:
         self.trades = prev.trades if prev else 0  # rows with an Entry
         self.cums = prev.cums if prev else 0    # rows whose Cumulative P/L is a number
         self.peaks: dict[str, float] = dict(prev.peaks) if prev else {}  # the last numeric Peak P/L per account
+        self.max_cum = prev.max_cum if prev else None  # MAX(range of Cumulative P/L)
+        self.per_key: dict[str, int] = dict(prev.per_key) if prev else {}  # rows with an Entry per account
 
 
 _RUN = "\x00run"
@@ -388,17 +423,18 @@ def _up(up: dict | None, col: str) -> object:
     return col if up is None else up[col]
 
 
-def _key_above(up: dict | None) -> str:
-    return _HEADER_KEY if up is None else account_key(up["Broker"], up["Account"])
+def _key_above(up: dict | None, env: "Env") -> str:
+    return _HEADER_KEY if up is None else row_key(up, env)
 
 
 def _cum(r, up, env):
     run = _run(r, up)
-    k = account_key(r["Broker"], r["Account"])
+    k = row_key(r, env)
     no, net = r["No."], r["Net P/L"]
     above_max = run.max_no
     if not blank(r["Entry"]):
         run.trades += 1
+        run.per_key[k] = run.per_key.get(k, 0) + 1
         if not blank(r["Profit"]):
             old = run.parts.get(k, (0, 0, 0, 0))
             run.parts[k] = tuple(s + v if isnum(v) else s for s, v in zip(old, (r[c] for c in _NET_PARTS)))
@@ -408,7 +444,7 @@ def _cum(r, up, env):
         return ""
     free = not isnum(no)
     prev_cum, prev_no = _up(up, "Cumulative P/L"), _up(up, "No.")
-    if isnum(prev_cum) and (free or isnum(prev_no)) and _key_above(up) == k:
+    if isnum(prev_cum) and (free or isnum(prev_no)) and _key_above(up, env) == k:
         return prev_cum + N(net) if free or no >= prev_no else OUT_OF_ORDER
     if free or above_max is None or no >= above_max:
         p, c, s, t = run.parts.get(k, (0, 0, 0, 0))
@@ -418,21 +454,24 @@ def _cum(r, up, env):
 
 def _peak(r, up, env):
     run = _run(r, up)
-    k = account_key(r["Broker"], r["Account"])
+    k = row_key(r, env)
     c = r["Cumulative P/L"]
     if c == OUT_OF_ORDER:
         run.bad += 1
     if isnum(c):
         run.cums += 1
+        run.max_cum = c if run.max_cum is None else max(run.max_cum, c)
     if not isnum(c):
         return c
     prev = _up(up, "Peak P/L")
-    if isnum(prev) and _key_above(up) == k:
+    if isnum(prev) and _key_above(up, env) == k:
         out = max(prev, c)
     elif run.bad:
         return OUT_OF_ORDER
     elif run.trades > run.cums + run.bad:
         return NO_FORMULAS
+    elif run.trades == run.per_key.get(k, 0):  # every trade at or above is of this account
+        out = max(0, run.max_cum)
     else:
         out = max(0, c, run.peaks.get(k, 0))
     run.peaks[k] = out
@@ -447,13 +486,11 @@ def _asof(r) -> float:
 
 
 def _cash(r, up, env):
-    return "" if blank(r["Entry"]) else env.cash_upto(account_key(r["Broker"], r["Account"]), _asof(r))
+    return "" if blank(r["Entry"]) else env.cash_upto(row_key(r, env), _asof(r))
 
 
-# The Cash rows of this row's account: its Broker and Account, or neither when this row's account
-# is the block's first (INDEX(AccountKeys,1)).
-_CASH_OF_ACCT = (f'(({CASH_TABLE}[Broker]&"|"&{CASH_TABLE}[Account]={ACCT})+({CASH_TABLE}[Broker]&{CASH_TABLE}[Account]="")'
-                 f'*IFERROR({ACCT}=INDEX({schema.ACCOUNT_KEYS},1),FALSE)>0)')
+# The Cash rows of this row's account (a row with neither Broker nor Account: the first account's).
+_CASH_OF_ACCT = _of_acct(f"{CASH_TABLE}[Broker]", f"{CASH_TABLE}[Account]")
 _CASH_START = f"IFERROR(INDEX({schema.ACCOUNT_FROMS},{_ACCT_ROW}),{CASH_FROM})"
 CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={_CASH_START})'
         f'*({CASH_TABLE}[Time]<=IF(ISNUMBER({T("Close time")}),{T("Close time")},IF(ISNUMBER({T("Open time")}),'
@@ -464,7 +501,7 @@ NO_START = "no starting balance: type it in the Accounts block (Account sheet)"
 
 def _start(r, env) -> object:
     """The row's account's starting balance as the Balance formula reads it: a number, or NO_START."""
-    acct = env.accounts.get(account_key(r["Broker"], r["Account"]))
+    acct = env.accounts.get(row_key(r, env))
     if acct is None:
         return env.settings.starting_balance
     return acct.start if isnum(acct.start) else NO_START
@@ -522,7 +559,7 @@ def _rate_home(r, up, env):
     home = env.home if env.home is not None else env.settings.account_currency
     if cur.strip().upper() == text_of(home).strip().upper():
         return 1
-    acct = env.accounts.get(account_key(r["Broker"], r["Account"]))
+    acct = env.accounts.get(row_key(r, env))
     if acct is not None and isnum(acct.rate) and acct.rate > 0:
         return acct.rate
     return NO_RATE_HOME
@@ -1066,7 +1103,7 @@ CALCS: tuple[Column, ...] = (
     Column("Drawdown", "calc", 11, PCT, DRAWDOWN, twin=_drawdown),
     Column("Equity used", "calc", 12, MONEY, EQUITY_USED, twin=_equity_used),
     Column("Rate to home", "calc", 10, schema.FX, RATE_HOME, twin=_rate_home),
-    Column("Net P/L, home", "calc", 12, MONEY, NET_HOME, twin=_net_home),
+    Column("Net P/L home", "calc", 12, MONEY, NET_HOME, twin=_net_home),
     Column("Direction", "calc", 11, "0", DIRECTION, twin=_direction),
     Column("Point value", "calc", 10, schema.POINT, POINT_VALUE, twin=_point_value),
     Column("Pip size", "calc", 8, schema.SIZE, PIP, twin=_pip),
@@ -1182,11 +1219,11 @@ def cash_by_account(cash: Sequence[tuple[str, float | None, float]], accounts: d
 
 def first_account_opens(rows: Sequence[dict]) -> list[float]:
     """The open times (serials) of the rows of the first account (that of the first row holding a
-    trade): CashFrom is its first trade's open time, since its cash before then is StartingBalance
+    trade with a Broker or Account; a row with neither is that account's): CashFrom is its first trade's open time, since its cash before then is StartingBalance
     and the other accounts count theirs from their own dates (ACCOUNTS_DOC)."""
-    first = next((account_key(r.get("Broker"), r.get("Account")) for r in rows if not blank(r.get("Entry"))), None)
-    return [t for r in rows if isnum(t := r.get("Open time")) and not blank(r.get("Entry"))
-            and account_key(r.get("Broker"), r.get("Account")) == first]
+    keys = [account_key(r.get("Broker"), r.get("Account")) if not blank(r.get("Entry")) else None for r in rows]
+    first = next((k for k in keys if k not in (None, "|")), "|")
+    return [t for r, k in zip(rows, keys) if k is not None and isnum(t := r.get("Open time")) and k in (first, "|")]
 
 
 def first_trade_time(open_times: Sequence[float | None]) -> float:

@@ -24,7 +24,8 @@ from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import _SHORT
 from . import columns as C
 from .columns import _is, blank, isnum
-from .accounts import mixed_currencies
+from . import accounts as AC
+from .accounts import home_note
 from .layout import (AMBER, BOX, GREEN, INPUT_FILL, LABEL_FONT, NOTE_FONT, RED, SECTION_FONT, THIN, TITLE_FONT,
                      VALUE_FONT, Book, excel_serial, fit_width, guarded, span)
 from .planner import result
@@ -75,7 +76,10 @@ def build(book: Book) -> None:
     ws = s.ws
     s.text("A1", "Trade risk card", font=TITLE_FONT)
     # Always written (empty for one currency), so that a later fill knows the cell as the layout's.
-    s.text("A2", mixed_currencies(book.cols, book.settings.account_currency) or "", font=RED[1])
+    rows, _ = AC.resolve(book.cols, book.settings, book.inputs, book.cash_from)
+    no_start = sum(1 for a in rows if not isnum(a.start))
+    s.text("A2", home_note(book.cols, book.settings.account_currency, book.inputs.get("home"), no_start) or "",
+           font=RED[1])
     ws.row_dimensions[1].height = 26
     s.text("A3", "Trade ID", font=SECTION_FONT)
     ids = cols["Trade ID"]
@@ -261,16 +265,20 @@ def build(book: Book) -> None:
     ws.sheet_view.showGridLines = False
 
 
+HOME_NET = "Net P/L home"
+
+
 def _account(book: Book, s, top: int) -> int:
     """The account summary and the settings in use, from row ``top``; the first row after them."""
     cols, settings = book.cols, book.settings
     s.text(f"A{top}", "The account", font=SECTION_FONT)
-    net_all = [v for v in cols["Net P/L"] if isnum(v)]
+    # Money in the home currency: each trade's Net P/L home, and the accounts' balances and cash
+    # as the Account sheet's Accounts block adds them (BalanceHome, AccountCash x AccountRates).
+    net_all = [v for v in cols[HOME_NET] if isnum(v)]
     entries = [v for v in cols["Entry"] if isnum(v)]
     exits = [v for v in cols["Exit"] if isnum(v)]
     total = sum(net_all)
-    flow = C.cash_windows([(excel_serial(e.time) if e.time is not None else None, e.amount) for e in book.cash],
-                          book.cash_from)(float("inf"))
+    balance, flow = AC.totals(cols, settings, book.inputs, book.cash_from, AC.keyed_cash(book.cash, excel_serial))
     dd = [v for v in cols["Drawdown"] if isnum(v)]
     effs = [v for v in cols["Effective leverage"] if isnum(v)]
     over = sum(1 for v in cols["Over cap"] if v is True)
@@ -278,13 +286,12 @@ def _account(book: Book, s, top: int) -> int:
     summary = (
         ("Trades", f"COUNT({T}[Entry])", float(len(entries)), "0"),
         ("Closed trades", f"COUNT({T}[Exit])", float(len(exits)), "0"),
-        ("Net P/L", f"SUM({T}[Net P/L])", total, C.MONEY),
-        ("Cash in/out since 1st trade", f"SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>="
-         f"{C.CASH_FROM}),{C.CASH_TABLE}[Amount])", flow, C.MONEY),
-        ("Balance", f"StartingBalance+{{flow}}+SUM({T}[Net P/L])", settings.starting_balance + flow + total, C.MONEY),
+        ("Net P/L", f"SUM({T}[{HOME_NET}])", total, C.MONEY),
+        ("Cash in/out since 1st trade", f"SUMPRODUCT({C.schema.ACCOUNT_CASH},{C.schema.ACCOUNT_RATES})", flow, C.MONEY),
+        ("Balance", C.schema.BALANCE_HOME, balance, C.MONEY),
         # wins / (wins + losses): a trade closed at exactly 0 is neither (WIN_RATE and the Stats sheet alike)
-        ("Win rate", f'IF(COUNTIF({T}[Net P/L],">"&0)+COUNTIF({T}[Net P/L],"<"&0)=0,"",'
-                     f'COUNTIF({T}[Net P/L],">"&0)/(COUNTIF({T}[Net P/L],">"&0)+COUNTIF({T}[Net P/L],"<"&0)))',
+        ("Win rate", f'IF(COUNTIF({T}[{HOME_NET}],">"&0)+COUNTIF({T}[{HOME_NET}],"<"&0)=0,"",'
+                     f'COUNTIF({T}[{HOME_NET}],">"&0)/(COUNTIF({T}[{HOME_NET}],">"&0)+COUNTIF({T}[{HOME_NET}],"<"&0)))',
          _win_rate(net_all), "0.0%"),
         ("Max drawdown (trading P/L)", f"MAX({T}[Drawdown])", max(dd) if dd else 0.0, "0.00%"),
         ("Largest effective leverage", f"MAX({T}[Effective leverage])", max(effs) if effs else 0.0, C.LEV),
@@ -296,7 +303,6 @@ def _account(book: Book, s, top: int) -> int:
     for k, (label, f, v, fmt) in enumerate(summary):
         r = top + 1 + k
         s.text(f"A{r}", label, font=LABEL_FONT, border=BOX)
-        f = f.replace("{flow}", at["Cash in/out since 1st trade"])
         s.formula(f"B{r}", f, v, fmt=fmt, font=VALUE_FONT, border=BOX, align=Alignment(horizontal="right"))
     s.text(f"D{top}", "Settings in use", font=SECTION_FONT)
     for k, (field, name, label, fmt, _) in enumerate(SETTINGS_CELLS):

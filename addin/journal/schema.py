@@ -102,6 +102,8 @@ ACCOUNT_STARTS = "AccountStarts"    # starting balance (the first account's: =St
 ACCOUNT_FROMS = "AccountFroms"      # the date its cash counts from (the first account's: =CashFrom)
 ACCOUNT_RATES = "AccountRates"      # the rate from its currency to the home currency
 HOME_CURRENCY = "HomeCurrency"      # the currency the totals over all accounts are in
+ACCOUNT_CASH = "AccountCash"        # each account's cash in/out counted, in its currency
+BALANCE_HOME = "BalanceHome"        # the accounts' balances added in the home currency (the block's total)
 
 
 # The Trades table ----------------------------------------------------------------------------------

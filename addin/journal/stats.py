@@ -51,7 +51,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from ..risk import stats as rs
 from ..risk.errors import RiskInputError
 from . import columns as C
-from .accounts import mixed_currencies
+from .accounts import home_note
 from .layout import (RED, BOX, HEAD_FILL, HEAD_FONT, LABEL_FONT, NOTE_FONT, SECTION_FONT, TITLE_FONT, VALUE_FONT, Sheet,
                      excel_serial)
 
@@ -65,9 +65,12 @@ def build(book) -> StatsResult:
              for k in ("Open time", "Close time")}
     return build_stats(book.wb, book.cols, times, book.cache, keys=book.inputs.get("keys"),
                        years=book.inputs.get("years"), stop_out_level=book.settings.stop_out_level,
-                       mixed=mixed_currencies(book.cols, book.settings.account_currency))
+                       mixed=home_note(book.cols, book.settings.account_currency, book.inputs.get("home")))
 T = C.TABLE
-P, R, EL = f"{T}[Net P/L]", f"{T}[R multiple]", f"{T}[Effective leverage]"
+# Money in the home currency (Net P/L home: the trade's Net P/L at its account's rate to home), so
+# accounts in several currencies are never added 1:1; a trade without a rate is no closed trade here.
+NET = "Net P/L home"
+P, R, EL = f"{T}[{NET}]", f"{T}[R multiple]", f"{T}[Effective leverage]"
 OC, SB = f"{T}[Over cap]", f"{T}[Stop beyond stop-out]"
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -105,7 +108,7 @@ FORMATS = {k: fmt for k, _, fmt in STAT_COLUMNS + HELPER_COLUMNS}
 
 # The overview card: (label, stat key or "dd", format, what it tells a trader).
 EXPLAINED: tuple[tuple[str, str, str, str], ...] = (
-    ("Closed trades", "n", "0", "trades with a result (a net P/L); every figure below counts these"),
+    ("Closed trades", "n", "0", "trades with a result (a net P/L in the home currency); every figure below counts these"),
     ("Net P/L", "net", C.MONEY, "what the closed trades made, after commission, swap and taxes"),
     ("Win rate", "win_rate", "0.0%", "winning trades out of those that won or lost (a trade at exactly 0 is neither)"),
     ("Profit factor", "pf", "0.00", "money won for every 1 lost; above 1 the trading makes money"),
@@ -221,7 +224,7 @@ def _num(v: object) -> bool:
 def group_stats(rows: Sequence[int], cols: dict[str, list]) -> dict[str, object]:
     """The row of statistics the formulas compute for the trades at ``rows`` (0-based Trades rows),
     through :mod:`addin.risk.stats`."""
-    net_col = cols["Net P/L"]
+    net_col = cols[NET]
     closed = [i for i in rows if _num(net_col[i])]
     pnl = [net_col[i] for i in closed]
     rm = [cols["R multiple"][i] for i in closed if _num(cols["R multiple"][i])]
@@ -358,8 +361,8 @@ def with_typed(keys: list[str], typed: Sequence[str] | None) -> list[str]:
 def sections(cols: dict[str, list], times: dict[str, list], typed: dict[str, list[str]] | None = None) -> list[Section]:
     """The breakdown sections; ``typed`` {section title: key rows found on the sheet} adds the keys
     the trades do not hold (:func:`with_typed`)."""
-    n = len(cols["Net P/L"])
-    closed = [_num(v) for v in cols["Net P/L"]]
+    n = len(cols[NET])
+    closed = [_num(v) for v in cols[NET]]
     typed = typed or {}
 
     def single(column: str, mask: Callable[[str], str], title: str) -> Section:
@@ -368,6 +371,12 @@ def sections(cols: dict[str, list], times: dict[str, list], typed: dict[str, lis
         return Section(title, keys, mask, _groups(keys, [[k] if (k := _key(v)) is not None else [] for v in values]),
                        criteria=lambda ref: f',{T}[{column}],"="&{ref}')
 
+    # Accounts compared as text on both sides (an account number is text in one cell, a number in
+    # another): a SUMPRODUCT mask, no COUNTIFS criterion ("=2100104808" finds no text in LibreOffice).
+    acct_values = [C.text_of(v) or None for v in cols.get("Account", [None] * n)]
+    acct_keys = with_typed(distinct_keys(acct_values, closed), typed.get("By account"))
+    by_account = Section("By account", acct_keys, lambda ref: f'({T}[Account]&""={ref}&"")',
+                         _groups(acct_keys, [[k] if (k := _key(v)) is not None else [] for v in acct_values]))
     tags_col = cols.get("Tags", [None] * n)
     row_tags = [tag_list(cell) for cell in tags_col]
     tag_keys = distinct_keys([t for ts in row_tags for t in ts], [c for ts, c in zip(row_tags, closed) for _ in ts])
@@ -377,6 +386,7 @@ def sections(cols: dict[str, list], times: dict[str, list], typed: dict[str, lis
     return [
         single("Symbol", _eq_mask("Symbol"), "By symbol"),
         single("Side", _eq_mask("Side"), "By side"),
+        by_account,
         Section("By weekday opened", list(WEEKDAYS), lambda ref: "", _groups(WEEKDAYS, days), not_listed=False,
                 literal_keys={d: _weekday_mask(j + 1) for j, d in enumerate(WEEKDAYS)}),
         single("Setup", _eq_mask("Setup"), "By setup"),
@@ -408,11 +418,11 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
     ``keys`` {section title: key rows} and ``years`` (monthly grid rows) found on the sheet are
     kept beside those of the trades (a fill passes what the trader typed there). ``stop_out_level``
     is the StopOutLevel setting (the closeness share's cached value; its formula reads the name);
-    ``mixed`` the words for a journal of several account currencies (:func:`accounts.mixed_currencies`),
+    ``mixed`` the words for a journal of several account currencies (:func:`accounts.home_note`),
     said under the title instead of the usual note."""
     s = Sheet(wb[SHEET], cache)
     ws = s.ws
-    n = len(cols["Net P/L"])
+    n = len(cols[NET])
     values: dict[str, object] = {}
     rows: dict[str, int] = {}
     right = Alignment(horizontal="right")
@@ -479,7 +489,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
             last = r - 1
             s.text(f"A{r}", NOT_LISTED, font=NOTE_FONT, border=BOX)
             all_n = f"${COL['n']}${rows['All']}"
-            listed = float(sum(1 for k in sec.keys for i in sec.groups[k] if _num(cols["Net P/L"][i])))
+            listed = float(sum(1 for k in sec.keys for i in sec.groups[k] if _num(cols[NET][i])))
             put(f"{COL['n']}{r}", f"{all_n}-SUM({COL['n']}{first}:{COL['n']}{last})" if sec.keys else all_n,
                 values[all_n.replace("$", "")] - listed, "0", border=BOX, align=right)
             rows[f"{sec.title}:{NOT_LISTED}"] = r
@@ -511,7 +521,7 @@ def build_stats(wb, cols: dict[str, list], times: dict[str, list], cache: dict,
         s.text(f"{get_column_letter(mth + 2)}{grid_head}", name, font=HEAD_FONT, fill=HEAD_FILL, align=right)
     s.text(f"N{grid_head}", "Year", font=HEAD_FONT, fill=HEAD_FILL, align=right)
     closes = times["Close time"]
-    net = cols["Net P/L"]
+    net = cols[NET]
     years = sorted({_year(t) for t, v in zip(closes, net) if _num(t) and _num(v)} | set(years or ()))
     buckets: dict[tuple[int, int], list[float]] = {}
     for t, v in zip(closes, net):
@@ -623,7 +633,7 @@ def excursion_figures(cols: dict[str, list], stop_out_level: float) -> dict[str,
     """The twin of the section: {"bins": [(winners, losers)], "n_mfe", "eff", "n_lml", "near",
     "closest": [(trade id, symbol, level, Trades row 1-based)]}, over the closed trades (a numeric
     Net P/L); a cell holding words instead of a number is skipped, as COUNTIFS/ISNUMBER skip it."""
-    net = cols["Net P/L"]
+    net = cols[NET]
     n = len(net)
     closed = [i for i in range(n) if _num(net[i])]
     mae_r = cols.get("MAE R", [None] * n)
