@@ -108,7 +108,10 @@ def real_journal(tmp_path_factory):
 def sample_journal(tmp_path_factory):
     path = tmp_path_factory.mktemp("lo") / "journal.xlsx"
     trades = sample_trades(200, seed=5) + edge_trades()
-    build_journal(path, trades, cash=sample_cash(trades))
+    # the edge trades' accounts (other brokers) with a starting balance each, as a trader types it in
+    # the Accounts block: their risk figures are then numbers too
+    starts = {C.account_key(t.broker, t.account): (5_000.0, 0.0) for t in edge_trades()}
+    build_journal(path, trades, cash=sample_cash(trades), account_starts=starts)
     return path
 
 
@@ -269,14 +272,20 @@ def _check_running(rows: list[dict], want: dict[str, dict]) -> int:
     """The promise of columns.RUNNING_DOC for a table in any order: a row whose No. is not smaller
     than any No. above it shows Cumulative P/L = the sum of Net P/L of the rows at or above it; that
     is the trade's own figure (as sorted by No.) unless a trade with a smaller No. sits below it,
+    per account (the rows of its Broker and Account),
     and so is every other running figure it shows. Other rows say "out of order". Returns the
     number of running cells that differ from the figures sorted by No."""
     moved = 0
     nos = [r["No."] for r in rows]
-    net = 0.0
+    # per account (columns.ACCOUNTS_DOC): a row with neither Broker nor Account is the first one's
+    keys = [C.account_key(r["Broker"], r["Account"]) for r in rows]
+    first = next((k for k in keys if k != "|"), "|")
+    nets: dict[str, float] = {}
     for i, row in enumerate(rows):
         tid = str(row["Trade ID"])
-        net += row["Net P/L"] if isinstance(row["Net P/L"], (int, float)) else 0
+        key = first if keys[i] == "|" else keys[i]
+        nets[key] = nets.get(key, 0.0) + (row["Net P/L"] if isinstance(row["Net P/L"], (int, float)) else 0)
+        net = nets[key]
         above = [n for n in nos[:i] if isinstance(n, (int, float))]
         ordered = not above or row["No."] >= max(above)
         smaller_below = any(isinstance(n, (int, float)) and n < row["No."] for n in nos[i + 1:])

@@ -734,6 +734,8 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
             if isinstance(home, str) and home.strip():
                 old_in["home"] = home.strip().upper()
         new_in.update(account_inputs if account_inputs is not None else read_account_inputs(pkg))
+        cash_table = pkg.tables.get(C.schema.CASH_TABLE)
+        new_in["cash_accounts"] = cash_table is not None and {"Broker", "Account"} <= set(cash_table.columns)
         for k in written:  # the program writes these cells again
             mark_cells.pop(k, None)
     if planner.TITLE in old:

@@ -158,7 +158,9 @@ def resolve(cols: dict[str, list], settings, inputs: dict, cash_from: float) -> 
     and its trades say "no starting balance"). Rates to home: 1 for the home currency, typed, else
     the latest the Trades table gives, else none."""
     home = str(inputs.get("home") or settings.account_currency).strip().upper()
-    rows = accounts_of(cols, settings.account_currency)
+    # No account yet (the template, or trades typed with neither Broker nor Account): one account
+    # without a name, on StartingBalance and CashFrom, as a journal of one account always was.
+    rows = accounts_of(cols, settings.account_currency) or [AccountRow("", "", settings.account_currency.upper())]
     found = rates_from_trades(cols, [a.currency for a in rows], home, settings.account_currency)
     typed_rates = {k.upper(): v for k, v in (inputs.get("rates") or {}).items() if C.isnum(v) and v > 0}
     typed = inputs.get("starts_typed") or {}
@@ -274,7 +276,9 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
                 inputs: dict) -> tuple[int, list[AccountRow], dict[str, float]]:
     """Write the Accounts block from row ``top`` of the Account sheet ``s``; returns (the next free
     row, the account rows, the rates the program wrote by currency). ``inputs``: as :func:`resolve`
-    takes them, plus "accounts" (a layout of that many rows only) and "cash_from" (CashFrom)."""
+    takes them, plus "accounts" (a layout of that many rows only), "cash_from" (CashFrom), "cash"
+    (:func:`keyed_cash`) and "cash_accounts" (False: the Cash table has no Broker and Account
+    columns, as in a journal written before them)."""
     from openpyxl.styles import Alignment
     from openpyxl.workbook.defined_name import DefinedName
 
@@ -341,7 +345,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         s.text(f"{X['Account']}{r}", a.account)
         s.text(f"{X['Currency']}{r}", a.currency)
         key = f"${X['Key']}{r}"
-        s.formula(f"{X['Key']}{r}", f'IF($A{r}&$B{r}="","",$A{r}&"|"&$B{r})', "" if blank else f"{a.broker}|{a.account}",
+        s.formula(f"{X['Key']}{r}", f'$A{r}&"|"&$B{r}', "" if blank else f"{a.broker}|{a.account}",
                   font=NOTE_FONT)
         # Inputs: the first account's follow Settings and CashFrom; the others' are values.
         start_f, from_f = a.formulas if r == first else (False, False)
@@ -353,7 +357,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
             s.formula(f"E{r}", C.CASH_FROM, a.cash_from, fmt=C.DATE, fill=INPUT_FILL)
         else:
             s.value(f"E{r}", a.cash_from if not blank else None, fmt=C.DATE, fill=INPUT_FILL)
-        live = f'$B{r}&$A{r}=""'
+        live = f'$R{r}=""'
         first_key = f"$R${first}"
         match = (f'--(({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})+({C.TABLE}[Broker]&{C.TABLE}[Account]="")'
                  f'*({key}={first_key})>0)')
@@ -364,6 +368,8 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
                   fmt=C.MONEY, align=right)
         own = (f'(({C.CASH_TABLE}[Broker]&"|"&{C.CASH_TABLE}[Account]={key})+({C.CASH_TABLE}[Broker]&'
                f'{C.CASH_TABLE}[Account]="")*({key}=$R${first})>0)')
+        if inputs.get("cash_accounts") is False:  # a Cash table written before its Broker and Account
+            own = f"({key}=$R${first})"           # columns: every row is the first account's
         flow = flows(a.key, float("inf")) if flows is not None and not blank else 0.0
         s.formula(f"H{r}", f'IF({live},"",SUMPRODUCT(ISNUMBER({C.CASH_TABLE}[Time])*({C.CASH_TABLE}[Time]>=$E{r})'
                            f'*{own},{C.CASH_TABLE}[Amount]))', "" if blank else flow, fmt=C.MONEY, align=right)
@@ -413,14 +419,14 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     s.text(f"A{r}", "Accounts without a rate to home", font=LABEL_FONT, border=BOX)
     ws.merge_cells(f"A{r}:M{r}")
     missing = float(sum(1 for a in rows if a.rate is None))
-    s.formula(f"N{r}", f'SUMPRODUCT(--($B${first}:$B${last}&$A${first}:$A${last}<>""),'
+    s.formula(f"N{r}", f'SUMPRODUCT(--($R${first}:$R${last}<>""),'
                        f'--NOT(ISNUMBER($M${first}:$M${last})))', missing, fmt="0", border=BOX, align=right)
     s.text(f"Q{r}", "left out of the totals above: type their rate to home", font=NOTE_FONT)
     r += 1
     s.text(f"A{r}", "Accounts without a starting balance", font=LABEL_FONT, border=BOX)
     ws.merge_cells(f"A{r}:M{r}")
     no_start = float(sum(1 for a in rows if not _num(a.start)))
-    s.formula(f"N{r}", f'SUMPRODUCT(--($B${first}:$B${last}&$A${first}:$A${last}<>""),'
+    s.formula(f"N{r}", f'SUMPRODUCT(--($R${first}:$R${last}<>""),'
                        f'--NOT(ISNUMBER($D${first}:$D${last})))', no_start, fmt="0", border=BOX, align=right)
     s.text(f"Q{r}", "their balance is left out of Balance, home: type their starting balance", font=NOTE_FONT)
     return r, rows, written

@@ -229,7 +229,7 @@ class TableSpec:
 # Deposits, withdrawals and other cash movements (BalanceEvent), one row each, by time.
 CASH = TableSpec(CASH_SHEET, CASH_TABLE, (
     Field("Time", 17, DATE, "time"), Field("Amount", 13, MONEY, "amount"), Field("Kind", 24, TEXT, "kind"),  # "broker interest received"
-    Field("Broker", 14, TEXT, "broker"), Field("Account", 11, TEXT, "account"),  # whose cash: see columns.CASH_DOC
+    Field("Broker", 32, TEXT, "broker"), Field("Account", 13, TEXT, "account"),  # whose cash: see columns.CASH_DOC
     Field("Source", 60, TEXT, "source")))
 
 # The statement rows a fill could not read (RejectedRow).
