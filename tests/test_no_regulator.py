@@ -28,7 +28,6 @@ from addin.fill import OptionError, fill_journal, validate_options
 from addin.fill.enrich import leverage_for
 from addin.journal import caps as caps_sheet
 from addin.journal import columns as C
-from addin.journal import stats as S
 from addin.journal.instruments import lookup
 from addin.journal.layout import NO_ADDIN
 from addin.journal.settings import VALIDATIONS, Settings

@@ -31,7 +31,8 @@ Conventions of the formulas:
   typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC` for sorting;
 * ``Leverage used`` is the trade's own leverage (stated by the statement for that trade, never the
   account's), else 1 / the instrument's margin rate, else 1 for a class held outright (STOCK,
-  SPOT), else min(AccountLeverage, the regulator's cap for the instrument's class);
+  SPOT), else min(AccountLeverage, the regulator's cap for the instrument's class), AccountLeverage
+  itself where no cap applies (a future; every class under the Regulator NONE);
   ``Leverage source`` says which, prefixed "assumed: " while AccountLeverage is the template's
   default nobody stated (and flags a symbol missing from Instruments); ``Over cap`` is TRUE/FALSE
   only where the leverage is known, "unknown" otherwise (see :data:`CAP_DOC`);
