@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     fill.add_argument("--leverage", metavar="L",
                       help='account leverage for trades whose statement lacks it: 30, "1:30" or "30:1"')
     fill.add_argument("--regulator", metavar="NAME",
-                      help="regime for the leverage caps: ESMA, FCA, ASIC, NFA, JFSA or REGT")
+                      help="regime for the leverage caps: ESMA, FCA, ASIC, NFA, JFSA, REGT, or NONE (offshore broker or "
+                           "professional client: no retail leverage cap, the account leverage as it is)")
     fill.add_argument("--equity", metavar="AMOUNT",
                       help='account balance before the first trade, e.g. 25000 or "25 000" (replaces the '
                            "statement's opening deposits)")

@@ -591,7 +591,7 @@ _MAX_LEVERAGE = excel(risk.max_leverage, words("regime"), words("instrument"), d
 
 
 @func(LIMITS)
-@arg("regime", "Regulator: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan) or REGT (US securities).")
+@arg("regime", "Regulator: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan), REGT (US securities) or NONE (offshore broker or professional client: no retail cap, the answer says so).")
 @arg("instrument", 'Class (FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR, COMMODITY, EQUITY, CRYPTO) or a symbol: "EURUSD", "EUR/USD", "EURUSD.m", "XAUUSD", "BTCUSD".')
 @arg("as_of", "Date whose rules apply. Default: today.")
 def MAX_LEVERAGE(regime, instrument, as_of=None):

@@ -272,7 +272,7 @@ def test_the_message_convention():
     assert udfs.MARGIN_RATE("abc") == "leverage must be a number or text like 1:30, 30:1 or 30x (got 'abc')"
     assert udfs.R_MULTIPLE("up", 1.1, 1.095, 1.11) == "side must be long/buy, short/sell, 1 or -1 (got 'up')"
     assert udfs.POSITION_SIZE(100.0, 1.1, 1.1) == "stop_price must differ from entry (both 1.1)"
-    assert udfs.MAX_LEVERAGE("SEC", "EURUSD") == "regime must be one of ESMA, FCA, ASIC, NFA, JFSA, REGT (got 'SEC')"
+    assert udfs.MAX_LEVERAGE("SEC", "EURUSD") == "regime must be one of ESMA, FCA, ASIC, NFA, JFSA, REGT, NONE (got 'SEC')"
 
 
 @pytest.mark.parametrize("wrap", WRAPS.values(), ids=WRAPS.keys())

@@ -116,7 +116,8 @@ def leverage_for(own: float | None, asset_class: str | None, symbol: str, day, i
     figures the fill computes itself, such as the lowest margin level over price bars): its own
     (``own``), else 1 / the instrument's margin rate, else 1 for a class held outright
     (:data:`CASH_CLASSES`), else ``min(account_leverage, the regulator's cap for its class on
-    ``day``)``, or the account leverage where no cap applies."""
+    ``day``)``, or the account leverage where no cap applies (a future, a class the regulator does not
+    cover, every class under the Regulator NONE: :func:`max_leverage` says there is no cap)."""
     if own is not None:
         return own
     rate = getattr(instrument, "margin_rate", None) if instrument is not None else None

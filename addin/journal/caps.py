@@ -6,7 +6,8 @@ retail clients --, In force from, Source, Key = Regime|Class), sorted by regime,
 the rule in force on a day is the k-th row of its key, k = the number of its rules in force by then.
 ``FXMajors``: the currencies each regime counts as major (a pair is FX_MAJOR when both legs are),
 derived from :func:`addin.risk.limits.classify` itself. ``FXCurrencies``: the ISO codes an FX pair is
-made of. Editing these tables changes the journal's caps; ``python -m addin template`` regenerates them.
+made of. The Regulator NONE (offshore broker or professional client) has no rows in either: no retail
+cap applies under it. Editing these tables changes the journal's caps; ``python -m addin template`` regenerates them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from ..risk.caps import CAPS, CURRENCIES
+from ..risk.caps import CAPS, CURRENCIES, NO_CAP_REGIME, NO_CAP_WHO
 from ..risk.limits import REGIMES, classify
 from . import columns as C
 from .layout import HEAD_FILL, HEAD_FONT, NOTE_FONT, TITLE_FONT, Book, excel_serial, fit_width
@@ -67,7 +68,8 @@ def build(book: Book) -> None:
     s = book.sheet(TITLE)
     s.text("A1", "Retail leverage caps by regulator", font=TITLE_FONT)
     s.text("A2", "Generated from addin/risk/caps.py; Trades looks up the Regulator setting's row in force on each "
-           "trade's open day.", font=NOTE_FONT)
+           f"trade's open day. {NO_CAP_REGIME} ({NO_CAP_WHO}) has no rows: no retail leverage cap applies.",
+           font=NOTE_FONT)
     caps = cap_rows()
     _table(s, C.CAPS_TABLE, 1, CAP_COLUMNS, caps)
     majors = major_rows()

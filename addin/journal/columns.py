@@ -31,7 +31,8 @@ Conventions of the formulas:
   typing a trade at the bottom recalculates that row only; see :data:`RUNNING_DOC` for sorting;
 * ``Leverage used`` is the trade's own leverage (stated by the statement for that trade, never the
   account's), else 1 / the instrument's margin rate, else 1 for a class held outright (STOCK,
-  SPOT), else min(AccountLeverage, the regulator's cap for the instrument's class);
+  SPOT), else min(AccountLeverage, the regulator's cap for the instrument's class), AccountLeverage
+  itself where no cap applies (a future; every class under the Regulator NONE);
   ``Leverage source`` says which, prefixed "assumed: " while AccountLeverage is the template's
   default nobody stated (and flags a symbol missing from Instruments); ``Over cap`` is TRUE/FALSE
   only where the leverage is known, "unknown" otherwise (see :data:`CAP_DOC`);
@@ -51,7 +52,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .. import risk
-from ..risk.caps import CAPS, METAL_CLASSES
+from ..risk.caps import CAPS, METAL_CLASSES, NO_CAP_REGIME
 from ..risk.errors import NoPrice, RiskInputError
 from ..risk.inputs import _LONG, _SHORT
 from . import schema
@@ -149,7 +150,10 @@ stated starting balance): the regulators' cap is an initial margin per position 
 more than cap x equity needs more margin at the cap than the whole equity and was not margined at
 the cap, e.g. 1.78 lots EURUSD on 397 of equity (487x) is over ESMA's 30:1 whatever the leverage
 stated. A professional client, or a broker outside that regulator, may legitimately trade over the
-cap; the column says the trade would not be allowed to a retail client under the Regulator setting."""
+cap; the column says the trade would not be allowed to a retail client under the Regulator setting.
+Under the Regulator NONE (an offshore broker or a professional client) no retail cap applies: Leverage
+cap says so, Leverage used is the AccountLeverage uncapped, Cap class is the Class as it is, and Over
+cap is FALSE where the leverage is known ("unknown" while it rests on the template's default)."""
 
 
 Column = schema.Column
@@ -687,7 +691,9 @@ def _cur(c: str) -> str:
     return f"COUNTIF({CURRENCY_TABLE}[Currency],{c})"
 
 
-CAP_CLASS = (f'IF({E}="","",IF({T("Class")}="","",IF(LEFT({T("Class")},3)<>"FX_",UPPER({T("Class")}),'
+# The Regulator setting caps nothing (NONE); then no regulator's list of majors applies: the class as it is.
+UNCAPPED = f'Regulator="{NO_CAP_REGIME}"'
+CAP_CLASS = (f'IF({E}="","",IF({T("Class")}="","",IF(OR(LEFT({T("Class")},3)<>"FX_",{UNCAPPED}),UPPER({T("Class")}),'
              f'IF({_cur(_QC)}=0,"{NOT_PAIR}",IF({_cur(_B)}=0,{_metal()},IF({_B}={_QC},"{NOT_PAIR}",'
              f'IF({_major(_B)}*{_major(_QC)}>0,"FX_MAJOR","FX_MINOR")))))))')
 
@@ -699,7 +705,7 @@ def _cap_class(r, up, env):
     if blank(cls):
         return ""
     cls = str(cls)
-    if cls[:3].upper() != "FX_":
+    if cls[:3].upper() != "FX_" or env.settings.regulator == NO_CAP_REGIME:
         return cls.upper()
     try:
         return risk.classify(env.settings.regulator, str(key(r)))
@@ -709,15 +715,16 @@ def _cap_class(r, up, env):
 
 NO_CLASS = "no class: symbol not in Instruments"
 FUTURE_CAP = "exchange margin, no retail cap"
+NO_CAP = f"no retail cap (Regulator {NO_CAP_REGIME})"
 _RC = T("Cap class")
 _CAPKEY = f'Regulator&"|"&{_RC}'
 _DAY = f'IF(ISNUMBER({T("Open time")}),INT({T("Open time")}),{LAST_DAY})'
 _INFORCE = f'COUNTIFS({CAPS_TABLE}[Key],{_CAPKEY},{CAPS_TABLE}[In force from],"<="&{_DAY})'
 _CAPCELL = f"INDEX({CAPS_TABLE}[Max leverage],MATCH({_CAPKEY},{CAPS_TABLE}[Key],0)+{_INFORCE}-1)"
 
-LEVERAGE_CAP = (f'IF({E}="","",IF({_RC}="","{NO_CLASS}",IF({_RC}="FUTURE","{FUTURE_CAP}",IF({_RC}="{NOT_PAIR}",'
+LEVERAGE_CAP = (f'IF({E}="","",IF({UNCAPPED},"{NO_CAP}",IF({_RC}="","{NO_CLASS}",IF({_RC}="FUTURE","{FUTURE_CAP}",IF({_RC}="{NOT_PAIR}",'
                 f'"{NOT_PAIR}",IF({_INFORCE}=0,"no "&Regulator&" cap for "&{_RC},IF(ISNUMBER({_CAPCELL}),{_CAPCELL},'
-                f'Regulator&" bars "&{_RC}&" for retail clients"))))))')
+                f'Regulator&" bars "&{_RC}&" for retail clients")))))))')
 
 
 def _open_day(r) -> date | None:
@@ -731,6 +738,8 @@ def _open_day(r) -> date | None:
 def _leverage_cap(r, up, env):
     if blank(r["Entry"]):
         return ""
+    if env.settings.regulator == NO_CAP_REGIME:
+        return NO_CAP
     rc = r["Cap class"]
     if rc == "":
         return NO_CLASS
@@ -1070,21 +1079,29 @@ def _over_cap(r, up, env):
     if _is_cash(r):
         return False
     lev, cap, eff = r["Leverage used"], r["Leverage cap"], r["Effective leverage"]
+
+    def unstated() -> bool:  # the leverage used rests on the template's AccountLeverage
+        return blank(r["Leverage"]) and _margin_rate_leverage(r, env) is None and env.leverage_assumed
+
     if not isnum(cap):
+        if cap == NO_CAP:  # no retail cap: nothing to be over, once the leverage is known
+            return UNKNOWN if unstated() else False
         return ""
     equity_known = not blank(r["Equity"]) or not env.start_assumed
     if isnum(eff) and equity_known and eff > cap:
         return True
-    if blank(r["Leverage"]) and _margin_rate_leverage(r, env) is None and env.leverage_assumed:
-        return UNKNOWN  # the leverage used rests on the template's AccountLeverage
+    if unstated():
+        return UNKNOWN
     return lev > cap if isnum(lev) else ""
 
 
 _EQ_KNOWN = f'OR({T("Equity")}<>"",NOT(IFERROR(StartingBalance={_MARK_START},FALSE)))'
 _EFF = T("Effective leverage")
-OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),"",'
+_UNSTATED = f'AND({T("Leverage")}="",NOT(ISNUMBER(IFERROR(1/{inst("Margin rate")},""))),{LEV_ASSUMED})'
+OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),'
+            f'IF({T("Leverage cap")}="{NO_CAP}",IF({_UNSTATED},"{UNKNOWN}",FALSE),""),'
             f'IF(AND(ISNUMBER({_EFF}),{_EQ_KNOWN},N({_EFF})>{T("Leverage cap")}),TRUE,'
-            f'IF(AND({T("Leverage")}="",NOT(ISNUMBER(IFERROR(1/{inst("Margin rate")},""))),{LEV_ASSUMED}),"{UNKNOWN}",'
+            f'IF({_UNSTATED},"{UNKNOWN}",'
             f'IF(ISNUMBER({_LEVU}),{_LEVU}>{T("Leverage cap")},""))))))')
 
 

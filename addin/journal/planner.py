@@ -13,7 +13,8 @@ itself (the single definition of every formula); the checks are mirrored in Pyth
 
 One figure keeps an add-in call: the regulator's cap (``MAX_LEVERAGE``: the dated caps and the
 regulator's own list of major currencies live in :mod:`addin.risk.caps`); the cell beside it says
-so, and without the add-in it shows "needs the add-in"."""
+so, and without the add-in it shows "needs the add-in". Under the Regulator NONE (no retail cap) it
+needs no add-in: it says so in the Trades column's words."""
 
 from __future__ import annotations
 
@@ -394,15 +395,18 @@ def plan_rows(plan: dict[str, object], settings, instruments) -> tuple[list[tupl
         C.LEV, "notional / equity")
 
     # The regulator's cap: the add-in's MAX_LEVERAGE (dated caps, the regulator's list of majors).
+    # Under the Regulator NONE no retail cap applies: the Trades column's words, without the add-in.
     cls = V["Asset class"]
-    if isinstance(cls, str) and cls.upper() == "FUTURE":
+    if settings.regulator == C.NO_CAP_REGIME:
+        cap = C.NO_CAP
+    elif isinstance(cls, str) and cls.upper() == "FUTURE":
         cap = FUTURE_CAP
     else:
         cap = result(risk.max_leverage, settings.regulator,
                      V["Symbol"] if cls == "" or str(cls)[:3].upper() == "FX_" else cls)
-    out("Regulator's cap", f'IF({P["Asset class"]}="FUTURE","{FUTURE_CAP}",' + guarded(
+    out("Regulator's cap", f'IF({C.UNCAPPED},"{C.NO_CAP}",IF({P["Asset class"]}="FUTURE","{FUTURE_CAP}",' + guarded(
         f'MAX_LEVERAGE(Regulator,IF(OR({P["Asset class"]}="",LEFT({P["Asset class"]},3)="FX_"),{P["Symbol"]},'
-        f'{P["Asset class"]}))') + ")", cap, C.schema.LEVERAGE_X, CAP_NOTE)
+        f'{P["Asset class"]}))') + "))", cap, C.schema.LEVERAGE_X, CAP_NOTE)
 
     # Wipe-out distance: WIPEOUT_PIPS(margin, size, pip size, point value)
     f = (Figure().given(M_, ok(margin), margin).given(Z, ok(size), size)

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, WINDOWS_EPOCH, from_excel, to_excel
 
+from ..risk.caps import NO_CAP_REGIME, NO_CAP_WHO
 from ..risk.limits import REGIMES
 
 STATEMENT, TRADER, FORMULA, PROGRAM = "statement", "trader", "formula", "program"
@@ -272,7 +273,8 @@ SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
     ("account_currency", "AccountCurrency", "Account currency", TEXT, "ISO code of the account's currency"),
     ("starting_balance", "StartingBalance", "Starting balance", "#,##0.00", "balance before the first trade, account currency"),
     ("account_leverage", "AccountLeverage", "Account leverage", '"1:"General', "used where a trade has no leverage of its own: type 30 for 1:30"),
-    ("regulator", "Regulator", "Regulator", TEXT, "regime for leverage caps: " + ", ".join(REGIMES)),
+    ("regulator", "Regulator", "Regulator", TEXT, "regime for leverage caps: " + ", ".join(REGIMES)
+     + f" ({NO_CAP_REGIME}: {NO_CAP_WHO}, no retail leverage cap)"),
     ("risk_per_trade", "RiskPerTrade", "Risk per trade", "0.00%", "fraction of equity you accept to lose per trade"),
     ("stop_out_level", "StopOutLevel", "Stop-out level", "0%", "margin level at which the broker closes positions (ESMA: 50%)"),
     ("max_drawdown", "MaxDrawdown", "Largest accepted drawdown", "0%", "fall from the peak you accept before stopping"),

@@ -33,6 +33,7 @@ import math
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..risk import RiskInputError, parse_leverage
+from ..risk.caps import NO_CAP_REGIME, NO_CAP_WHO
 from ..risk.limits import REGIMES
 from ..statements.parsing import parse_number
 from . import schema
@@ -162,7 +163,8 @@ VALIDATIONS: dict[str, tuple[str, str | None, str, str | None, str, str]] = {
         f"Type 30 for 1:30 (a number from 1 to {LEVERAGE_MAX}). Excel reads 1:30 as a time of day."),
     "regulator": (
         "list", None, '"' + ",".join(REGIMES) + '"', None,
-        "The regime whose retail leverage caps apply: " + ", ".join(REGIMES) + ".",
+        "The regime whose retail leverage caps apply: " + ", ".join(REGIMES) + f". {NO_CAP_REGIME}: {NO_CAP_WHO}, "
+        "no retail leverage cap.",
         "Pick the regulator from the list: " + ", ".join(REGIMES) + "."),
     "risk_per_trade": (
         "decimal", "between", "0.0001", "0.99",

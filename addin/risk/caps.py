@@ -6,6 +6,9 @@ date; :func:`addin.risk.limits.max_leverage` picks the row in force on the day a
 
 Instrument classes: FX_MAJOR, FX_MINOR, GOLD, INDEX_MAJOR, INDEX_MINOR, COMMODITY, EQUITY, CRYPTO.
 A class a regime's rule does not cover has no row (the message says so).
+
+:data:`NO_CAP_REGIME` (``NONE``) is the regime of a trader to whom no retail cap applies: an offshore
+broker, or a professional client. It has no rows: under it every product is uncapped.
 """
 
 from __future__ import annotations
@@ -92,6 +95,11 @@ CURRENCIES = frozenset("""
 
 # Pairs quoted against a metal code are metals, not currency pairs.
 METAL_CLASSES = {"XAU": "GOLD", "XAG": "COMMODITY", "XPT": "COMMODITY", "XPD": "COMMODITY"}
+
+# The regime under which no retail leverage cap applies, and who it is for (the Settings note and the
+# message of :func:`addin.risk.limits.max_leverage` say it).
+NO_CAP_REGIME = "NONE"
+NO_CAP_WHO = "offshore broker or professional client"
 
 # Why a regime has no row for a class: the message a user sees.
 NOT_COVERED: dict[str, str] = {

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from .caps import CAPS, INSTRUMENT_CLASSES, MAJOR_CURRENCIES, METAL_CLASSES, NOT_COVERED
+from .caps import CAPS, INSTRUMENT_CLASSES, MAJOR_CURRENCIES, METAL_CLASSES, NO_CAP_REGIME, NO_CAP_WHO, NOT_COVERED
 from .errors import NoPrice, RiskInputError, must
 from .symbols import parse
 
-REGIMES = tuple(dict.fromkeys(row[0] for row in CAPS))
+# The regimes of CAPS, then NONE: no retail cap applies (an offshore broker, a professional client).
+REGIMES = tuple(dict.fromkeys(row[0] for row in CAPS)) + (NO_CAP_REGIME,)
 
 
 def classify(regime: str, instrument: str) -> str:
@@ -47,17 +48,26 @@ def classify(regime: str, instrument: str) -> str:
 def max_leverage(regime: str, instrument: str, as_of: date | None = None) -> float:
     """The retail leverage cap of ``regime`` for ``instrument`` in force on ``as_of`` (default today).
 
-    Regimes: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan), REGT (US securities, overnight).
-    The caps are the dated rows of :mod:`addin.risk.caps`. Raises RiskInputError when the regime
-    bars the product for retail clients or does not cover it.
+    Regimes: ESMA, FCA, ASIC, NFA (US retail forex), JFSA (Japan), REGT (US securities, overnight),
+    and NONE (offshore broker or professional client: no retail leverage cap). The caps are the dated
+    rows of :mod:`addin.risk.caps`. Raises RiskInputError when the regime bars the product for retail
+    clients, does not cover it, or (NONE) caps nothing: there is no cap to return, as for a product
+    a regime does not cover, and the message says why (never a made-up large number).
 
     >>> max_leverage("ESMA", "EURUSD"), max_leverage("ESMA", "EURAUD"), max_leverage("NFA", "EUR/AUD")
     (30.0, 20.0, 50.0)
+    >>> try:
+    ...     max_leverage("NONE", "EURUSD")
+    ... except RiskInputError as no_cap:
+    ...     print(no_cap)
+    no retail leverage cap for 'EURUSD' under NONE (offshore broker or professional client)
     """
     key = regime.strip().upper().replace(" ", "").replace("-", "")
     if key not in REGIMES:
         raise RiskInputError(f"regime must be one of {', '.join(REGIMES)} (got {regime!r})")
-    cls = classify(key, instrument)
+    cls = classify(key, instrument)  # a symbol nobody can classify is refused under every regime
+    if key == NO_CAP_REGIME:
+        raise RiskInputError(f"no retail leverage cap for {instrument!r} under {key} ({NO_CAP_WHO})")
     day = (as_of or date.today()).isoformat()
     in_force = [row for row in CAPS if row[0] == key and row[1] == cls and row[3] <= day]
     if not in_force:
