@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, time as dtime
 from pathlib import Path
 
 import openpyxl
@@ -30,7 +30,10 @@ def client_json(path: Path) -> dict:
     wb = openpyxl.load_workbook(path, data_only=True)
     sheets = []
     for ws in wb.worksheets:
-        values = [["" if c.value is None else c.value.isoformat(timespec="milliseconds") + "Z" if isinstance(c.value, datetime) else c.value
+        # a date as an ISO string; a 0 serial under a date format (the Accounts block's Counted from
+        # of an empty journal) reads as a time of day: its ISO string too
+        values = [["" if c.value is None else c.value.isoformat(timespec="milliseconds") + "Z" if isinstance(c.value, datetime)
+                   else c.value.isoformat() if isinstance(c.value, dtime) else c.value
                    for c in r] for r in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=ws.max_column)]
         tables = []
         for t in ws.tables.values():

@@ -353,10 +353,11 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
             s.formula(f"D{r}", "StartingBalance", a.start, fmt=C.MONEY, fill=INPUT_FILL)
         else:
             s.value(f"D{r}", a.start if not blank else None, fmt=C.MONEY, fill=INPUT_FILL)
+        since = '[=0]"every movement";' + C.DATE  # as the Cash sheet's Counted from shows 0
         if from_f:
-            s.formula(f"E{r}", C.CASH_FROM, a.cash_from, fmt=C.DATE, fill=INPUT_FILL)
+            s.formula(f"E{r}", C.CASH_FROM, a.cash_from, fmt=since, fill=INPUT_FILL)
         else:
-            s.value(f"E{r}", a.cash_from if not blank else None, fmt=C.DATE, fill=INPUT_FILL)
+            s.value(f"E{r}", a.cash_from if not blank else None, fmt=since, fill=INPUT_FILL)
         live = f'$R{r}=""'
         first_key = f"$R${first}"
         match = (f'--(({C.TABLE}[Broker]&"|"&{C.TABLE}[Account]={key})+({C.TABLE}[Broker]&{C.TABLE}[Account]="")'

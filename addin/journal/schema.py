@@ -271,7 +271,7 @@ LEDGER_COLUMNS = LEDGER.headers
 # (field, defined name, label, number format, note) in sheet order, from row 3 of the Settings sheet.
 SETTINGS_CELLS: tuple[tuple[str, str, str, str, str], ...] = (
     ("account_currency", "AccountCurrency", "Account currency", TEXT, "ISO code of the account's currency"),
-    ("starting_balance", "StartingBalance", "Starting balance", "#,##0.00", "balance before the first trade, account currency"),
+    ("starting_balance", "StartingBalance", "Starting balance", "#,##0.00", "balance before the first trade of the first account (Account sheet, Accounts block), its currency"),
     ("account_leverage", "AccountLeverage", "Account leverage", '"1:"General', "used where a trade has no leverage of its own: type 30 for 1:30"),
     ("regulator", "Regulator", "Regulator", TEXT, "regime for leverage caps: " + ", ".join(REGIMES)
      + f" ({NO_CAP_REGIME}: {NO_CAP_WHO}, no retail leverage cap)"),
