@@ -219,3 +219,14 @@ def test_libreoffice_recalculates_the_accounts_to_the_cached_values(two_accounts
                 elif (x or "") != (y or "") and not (isinstance(x, bool) or isinstance(y, bool)):
                     bad.append((title, c.coordinate, x, y))
         assert not bad, bad[:10]
+
+
+def test_the_fill_says_which_accounts_it_saw_and_what_they_rest_on(tmp_path):
+    """The fill's report names every account with its currency, its starting balance and its rate
+    to home, and says which have none (a Tradovate export states no balance)."""
+    a, b = shared_statement(MT5), shared_statement("tradovate_performance_csv/arielSofer_Performance.csv")
+    report = fill_journal([a, b], tmp_path / "j.xlsx", progress=False)
+    notes = "\n".join(report.notes)
+    assert "accounts in the journal: 2, home currency EUR" in notes
+    assert "MetaQuotes Software Corp. 70358000: EUR, starting balance" in notes and "in the home currency" in notes
+    assert "Tradovate: USD, NO starting balance" in notes

@@ -25,6 +25,7 @@ from .limits import check_table_rows
 from .journal_state import read_cash, read_cash_from, read_ledger, read_rejected_keys
 from .package_write import _drop_calc_chain, _full_calc, _write_zip, fit_dimension
 from .plan import Counts, JournalRows, plan_merge
+from ..journal import accounts as accounts_mod
 from .summary import read_account_inputs
 from .side_sheets import _account_notes, _other_parts
 from .trades_part import TradesLayout, new_last_row, read_rows, write_part
@@ -74,6 +75,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     if not plan.changed:
         return result
     result.notes.extend(_account_notes(pkg, plan.all_rows))
+    rows, home = accounts_mod.resolve(plan.cols, settings, plan.account_inputs, plan.cash_from)
+    result.notes.extend(accounts_mod.describe(rows, home, "starting_balance" in assumed_start))
 
     if on_stage:
         on_stage(f"writing {Path(str(pkg.path)).name}")

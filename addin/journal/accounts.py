@@ -227,6 +227,35 @@ def totals(cols: dict[str, list], settings, inputs: dict, cash_from: float, cash
     return balance, cash_home
 
 
+def describe(rows: Sequence[AccountRow], home: str, start_assumed: bool = False) -> list[str]:
+    """What a fill says of the journal's accounts after it: each account with its currency, its
+    starting balance (and whose it is) and its rate to home (and where it came from), so what the
+    figures rest on, and what is missing, is printed, not only written in the sheet. ``start_assumed``:
+    StartingBalance still holds the template's default (nobody stated it)."""
+    named = [a for a in rows if a.broker or a.account]
+    if not named:
+        return []
+    out = [f"accounts in the journal: {len(named)}, home currency {home} (the Account sheet's Accounts block)"]
+    for k, a in enumerate(named):
+        name = f"{a.broker} {a.account}".strip()
+        if C.isnum(a.start):
+            whose = ""
+            if k == 0 and a.formulas[0]:
+                whose = (" (ASSUMED: Settings' StartingBalance is still the template's default; type yours)"
+                         if start_assumed else " (Settings' StartingBalance)")
+            start = f"starting balance {a.start:,.2f} {a.currency}{whose}"
+        else:
+            start = "NO starting balance: its Balance and risk % say so until you type it in the Accounts block"
+        if a.rate is None:
+            rate = f"NO rate {a.currency}->{home}: left out of the home-currency totals until you type one"
+        elif a.currency == home:
+            rate = "in the home currency"
+        else:
+            rate = f"{a.currency}->{home} {a.rate:.6g} ({a.source})"
+        out.append(f"  {name}: {a.currency}, {start}; {rate}")
+    return out
+
+
 def env_accounts(rows: Sequence[AccountRow]) -> dict[str, C.AccountInputs]:
     """The block as the Trades formulas read it (:class:`columns.AccountInputs` by key, block order)."""
     out: dict[str, C.AccountInputs] = {}
