@@ -230,3 +230,35 @@ def test_the_fill_says_which_accounts_it_saw_and_what_they_rest_on(tmp_path):
     assert "accounts in the journal: 2, home currency EUR" in notes
     assert "MetaQuotes Software Corp. 70358000: EUR, starting balance" in notes and "in the home currency" in notes
     assert "Tradovate: USD, NO starting balance" in notes
+
+
+def test_each_account_has_its_own_leverage(tmp_path):
+    """Account A on Settings' 1:30, account Z stating 1:200, no regulator's cap: each trade without
+    a leverage of its own is margined at its account's; an account that states none takes
+    AccountLeverage and says it is assumed."""
+    trades = [_trade(0, "A", 10.0), _trade(1, "Z", 10.0), _trade(2, "Q", 10.0)]
+    path = tmp_path / "lev.xlsx"
+    build_journal(path, trades, settings=Settings(account_leverage=30, regulator="NONE"),
+                  account_leverages={C.account_key("B", "Z"): 200.0}, assumed=set())
+    rows = {r["Trade ID"]: r for r in _rows(path)}
+    assert (rows["t0"]["Leverage used"], rows["t0"]["Leverage source"]) == (30, C.SRC_ACCOUNT)
+    assert (rows["t1"]["Leverage used"], rows["t1"]["Leverage source"]) == (200, C.SRC_ACCOUNT)
+    assert rows["t1"]["Margin"] == pytest.approx(rows["t0"]["Margin"] * 30 / 200)
+    assert rows["t2"]["Leverage used"] == 30 and rows["t2"]["Leverage source"] == C.ASSUMED + C.SRC_ACCOUNT
+    assert rows["t2"]["Over cap"] == C.UNKNOWN and rows["t1"]["Over cap"] is False
+    assert _block(path)["Z"]["Leverage"] == 200 and _block(path)["A"]["Leverage"] == 30
+
+
+def test_a_statement_s_leverage_goes_to_its_account(tmp_path):
+    """Two real MT4 statements: jsacap's account first (Settings' AccountLeverage), reuniware's 1:200
+    in its own row of the Accounts block, and its trades margined at it (capped by ESMA's rules)."""
+    a, b = shared_statement(MT4), shared_statement("mt4_statement_html/reuniware_Tradeslide_demo_DetailedStatement.htm")
+    path = tmp_path / "two.xlsx"
+    fill_journal([a, b], path, progress=False)
+    sb = read_statement(b)
+    assert sb.leverage == 200
+    block = _block(path)
+    assert block[sb.trades[0].account]["Leverage"] == 200
+    rows = [r for r in _rows(path) if r["Account"] == sb.trades[0].account and r["Leverage"] is None]
+    assert rows and all(r["Leverage used"] in (200, r["Leverage cap"]) for r in rows)
+    assert not any(str(r["Leverage source"]).startswith(C.ASSUMED) for r in rows)

@@ -443,8 +443,11 @@ def test_a_hostile_row_gets_a_number_a_boolean_blank_or_a_short_text_never_an_ex
 
 def test_an_unknown_symbol_falls_back_to_the_account_leverage_and_says_so(tmp_path):
     trades = edge_trades()
-    cols, _ = trade_columns(trades, Settings(account_leverage=50), list(DEFAULT_INSTRUMENTS), [])
     bare = [t.trade_id for t in trades].index("bare-1")
+    # bare-1's account is not the journal's first: its statement states its 1:50 (the Accounts block)
+    key = C.account_key(trades[bare].broker, trades[bare].account)
+    cols, _ = trade_columns(trades, Settings(account_leverage=50), list(DEFAULT_INSTRUMENTS), [],
+                            account_leverages={key: 50})
     assert cols["Leverage used"][bare] == 50
     assert cols["Leverage source"][bare] == "AccountLeverage: symbol not in Instruments"
     assert cols["Over cap"][bare] == ""  # no class, no cap to compare with

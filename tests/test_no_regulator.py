@@ -183,7 +183,9 @@ def test_a_journal_under_none(tmp_path, leverage):
     trades = _trades()
     path = tmp_path / "none.xlsx"
     settings = Settings(regulator="NONE", **({"account_leverage": leverage} if leverage else {}))
-    build_journal(path, trades, settings=settings, cash=sample_cash(trades))
+    # every account's statement states the same leverage (the first account's is AccountLeverage)
+    levs = {C.account_key(t.broker, t.account): leverage for t in trades} if leverage else {}
+    build_journal(path, trades, settings=settings, cash=sample_cash(trades), account_leverages=levs)
     rows = _rows(path)
     acct = leverage or 30
     assert {r["Leverage cap"] for r in rows} == {C.NO_CAP}

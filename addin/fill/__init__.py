@@ -236,21 +236,25 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
 
         # Settings the statements state, set where the journal still holds the template's default:
         # each from the first statement that states it, as a run of one fill per statement would.
-        # The starting balance is the journal's first account's (the Accounts block's first row):
-        # only a statement of that account states it; every other account's goes to the block.
+        # The starting balance and the account leverage are the journal's first account's (the
+        # Accounts block's first row): only a statement of that account states them; every other
+        # account's go to the block.
         updates = dict(options)
         first_key = _first_account(pkg) or next((_account_of(s) for s in read if s.trades), None)
         account_starts: dict[str, tuple[float | None, float | None]] = {}
+        account_leverages: dict[str, float] = {}  # the leverage each other account's statement states
         for s in read:
             key = _account_of(s)
             opening = opening_balance(s)
             stated = {"account_currency": s.account_currency,
                       "starting_balance": opening if key == first_key else None,
-                      "account_leverage": s.leverage}
+                      "account_leverage": s.leverage if key == first_key else None}
             for fld, value in stated.items():
                 if fld in unset and value:
                     updates[fld] = value
                     unset.discard(fld)
+            if key != first_key and s.leverage and key not in account_leverages:
+                account_leverages[key] = s.leverage
             opens = [t.open_time for t in s.trades if t.open_time is not None]
             if key != first_key and opening and opens:
                 frm = schema_serial(min(opens))
@@ -296,7 +300,7 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
         def write(tmp: Path) -> None:
             holder["result"] = merge_into(pkg, tmp, batches, settings, updates, instruments,
                                           restore_deleted=restore_deleted, assumed_start=unset,
-                                          account_starts=account_starts,
+                                          account_starts=account_starts, account_leverages=account_leverages,
                                           on_stage=lambda label: stage(label, progress))
             if not holder["result"].changed and not created:
                 raise _NoChanges

@@ -47,11 +47,13 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
                settings: Settings, settings_changed: dict[str, object], instruments: list[Instrument] | None,
                restore_deleted: bool = False, on_stage: Callable[[str], None] | None = None,
                assumed_start: set[str] = frozenset(),
-               account_starts: dict[str, tuple[float | None, float | None]] | None = None) -> EditResult:
+               account_starts: dict[str, tuple[float | None, float | None]] | None = None,
+               account_leverages: dict[str, float] | None = None) -> EditResult:
     """Write ``pkg`` with ``statements`` merged into ``out_path`` (a new file). ``settings_changed``:
     the Settings cells to write; ``assumed_start``: the settings still the template's default after
     this fill; ``account_starts``: {account key: (starting balance, Counted from)} the statements
-    state (the Accounts block, :func:`addin.journal.accounts.resolve`). Nothing is written when
+    state, ``account_leverages`` {account key: leverage} likewise (the Accounts block,
+    :func:`addin.journal.accounts.resolve`). Nothing is written when
     nothing changes (``changed`` False)."""
     if TRADES_TABLE not in pkg.tables:
         raise NotAJournal(f"{Path(str(pkg.path)).name} has no Trades table: it is not a trade journal "
@@ -68,7 +70,8 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     cash_from = read_cash_from(pkg)
     journal = JournalRows(columns=set(lay.col_of), rows=rows, ledger=read_ledger(pkg), cash=read_cash(pkg),
                           rejected_keys=read_rejected_keys(pkg), cash_from=cash_from[1] if cash_from else None,
-                          account_inputs={**read_account_inputs(pkg), "stated": dict(account_starts or {})})
+                          account_inputs={**read_account_inputs(pkg), "stated": dict(account_starts or {}),
+                                          "lev_stated": dict(account_leverages or {})})
     plan = plan_merge(journal, statements, settings, settings_changed, instruments, restore_deleted=restore_deleted,
                       assumed_start=assumed_start, on_stage=on_stage)
     result = EditResult(plan.per_file, plan.total_trades, plan.changed)

@@ -44,9 +44,11 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..journal import account, dashboard, planner, stats
 from ..journal import accounts as accounts_mod
-from ..journal.schema import ACCOUNT_CASH, ACCOUNT_FROMS, ACCOUNT_KEYS, ACCOUNT_RATES, ACCOUNT_STARTS, BALANCE_HOME
+from ..journal.schema import (ACCOUNT_CASH, ACCOUNT_FROMS, ACCOUNT_KEYS, ACCOUNT_LEVERAGES, ACCOUNT_RATES,
+                              ACCOUNT_STARTS, BALANCE_HOME)
 
-ACCOUNT_NAMES = (ACCOUNT_KEYS, ACCOUNT_STARTS, ACCOUNT_FROMS, ACCOUNT_RATES, ACCOUNT_CASH, BALANCE_HOME)
+ACCOUNT_NAMES = (ACCOUNT_KEYS, ACCOUNT_STARTS, ACCOUNT_FROMS, ACCOUNT_RATES, ACCOUNT_CASH, BALANCE_HOME,
+                 ACCOUNT_LEVERAGES)
 from ..journal import columns as C
 from ..journal.instruments import DEFAULT_INSTRUMENTS
 from ..journal.layout import Book, widen_cols_xml
@@ -189,9 +191,11 @@ def _account_shape(pkg: Package, sh: _Sheet) -> tuple[int, int, dict[str, Cell]]
     return rows, currencies, marks
 
 
-def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tuple[object, bool]], object, dict]:
+def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tuple[object, bool]], object, dict,
+                                                      dict]:
     """(account rows, {currency: (its Rate to home cell value, written as a formula)}, the Home
-    currency cell value, {account key: (start, from) as typed: None where a formula or empty}) of the
+    currency cell value, {account key: (start, from) as typed: None where a formula or empty},
+    {account key: the number in its Leverage cell, not a formula}) of the
     Account sheet's Accounts block; (None, {}, None, {}) without one (a journal written before it).
     A block written before the starting balances (its fourth header "Closed trades") has its rate in
     the eighth column and no inputs per account."""
@@ -200,11 +204,13 @@ def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tup
     head = next((r for r, c in col_a if _value(c, sst) == "Broker"), None)
     end = next((r for r, c in col_a if _value(c, sst) == accounts_mod.TOTAL), None)
     if head is None or end is None or end <= head:
-        return None, {}, None, {}
+        return None, {}, None, {}, {}
     heads = sh.rows.get(head, ("", {}))[1]
     new_layout = _value(heads.get(3), sst) == "Starting balance"
     rate_col = accounts_mod.HEADERS.index("Rate to home") if new_layout else 7
     rates, typed = {}, {}
+    levs: dict[str, object] = {}
+    lev_col = accounts_mod.HEADERS.index("Leverage") if _value(heads.get(len(accounts_mod.HEADERS) - 1), sst) == "Leverage" else None
     for r in range(head + 1, end):
         cells = sh.rows.get(r, ("", {}))[1]
         cur, rate = _value(cells.get(2), sst), cells.get(rate_col)
@@ -219,9 +225,12 @@ def _accounts_shape(pkg: Package, sh: _Sheet) -> tuple[int | None, dict[str, tup
                 got.append(None if v in (None, "") else v)
             if key != "|" and any(v is not None for v in got):
                 typed[key] = tuple(got)
+            c = cells.get(lev_col) if lev_col is not None else None
+            if c is not None and not c.has_formula and type(c.value(sst)) in (int, float) and c.value(sst) > 0:
+                levs[key] = c.value(sst)
     cell = sh.cell(f"D{head - 1}")
     home = None if cell is None or cell.has_formula else _value(cell, sst)  # a formula: AccountCurrency's
-    return max(end - head - 1, 1), rates, home, typed
+    return max(end - head - 1, 1), rates, home, typed, levs
 
 
 def read_account_inputs(pkg: Package) -> dict:
@@ -232,7 +241,7 @@ def read_account_inputs(pkg: Package) -> dict:
     part = pkg.sheet_part(account.TITLE)
     if part is None or account.TABLE not in pkg.tables:
         return {}
-    count, rates, home, cells = _accounts_shape(pkg, _read(pkg, part))
+    count, rates, home, cells, levs = _accounts_shape(pkg, _read(pkg, part))
     if count is None:
         return {}
     out: dict = {}
@@ -245,6 +254,7 @@ def read_account_inputs(pkg: Package) -> dict:
     starts = account.parse_marks_text(pkg.defined.get(accounts_mod.STARTS_WRITTEN))
     froms = account.parse_marks_text(pkg.defined.get(accounts_mod.FROMS_WRITTEN))
     typed, written = {}, {}
+    out["lev_typed"] = levs
     for key, (start, frm) in cells.items():
         w_start = start if type(start) in (int, float) and starts.get(key) == float(start) else None
         w_from = frm if type(frm) in (int, float) and froms.get(key) == float(frm) else None
@@ -728,7 +738,7 @@ def refresh(pkg: Package, settings: Settings, cols: dict[str, list], cash: list,
         new_in["hedged"] = hedged
         # The Accounts block: its shape, the home currency and the rates to home the trader typed (a
         # rate the program wrote, recorded in the hidden AccountRatesWritten name, is written again).
-        count, _, home, _ = _accounts_shape(pkg, old[account.TITLE])
+        count, _, home, _, _ = _accounts_shape(pkg, old[account.TITLE])
         if count is not None:
             old_in["accounts"] = count
             if isinstance(home, str) and home.strip():

@@ -48,7 +48,7 @@ NO_START = C.NO_START
 TOTAL = "All accounts, in home currency"
 HEADERS = ("Broker", "Account", "Currency", "Starting balance", "Counted from", "Closed trades", "Net P/L",
            "Cash in/out", "Balance", "Max drawdown", "Unrealised P/L", "Used margin", "Rate to home",
-           "Net P/L, home", "Balance, home", "Unrealised, home", "Rate from", "Key")
+           "Net P/L, home", "Balance, home", "Unrealised, home", "Rate from", "Key", "Leverage")
 COL = {h: chr(ord("A") + j) for j, h in enumerate(HEADERS)}
 
 
@@ -75,6 +75,8 @@ class AccountRow:
     start: object = None        # its starting balance (a number, None: none stated, or typed words)
     cash_from: object = None    # the date (serial) its cash counts from
     formulas: tuple[bool, bool] = (False, False)  # start, from written as =StartingBalance / =CashFrom
+    leverage: object = None     # its leverage (the first account's: =AccountLeverage unless typed)
+    leverage_formula: bool = False
     typed: tuple[bool, bool] = (False, False)     # start, from typed by the trader
 
     @property
@@ -150,7 +152,8 @@ def resolve(cols: dict[str, list], settings, inputs: dict, cash_from: float) -> 
     currency. ``inputs``: "home" (typed), "rates" {currency: typed rate}, "starts_typed" {key: (start, from)}
     values the trader typed in the block (None: not typed), "starts_written" {key: (start, from)} the
     program wrote there before, "stated" {key: (start, from)} the statements of this fill (or the
-    build) state for an account.
+    build) state for an account; "lev_typed" {key: leverage} in the block's Leverage cells (a number
+    there is kept, written by a fill or typed), "lev_stated" {key: leverage} the statements state.
 
     The first account takes =StartingBalance and =CashFrom unless typed; every other one what was
     typed, else what a statement states or the program wrote before (the one whose Counted from is
@@ -175,6 +178,13 @@ def resolve(cols: dict[str, list], settings, inputs: dict, cash_from: float) -> 
             a.rate, a.source = found[a.currency]
         t_start, t_from = typed.get(a.key, (None, None))
         a.typed = (t_start is not None, t_from is not None)
+        t_lev = (inputs.get("lev_typed") or {}).get(a.key)
+        if t_lev is not None:
+            a.leverage = t_lev
+        elif k == 0:
+            a.leverage, a.leverage_formula = settings.account_leverage, True
+        else:
+            a.leverage = (inputs.get("lev_stated") or {}).get(a.key)
         if k == 0:
             a.start = settings.starting_balance if t_start is None else t_start
             a.cash_from = cash_from if t_from is None else t_from
@@ -260,7 +270,7 @@ def env_accounts(rows: Sequence[AccountRow]) -> dict[str, C.AccountInputs]:
     """The block as the Trades formulas read it (:class:`columns.AccountInputs` by key, block order)."""
     out: dict[str, C.AccountInputs] = {}
     for a in rows:
-        out.setdefault(a.key, C.AccountInputs(start=a.start, cash_from=a.cash_from, rate=a.rate))
+        out.setdefault(a.key, C.AccountInputs(start=a.start, cash_from=a.cash_from, rate=a.rate, leverage=a.leverage))
     return out
 
 
@@ -429,10 +439,14 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
                                  f'"{NO_RATE}"))',
                       "" if blank else ((v * a.rate if _num(v) else v) if ok else NO_RATE), fmt=C.MONEY, align=right)
         s.text(f"Q{r}", a.source or (None if blank else "type the rate: none in the Trades table"), font=NOTE_FONT)
+        if a.leverage_formula and r == first:
+            s.formula(f"S{r}", "AccountLeverage", a.leverage, fmt='"1:"General', fill=INPUT_FILL)
+        else:
+            s.value(f"S{r}", a.leverage if not blank else None, fmt='"1:"General', fill=INPUT_FILL)
     last = r
     names = ws.parent.defined_names
     for name, x in ((C.schema.ACCOUNT_KEYS, "R"), (C.schema.ACCOUNT_STARTS, "D"), (C.schema.ACCOUNT_FROMS, "E"),
-                    (C.schema.ACCOUNT_RATES, "M"), (C.schema.ACCOUNT_CASH, "H")):
+                    (C.schema.ACCOUNT_RATES, "M"), (C.schema.ACCOUNT_CASH, "H"), (C.schema.ACCOUNT_LEVERAGES, "S")):
         names[name] = DefinedName(name, attr_text=f"{SHEET}!${x}${first}:${x}${last}")
     r += 1
     s.text(f"A{r}", TOTAL, font=LABEL_FONT, border=BOX)

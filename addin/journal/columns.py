@@ -202,6 +202,7 @@ class AccountInputs:
     start: object = None
     cash_from: object = None
     rate: object = None
+    leverage: object = None
 
 
 @dataclass
@@ -775,6 +776,25 @@ def _margin_rate_leverage(r, env) -> float | None:
 _MARK_LEV = schema.default_mark("AccountLeverage")
 _MARK_START = schema.default_mark("StartingBalance")
 LEV_ASSUMED = f"IFERROR(AccountLeverage={_MARK_LEV},FALSE)"
+# The row's account's leverage (the Accounts block: the first account's is =AccountLeverage, another's
+# what its statement states or you type), AccountLeverage where the block has none for it; assumed
+# (ACCT_LEV_ASSUMED) where that is AccountLeverage still at the template's default, or another
+# account's AccountLeverage standing in for an account that states none.
+_LEV_CELL = f"INDEX({schema.ACCOUNT_LEVERAGES},{_ACCT_ROW})"
+ACCT_LEV = f"IFERROR(IF(ISNUMBER({_LEV_CELL}),{_LEV_CELL},AccountLeverage),AccountLeverage)"
+ACCT_LEV_ASSUMED = (f"IFERROR(IF(ISNUMBER({_LEV_CELL}),AND({_LEV_CELL}=AccountLeverage,{LEV_ASSUMED}),TRUE),"
+                    f"{LEV_ASSUMED})")
+
+
+def account_leverage(r, env) -> tuple[float, bool]:
+    """(ACCT_LEV, ACCT_LEV_ASSUMED) of a row, as the formulas read the Accounts block."""
+    acct = env.accounts.get(row_key(r, env))
+    lev = env.settings.account_leverage
+    if acct is None:
+        return lev, env.leverage_assumed
+    if isnum(acct.leverage):
+        return acct.leverage, acct.leverage == lev and env.leverage_assumed
+    return lev, True
 # Classes held outright, not on margin: an exchange-traded share (IBKR's STK) or a spot asset (spot
 # crypto, Trading212 Invest). Leverage 1, never over a retail cap (the caps are on CFDs, spread bets
 # and margined FX).
@@ -797,13 +817,13 @@ def _leverage_used(r, up, env):
         return lev
     if _is_cash(r):
         return 1
-    cap, acct = r["Leverage cap"], env.settings.account_leverage
+    cap, acct = r["Leverage cap"], account_leverage(r, env)[0]
     return min(acct, cap) if isnum(cap) else acct
 
 
 LEVERAGE_USED = (f'IF({E}="","",IF({T("Leverage")}<>"",{T("Leverage")},IFERROR(1/{inst("Margin rate")},'
-                 f'IF({_IS_CASH},1,IF(ISNUMBER({T("Leverage cap")}),MIN(AccountLeverage,{T("Leverage cap")}),'
-                 f'AccountLeverage)))))')
+                 f'IF({_IS_CASH},1,IF(ISNUMBER({T("Leverage cap")}),MIN({ACCT_LEV},{T("Leverage cap")}),'
+                 f'{ACCT_LEV})))))')
 
 SRC_TRADE, SRC_RATE, SRC_CAP = "trade", "Instruments margin rate", "regulator's cap"
 SRC_UNKNOWN, SRC_ACCOUNT = "AccountLeverage: symbol not in Instruments", "AccountLeverage"
@@ -832,18 +852,19 @@ def _leverage_source(r, up, env):
     if _is_cash(r):
         return SRC_CASH
     cap = r["Leverage cap"]
-    if isnum(cap) and cap < env.settings.account_leverage:
+    lev, assumed = account_leverage(r, env)
+    if isnum(cap) and cap < lev:
         src = SRC_CAP
     else:
         k = key(r)
         src = SRC_UNKNOWN if blank(k) or str(k).upper() not in env.instruments else SRC_ACCOUNT
-    return ASSUMED + src if env.leverage_assumed else src
+    return ASSUMED + src if assumed else src
 
 
 _NOT_DATE = "".join(f'IF(AND({T(col)}<>"",NOT(ISNUMBER({T(col)}))),"{message}",' for col, message in NOT_DATE.items())
 LEVERAGE_SOURCE = (f'IF({E}="","",{_NOT_DATE}IF({T("Leverage")}<>"","{SRC_TRADE}",IF(ISNUMBER(IFERROR(1/{inst("Margin rate")},"")),'
-                   f'"{SRC_RATE}",IF({_IS_CASH},"{SRC_CASH}",IF({LEV_ASSUMED},"{ASSUMED}","")&'
-                   f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<AccountLeverage),'
+                   f'"{SRC_RATE}",IF({_IS_CASH},"{SRC_CASH}",IF({ACCT_LEV_ASSUMED},"{ASSUMED}","")&'
+                   f'IF(AND(ISNUMBER({T("Leverage cap")}),N({T("Leverage cap")})<{ACCT_LEV}),'
                    f'"{SRC_CAP}",IF(ISNA(MATCH({KEY},Instruments[Symbol],0)),"{SRC_UNKNOWN}","{SRC_ACCOUNT}"))))))' + ")" * len(NOT_DATE))
 
 # The margin model of a pair whose base currency is the account currency (USDJPY in a USD account):
@@ -1081,7 +1102,7 @@ def _over_cap(r, up, env):
     lev, cap, eff = r["Leverage used"], r["Leverage cap"], r["Effective leverage"]
 
     def unstated() -> bool:  # the leverage used rests on the template's AccountLeverage
-        return blank(r["Leverage"]) and _margin_rate_leverage(r, env) is None and env.leverage_assumed
+        return blank(r["Leverage"]) and _margin_rate_leverage(r, env) is None and account_leverage(r, env)[1]
 
     if not isnum(cap):
         if cap == NO_CAP:  # no retail cap: nothing to be over, once the leverage is known
@@ -1097,7 +1118,7 @@ def _over_cap(r, up, env):
 
 _EQ_KNOWN = f'OR({T("Equity")}<>"",NOT(IFERROR(StartingBalance={_MARK_START},FALSE)))'
 _EFF = T("Effective leverage")
-_UNSTATED = f'AND({T("Leverage")}="",NOT(ISNUMBER(IFERROR(1/{inst("Margin rate")},""))),{LEV_ASSUMED})'
+_UNSTATED = f'AND({T("Leverage")}="",NOT(ISNUMBER(IFERROR(1/{inst("Margin rate")},""))),{ACCT_LEV_ASSUMED})'
 OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),'
             f'IF({T("Leverage cap")}="{NO_CAP}",IF({_UNSTATED},"{UNKNOWN}",FALSE),""),'
             f'IF(AND(ISNUMBER({_EFF}),{_EQ_KNOWN},N({_EFF})>{T("Leverage cap")}),TRUE,'

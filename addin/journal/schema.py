@@ -104,6 +104,7 @@ ACCOUNT_FROMS = "AccountFroms"      # the date its cash counts from (the first a
 ACCOUNT_RATES = "AccountRates"      # the rate from its currency to the home currency
 HOME_CURRENCY = "HomeCurrency"      # the currency the totals over all accounts are in
 ACCOUNT_CASH = "AccountCash"        # each account's cash in/out counted, in its currency
+ACCOUNT_LEVERAGES = "AccountLeverages"  # each account's leverage (the first account's: =AccountLeverage)
 BALANCE_HOME = "BalanceHome"        # the accounts' balances added in the home currency (the block's total)
 
 

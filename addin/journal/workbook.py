@@ -218,12 +218,13 @@ def print_setup(wb) -> None:
 def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequence[Instrument],
                   cash_events: Sequence[BalanceEvent], assumed: Collection[str] | None = None,
                   account_starts: dict[str, tuple[float | None, float | None]] | None = None,
-                  ) -> tuple[dict[str, list], float]:
+                  account_leverages: dict[str, float] | None = None) -> tuple[dict[str, list], float]:
     """The Trades table column by column (inputs and every calculated column, via the twins) and
     CashFrom, for ``trades`` in row order and the Cash rows ``cash_events`` (table order);
     ``assumed``: the settings still the template's default (default :func:`assumed_settings`);
     ``account_starts``: {account key: (starting balance, Counted from serial)} stated for accounts
-    other than the first (see :func:`addin.journal.accounts.resolve`)."""
+    other than the first, ``account_leverages`` {account key: leverage} likewise (see
+    :func:`addin.journal.accounts.resolve`)."""
     cols = trades_sheet.input_columns(trades, instruments)
     inst_rows: dict[str, dict] = {}
     for i in reversed(instruments):  # MATCH finds the first row of a symbol
@@ -238,7 +239,8 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
     assumed = assumed_settings(settings) if assumed is None else set(assumed)
     work = dict(cols)
     work.update(serials)
-    accounts, home = accounts_mod.block_env(work, settings, {"stated": account_starts or {}}, cash_from)
+    accounts, home = accounts_mod.block_env(work, settings, {"stated": account_starts or {},
+                                                             "lev_stated": account_leverages or {}}, cash_from)
     env = C.Env(settings=settings, instruments=inst_rows,
                 cash_upto=C.cash_by_account(accounts_mod.keyed_cash(cash_events, excel_serial), accounts, cash_from),
                 cash_from=cash_from, leverage_assumed="account_leverage" in assumed,
@@ -252,7 +254,8 @@ def trade_columns(trades: Sequence[Trade], settings: Settings, instruments: Sequ
 def build_journal(path: str | Path, trades: list[Trade], settings: Settings | None = None,
                   instruments: list[Instrument] | None = None, rejected: Sequence[RejectedRow] = (),
                   cash: Sequence[BalanceEvent] = (), assumed: Collection[str] | None = None,
-                  account_starts: dict[str, tuple[float | None, float | None]] | None = None) -> None:
+                  account_starts: dict[str, tuple[float | None, float | None]] | None = None,
+                  account_leverages: dict[str, float] | None = None) -> None:
     """Write the journal for ``trades`` to ``path`` (overwritten). The template is ``build_journal(path, [])``.
 
     ``assumed``: the stated settings (account currency, starting balance, account leverage) nobody
@@ -272,7 +275,8 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
     trades = list(trades)
     cash_events = cash_rows(cash)
     assumed = assumed_settings(settings) if assumed is None else set(assumed) & assumed_settings(settings)
-    cols, cash_from = trade_columns(trades, settings, instruments, cash_events, assumed, account_starts)
+    cols, cash_from = trade_columns(trades, settings, instruments, cash_events, assumed, account_starts,
+                                    account_leverages)
 
     wb = Workbook()
     wb.active.title = SHEETS[0][0]
@@ -280,7 +284,7 @@ def build_journal(path: str | Path, trades: list[Trade], settings: Settings | No
         wb.create_sheet(title)
     book = Book(wb=wb, settings=settings, instruments=instruments, cols=cols, n=len(trades), cash=cash_events,
                 cash_from=cash_from, rejected=list(rejected), trades=trades,
-                inputs={"stated": account_starts or {}})
+                inputs={"stated": account_starts or {}, "lev_stated": account_leverages or {}})
     wb.defined_names[C.schema.TRADE_IDS] = DefinedName(C.schema.TRADE_IDS, attr_text=f"{C.TABLE}[Trade ID]")
     for _, build in SHEETS:
         build(book)
