@@ -245,6 +245,8 @@ def describe(rows: Sequence[AccountRow], home: str, start_assumed: bool = False)
     named = [a for a in rows if a.broker or a.account]
     if not named:
         return []
+    if len(named) == 1 and C.isnum(named[0].start) and not start_assumed and named[0].currency == home:
+        return []  # one account, its balance stated, in the home currency: the statement's lines say it all
     out = [f"accounts in the journal: {len(named)}, home currency {home} (the Account sheet's Accounts block)"]
     for k, a in enumerate(named):
         name = f"{a.broker} {a.account}".strip()
