@@ -262,3 +262,16 @@ def test_a_statement_s_leverage_goes_to_its_account(tmp_path):
     rows = [r for r in _rows(path) if r["Account"] == sb.trades[0].account and r["Leverage"] is None]
     assert rows and all(r["Leverage used"] in (200, r["Leverage cap"]) for r in rows)
     assert not any(str(r["Leverage source"]).startswith(C.ASSUMED) for r in rows)
+
+
+def test_an_account_s_stated_balance_makes_its_equity_known(tmp_path):
+    """The first account on the template's StartingBalance (assumed), account Z stating 1,000 and
+    1:30: Z's 1-lot EURUSD (110,000 on 1,000 of equity, 110x) is over ESMA's 30:1 -- its equity is
+    known -- while the first account's trade says its leverage is unknown."""
+    trades = [_trade(0, "A", 10.0), _trade(1, "Z", 10.0)]
+    path = tmp_path / "eq.xlsx"
+    build_journal(path, trades, account_starts={C.account_key("B", "Z"): (1_000.0, C.serial(T0))},
+                  account_leverages={C.account_key("B", "Z"): 30.0})
+    rows = {r["Trade ID"]: r for r in _rows(path)}
+    assert rows["t1"]["Effective leverage"] == pytest.approx(110.0) and rows["t1"]["Over cap"] is True
+    assert rows["t0"]["Over cap"] == C.UNKNOWN

@@ -289,8 +289,17 @@ def _fill_locked(statements, journal: Path, fmt, mapping, options: dict, progres
             stage("measuring each trade over the price bars", progress)
             # The lowest margin level at the leverage the Trades sheet uses for the trade (its own,
             # else the instrument's margin rate, else AccountLeverage capped by the regulator).
+            # the trade's account's leverage: the Accounts block's (typed or written), this fill's
+            # statement's, else AccountLeverage (the first account's)
+            from ..journal.columns import account_key
+            from .summary import read_account_inputs
+            typed_lev = read_account_inputs(pkg).get("lev_typed", {})
+
             def leverage_of(t):
-                return leverage_used(t, lookup(t.symbol), settings.account_leverage, settings.regulator)
+                key = account_key(t.broker, t.account)
+                lev = settings.account_leverage if key == first_key else (
+                    typed_lev.get(key) or account_leverages.get(key) or settings.account_leverage)
+                return leverage_used(t, lookup(t.symbol), lev, settings.regulator)
 
             bar_reports = excursions.apply([done for done, _, _ in batches], series, leverage_of=leverage_of,
                                            account_currency=settings.account_currency)

@@ -1094,6 +1094,15 @@ ROM = (f'IF(AND(ISNUMBER({T("Net P/L")}),ISNUMBER({T("Margin")})),IF({T("Margin"
 UNKNOWN = "unknown"
 
 
+def _start_known(r, env) -> bool:
+    """The row's account's starting balance is known: stated or typed in the Accounts block, or
+    StartingBalance once it is no longer the template's default (an account not in the block)."""
+    acct = env.accounts.get(row_key(r, env))
+    if acct is None:
+        return not env.start_assumed
+    return isnum(acct.start) and not (acct.start == env.settings.starting_balance and env.start_assumed)
+
+
 def _over_cap(r, up, env):
     if blank(r["Entry"]):
         return ""
@@ -1108,7 +1117,7 @@ def _over_cap(r, up, env):
         if cap == NO_CAP:  # no retail cap: nothing to be over, once the leverage is known
             return UNKNOWN if unstated() else False
         return ""
-    equity_known = not blank(r["Equity"]) or not env.start_assumed
+    equity_known = not blank(r["Equity"]) or _start_known(r, env)
     if isnum(eff) and equity_known and eff > cap:
         return True
     if unstated():
@@ -1116,7 +1125,10 @@ def _over_cap(r, up, env):
     return lev > cap if isnum(lev) else ""
 
 
-_EQ_KNOWN = f'OR({T("Equity")}<>"",NOT(IFERROR(StartingBalance={_MARK_START},FALSE)))'
+_START_ASSUMED = f"IFERROR(StartingBalance={_MARK_START},FALSE)"
+_START_CELL_KNOWN = (f"IFERROR(AND(ISNUMBER({_START_CELL}),NOT(AND({_START_CELL}=StartingBalance,{_START_ASSUMED}))),"
+                     f"NOT({_START_ASSUMED}))")
+_EQ_KNOWN = f'OR({T("Equity")}<>"",{_START_CELL_KNOWN})'
 _EFF = T("Effective leverage")
 _UNSTATED = f'AND({T("Leverage")}="",NOT(ISNUMBER(IFERROR(1/{inst("Margin rate")},""))),{ACCT_LEV_ASSUMED})'
 OVER_CAP = (f'IF({E}="","",IF({_IS_CASH},FALSE,IF(NOT(ISNUMBER({T("Leverage cap")})),'
