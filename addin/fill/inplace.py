@@ -89,7 +89,7 @@ def merge_into(pkg: Package, out_path: Path, statements: list[tuple[list[Trade],
     new_ref = f"{col_letter(lay.c0)}{lay.r0}:{col_letter(lay.c1)}{new_last}"
     replaced[table.part] = table.xml.decode("utf-8").replace(f'ref="{table.ref}"', f'ref="{new_ref}"').encode("utf-8")
     other = _other_parts(pkg, settings, settings_changed, plan.cols, plan.cash_all, plan.cash_new,
-                         plan.rejected_new, plan.cash_from, plan.cash_total, plan.ledger_add, lay.r1, new_last,
+                         plan.rejected_new, plan.cash_from, plan.ledger_add, lay.r1, new_last,
                          table.sheet, data_start=lay.r0 + 1,
                          trades_changed=bool(plan.updates or plan.slots or plan.appended or plan.cash_new
                                              or settings_changed), marks=plan.marks,

@@ -113,7 +113,6 @@ class Plan:
     rejected_new: list[RejectedRow] = field(default_factory=list)
     ledger_add: list[tuple[str, str, str]] = field(default_factory=list)
     cash_from: float = 0.0
-    cash_total: float = 0.0
     all_rows: list[dict[str, object]] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)  # open trades' mark prices the statements give
     account_inputs: dict = field(default_factory=dict)  # what the Trades columns read of the Accounts block
@@ -516,7 +515,6 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
         on_stage("computing risk figures")
     cash_all = sorted(list(journal.cash) + cash_new,
                       key=lambda e: (e.time is None, serial(e.time) if e.time is not None else 0.0))
-    cash_cells = [(serial(e.time) if e.time is not None else None, e.amount) for e in cash_all]
     # New trades are numbered after the largest No. in the table (the running figures follow No.).
     if "No." in present:
         top = max((v for r in all_rows if C.isnum(v := r.get("No."))), default=0)
@@ -617,5 +615,4 @@ def plan_merge(journal: JournalRows, statements: list[tuple[list[Trade], list[Ba
     plan.updates, plan.slots, plan.appended, plan.cols, plan.all_rows = updates, slots, appended, cols, all_rows
     plan.cash_all, plan.cash_from = cash_all, first_trade
     plan.account_inputs = journal.account_inputs
-    plan.cash_total = C.cash_windows(cash_cells, first_trade)(float("inf"))
     return plan

@@ -85,7 +85,7 @@ def _rewrite_cells(pkg: Package, part: str, edits: Callable[[int, list[Cell]], d
 
 def _other_parts(pkg: Package, settings: Settings, settings_changed: dict, cols: dict[str, list],
                  cash_all: list[BalanceEvent], cash_new: list, rejected_new: list, first_trade: float,
-                 cash_total: float, ledger_add: list, old_last: int, new_last: int, trades_sheet: str,
+                 ledger_add: list, old_last: int, new_last: int, trades_sheet: str,
                  data_start: int = 2, trades_changed: bool = True, marks: dict[str, float] | None = None,
                  account_inputs: dict | None = None) -> _Other:
     """The parts a fill rewrites beside the Trades rows. ``marks``: Trade ID (upper case) -> the mark

@@ -52,15 +52,6 @@ HEADERS = ("Broker", "Account", "Currency", "Starting balance", "Counted from", 
 COL = {h: chr(ord("A") + j) for j, h in enumerate(HEADERS)}
 
 
-def _key(v: object) -> str:
-    """A Broker or Account cell as ``cell&""`` compares: text, a whole number without ".0", no case."""
-    return C.text_of(v).upper()
-
-
-def _text(v: object) -> str:
-    return C.text_of(v)
-
-
 @dataclass
 class AccountRow:
     broker: str
@@ -134,7 +125,7 @@ def accounts_of(cols: dict[str, list], default_currency: str) -> list[AccountRow
         cur = str(cols["Account currency"][i] or "").strip().upper()
         if row is None:
             j = at if k == first else i
-            out[k] = row = AccountRow(_text(cols["Broker"][j]), _text(cols["Account"][j]), "")
+            out[k] = row = AccountRow(C.text_of(cols["Broker"][j]), C.text_of(cols["Account"][j]), "")
             row.currency = str(cols["Account currency"][j] or "").strip().upper()
             cur = row.currency if not cur else cur
         elif not row.currency and cur:
@@ -226,10 +217,15 @@ def totals(cols: dict[str, list], settings, inputs: dict, cash_from: float, cash
     takes and the Cash rows (:func:`keyed_cash`): each account with a rate and a starting balance,
     summed in block order as the sheet sums it."""
     rows, _ = resolve(cols, settings, inputs, cash_from)
-    flows = C.cash_by_account(cash, env_accounts(rows), cash_from)
+    return _home_sums(rows, C.cash_by_account(cash, env_accounts(rows), cash_from))
+
+
+def _home_sums(rows: Sequence[AccountRow], flows) -> tuple[float, float]:
+    """(Balance, home; Cash in/out, home) over ``rows`` with each account's cash from ``flows``
+    (:func:`columns.cash_by_account`; None: no cash), as the block's total row adds them."""
     balance = cash_home = 0.0
     for a in rows:
-        flow = flows(a.key, float("inf"))
+        flow = flows(a.key, float("inf")) if flows is not None else 0.0
         if a.rate is not None:
             cash_home += flow * a.rate
             if C.isnum(a.start):
@@ -296,17 +292,17 @@ def rates_from_trades(cols: dict[str, list], currencies: Sequence[str], home: st
         if legs is not None and C.isnum(price) and price > 0:
             base, quote = legs
             if base == home and quote in want:
-                found.append((quote, 1 / price, f"{cols['Symbol'][i]} at {price:g}, trade {_text(cols['Trade ID'][i])}"))
+                found.append((quote, 1 / price, f"{cols['Symbol'][i]} at {price:g}, trade {C.text_of(cols['Trade ID'][i])}"))
             elif quote == home and base in want:
-                found.append((base, price, f"{cols['Symbol'][i]} at {price:g}, trade {_text(cols['Trade ID'][i])}"))
+                found.append((base, price, f"{cols['Symbol'][i]} at {price:g}, trade {C.text_of(cols['Trade ID'][i])}"))
         fx = cols["FX to account"][i]
         q = str(cols["Quote currency"][i] or "").strip().upper()
         money = str(cols["Account currency"][i] or account_currency).strip().upper()
         if C.isnum(fx) and fx > 0 and q:
             if money == home and q in want:
-                found.append((q, fx, f"FX to account of trade {_text(cols['Trade ID'][i])}"))
+                found.append((q, fx, f"FX to account of trade {C.text_of(cols['Trade ID'][i])}"))
             elif q == home and money in want:
-                found.append((money, 1 / fx, f"FX to account of trade {_text(cols['Trade ID'][i])}, inverted"))
+                found.append((money, 1 / fx, f"FX to account of trade {C.text_of(cols['Trade ID'][i])}, inverted"))
         for cur, rate, src in found:
             if cur not in best or when >= best[cur][0]:
                 best[cur] = (when, rate, src)
@@ -336,7 +332,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
                if a.rate is not None and a.source not in ("typed", "the home currency")}
     for a in rows:
         for p in positions:
-            if _key(p.account) == a.account.upper():
+            if C.text_of(p.account).upper() == a.account.upper():
                 a.unrealised += p.unrealised if _num(p.unrealised) else 0.0
                 a.margin += p.margin if _num(p.margin) else 0.0
     # Each account's cash: its own Cash rows (a row with neither Broker nor Account: the first
@@ -455,8 +451,7 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
     ws.merge_cells(f"A{r}:M{r}")
     for x, attr in (("N", "net"), ("O", None), ("P", "unrealised")):
         if attr is None:
-            tot = float(sum(a.rate * (a.start + (flows(a.key, float("inf")) if flows else 0.0) + a.net)
-                            for a in rows if a.rate is not None and _num(a.start)))
+            tot = _home_sums(rows, flows)[0]
         else:
             tot = float(sum(getattr(a, attr) * a.rate for a in rows if a.rate is not None))
         s.formula(f"{x}{r}", f"SUM(${x}${first}:${x}${last})", tot, fmt=C.MONEY, border=BOX, align=right)

@@ -316,6 +316,13 @@ _OF_ACCT_PREV = _of_acct(PREV("Broker"), PREV("Account"))
 # The row's place in the Accounts block (#N/A: not there).
 _ACCT_ROW = f"MATCH({ACCT},{schema.ACCOUNT_KEYS},0)"
 
+
+def _block(name: str) -> str:
+    """The row's account's cell of the Accounts block's column ``name`` (a defined name); #N/A when
+    the block does not list the account."""
+    return f"INDEX({name},{_ACCT_ROW})"
+
+
 # The No. directly above (the header's text above the first row), read from a range that ends at
 # this row, so an inserted row directly above is seen.
 _PREV_NO = f'INDEX({TO("No.")},ROWS({TO("No.")})-1)'
@@ -496,7 +503,7 @@ def _cash(r, up, env):
 
 # The Cash rows of this row's account (a row with neither Broker nor Account: the first account's).
 _CASH_OF_ACCT = _of_acct(f"{CASH_TABLE}[Broker]", f"{CASH_TABLE}[Account]")
-_CASH_START = f"IFERROR(INDEX({schema.ACCOUNT_FROMS},{_ACCT_ROW}),{CASH_FROM})"
+_CASH_START = f"IFERROR({_block(schema.ACCOUNT_FROMS)},{CASH_FROM})"
 CASH = (f'IF({E}="","",SUMPRODUCT(ISNUMBER({CASH_TABLE}[Time])*({CASH_TABLE}[Time]>={_CASH_START})'
         f'*({CASH_TABLE}[Time]<=IF(ISNUMBER({T("Close time")}),{T("Close time")},IF(ISNUMBER({T("Open time")}),'
         f'{T("Open time")},9.99E+307)))*{_CASH_OF_ACCT},{CASH_TABLE}[Amount]))')
@@ -522,7 +529,7 @@ def _balance(r, up, env):
     return start + r["Cash in/out"] + c if isnum(start) else start
 
 
-_START_CELL = f"INDEX({schema.ACCOUNT_STARTS},{_ACCT_ROW})"
+_START_CELL = _block(schema.ACCOUNT_STARTS)
 BALANCE = (f'IF({E}="","",IF(ISNUMBER({T("Cumulative P/L")}),IF(ISNA({_ACCT_ROW}),StartingBalance+{T("Cash in/out")}+'
            f'{T("Cumulative P/L")},IF(ISNUMBER({_START_CELL}),{_START_CELL}+{T("Cash in/out")}+{T("Cumulative P/L")},'
            f'"{NO_START}")),{T("Cumulative P/L")}))')
@@ -570,7 +577,7 @@ def _rate_home(r, up, env):
     return NO_RATE_HOME
 
 
-_RATE_CELL = f"INDEX({schema.ACCOUNT_RATES},{_ACCT_ROW})"
+_RATE_CELL = _block(schema.ACCOUNT_RATES)
 RATE_HOME = (f'IF({E}="","",IF(UPPER(TRIM({_MONEY_CUR}))=UPPER(TRIM({schema.HOME_CURRENCY})),1,'
              f'IFERROR(IF(ISNUMBER({_RATE_CELL}),IF({_RATE_CELL}>0,{_RATE_CELL},"{NO_RATE_HOME}"),"{NO_RATE_HOME}"),'
              f'"{NO_RATE_HOME}")))')
@@ -780,7 +787,7 @@ LEV_ASSUMED = f"IFERROR(AccountLeverage={_MARK_LEV},FALSE)"
 # what its statement states or you type), AccountLeverage where the block has none for it; assumed
 # (ACCT_LEV_ASSUMED) where that is AccountLeverage still at the template's default, or another
 # account's AccountLeverage standing in for an account that states none.
-_LEV_CELL = f"INDEX({schema.ACCOUNT_LEVERAGES},{_ACCT_ROW})"
+_LEV_CELL = _block(schema.ACCOUNT_LEVERAGES)
 ACCT_LEV = f"IFERROR(IF(ISNUMBER({_LEV_CELL}),{_LEV_CELL},AccountLeverage),AccountLeverage)"
 ACCT_LEV_ASSUMED = (f"IFERROR(IF(ISNUMBER({_LEV_CELL}),AND({_LEV_CELL}=AccountLeverage,{LEV_ASSUMED}),TRUE),"
                     f"{LEV_ASSUMED})")
