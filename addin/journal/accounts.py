@@ -417,9 +417,10 @@ def write_block(s, ws, top: int, cols: dict[str, list], positions: Sequence, set
         # the account's largest Drawdown: a classic array formula (MAXIFS is Excel 2019+)
         from openpyxl.worksheet.formula import ArrayFormula
         coord = f"J{r}"
-        ws[coord] = ArrayFormula(coord, f'=IF({live},"",MAX(IF({match[2:]}*ISNUMBER({C.TABLE}[Drawdown]),'
-                                        f'{C.TABLE}[Drawdown])))')
-        s.cache[coord] = "" if blank else dd.get(a.key, 0.0)
+        # an account without a starting balance has no drawdown either: its Balance's words, not 0%
+        ws[coord] = ArrayFormula(coord, f'=IF({live},"",IF(ISNUMBER($I{r}),MAX(IF({match[2:]}'
+                                        f'*ISNUMBER({C.TABLE}[Drawdown]),{C.TABLE}[Drawdown])),$I{r}))')
+        s.cache[coord] = "" if blank else (dd.get(a.key, 0.0) if _num(bal) else bal)
         ws[coord].number_format = C.PCT
         ws[coord].alignment = right
         s.formula(f"K{r}", f'IF({live},"",SUMPRODUCT({pos},{TABLE}[Unrealised P/L]))',
